@@ -1,0 +1,97 @@
+/*
+ * conf.h -- the herd's configuration: an INI file read with inih.
+ *
+ * conf_parse() is a pure function from text to a struct herd_conf (no I/O,
+ * fuzzable); conf_load() reads a file and resolves relative paths against
+ * the directory of that file.  Errors are reported as "file:line: message",
+ * one per line, into the caller's buffer.
+ */
+#ifndef HERD_CONF_H
+#define HERD_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HERD_NAME_MAX		63	/* server names: [A-Za-z0-9._-]+ */
+#define HERD_PATH_MAX		1024
+#define HERD_EXIT_CONFIG	78	/* EX_CONFIG: permanent, never respawned */
+#define HERD_EXIT_USAGE		64	/* EX_USAGE */
+
+enum herd_backend {
+	HERD_BACKEND_OFFLINE = 0,	/* embedded GeoNames data set */
+	HERD_BACKEND_GOOGLE,		/* legacy Nearby Search (GET) */
+	HERD_BACKEND_GOOGLE_NEW,	/* Places API (New) searchNearby (POST) */
+};
+
+struct herd_places_conf {
+	enum herd_backend backend;
+	int	 backend_set;		/* backend given explicitly */
+	char	 key[256];		/* API key; HERD_PLACES_KEY overrides */
+	char	 url[512];		/* endpoint; default depends on backend */
+	int	 url_set;
+	int	 timeout_ms;		/* per lookup, default 5000 */
+	int	 max_inflight;		/* lookups in flight per node, default 64 */
+	size_t	 max_body;		/* cap on a response body, default 1 MiB */
+	char	 dataset[HERD_PATH_MAX];	/* offline data set */
+};
+
+struct herd_server {
+	char	 name[HERD_NAME_MAX + 1];
+	char	 host[256];		/* listen address; neighbours dial it */
+	uint16_t port;			/* client port */
+	uint16_t peer_port;		/* peer port; default port + 10000 */
+	size_t	*neighbors;		/* indices into herd_conf.servers */
+	size_t	 nneighbors;		/* links, made symmetric */
+	int	 line;			/* line of the [server NAME] header */
+};
+
+struct herd_conf {
+	char	 path[HERD_PATH_MAX];	/* the file, as given */
+	char	 log_dir[HERD_PATH_MAX];	/* default "log" */
+	char	 control[HERD_PATH_MAX];	/* default "herd.sock" */
+	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
+	int	 restart_delay_ms;	/* first backoff delay, default 100 */
+	int	 restart_max_ms;	/* backoff cap, default 30000 */
+	int	 restart_reset_s;	/* healthy this long: backoff resets, 10 */
+	int	 stop_timeout_ms;	/* TERM, then KILL after this, 5000 */
+	int	 ready_timeout_ms;	/* a worker not ready by then restarts, 10000 */
+	struct herd_places_conf places;
+	struct herd_server *servers;
+	size_t	 nservers;
+};
+
+/*
+ * Parse INI text.  fname is used in messages only; relative paths are left
+ * as written.  Returns 0, or -1 with one "fname:line: message\n" per error in
+ * err (truncated to errlen).  On success the caller owns *conf and frees it
+ * with conf_free(); on failure *conf is left freed.
+ */
+int	 conf_parse(const char *text, size_t len, const char *fname,
+	    struct herd_conf *conf, char *err, size_t errlen);
+
+/* Read and parse a file; relative paths become relative to its directory. */
+int	 conf_load(const char *path, struct herd_conf *conf, char *err,
+	    size_t errlen);
+
+void	 conf_free(struct herd_conf *conf);
+
+/* The server named name, or NULL. */
+const struct herd_server *conf_server(const struct herd_conf *conf,
+	    const char *name);
+
+/* 1 when a and b are neighbours (the link is written on either side). */
+int	 conf_linked(const struct herd_conf *conf, const struct herd_server *a,
+	    const struct herd_server *b);
+
+/* 1 when everything a worker of this server depends on is the same. */
+int	 conf_server_equal(const struct herd_conf *ca,
+	    const struct herd_server *a, const struct herd_conf *cb,
+	    const struct herd_server *b);
+
+/* The parsed herd, in INI form, for -nv and golden tests. */
+void	 conf_print(FILE *fp, const struct herd_conf *conf);
+
+const char *conf_backend_name(enum herd_backend backend);
+
+#endif /* HERD_CONF_H */

@@ -1,0 +1,34 @@
+/*
+ * log.h -- one log per process, OpenBSD style.
+ *
+ * Each event is one line: "2026-11-27T17:40:01.123456Z NAME: message".
+ * Lines are buffered and written out by log_flush(), which the node calls
+ * once per event-loop iteration and at exit (and fatal() calls itself), so
+ * a busy server makes one write(2) per iteration and loses nothing on exit.
+ */
+#ifndef HERD_LOG_H
+#define HERD_LOG_H
+
+#include <stddef.h>
+
+/* path NULL: standard error only.  echo: copy warnings to stderr too. */
+int	 log_init(const char *procname, const char *path, int echo);
+void	 log_close(void);
+void	 log_flush(void);
+
+void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Log a protocol line: "<tag> <text>", with bytes outside printable ASCII
+ * written as \xNN and the line cut at 1024 bytes (the length is noted).
+ */
+void	 log_line(const char *tag, const char *buf, size_t len);
+
+#endif /* HERD_LOG_H */
