@@ -1,6 +1,8 @@
 /*
  * offline.h -- the embedded offline Places backend: GeoNames populated
  * places with a spatial index.  Pure (no I/O but offline_load).
+ *
+ * The file format is described at the top of tools/mkcities.py.
  */
 #ifndef HERD_OFFLINE_H
 #define HERD_OFFLINE_H
@@ -13,6 +15,14 @@ struct offline_db;
 /* Load a data set file; NULL with a message in err. */
 struct offline_db *offline_load(const char *path, char *err, size_t errlen);
 
+/*
+ * Build a data set from the len bytes of a file image at buf, validating
+ * every length, offset, coordinate and string; the buffer is not kept.
+ * NULL with a message in err.
+ */
+struct offline_db *offline_parse(const void *buf, size_t len, char *err,
+	    size_t errlen);
+
 void	 offline_free(struct offline_db *db);
 
 /* Number of places in the data set. */
@@ -21,7 +31,10 @@ size_t	 offline_count(const struct offline_db *db);
 /*
  * A legacy Nearby Search response (html_attributions, results, status):
  * the places within radius_m of lat, lng, nearest first, at most max;
- * status ZERO_RESULTS when there are none.  The caller owns the object.
+ * status ZERO_RESULTS when there are none (or max < 1), INVALID_REQUEST
+ * for a latitude outside [-90, 90], a longitude or radius that is not a
+ * finite number, or a negative radius.  The caller owns the object.
+ * Reentrant: any number of threads may query one data set.
  */
 struct json_object *offline_query(const struct offline_db *db, double lat,
 	    double lng, double radius_m, int max);
