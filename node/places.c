@@ -1,0 +1,257 @@
+/*
+ * places.c -- WHATSAT's place lookups: one front for every backend.
+ *
+ * offline answers at once from the embedded data set (offline.c); google
+ * and google-new build a request (places_google.c, places_gnew.c), run it
+ * on the shared HTTP engine (places_http.c) and map the answer back onto a
+ * legacy Nearby Search document.  Whatever happens, the caller's callback
+ * gets one document, printed the same way for every backend.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "log.h"
+#include "offline.h"
+#include "places.h"
+#include "places_backend.h"
+#include "places_http.h"
+
+#define PLACES_URL_MAX		4096
+#define PLACES_WHY_MAX		512
+#define PLACES_PRINT_FLAGS	(JSON_C_TO_STRING_PRETTY | \
+	    JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* What is printed when not even a failure document can be built. */
+#define PLACES_OOM_DOC	"{\n  \"html_attributions\": [],\n" \
+	"  \"results\": [],\n  \"status\": \"UNKNOWN_ERROR\",\n" \
+	"  \"error_message\": \"out of memory\"\n}"
+
+struct places_req {
+	LIST_ENTRY(places_req)	 entry;		/* while pending */
+	struct places_http_req	*http;
+	int			 max;
+	int			 delivering;	/* in the caller's callback */
+	places_cb		*cb;
+	void			*arg;
+};
+
+static struct {
+	struct herd_places_conf	 conf;
+	struct offline_db	*db;
+	LIST_HEAD(, places_req)	 pending;
+	int			 ready;
+} places;
+
+static void	 places_done_cb(void *arg, long status, const char *body,
+	    size_t len, const char *fail);
+static void	 places_deliver(places_cb *cb, void *arg,
+	    struct json_object *doc);
+static struct places_req *places_fail_now(places_cb *cb, void *arg,
+	    const char *message);
+
+int
+places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
+    char *err, size_t errlen)
+{
+	char	 lerr[256];
+
+	if (places.ready)
+		places_shutdown();
+	memcpy(&places.conf, pc, sizeof(places.conf));
+	LIST_INIT(&places.pending);
+	switch (places.conf.backend) {
+	case HERD_BACKEND_OFFLINE:
+		if ((places.db = offline_load(places.conf.dataset, lerr,
+		    sizeof(lerr))) == NULL) {
+			snprintf(err, errlen, "places: dataset %s: %s",
+			    places.conf.dataset, lerr);
+			return -1;
+		}
+		log_info("places: offline backend, %zu places from %s",
+		    offline_count(places.db), places.conf.dataset);
+		break;
+	case HERD_BACKEND_GOOGLE:
+	case HERD_BACKEND_GOOGLE_NEW:
+		if (places.conf.url[0] == '\0') {
+			snprintf(err, errlen, "places: no url for backend %s",
+			    conf_backend_name(places.conf.backend));
+			return -1;
+		}
+		if (places_http_init(loop, places.conf.timeout_ms,
+		    places.conf.max_inflight, places.conf.max_body, lerr,
+		    sizeof(lerr)) == -1) {
+			snprintf(err, errlen, "places: %s", lerr);
+			return -1;
+		}
+		if (places.conf.key[0] == '\0')
+			log_warnx("places: backend %s without a key: Google "
+			    "will deny every lookup",
+			    conf_backend_name(places.conf.backend));
+		log_info("places: %s backend, %s, timeout %d ms, at most %d "
+		    "in flight", conf_backend_name(places.conf.backend),
+		    places.conf.url, places.conf.timeout_ms,
+		    places.conf.max_inflight);
+		break;
+	default:
+		snprintf(err, errlen, "places: unknown backend %d",
+		    (int)places.conf.backend);
+		return -1;
+	}
+	places.ready = 1;
+	return 0;
+}
+
+struct places_req *
+places_lookup(double lat, double lng, double radius_m, int max,
+    places_cb *cb, void *arg)
+{
+	struct places_req	*req;
+	struct json_object	*body;
+	const char		*hdrs[5], *post;
+	char			 url[PLACES_URL_MAX];
+	char			 keyhdr[sizeof(places.conf.key) + 32];
+
+	if (max < 1)
+		max = 1;
+	if (max > PLACES_MAX_RESULTS)
+		max = PLACES_MAX_RESULTS;
+	if (!places.ready)
+		return places_fail_now(cb, arg, "Places is not initialised");
+
+	if (places.conf.backend == HERD_BACKEND_OFFLINE) {
+		places_deliver(cb, arg, offline_query(places.db, lat, lng,
+		    radius_m, max));
+		return NULL;
+	}
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return places_fail_now(cb, arg, "out of memory");
+	req->max = max;
+	req->cb = cb;
+	req->arg = arg;
+	if (places.conf.backend == HERD_BACKEND_GOOGLE) {
+		if (places_google_url(url, sizeof(url), places.conf.url,
+		    places.conf.key, lat, lng, radius_m) == -1) {
+			free(req);
+			return places_fail_now(cb, arg, "request URL too long");
+		}
+		req->http = places_http_start(url, NULL, NULL, places_done_cb,
+		    req);
+	} else {
+		if ((body = places_gnew_body(lat, lng, radius_m, max)) ==
+		    NULL) {
+			free(req);
+			return places_fail_now(cb, arg, "out of memory");
+		}
+		snprintf(keyhdr, sizeof(keyhdr), "X-Goog-Api-Key: %s",
+		    places.conf.key);
+		hdrs[0] = "Content-Type: application/json";
+		hdrs[1] = keyhdr;
+		hdrs[2] = "X-Goog-FieldMask: " PLACES_GNEW_FIELDMASK;
+		hdrs[3] = "Expect:";
+		hdrs[4] = NULL;
+		post = json_object_to_json_string_ext(body,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		req->http = places_http_start(places.conf.url, hdrs, post,
+		    places_done_cb, req);
+		json_object_put(body);
+	}
+	if (req->http == NULL) {
+		free(req);
+		return places_fail_now(cb, arg, "out of memory");
+	}
+	LIST_INSERT_HEAD(&places.pending, req, entry);
+	return req;
+}
+
+/* An HTTP lookup ended: map the answer, hand it over, forget the lookup. */
+static void
+places_done_cb(void *arg, long status, const char *body, size_t len,
+    const char *fail)
+{
+	struct places_req	*req = arg;
+	struct json_object	*doc;
+	char			 why[PLACES_WHY_MAX];
+
+	req->http = NULL;
+	LIST_REMOVE(req, entry);
+	if (places.conf.backend == HERD_BACKEND_GOOGLE_NEW)
+		doc = places_gnew_parse(body, len, req->max, status, fail, why,
+		    sizeof(why));
+	else
+		doc = places_google_parse(body, len, req->max, status, fail,
+		    why, sizeof(why));
+	if (why[0] != '\0')
+		log_warnx("places: %s lookup failed: %s",
+		    conf_backend_name(places.conf.backend), why);
+	req->delivering = 1;
+	places_deliver(req->cb, req->arg, doc);
+	free(req);
+}
+
+/* A failure found before any I/O: answered at once, NULL returned. */
+static struct places_req *
+places_fail_now(places_cb *cb, void *arg, const char *message)
+{
+	char	 why[PLACES_WHY_MAX];
+
+	places_deliver(cb, arg, places_error_doc("UNKNOWN_ERROR", message,
+	    why, sizeof(why)));
+	log_warnx("places: lookup failed: %s", why);
+	return NULL;
+}
+
+/* Print doc the one way every backend is printed, call back, free doc. */
+static void
+places_deliver(places_cb *cb, void *arg, struct json_object *doc)
+{
+	const char	*s = NULL;
+
+	if (doc != NULL)
+		s = json_object_to_json_string_ext(doc, PLACES_PRINT_FLAGS);
+	if (s == NULL)
+		s = PLACES_OOM_DOC;
+	cb(arg, s, strlen(s));
+	json_object_put(doc);
+}
+
+void
+places_cancel(struct places_req *req)
+{
+	if (req == NULL || req->delivering)
+		return;
+	LIST_REMOVE(req, entry);
+	places_http_cancel(req->http);
+	free(req);
+}
+
+size_t
+places_pending(void)
+{
+	if (!places.ready || places.conf.backend == HERD_BACKEND_OFFLINE)
+		return 0;
+	return places_http_pending();
+}
+
+void
+places_shutdown(void)
+{
+	struct places_req	*req;
+
+	if (!places.ready)
+		return;
+	while ((req = LIST_FIRST(&places.pending)) != NULL)
+		places_cancel(req);
+	places_http_shutdown();
+	if (places.db != NULL) {
+		offline_free(places.db);
+		places.db = NULL;
+	}
+	places.ready = 0;
+}
