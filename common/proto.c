@@ -1,0 +1,316 @@
+/*
+ * proto.c -- pure parsers and formatters of client and peer lines.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+static int
+proto_isspace(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int
+proto_isdigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+size_t
+proto_split(const char *line, size_t len, struct proto_field *f, size_t max)
+{
+	size_t	 i = 0, n = 0, start;
+
+	for (;;) {
+		while (i < len && proto_isspace(line[i]))
+			i++;
+		if (i == len)
+			return n;
+		start = i;
+		while (i < len && !proto_isspace(line[i]))
+			i++;
+		if (n < max) {
+			f[n].p = line + start;
+			f[n].len = i - start;
+		}
+		n++;
+	}
+}
+
+int
+proto_field_eq(const struct proto_field *a, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return a->len == n && memcmp(a->p, s, n) == 0;
+}
+
+/*
+ * "[+-]D+[.D+]" with at most 3 integer digits; the value in *out.  Returns
+ * the number of bytes used, or 0.
+ */
+static size_t
+proto_degrees(const char *s, size_t len, double *out)
+{
+	char	 buf[64];
+	size_t	 i = 1, nd;
+
+	if (len < 2 || (s[0] != '+' && s[0] != '-'))
+		return 0;
+	for (nd = 0; i < len && proto_isdigit(s[i]); i++, nd++)
+		;
+	if (nd == 0 || nd > 3)
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (i++, nd = 0; i < len && proto_isdigit(s[i]); i++, nd++)
+			;
+		if (nd == 0)
+			return 0;
+	}
+	if (i >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, i);
+	buf[i] = '\0';
+	*out = strtod(buf, NULL);
+	return i;
+}
+
+int
+proto_parse_coords(const char *s, size_t len, double *lat, double *lng)
+{
+	size_t	 a, b;
+
+	if ((a = proto_degrees(s, len, lat)) == 0)
+		return -1;
+	if ((b = proto_degrees(s + a, len - a, lng)) == 0 || a + b != len)
+		return -1;
+	if (*lat < -90.0 || *lat > 90.0 || *lng < -180.0 || *lng > 180.0)
+		return -1;
+	return 0;
+}
+
+/* A radius in km: "D+[.D+]", > 0 and <= 50. */
+static int
+proto_radius(const struct proto_field *f, double *km)
+{
+	char	 buf[32];
+	size_t	 i, nd;
+
+	for (i = 0, nd = 0; i < f->len && proto_isdigit(f->p[i]); i++, nd++)
+		;
+	if (nd == 0)
+		return -1;
+	if (i < f->len && f->p[i] == '.') {
+		for (i++, nd = 0; i < f->len && proto_isdigit(f->p[i]);
+		    i++, nd++)
+			;
+		if (nd == 0)
+			return -1;
+	}
+	if (i != f->len || f->len >= sizeof(buf))
+		return -1;
+	memcpy(buf, f->p, f->len);
+	buf[f->len] = '\0';
+	*km = strtod(buf, NULL);
+	return *km > 0.0 && *km <= PROTO_RADIUS_MAX_KM ? 0 : -1;
+}
+
+/* An integer "D+" in [lo, hi] (leading zeros allowed). */
+static int
+proto_int(const struct proto_field *f, long lo, long hi, long *out)
+{
+	size_t	 i;
+	long	 v = 0;
+
+	if (f->len == 0)
+		return -1;
+	for (i = 0; i < f->len; i++) {
+		if (!proto_isdigit(f->p[i]))
+			return -1;
+		v = v * 10 + (f->p[i] - '0');
+		if (v > hi)
+			return -1;
+	}
+	if (v < lo)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum proto_verb
+proto_parse_client(const char *line, size_t len, struct proto_cmd *cmd)
+{
+	struct proto_field	 f[5];
+	size_t			 n;
+	long			 max;
+
+	memset(cmd, 0, sizeof(*cmd));
+	n = proto_split(line, len, f, 5);
+	if (n != 4)
+		return PROTO_INVALID;
+	if (proto_field_eq(&f[0], "IAMAT")) {
+		if (proto_parse_coords(f[2].p, f[2].len, &cmd->lat,
+		    &cmd->lng) == -1 || htime_parse(f[3].p, f[3].len,
+		    &cmd->t) == -1)
+			return PROTO_INVALID;
+		cmd->id = f[1];
+		cmd->coords = f[2];
+		cmd->time = f[3];
+		return cmd->verb = PROTO_IAMAT;
+	}
+	if (proto_field_eq(&f[0], "WHATSAT")) {
+		if (proto_radius(&f[2], &cmd->radius_km) == -1 ||
+		    proto_int(&f[3], 1, PROTO_RESULTS_MAX, &max) == -1)
+			return PROTO_INVALID;
+		cmd->id = f[1];
+		cmd->max = (int)max;
+		return cmd->verb = PROTO_WHATSAT;
+	}
+	return PROTO_INVALID;
+}
+
+static int
+proto_name_ok(const struct proto_field *f)
+{
+	size_t	 i;
+	char	 c;
+
+	if (f->len == 0 || f->len > 63)
+		return 0;
+	for (i = 0; i < f->len; i++) {
+		c = f->p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    proto_isdigit(c) || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+proto_parse_at(const struct proto_field *f, size_t n, struct proto_at *at)
+{
+	memset(at, 0, sizeof(*at));
+	if (n != 6 || !proto_field_eq(&f[0], "AT") || !proto_name_ok(&f[1]) ||
+	    htime_parse_diff(f[2].p, f[2].len) == -1 ||
+	    proto_parse_coords(f[4].p, f[4].len, &at->lat, &at->lng) == -1 ||
+	    htime_parse(f[5].p, f[5].len, &at->t) == -1)
+		return -1;
+	at->server = f[1];
+	at->diff = f[2];
+	at->id = f[3];
+	at->coords = f[4];
+	at->time = f[5];
+	return 0;
+}
+
+static int
+proto_ulong(const struct proto_field *f, unsigned long *out)
+{
+	unsigned long	 v = 0;
+	size_t		 i;
+
+	if (f->len == 0 || f->len > 18)
+		return -1;
+	for (i = 0; i < f->len; i++) {
+		if (!proto_isdigit(f->p[i]))
+			return -1;
+		v = v * 10 + (unsigned long)(f->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+enum proto_peer_type
+proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
+{
+	struct proto_field	 f[PROTO_MAX_FIELDS];
+	size_t			 n;
+
+	memset(msg, 0, sizeof(*msg));
+	n = proto_split(line, len, f, PROTO_MAX_FIELDS);
+	if (n == 0)
+		return PEER_INVALID;
+	if (proto_field_eq(&f[0], "HELLO")) {
+		if (n != 4 || proto_ulong(&f[1], &msg->version) == -1 ||
+		    !proto_name_ok(&f[2]) || !proto_name_ok(&f[3]))
+			return PEER_INVALID;
+		msg->from = f[2];
+		msg->to = f[3];
+		return msg->type = PEER_HELLO;
+	}
+	if (proto_field_eq(&f[0], "OK")) {
+		if (n != 3 || proto_ulong(&f[1], &msg->version) == -1 ||
+		    !proto_name_ok(&f[2]))
+			return PEER_INVALID;
+		msg->from = f[2];
+		return msg->type = PEER_OK;
+	}
+	if (proto_field_eq(&f[0], "ERROR")) {
+		msg->text.p = n > 1 ? f[1].p : line + len;
+		msg->text.len = (size_t)(line + len - msg->text.p);
+		return msg->type = PEER_ERROR;
+	}
+	if (proto_field_eq(&f[0], "UPDATE")) {
+		if (n > PROTO_MAX_FIELDS ||
+		    proto_parse_at(f + 1, n - 1, &msg->at) == -1)
+			return PEER_INVALID;
+		return msg->type = PEER_UPDATE;
+	}
+	if (proto_field_eq(&f[0], "SYNCED")) {
+		if (n != 2 || proto_ulong(&f[1], &msg->count) == -1)
+			return PEER_INVALID;
+		return msg->type = PEER_SYNCED;
+	}
+	if (proto_field_eq(&f[0], "PING") && n == 1)
+		return msg->type = PEER_PING;
+	if (proto_field_eq(&f[0], "PONG") && n == 1)
+		return msg->type = PEER_PONG;
+	return PEER_INVALID;
+}
+
+size_t
+proto_format_at(char *buf, size_t size, const char *server,
+    const struct htime *now, const struct proto_cmd *cmd)
+{
+	char	 diff[HTIME_DIFF_MAX];
+	size_t	 sl = strlen(server), dl, need;
+	char	*p = buf;
+
+	dl = htime_diff(diff, sizeof(diff), now, &cmd->t);
+	need = 3 + sl + 1 + dl + 1 + cmd->id.len + 1 + cmd->coords.len + 1 +
+	    cmd->time.len;
+	if (need >= size)
+		return 0;
+	memcpy(p, "AT ", 3), p += 3;
+	memcpy(p, server, sl), p += sl;
+	*p++ = ' ';
+	memcpy(p, diff, dl), p += dl;
+	*p++ = ' ';
+	memcpy(p, cmd->id.p, cmd->id.len), p += cmd->id.len;
+	*p++ = ' ';
+	memcpy(p, cmd->coords.p, cmd->coords.len), p += cmd->coords.len;
+	*p++ = ' ';
+	memcpy(p, cmd->time.p, cmd->time.len), p += cmd->time.len;
+	*p = '\0';
+	return need;
+}
+
+size_t
+proto_format_json(char *dst, const char *json, size_t len)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n')
+			continue;
+		dst[o++] = json[i];
+	}
+	while (o > 0 && dst[o - 1] == '\n')
+		o--;
+	dst[o++] = '\n';
+	dst[o++] = '\n';
+	return o;
+}

@@ -1,0 +1,111 @@
+/*
+ * proto.h -- the herd's wire formats, parsed and formatted without I/O.
+ *
+ * Client lines (PROTOCOL.md): IAMAT and WHATSAT; everything else is
+ * invalid and answered "? LINE".  Peer lines (herd-protocol(7)): HELLO, OK,
+ * ERROR, UPDATE, SYNCED, PING, PONG.  Every parser takes a line without its
+ * line ending, as bytes (it may hold NULs), and never reads past len.
+ */
+#ifndef HERD_PROTO_H
+#define HERD_PROTO_H
+
+#include <stddef.h>
+
+#include "htime.h"
+
+#define PROTO_VERSION		1	/* peer protocol version */
+#define PROTO_MAX_FIELDS	8
+#define PROTO_RADIUS_MAX_KM	50
+#define PROTO_RESULTS_MAX	20
+
+struct proto_field {
+	const char	*p;
+	size_t		 len;
+};
+
+enum proto_verb {
+	PROTO_INVALID = 0,
+	PROTO_IAMAT,
+	PROTO_WHATSAT,
+};
+
+struct proto_cmd {
+	enum proto_verb	 verb;
+	struct proto_field id;		/* client id */
+	struct proto_field coords;	/* IAMAT: as sent */
+	struct proto_field time;	/* IAMAT: as sent */
+	double		 lat, lng;	/* IAMAT */
+	struct htime	 t;		/* IAMAT */
+	double		 radius_km;	/* WHATSAT: (0, 50] */
+	int		 max;		/* WHATSAT: 1..20 */
+};
+
+/* An AT line, the record the herd floods and stores. */
+struct proto_at {
+	struct proto_field server;
+	struct proto_field diff;
+	struct proto_field id;
+	struct proto_field coords;
+	struct proto_field time;
+	double		 lat, lng;
+	struct htime	 t;
+};
+
+enum proto_peer_type {
+	PEER_INVALID = 0,
+	PEER_HELLO,		/* HELLO <version> <from> <to> */
+	PEER_OK,		/* OK <version> <name> */
+	PEER_ERROR,		/* ERROR <text...> */
+	PEER_UPDATE,		/* UPDATE AT <server> <diff> <id> <coords> <time> */
+	PEER_SYNCED,		/* SYNCED <count> */
+	PEER_PING,		/* PING */
+	PEER_PONG,		/* PONG */
+};
+
+struct proto_peer {
+	enum proto_peer_type type;
+	unsigned long	 version;	/* HELLO, OK */
+	struct proto_field from, to;	/* HELLO: from, to; OK: from */
+	struct proto_field text;	/* ERROR */
+	unsigned long	 count;		/* SYNCED */
+	struct proto_at	 at;		/* UPDATE */
+};
+
+/* Split on white space (space, \t, \r, \f, \v); returns the field count. */
+size_t	 proto_split(const char *line, size_t len, struct proto_field *f,
+	    size_t max);
+
+/* ISO 6709 "+DD.DDD-DDD.DDD": mandatory signs, range-checked.  0 or -1. */
+int	 proto_parse_coords(const char *s, size_t len, double *lat,
+	    double *lng);
+
+/* A client line.  Returns cmd->verb (PROTO_INVALID for "? LINE"). */
+enum proto_verb proto_parse_client(const char *line, size_t len,
+	    struct proto_cmd *cmd);
+
+/* The fields of an AT line (from "AT" on).  0 or -1. */
+int	 proto_parse_at(const struct proto_field *f, size_t n,
+	    struct proto_at *at);
+
+/* A peer line.  Returns msg->type (PEER_INVALID when malformed). */
+enum proto_peer_type proto_parse_peer(const char *line, size_t len,
+	    struct proto_peer *msg);
+
+/*
+ * Format "AT <server> <diff> <id> <coords> <time>" (no newline) for an
+ * IAMAT received at time now.  Returns the length, or 0 when it does not fit.
+ */
+size_t	 proto_format_at(char *buf, size_t size, const char *server,
+	    const struct htime *now, const struct proto_cmd *cmd);
+
+/*
+ * Append a WHATSAT JSON body: runs of newlines collapsed to one, trailing
+ * newlines removed, then "\n\n".  dst must hold len + 2 bytes.  Returns the
+ * number of bytes written.
+ */
+size_t	 proto_format_json(char *dst, const char *json, size_t len);
+
+/* 1 when a and the C string s are equal. */
+int	 proto_field_eq(const struct proto_field *a, const char *s);
+
+#endif /* HERD_PROTO_H */

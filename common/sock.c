@@ -1,0 +1,122 @@
+/*
+ * sock.c -- TCP socket helpers (see sock.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+int
+sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
+    char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	char		 serv[8];
+	int		 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if ((rc = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
+	sa->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+sock_listen(const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct sock_addr sa;
+	int		 fd, one = 1;
+
+	if (sock_resolve(host, port, &sa, err, errlen) == -1)
+		return -1;
+	fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa.ss, sa.len) == -1 ||
+	    listen(fd, 511) == -1) {
+		snprintf(err, errlen, "%s port %u: %s", host, port,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_connect(const struct sock_addr *sa)
+{
+	int	 fd, one = 1;
+
+	fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&sa->ss, sa->len) == -1 &&
+	    errno != EINPROGRESS) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_accept(int lfd, char *peer, size_t peerlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	char			 host[INET6_ADDRSTRLEN];
+	int			 fd, one = 1;
+	uint16_t		 port = 0;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	host[0] = '\0';
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(peer, peerlen, "%s:%u", host, port);
+	return fd;
+}
+
+int
+sock_error(int fd)
+{
+	int		 e = 0;
+	socklen_t	 len = sizeof(e);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+		return errno;
+	return e;
+}

@@ -1,0 +1,34 @@
+/*
+ * sock.h -- TCP socket helpers.  They never log: errors go to the caller's
+ * err buffer (Redis anet style).
+ */
+#ifndef HERD_SOCK_H
+#define HERD_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct sock_addr {
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+
+/* Resolve host:port (numeric or a name; blocking, for start-up). */
+int	 sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
+	    char *err, size_t errlen);
+
+/* A non-blocking listening socket; -1 with a message in err. */
+int	 sock_listen(const char *host, uint16_t port, char *err,
+	    size_t errlen);
+
+/* Start a non-blocking connect; -1 on immediate failure (errno). */
+int	 sock_connect(const struct sock_addr *sa);
+
+/* accept4 with non-blocking and close-on-exec; -1 on error (errno). */
+int	 sock_accept(int lfd, char *peer, size_t peerlen);
+
+/* The pending error of a connecting socket (0 when connected). */
+int	 sock_error(int fd);
+
+#endif /* HERD_SOCK_H */

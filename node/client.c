@@ -1,0 +1,486 @@
+/*
+ * client.c -- the client port (PROTOCOL.md).
+ *
+ * Every command gets a slot in its connection's reply queue, so replies go
+ * out in the order of the commands even when a WHATSAT waits for Places
+ * while later commands are already answered.  A connection stops being read
+ * while its output is above CLIENT_OUT_HWM or CLIENT_PENDING_MAX lookups
+ * are pending, so no client can make the node buffer without bound.  A line
+ * longer than CLIENT_LINE_MAX is answered "? LINE" by streaming it back as
+ * it arrives.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "client.h"
+#include "conf.h"
+#include "linebuf.h"
+#include "log.h"
+#include "peer.h"
+#include "places.h"
+#include "proto.h"
+#include "sock.h"
+#include "store.h"
+
+struct reply {
+	struct reply		*next;
+	struct client		*c;
+	struct places_req	*req;	/* pending lookup, or NULL */
+	int			 done;
+	struct outbuf		 data;
+};
+
+struct client {
+	ev_io		 rio, wio;
+	int		 fd;
+	unsigned long	 id;
+	char		 addr[64];
+	struct linebuf	 in;
+	struct outbuf	 out;
+	struct reply	*head, **tailp;	/* replies, oldest first */
+	int		 npending;	/* lookups in the queue */
+	int		 eof;		/* the client half-closed */
+	int		 overlong;	/* echoing an over-long line */
+	size_t		 overlong_len;
+	int		 busy;		/* in client_service() */
+	struct client	*prev, *next;
+};
+
+static struct ev_loop		*client_loop;
+static const struct herd_server	*client_self;
+static ev_io			 client_lio;
+static ev_timer			 client_pause;	/* accept paused on EMFILE */
+static int			 client_lfd = -1;
+static struct client		*client_list;
+static size_t			 client_n;
+static unsigned long		 client_ids;
+
+static int	 client_collect(struct client *);
+static void	 client_service(struct client *);
+
+size_t
+client_count(void)
+{
+	return client_n;
+}
+
+static void
+client_free(struct client *c, const char *why)
+{
+	struct reply	*r, *next;
+
+	log_info("client %lu %s closed (%s)", c->id, c->addr, why);
+	ev_io_stop(client_loop, &c->rio);
+	ev_io_stop(client_loop, &c->wio);
+	for (r = c->head; r != NULL; r = next) {
+		next = r->next;
+		if (r->req != NULL)
+			places_cancel(r->req);
+		outbuf_free(&r->data);
+		free(r);
+	}
+	close(c->fd);
+	linebuf_free(&c->in);
+	outbuf_free(&c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		client_list = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	client_n--;
+	free(c);
+}
+
+/*
+ * Answer "a b\n": straight into the output when nothing waits before it,
+ * else as a finished reply at the end of the queue.
+ */
+static int
+client_reply(struct client *c, const char *a, size_t alen, const char *b,
+    size_t blen)
+{
+	struct reply	*r;
+	struct outbuf	*ob = &c->out;
+	char		 tag[64];
+	size_t		 start;
+
+	if (c->head != NULL && c->head->done && client_collect(c) == -1)
+		return -1;
+	if (c->head != NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return -1;
+		r->c = c;
+		r->done = 1;
+		*c->tailp = r;
+		c->tailp = &r->next;
+		ob = &r->data;
+	}
+	start = ob->len;
+	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
+	    outbuf_add(ob, "\n", 1) == -1)
+		return -1;
+	snprintf(tag, sizeof(tag), "client %lu sent", c->id);
+	log_line(tag, ob->buf + start, ob->len - start - 1);
+	return 0;
+}
+
+static int
+client_invalid(struct client *c, const char *line, size_t len)
+{
+	return client_reply(c, "? ", 2, line, len);
+}
+
+static int
+client_iamat(struct client *c, const struct proto_cmd *cmd,
+    const struct htime *now)
+{
+	char	 at[CLIENT_LINE_MAX + 128];
+	size_t	 n;
+
+	n = proto_format_at(at, sizeof(at), client_self->name, now, cmd);
+	if (n == 0)
+		return -1;
+	switch (store_put(cmd->id.p, cmd->id.len, &cmd->t, cmd->lat, cmd->lng,
+	    at, n, 0)) {
+	case 1:
+		peer_flood(at, n, NULL);	/* before the reply */
+		break;
+	case -1:
+		log_warnx("client %lu: out of memory storing an update",
+		    c->id);
+		break;
+	}
+	return client_reply(c, at, n, NULL, 0);
+}
+
+static void
+client_places_cb(void *arg, const char *json, size_t len)
+{
+	struct reply	*r = arg;
+	char		*p, tag[64];
+
+	r->req = NULL;
+	r->done = 1;
+	r->c->npending--;
+	if ((p = outbuf_reserve(&r->data, len + 2)) != NULL)
+		r->data.len -= len + 2 - proto_format_json(p, json, len);
+	snprintf(tag, sizeof(tag), "client %lu sent", r->c->id);
+	log_line(tag, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);
+	if (!r->c->busy)
+		client_service(r->c);
+}
+
+static int
+client_whatsat(struct client *c, const struct proto_cmd *cmd,
+    const char *line, size_t len)
+{
+	const struct store_rec	*rec;
+	struct reply		*r;
+
+	if ((rec = store_get(cmd->id.p, cmd->id.len)) == NULL)
+		return client_invalid(c, line, len);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->c = c;
+	if (outbuf_add(&r->data, rec->at, rec->atlen) == -1 ||
+	    outbuf_add(&r->data, "\n", 1) == -1) {
+		outbuf_free(&r->data);
+		free(r);
+		return -1;
+	}
+	*c->tailp = r;
+	c->tailp = &r->next;
+	c->npending++;
+	r->req = places_lookup(rec->lat, rec->lng, cmd->radius_km * 1000.0,
+	    cmd->max, client_places_cb, r);
+	return 0;
+}
+
+static int
+client_command(struct client *c, const char *line, size_t len)
+{
+	struct proto_cmd cmd;
+	struct htime	 now;
+	char		 tag[64];
+
+	htime_now(&now);
+	snprintf(tag, sizeof(tag), "client %lu recv", c->id);
+	log_line(tag, line, len);
+	switch (proto_parse_client(line, len, &cmd)) {
+	case PROTO_IAMAT:
+		return client_iamat(c, &cmd, &now);
+	case PROTO_WHATSAT:
+		return client_whatsat(c, &cmd, line, len);
+	default:
+		return client_invalid(c, line, len);
+	}
+}
+
+/*
+ * An over-long line: echo it into the output as it arrives, holding back a
+ * trailing \r that may turn out to be part of a \r\n ending.
+ */
+static int
+client_overlong(struct client *c)
+{
+	const char	*p = c->in.buf + c->in.off, *nl;
+	size_t		 n = linebuf_pending(&c->in), k;
+
+	if (!c->overlong) {
+		log_info("client %lu recv a line over %d bytes: echoing it",
+		    c->id, CLIENT_LINE_MAX);
+		if (outbuf_add(&c->out, "? ", 2) == -1)
+			return -1;
+		c->overlong = 1;
+		c->overlong_len = 0;
+	}
+	if ((nl = memchr(p, '\n', n)) != NULL) {
+		k = (size_t)(nl - p);
+		if (outbuf_add(&c->out, p, k > 0 && p[k - 1] == '\r' ? k - 1 :
+		    k) == -1 || outbuf_add(&c->out, "\n", 1) == -1)
+			return -1;
+		linebuf_drop(&c->in, k + 1);
+		c->overlong = 0;
+		c->overlong_len += k;
+		log_info("client %lu sent \"? \" and the %zu-byte line",
+		    c->id, c->overlong_len);
+		return 0;
+	}
+	k = n;
+	if (!c->eof && k > 0 && p[k - 1] == '\r')
+		k--;
+	if (outbuf_add(&c->out, p, k) == -1)
+		return -1;
+	linebuf_drop(&c->in, k);
+	c->overlong_len += k;
+	if (c->eof) {
+		c->overlong = 0;
+		log_info("client %lu sent \"? \" and the %zu-byte line",
+		    c->id, c->overlong_len);
+		return outbuf_add(&c->out, "\n", 1);
+	}
+	return 0;
+}
+
+static int
+client_throttled(const struct client *c)
+{
+	return c->npending >= CLIENT_PENDING_MAX ||
+	    outbuf_len(&c->out) >= CLIENT_OUT_HWM;
+}
+
+/* Handle the buffered commands; returns how many, or -1 on error. */
+static int
+client_parse(struct client *c)
+{
+	const char	*line;
+	size_t		 len;
+	int		 n = 0;
+
+	while (!client_throttled(c)) {
+		if (c->overlong) {
+			if (client_overlong(c) == -1)
+				return -1;
+			if (c->overlong)
+				break;
+		} else if (linebuf_next(&c->in, &line, &len)) {
+			if (client_command(c, line, len) == -1)
+				return -1;
+		} else if (linebuf_pending(&c->in) == c->in.max) {
+			if (c->head != NULL)
+				break;	/* echo after the replies before */
+			if (client_overlong(c) == -1)
+				return -1;
+		} else if (c->eof && linebuf_rest(&c->in, &line, &len)) {
+			if (client_command(c, line, len) == -1)
+				return -1;
+		} else
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* Move the finished replies at the head of the queue to the output. */
+static int
+client_collect(struct client *c)
+{
+	struct reply	*r;
+
+	while ((r = c->head) != NULL && r->done) {
+		if (outbuf_add(&c->out, r->data.buf + r->data.off,
+		    outbuf_len(&r->data)) == -1)
+			return -1;
+		c->head = r->next;
+		outbuf_free(&r->data);
+		free(r);
+	}
+	if (c->head == NULL)
+		c->tailp = &c->head;
+	return 0;
+}
+
+/*
+ * Parse, collect and write until nothing moves; then decide what to wait
+ * for.  Frees the connection when it is done or broken.
+ */
+static void
+client_service(struct client *c)
+{
+	int	 n, rc = 0;
+
+	c->busy = 1;
+	for (;;) {
+		if ((n = client_parse(c)) == -1 || client_collect(c) == -1) {
+			c->busy = 0;
+			client_free(c, "out of memory");
+			return;
+		}
+		if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
+			c->busy = 0;
+			client_free(c, strerror(errno));
+			return;
+		}
+		if (n == 0)
+			break;
+	}
+	c->busy = 0;
+	if (rc == 1)
+		ev_io_start(client_loop, &c->wio);
+	else
+		ev_io_stop(client_loop, &c->wio);
+	if (c->eof && c->head == NULL && !c->overlong &&
+	    linebuf_pending(&c->in) == 0 && rc == 0) {
+		shutdown(c->fd, SHUT_WR);
+		client_free(c, "end of input, all answered");
+		return;
+	}
+	if (c->eof || client_throttled(c) ||
+	    (linebuf_pending(&c->in) == c->in.max && !c->overlong))
+		ev_io_stop(client_loop, &c->rio);
+	else
+		ev_io_start(client_loop, &c->rio);
+}
+
+static void
+client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = (struct client *)((char *)w -
+			    offsetof(struct client, rio));
+	ssize_t		 n;
+
+	(void)loop;
+	(void)revents;
+	n = linebuf_fill(&c->in, c->fd);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		client_free(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		log_info("client %lu half-closed", c->id);
+		c->eof = 1;
+	}
+	client_service(c);
+}
+
+static void
+client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = (struct client *)((char *)w -
+			    offsetof(struct client, wio));
+
+	(void)loop;
+	(void)revents;
+	client_service(c);
+}
+
+static void
+client_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c;
+	char		 addr[64];
+	int		 fd;
+
+	(void)revents;
+	for (;;) {
+		if ((fd = sock_accept(w->fd, addr, sizeof(addr))) == -1) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warn("accept: pausing for 100 ms");
+				ev_io_stop(loop, &client_lio);
+				ev_timer_set(&client_pause, 0.1, 0.);
+				ev_timer_start(loop, &client_pause);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ECONNABORTED && errno != EINTR)
+				log_warn("accept");
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			log_warnx("accept: out of memory");
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->id = ++client_ids;
+		c->tailp = &c->head;
+		snprintf(c->addr, sizeof(c->addr), "%s", addr);
+		linebuf_init(&c->in, CLIENT_LINE_MAX);
+		ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+		ev_io_start(loop, &c->rio);
+		c->next = client_list;
+		if (client_list != NULL)
+			client_list->prev = c;
+		client_list = c;
+		client_n++;
+		log_info("client %lu connected from %s", c->id, c->addr);
+	}
+}
+
+static void
+client_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_io_start(loop, &client_lio);
+}
+
+int
+client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
+    size_t errlen)
+{
+	client_loop = loop;
+	client_self = self;
+	if ((client_lfd = sock_listen(self->host, self->port, err,
+	    errlen)) == -1)
+		return -1;
+	ev_io_init(&client_lio, client_accept_cb, client_lfd, EV_READ);
+	ev_io_start(loop, &client_lio);
+	ev_timer_init(&client_pause, client_pause_cb, 0.1, 0.);
+	log_info("listening for clients on %s port %u", self->host,
+	    self->port);
+	return 0;
+}
+
+void
+client_shutdown(void)
+{
+	if (client_lfd != -1) {
+		ev_io_stop(client_loop, &client_lio);
+		ev_timer_stop(client_loop, &client_pause);
+		close(client_lfd);
+		client_lfd = -1;
+	}
+	while (client_list != NULL) {
+		client_collect(client_list);
+		outbuf_write(&client_list->out, client_list->fd);
+		client_free(client_list, "server stopping");
+	}
+}

@@ -1,0 +1,160 @@
+/*
+ * node.c -- herd-node: one server of the herd.
+ *
+ *	herd-node [-v] [-f FILE] NAME
+ *
+ * Serves the client protocol on the server's port, floods updates to its
+ * neighbours over the peer port, and answers WHATSAT from Places.  Runs in
+ * the foreground, alone or under herdd.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "client.h"
+#include "conf.h"
+#include "log.h"
+#include "peer.h"
+#include "places.h"
+#include "status.h"
+#include "store.h"
+
+#define NODE_USAGE	"usage: herd-node [-v] [-f FILE] NAME\n"
+#define NODE_CONF	"etc/herd.ini"
+
+static struct herd_conf	 node_conf;
+static ev_signal	 node_sigterm, node_sigint;
+static ev_prepare	 node_prepare;
+
+static void
+node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_info("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Once per loop iteration, before sleeping: write the log out. */
+static void
+node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_flush();
+}
+
+static int
+node_mkdirs(const char *dir)
+{
+	char	 tmp[HERD_PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct herd_server *self;
+	const char	*file = NODE_CONF;
+	char		 err[4096], path[HERD_PATH_MAX + HERD_NAME_MAX + 8];
+	struct ev_loop	*loop;
+	int		 ch, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "f:v")) != -1) {
+		switch (ch) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			fputs(NODE_USAGE, stderr);
+			return HERD_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fputs(NODE_USAGE, stderr);
+		return HERD_EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (conf_load(file, &node_conf, err, sizeof(err)) == -1) {
+		fputs(err, stderr);
+		return HERD_EXIT_CONFIG;
+	}
+	if ((self = conf_server(&node_conf, argv[optind])) == NULL) {
+		fprintf(stderr, "herd-node: %s: no [server %s]\n", file,
+		    argv[optind]);
+		return HERD_EXIT_CONFIG;
+	}
+	snprintf(path, sizeof(path), "%s/%s.log", node_conf.log_dir,
+	    self->name);
+	if (node_mkdirs(node_conf.log_dir) == -1 ||
+	    log_init(self->name, path, 1) == -1) {
+		fprintf(stderr, "herd-node: %s: %s\n", path, strerror(errno));
+		return HERD_EXIT_CONFIG;
+	}
+	if (verbose)
+		setenv("HERD_DEBUG", "1", 1);
+	log_info("starting: %s, places backend %s", file,
+	    conf_backend_name(node_conf.places.backend));
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+	loop = ev_default_loop(EVFLAG_AUTO);
+	store_init();
+	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
+		log_warnx("places: %s", err);
+		log_flush();
+		return HERD_EXIT_CONFIG;
+	}
+	if (client_init(loop, self, err, sizeof(err)) == -1 ||
+	    peer_init(loop, &node_conf, self, err, sizeof(err)) == -1) {
+		log_warnx("listen: %s", err);
+		log_flush();
+		return 1;
+	}
+	status_init(loop);
+
+	ev_signal_init(&node_sigterm, node_signal_cb, SIGTERM);
+	ev_signal_init(&node_sigint, node_signal_cb, SIGINT);
+	ev_signal_start(loop, &node_sigterm);
+	ev_signal_start(loop, &node_sigint);
+	ev_prepare_init(&node_prepare, node_prepare_cb);
+	ev_prepare_start(loop, &node_prepare);
+	log_info("ready");
+	log_flush();
+
+	ev_run(loop, 0);
+
+	client_shutdown();
+	peer_shutdown();
+	places_shutdown();
+	status_shutdown();
+	store_free();
+	log_info("stopped");
+	log_close();
+	conf_free(&node_conf);
+	curl_global_cleanup();
+	ev_loop_destroy(loop);
+	return 0;
+}
