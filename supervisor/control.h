@@ -1,0 +1,69 @@
+/*
+ * control.h -- herdd's control socket and its command language.
+ *
+ * One command per line, one JSON object per reply line:
+ *
+ *	status [NAME]		{"ok": true, "nodes": [...]}
+ *	start NAME		start a stopped, failed or backing-off worker
+ *	stop NAME		stop a worker; it stays down until started
+ *	restart NAME		stop, then start
+ *	kill NAME [SIGNAL]	send a signal (default KILL): a crash
+ *	reload			re-read the configuration, apply the diff
+ *	shutdown		stop every worker and exit
+ *
+ * control_parse() is pure (no I/O, no globals): it is shared by herdd,
+ * herdctl, the unit tests and the fuzzer.
+ */
+#ifndef HERD_CONTROL_H
+#define HERD_CONTROL_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+#define CONTROL_LINE_MAX	1024		/* a longer line is refused */
+#define CONTROL_OUT_HIWAT	(64 * 1024)	/* stop reading past this */
+#define CONTROL_OUT_MAX		(1024 * 1024)	/* drop a client past this */
+#define CONTROL_CONN_MAX	64		/* connections at once */
+
+enum control_verb {
+	CONTROL_NONE = 0,	/* empty line: no reply */
+	CONTROL_STATUS,
+	CONTROL_START,
+	CONTROL_STOP,
+	CONTROL_RESTART,
+	CONTROL_KILL,
+	CONTROL_RELOAD,
+	CONTROL_SHUTDOWN,
+};
+
+struct control_cmd {
+	enum control_verb verb;
+	char		 name[HERD_NAME_MAX + 1];	/* "" when absent */
+	int		 signo;				/* CONTROL_KILL */
+	char		 error[128];			/* when -1 */
+};
+
+/*
+ * Parse one command line (without its "\n"; a trailing "\r" is allowed).
+ * Returns 0 with *cmd filled in, or -1 with cmd->error set to a one-line
+ * message.  Never reads past line[len - 1]; line need not be NUL-ended.
+ */
+int		 control_parse(const char *line, size_t len,
+		    struct control_cmd *cmd);
+
+/* The number of a signal written as "TERM", "SIGTERM", "term" or "15". */
+int		 control_signal(const char *s);
+
+/* The name of a verb, as typed. */
+const char	*control_verb_name(enum control_verb verb);
+
+/*
+ * The socket itself (control.c).  control_init() refuses (-1 with a
+ * message in err) when a live herdd answers at path, replaces a stale
+ * socket file, and listens with mode 0600.
+ */
+int		 control_init(const char *path, char *err, size_t errlen);
+void		 control_cleanup(void);
+
+#endif /* HERD_CONTROL_H */

@@ -1,0 +1,232 @@
+/*
+ * control_parse.c -- the control command language, parsed without I/O.
+ *
+ * Copyright (c) 2026 The herd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "control.h"
+
+#define CONTROL_NTOK	3	/* verb and at most two operands */
+#define CONTROL_TOK_MAX	64	/* longest operand we look at */
+
+enum control_args {
+	CONTROL_ARGS_NONE,	/* verb alone */
+	CONTROL_ARGS_NAME,	/* verb NAME */
+	CONTROL_ARGS_OPTNAME,	/* verb [NAME] */
+	CONTROL_ARGS_KILL,	/* verb NAME [SIGNAL] */
+};
+
+static const struct control_verb_ent {
+	const char		*name;
+	enum control_verb	 verb;
+	enum control_args	 args;
+	const char		*usage;
+} control_verbs[] = {
+	{ "status",	CONTROL_STATUS,	  CONTROL_ARGS_OPTNAME,	"status [NAME]" },
+	{ "start",	CONTROL_START,	  CONTROL_ARGS_NAME,	"start NAME" },
+	{ "stop",	CONTROL_STOP,	  CONTROL_ARGS_NAME,	"stop NAME" },
+	{ "restart",	CONTROL_RESTART,  CONTROL_ARGS_NAME,	"restart NAME" },
+	{ "kill",	CONTROL_KILL,	  CONTROL_ARGS_KILL,	"kill NAME [SIGNAL]" },
+	{ "reload",	CONTROL_RELOAD,	  CONTROL_ARGS_NONE,	"reload" },
+	{ "shutdown",	CONTROL_SHUTDOWN, CONTROL_ARGS_NONE,	"shutdown" },
+};
+
+static const struct control_sig_ent {
+	const char	*name;
+	int		 signo;
+} control_sigs[] = {
+	{ "HUP", SIGHUP },	{ "INT", SIGINT },	{ "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },	{ "TRAP", SIGTRAP },	{ "ABRT", SIGABRT },
+	{ "BUS", SIGBUS },	{ "FPE", SIGFPE },	{ "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 },	{ "SEGV", SIGSEGV },	{ "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },	{ "ALRM", SIGALRM },	{ "TERM", SIGTERM },
+	{ "CHLD", SIGCHLD },	{ "CONT", SIGCONT },	{ "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	{ "TTIN", SIGTTIN },	{ "TTOU", SIGTTOU },
+	{ "URG", SIGURG },	{ "XCPU", SIGXCPU },	{ "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },	{ "WINCH", SIGWINCH },
+	{ "IO", SIGIO },	{ "SYS", SIGSYS },
+};
+
+struct control_tok {
+	const char	*p;
+	size_t		 len;
+};
+
+static int
+control_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Copy a token for a message: printable ASCII only, cut at 32 bytes. */
+static void
+control_quote(char *dst, size_t dstlen, const struct control_tok *t)
+{
+	size_t	 i, n = t->len;
+
+	if (dstlen == 0)
+		return;
+	if (n > 32)
+		n = 32;
+	if (n > dstlen - 1)
+		n = dstlen - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = (t->p[i] > 0x20 && t->p[i] < 0x7f) ? t->p[i] : '?';
+	dst[n] = '\0';
+}
+
+static int
+control_name_ok(const struct control_tok *t)
+{
+	size_t	 i;
+	char	 c;
+
+	if (t->len == 0 || t->len > HERD_NAME_MAX)
+		return 0;
+	for (i = 0; i < t->len; i++) {
+		c = t->p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+control_signal(const char *s)
+{
+	size_t	 i;
+	long	 n = 0;
+
+	if (s[0] >= '0' && s[0] <= '9') {
+		for (i = 0; s[i] != '\0'; i++) {
+			if (s[i] < '0' || s[i] > '9' || i >= 3)
+				return -1;
+			n = n * 10 + (s[i] - '0');
+		}
+		return (n >= 1 && n < NSIG) ? (int)n : -1;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < sizeof(control_sigs) / sizeof(control_sigs[0]); i++)
+		if (strcasecmp(s, control_sigs[i].name) == 0)
+			return control_sigs[i].signo;
+	return -1;
+}
+
+const char *
+control_verb_name(enum control_verb verb)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(control_verbs) / sizeof(control_verbs[0]); i++)
+		if (control_verbs[i].verb == verb)
+			return control_verbs[i].name;
+	return "none";
+}
+
+static int
+control_fail(struct control_cmd *cmd, const char *fmt, const char *arg)
+{
+	snprintf(cmd->error, sizeof(cmd->error), fmt, arg);
+	return -1;
+}
+
+int
+control_parse(const char *line, size_t len, struct control_cmd *cmd)
+{
+	struct control_tok		 tok[CONTROL_NTOK];
+	const struct control_verb_ent	*v = NULL;
+	char				 buf[CONTROL_TOK_MAX + 1];
+	size_t				 i, ntok = 0, pos = 0;
+
+	memset(cmd, 0, sizeof(*cmd));
+	for (;;) {
+		while (pos < len && control_space(line[pos]))
+			pos++;
+		if (pos == len)
+			break;
+		if (ntok == CONTROL_NTOK)
+			return control_fail(cmd, "%s: too many arguments",
+			    control_verb_name(cmd->verb));
+		tok[ntok].p = line + pos;
+		while (pos < len && !control_space(line[pos]))
+			pos++;
+		tok[ntok].len = (size_t)(line + pos - tok[ntok].p);
+		if (ntok == 0) {
+			for (i = 0; i < sizeof(control_verbs) /
+			    sizeof(control_verbs[0]); i++)
+				if (strlen(control_verbs[i].name) ==
+				    tok[0].len && strncasecmp(control_verbs[i].name,
+				    tok[0].p, tok[0].len) == 0) {
+					v = &control_verbs[i];
+					break;
+				}
+			if (v == NULL) {
+				control_quote(buf, sizeof(buf), &tok[0]);
+				return control_fail(cmd,
+				    "unknown command \"%s\"", buf);
+			}
+			cmd->verb = v->verb;
+		}
+		ntok++;
+	}
+	if (ntok == 0)
+		return 0;			/* CONTROL_NONE */
+
+	switch (v->args) {
+	case CONTROL_ARGS_NONE:
+		if (ntok != 1)
+			return control_fail(cmd, "usage: %s", v->usage);
+		break;
+	case CONTROL_ARGS_OPTNAME:
+		if (ntok > 2)
+			return control_fail(cmd, "usage: %s", v->usage);
+		break;
+	case CONTROL_ARGS_NAME:
+		if (ntok != 2)
+			return control_fail(cmd, "usage: %s", v->usage);
+		break;
+	case CONTROL_ARGS_KILL:
+		if (ntok < 2)
+			return control_fail(cmd, "usage: %s", v->usage);
+		break;
+	}
+	if (ntok >= 2) {
+		if (!control_name_ok(&tok[1])) {
+			control_quote(buf, sizeof(buf), &tok[1]);
+			return control_fail(cmd, "bad node name \"%s\"", buf);
+		}
+		memcpy(cmd->name, tok[1].p, tok[1].len);
+		cmd->name[tok[1].len] = '\0';
+	}
+	if (v->args == CONTROL_ARGS_KILL) {
+		cmd->signo = SIGKILL;
+		if (ntok == 3) {
+			control_quote(buf, sizeof(buf), &tok[2]);
+			if (tok[2].len > 32 ||
+			    (cmd->signo = control_signal(buf)) == -1) {
+				cmd->signo = 0;
+				return control_fail(cmd,
+				    "unknown signal \"%s\"", buf);
+			}
+		}
+	}
+	return 0;
+}

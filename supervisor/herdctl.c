@@ -1,0 +1,227 @@
+/*
+ * herdctl.c -- talk to herdd over its control socket.
+ *
+ * Copyright (c) 2026 The herd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "control.h"
+#include "herdctl.h"
+
+#define HERDCTL_CONF		"etc/herd.ini"
+#define HERDCTL_REPLY_MAX	(16 * 1024 * 1024)
+#define HERDCTL_TIMEOUT_S	30
+
+static void	 herdctl_usage(void) __attribute__((noreturn));
+
+static void
+herdctl_usage(void)
+{
+	fprintf(stderr, "usage: herdctl [-f file | -s socket] [-j] command "
+	    "[argument ...]\n"
+	    "commands: status [name], start name, stop name, restart name,\n"
+	    "          kill name [signal], reload, shutdown\n");
+	exit(HERD_EXIT_USAGE);
+}
+
+/* Join the words of the command into one line. */
+static char *
+herdctl_line(int argc, char *argv[], size_t *lenp)
+{
+	char	*line;
+	size_t	 len = 0, n;
+	int	 i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if (len > CONTROL_LINE_MAX)
+		errx(HERD_EXIT_USAGE, "command too long");
+	if ((line = malloc(len + 1)) == NULL)
+		err(1, "malloc");
+	len = 0;
+	for (i = 0; i < argc; i++) {
+		n = strlen(argv[i]);
+		if (strpbrk(argv[i], " \t\r\n\f\v") != NULL || n == 0)
+			errx(HERD_EXIT_USAGE, "bad argument \"%s\"", argv[i]);
+		memcpy(line + len, argv[i], n);
+		len += n;
+		line[len++] = i + 1 < argc ? ' ' : '\n';
+	}
+	line[len] = '\0';
+	*lenp = len;
+	return line;
+}
+
+static int
+herdctl_connect(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { HERDCTL_TIMEOUT_S, 0 };
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		errx(1, "%s: socket path too long", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		errx(1, "no herdd listening on %s: %s", path,
+		    strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
+		err(1, "setsockopt");
+	return fd;
+}
+
+/* Send the line, read one reply line; returns it NUL-ended. */
+static char *
+herdctl_talk(int fd, const char *line, size_t len, const char *path)
+{
+	char	*buf = NULL, *nl = NULL, *t;
+	size_t	 have = 0, cap = 0;
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, line, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			errx(1, "%s: %s", path, strerror(errno));
+		}
+		line += n;
+		len -= (size_t)n;
+	}
+	for (;;) {
+		if (cap - have < 4096) {
+			if (cap >= HERDCTL_REPLY_MAX)
+				errx(1, "%s: reply too long", path);
+			cap = cap ? cap * 2 : 8192;
+			if ((t = realloc(buf, cap)) == NULL)
+				err(1, "realloc");
+			buf = t;
+		}
+		n = read(fd, buf + have, cap - have - 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				errx(1, "%s: no reply from herdd", path);
+			errx(1, "%s: %s", path, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		nl = memchr(buf + have, '\n', (size_t)n);
+		have += (size_t)n;
+		if (nl != NULL)
+			break;
+	}
+	if (have == 0)
+		errx(1, "%s: herdd closed the connection without a reply",
+		    path);
+	if (nl != NULL)
+		*nl = '\0';
+	else
+		buf[have] = '\0';
+	return buf;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct herd_conf	 cf;
+	struct control_cmd	 cmd;
+	struct json_object	*reply, *v;
+	const char		*conf_file = HERDCTL_CONF, *sock = NULL;
+	char			*line, *text, errs[8192];
+	size_t			 len;
+	int			 ch, json = 0, fd, ok, fflag = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt(argc, argv, "+f:js:")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf_file = optarg;
+			fflag = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			herdctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || (sock != NULL && fflag))
+		herdctl_usage();
+
+	line = herdctl_line(argc, argv, &len);
+	if (control_parse(line, len - 1, &cmd) == -1)
+		errx(HERD_EXIT_USAGE, "%s", cmd.error);
+
+	if (sock == NULL) {
+		if (conf_load(conf_file, &cf, errs, sizeof(errs)) == -1) {
+			fprintf(stderr, "herdctl: %s", errs);
+			return HERD_EXIT_CONFIG;
+		}
+		sock = strdup(cf.control);
+		conf_free(&cf);
+		if (sock == NULL)
+			err(1, "strdup");
+	}
+
+	fd = herdctl_connect(sock);
+	text = herdctl_talk(fd, line, len, sock);
+	close(fd);
+	if ((reply = json_tokener_parse(text)) == NULL ||
+	    !json_object_is_type(reply, json_type_object) ||
+	    !json_object_object_get_ex(reply, "ok", &v))
+		errx(1, "%s: not a reply from herdd", sock);
+	ok = json_object_get_boolean(v);
+	if (json)
+		printf("%s\n", text);
+	if (!ok) {
+		const char *msg = "failed";
+
+		if (json_object_object_get_ex(reply, "error", &v))
+			msg = json_object_get_string(v);
+		fprintf(stderr, "herdctl: %s\n", msg);
+	} else if (!json)
+		output_result(stdout, &cmd, reply);
+	json_object_put(reply);
+	free(text);
+	free(line);
+	if (fflush(stdout) == EOF)
+		err(1, "stdout");
+	return ok ? 0 : 1;
+}

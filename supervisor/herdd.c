@@ -1,0 +1,315 @@
+/*
+ * herdd.c -- the herd's supervisor: options, signals, the main loop, reload.
+ *
+ * Copyright (c) 2026 The herd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "control.h"
+#include "herdd.h"
+#include "log.h"
+#include "proc.h"
+
+#define HERDD_CONF	"etc/herd.ini"
+#define HERDD_NODE_ENV	"HERD_NODE"
+#define HERDD_ERR_MAX	8192
+
+static void	 herdd_usage(void) __attribute__((noreturn));
+static int	 herdd_node_path(const struct herd_conf *, char *, size_t,
+		    char *, size_t);
+static void	 herdd_signal_cb(struct ev_loop *, ev_signal *, int);
+static void	 herdd_prepare_cb(struct ev_loop *, ev_prepare *, int);
+static void	 herdd_done_cb(void);
+
+static const char	*herdd_conf_file = HERDD_CONF;
+static char		 herdd_control[HERD_PATH_MAX];
+
+static void
+herdd_usage(void)
+{
+	fprintf(stderr, "usage: herdd [-nv] [-f file]\n");
+	exit(HERD_EXIT_USAGE);
+}
+
+static int
+herdd_executable(const char *path)
+{
+	struct stat	 st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(path, X_OK) == 0;
+}
+
+/*
+ * Find the herd-node binary, in this order: [herd] node; the environment
+ * variable HERD_NODE; herd-node beside herdd's own executable; and
+ * ../node/herd-node from there (meson's build tree).  0, or -1 with what
+ * was tried in err.
+ */
+static int
+herdd_node_path(const struct herd_conf *cf, char *path, size_t len,
+    char *err, size_t errlen)
+{
+	char		 self[PATH_MAX], *slash;
+	const char	*env;
+	ssize_t		 n;
+
+	if (cf->node_path[0] != '\0') {
+		snprintf(path, len, "%s", cf->node_path);
+		if (herdd_executable(path))
+			return 0;
+		snprintf(err, errlen, "%s: [herd] node: %s is not an "
+		    "executable file", cf->path, path);
+		return -1;
+	}
+	if ((env = getenv(HERDD_NODE_ENV)) != NULL && env[0] != '\0') {
+		snprintf(path, len, "%s", env);
+		if (herdd_executable(path))
+			return 0;
+		snprintf(err, errlen, "%s=%s is not an executable file",
+		    HERDD_NODE_ENV, env);
+		return -1;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1) {
+		snprintf(err, errlen, "readlink /proc/self/exe: %s; set [herd] "
+		    "node or %s", strerror(errno), HERDD_NODE_ENV);
+		return -1;
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	n = snprintf(path, len, "%s/herd-node", self);
+	if (n >= 0 && (size_t)n < len && herdd_executable(path))
+		return 0;
+	n = snprintf(path, len, "%s/../node/herd-node", self);
+	if (n >= 0 && (size_t)n < len && herdd_executable(path))
+		return 0;
+	snprintf(err, errlen, "herd-node not found: not in %s nor in "
+	    "%s/../node; set [herd] node or %s", self, self, HERDD_NODE_ENV);
+	return -1;
+}
+
+/* Print each "file:line: message" line of a configuration error. */
+static void
+herdd_conf_errors(const char *errs, int logged)
+{
+	const char	*p = errs, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		if (logged)
+			log_warnx("%.*s", (int)(nl ? nl - p : (long)strlen(p)),
+			    p);
+		else
+			fprintf(stderr, "herdd: %.*s\n", (int)(nl ? nl - p :
+			    (long)strlen(p)), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+int
+herdd_reload(struct json_object *result, char *err, size_t errlen)
+{
+	struct herd_conf	*cf;
+	char			 node[HERD_PATH_MAX];
+	size_t			 n;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	log_info("reloading %s", herdd_conf_file);
+	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
+	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1) {
+		conf_free(cf);
+		free(cf);
+		/* one message per line, then no trailing newline */
+		log_warnx("reload refused; the herd is left as it was:");
+		herdd_conf_errors(err, 1);
+		n = strlen(err);
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0';
+		return -1;
+	}
+	if (strcmp(cf->control, herdd_control) != 0)
+		log_warnx("control socket %s: a new path takes a restart of "
+		    "herdd; still at %s", cf->control, herdd_control);
+	proc_reload(cf, node, result);
+	log_info("reloaded %s", herdd_conf_file);
+	return 0;
+}
+
+void
+herdd_shutdown(void)
+{
+	proc_shutdown(herdd_done_cb);
+}
+
+static void
+herdd_done_cb(void)
+{
+	log_info("every worker is down");
+	ev_break(EV_DEFAULT_ EVBREAK_ALL);
+}
+
+static void
+herdd_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct json_object	*res;
+	char			 err[HERDD_ERR_MAX];
+
+	(void)loop;
+	(void)revents;
+	switch (w->signum) {
+	case SIGHUP:
+		log_info("SIGHUP: reload");
+		res = json_object_new_object();
+		(void)herdd_reload(res, err, sizeof(err));
+		json_object_put(res);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s: stopping the herd",
+		    w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		herdd_shutdown();
+		break;
+	}
+}
+
+static void
+herdd_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_flush();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct herd_conf	*cf;
+	struct ev_loop		*loop;
+	ev_signal		 sig_term, sig_int, sig_hup;
+	ev_prepare		 prep;
+	char			 err[HERDD_ERR_MAX], node[HERD_PATH_MAX];
+	char			 logpath[HERD_PATH_MAX + 16];
+	int			 ch, noaction = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "f:nv")) != -1) {
+		switch (ch) {
+		case 'f':
+			herdd_conf_file = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			herdd_usage();
+		}
+	}
+	if (optind != argc)
+		herdd_usage();
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
+		perror("herdd: calloc");
+		return 1;
+	}
+	if (conf_load(herdd_conf_file, cf, err, sizeof(err)) == -1) {
+		herdd_conf_errors(err, 0);
+		free(cf);
+		return HERD_EXIT_CONFIG;
+	}
+	if (noaction) {
+		if (verbose)
+			conf_print(stdout, cf);
+		fprintf(stderr, "configuration OK\n");
+		conf_free(cf);
+		free(cf);
+		return 0;
+	}
+	if (herdd_node_path(cf, node, sizeof(node), err, sizeof(err)) == -1) {
+		fprintf(stderr, "herdd: %s\n", err);
+		conf_free(cf);
+		free(cf);
+		return HERD_EXIT_CONFIG;
+	}
+	if (mkdir(cf->log_dir, 0755) == -1 && errno != EEXIST) {
+		fprintf(stderr, "herdd: mkdir %s: %s\n", cf->log_dir,
+		    strerror(errno));
+		conf_free(cf);
+		free(cf);
+		return 1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s/herdd.log", cf->log_dir);
+	if (log_init("herdd", logpath, 1) == -1) {
+		fprintf(stderr, "herdd: %s: %s\n", logpath, strerror(errno));
+		conf_free(cf);
+		free(cf);
+		return 1;
+	}
+	snprintf(herdd_control, sizeof(herdd_control), "%s", cf->control);
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatalx("cannot start libev's default loop");
+	if (control_init(cf->control, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		log_flush();
+		conf_free(cf);
+		free(cf);
+		return 1;
+	}
+	ev_signal_init(&sig_term, herdd_signal_cb, SIGTERM);
+	ev_signal_init(&sig_int, herdd_signal_cb, SIGINT);
+	ev_signal_init(&sig_hup, herdd_signal_cb, SIGHUP);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_hup);
+	ev_prepare_init(&prep, herdd_prepare_cb);
+	ev_prepare_start(loop, &prep);
+
+	log_info("starting %zu servers from %s with %s", cf->nservers,
+	    herdd_conf_file, node);
+	proc_init(cf, node);
+	proc_start_all();
+	ev_run(loop, 0);
+
+	control_cleanup();
+	proc_free();
+	log_info("exiting");
+	log_flush();
+	log_close();
+	ev_loop_destroy(loop);
+	return 0;
+}

@@ -1,0 +1,190 @@
+/*
+ * output.c -- herdctl's human-readable rendering of herdd's JSON replies.
+ *
+ * Copyright (c) 2026 The herd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "herdctl.h"
+
+static const char *
+output_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The value of key as text, or "-" when absent or null. */
+static void
+output_num(char *buf, size_t len, struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%lld",
+		    (long long)json_object_get_int64(v));
+}
+
+void
+output_duration(char *buf, size_t len, long long s)
+{
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+static void
+output_links(char *buf, size_t len, struct json_object *node)
+{
+	struct json_object	*v;
+	size_t			 i, n, used = 0;
+	int			 w;
+
+	if (!json_object_object_get_ex(node, "links", &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_array)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	n = json_object_array_length(v);
+	buf[0] = '\0';
+	for (i = 0; i < n && used < len; i++) {
+		w = snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+		    json_object_get_string(json_object_array_get_idx(v, i)));
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (n == 0)
+		snprintf(buf, len, "none");
+}
+
+void
+output_status(FILE *fp, struct json_object *reply)
+{
+	struct json_object	*nodes, *n, *v;
+	const char		*name, *state, *last;
+	char			 pid[24], up[24], rs[24], cl[24], cn[24];
+	char			 st[48], links[1024];
+	size_t			 i, count;
+	int			 w = 4;
+
+	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array))
+		return;
+	count = json_object_array_length(nodes);
+	for (i = 0; i < count; i++) {
+		name = output_str(json_object_array_get_idx(nodes, i), "name");
+		if (name != NULL && (int)strlen(name) > w)
+			w = (int)strlen(name);
+	}
+	fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %s\n", w, "NAME",
+	    "STATE", "PID", "UPTIME", "RESTARTS", "CLIENTS", "CONNS",
+	    "LAST EXIT", "LINKS");
+	for (i = 0; i < count; i++) {
+		n = json_object_array_get_idx(nodes, i);
+		name = output_str(n, "name");
+		state = output_str(n, "state");
+		last = output_str(n, "last_exit");
+		if (state != NULL && strcmp(state, "backoff") == 0 &&
+		    json_object_object_get_ex(n, "next_start_ms", &v) &&
+		    v != NULL)
+			snprintf(st, sizeof(st), "backoff %.1fs",
+			    json_object_get_int64(v) / 1000.0);
+		else
+			snprintf(st, sizeof(st), "%s", state ? state : "?");
+		output_num(pid, sizeof(pid), n, "pid");
+		if (json_object_object_get_ex(n, "uptime_s", &v) && v != NULL)
+			output_duration(up, sizeof(up),
+			    (long long)json_object_get_int64(v));
+		else
+			snprintf(up, sizeof(up), "-");
+		output_num(rs, sizeof(rs), n, "restarts");
+		output_num(cl, sizeof(cl), n, "clients");
+		output_num(cn, sizeof(cn), n, "conns");
+		output_links(links, sizeof(links), n);
+		fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %s\n", w,
+		    name ? name : "?", st, pid, up, rs, cl, cn,
+		    last ? last : "-", links);
+	}
+}
+
+static void
+output_names(FILE *fp, struct json_object *reply, const char *key)
+{
+	struct json_object	*v;
+	size_t			 i, n;
+
+	if (!json_object_object_get_ex(reply, key, &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_array))
+		return;
+	n = json_object_array_length(v);
+	fprintf(fp, " %s:", key);
+	if (n == 0)
+		fprintf(fp, " none");
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s%s", i ? ", " : " ",
+		    json_object_get_string(json_object_array_get_idx(v, i)));
+	fprintf(fp, ";");
+}
+
+void
+output_result(FILE *fp, const struct control_cmd *cmd,
+    struct json_object *reply)
+{
+	struct json_object	*v;
+	const char		*node, *state;
+	char			 pid[24];
+
+	switch (cmd->verb) {
+	case CONTROL_STATUS:
+		output_status(fp, reply);
+		break;
+	case CONTROL_RELOAD:
+		fprintf(fp, "reloaded:");
+		output_names(fp, reply, "added");
+		output_names(fp, reply, "removed");
+		output_names(fp, reply, "changed");
+		if (json_object_object_get_ex(reply, "unchanged", &v))
+			fprintf(fp, " unchanged: %d",
+			    json_object_get_int(v));
+		fprintf(fp, "\n");
+		break;
+	case CONTROL_SHUTDOWN:
+		fprintf(fp, "herdd is stopping the herd\n");
+		break;
+	default:
+		node = output_str(reply, "node");
+		state = output_str(reply, "state");
+		output_num(pid, sizeof(pid), reply, "pid");
+		fprintf(fp, "%s: %s%s%s\n", node ? node : cmd->name,
+		    state ? state : "?", strcmp(pid, "-") ? ", pid " : "",
+		    strcmp(pid, "-") ? pid : "");
+		break;
+	}
+}
