@@ -30,8 +30,10 @@
 # The file is exactly 32 + 16 * nplaces + strsize bytes long.  Name,
 # vicinity and attribution are offsets of strings in the pool; strings are
 # stored once however many places use them.  lat is within [-90, 90] and
-# lng within [-180, 180] degrees.  Places are sorted by latitude, then
-# longitude, which the reader does not rely on.
+# lng within [-180, 180] degrees.  Places are sorted by the half-degree
+# cell of the reader's grid (row of latitude, then column of longitude),
+# then by latitude and longitude: the reader does not rely on the order,
+# but builds its index faster with it.
 #
 # vicinity is "admin2, admin1, CC": the names of the second- and first-level
 # administrative areas (admin2.json, admin1.json) and the ISO 3166-1 alpha-2
@@ -84,6 +86,14 @@ def vicinity(city, admin1, admin2):
 	return ", ".join(parts)
 
 
+def cell(lat, lng, decimals=DECIMALS):
+	"""The reader's grid cell (node/offline.c offline_cell)."""
+	scale = 10 ** decimals
+	row = min((lat + 90 * scale) * 2 // scale, 359)
+	col = (lng + 180 * scale) * 2 // scale % 720
+	return row * 720 + col
+
+
 def write_dataset(path, places, attribution, decimals=DECIMALS):
 	"""places: (lat, lng, name, vicinity) with scaled integer lat, lng."""
 	pool = bytearray()
@@ -130,7 +140,7 @@ def main():
 			raise ValueError("place without a name: %r" % c)
 		places.append((scaled(c["lat"], 90), scaled(c["lng"], 180), name,
 		    vicinity(c, admin1, admin2)))
-	places.sort()
+	places.sort(key=lambda p: (cell(p[0], p[1]), p))
 	size = write_dataset(out, places, ATTRIBUTION)
 	print("%s: %d places, %d bytes" % (out, len(places), size))
 
