@@ -1,0 +1,49 @@
+/*
+ * fuzz_offline.c -- libFuzzer target: the offline Places data set loader.
+ * The input is a file image.  offline_parse must reject it or return a
+ * data set that answers queries with well-formed documents; a few queries
+ * (the poles, the antimeridian, a radius beyond the antipode) run on every
+ * image that loads.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "offline.h"
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const double	 q[][4] = {
+		{ 0, 0, 50000, 20 }, { 90, 0, 50000, 5 },
+		{ -89.99, 179.99, 50000, 20 }, { 10, 180, 1000, 3 },
+		{ 0, 0, 2.1e7, 100 },
+	};
+	struct offline_db	*db;
+	struct json_object	*doc, *v;
+	char			 err[256];
+	size_t			 i;
+
+	if ((db = offline_parse(data, size, err, sizeof(err))) == NULL)
+		return 0;
+	if (offline_count(db) == 0)
+		__builtin_trap();
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		doc = offline_query(db, q[i][0], q[i][1], q[i][2], q[i][3]);
+		if (doc == NULL)
+			__builtin_trap();
+		if (!json_object_object_get_ex(doc, "results", &v) ||
+		    json_object_array_length(v) > (size_t)q[i][3])
+			__builtin_trap();
+		if (json_object_to_json_string_ext(doc,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) ==
+		    NULL)
+			__builtin_trap();
+		json_object_put(doc);
+	}
+	offline_free(db);
+	return 0;
+}
