@@ -69,7 +69,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 	case HERD_BACKEND_OFFLINE:
 		if ((places.db = offline_load(places.conf.dataset, lerr,
 		    sizeof(lerr))) == NULL) {
-			snprintf(err, errlen, "places: dataset %s: %s",
+			snprintf(err, errlen, "dataset %s: %s",
 			    places.conf.dataset, lerr);
 			return -1;
 		}
@@ -79,14 +79,14 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 	case HERD_BACKEND_GOOGLE:
 	case HERD_BACKEND_GOOGLE_NEW:
 		if (places.conf.url[0] == '\0') {
-			snprintf(err, errlen, "places: no url for backend %s",
+			snprintf(err, errlen, "no url for backend %s",
 			    conf_backend_name(places.conf.backend));
 			return -1;
 		}
 		if (places_http_init(loop, places.conf.timeout_ms,
 		    places.conf.max_inflight, places.conf.max_body, lerr,
 		    sizeof(lerr)) == -1) {
-			snprintf(err, errlen, "places: %s", lerr);
+			snprintf(err, errlen, "%s", lerr);
 			return -1;
 		}
 		if (places.conf.key[0] == '\0')
@@ -99,7 +99,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 		    places.conf.max_inflight);
 		break;
 	default:
-		snprintf(err, errlen, "places: unknown backend %d",
+		snprintf(err, errlen, "unknown backend %d",
 		    (int)places.conf.backend);
 		return -1;
 	}
