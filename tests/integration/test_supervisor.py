@@ -1,0 +1,591 @@
+#!/usr/bin/env python3
+"""test_supervisor.py -- herdd and herdctl, with real processes.
+
+Binaries come from the environment: HERDD, HERDCTL and HERD_NODE (meson
+sets them).  Every herd lives in a temporary directory (configuration, logs,
+control socket) on 127.0.0.1 ports picked by binding port 0; the directory
+is removed at the end and every process started is killed, even on failure.
+Output is TAP.  Exit 77 (skip) when a binary is missing.
+
+The crash loop and the exit-78 worker use a small shell script as [herd]
+node: it exits 1 for the server named Loop and 78 for the one named Bad.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+HERDD = os.environ.get("HERDD", "")
+HERDCTL = os.environ.get("HERDCTL", "")
+HERD_NODE = os.environ.get("HERD_NODE", "")
+DEADLINE = time.monotonic() + 240        # the whole test, bounded
+
+TAP_N = 0
+TAP_FAILED = 0
+
+
+def ok(cond, what, detail=""):
+    global TAP_N, TAP_FAILED
+    TAP_N += 1
+    if cond:
+        print("ok %d - %s" % (TAP_N, what), flush=True)
+    else:
+        TAP_FAILED += 1
+        print("not ok %d - %s" % (TAP_N, what), flush=True)
+        if detail:
+            for line in str(detail).splitlines():
+                print("#   " + line, flush=True)
+    return cond
+
+
+def wait_for(pred, timeout=10.0, step=0.02):
+    """Poll pred() until it returns something true; that, or None."""
+    end = min(time.monotonic() + timeout, DEADLINE)
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            return None
+        time.sleep(step)
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def accepting(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def talk(port, line, timeout=5.0):
+    """Send one line, half-close, read until close, a blank line or time."""
+    try:
+        with socket.create_connection(("127.0.0.1", port),
+                                      timeout=timeout) as s:
+            s.sendall(line.encode() + b"\n")
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            end = time.monotonic() + timeout
+            while b"\n\n" not in data and time.monotonic() < end:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode(errors="replace")
+    except OSError as e:
+        return "error: %s" % e
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is gone for our purposes
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+class Herd:
+    """One herdd with its configuration in a directory of its own."""
+
+    all_herds = []
+    seen_pids = set()
+
+    def __init__(self, top, name, servers, herd_extra=""):
+        self.dir = os.path.join(top, name)
+        os.makedirs(self.dir)
+        self.conf = os.path.join(self.dir, "herd.ini")
+        self.sock = os.path.join(self.dir, "herd.sock")
+        self.log = os.path.join(self.dir, "log")
+        self.herd_extra = herd_extra
+        self.proc = None
+        self.write(servers)
+        Herd.all_herds.append(self)
+
+    def text(self, servers):
+        out = ["[herd]", "log_dir = log", "control = herd.sock",
+               "stop_timeout_ms = 2000", self.herd_extra, "",
+               "[places]", "backend = google",
+               "url = http://127.0.0.1:9/", ""]
+        for name, port, peer, nbs in servers:
+            out += ["[server %s]" % name, "port = %d" % port,
+                    "peer_port = %d" % peer]
+            if nbs:
+                out.append("neighbors = " + " ".join(nbs))
+            out.append("")
+        return "\n".join(out)
+
+    def write(self, servers=None, text=None):
+        with open(self.conf, "w") as f:
+            f.write(text if text is not None else self.text(servers))
+
+    def start(self):
+        self.stderr = open(os.path.join(self.dir, "herdd.stderr"), "w")
+        self.proc = subprocess.Popen([HERDD, "-f", self.conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        return self.proc
+
+    def ctl(self, *args, raw=False):
+        argv = [HERDCTL, "-s", self.sock] + (["-j"] if not raw else []) + \
+            list(args)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout, r.stderr
+
+    def status(self):
+        rc, out, _ = self.ctl("status")
+        if rc != 0:
+            return None
+        st = json.loads(out)
+        nodes = {n["name"]: n for n in st["nodes"]}
+        for n in nodes.values():
+            if n.get("pid"):
+                Herd.seen_pids.add(n["pid"])
+        return nodes
+
+    def node(self, name):
+        st = self.status()
+        return st.get(name) if st else None
+
+    def wait_state(self, name, state, timeout=10.0, pred=None):
+        def check():
+            n = self.node(name)
+            if n and n["state"] == state and (pred is None or pred(n)):
+                return n
+            return None
+        return wait_for(check, timeout, 0.05)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def herdd_log(self):
+        try:
+            with open(os.path.join(self.log, "herdd.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def cleanup():
+    """Kill whatever is left: herdd first, then any worker we saw."""
+    for h in Herd.all_herds:
+        if h.proc is not None and h.proc.poll() is None:
+            h.proc.kill()
+            h.proc.wait()
+    for pid in Herd.seen_pids:
+        if pid_alive(pid) and ("herd" in cmdline(pid) or
+                               "node.sh" in cmdline(pid)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def flood_check(herd, src_port, dst_port, client):
+    """IAMAT at src; WHATSAT at dst answers with the AT line."""
+    reply = talk(src_port, "IAMAT %s +34.068930-118.445127 %.9f" %
+                 (client, time.time()))
+    if not reply.startswith("AT "):
+        return "IAMAT got %r" % reply
+
+    def check():
+        r = talk(dst_port, "WHATSAT %s 10 1" % client)
+        return r if r.startswith("AT ") else None
+    r = wait_for(check, 5.0, 0.1)
+    return None if r else "WHATSAT at the neighbour never found " + client
+
+
+# -- the tests ---------------------------------------------------------------
+
+def test_main_herd(top):
+    p = free_ports(14)
+    names = ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"]
+    port = {n: p[i] for i, n in enumerate(names)}
+    peer = {n: p[5 + i] for i, n in enumerate(names)}
+    topo = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
+            "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
+
+    def servers(extra=None, drop=(), move=None):
+        out = []
+        for n in names:
+            if n in drop:
+                continue
+            pp = port[n] if not (move and n == move[0]) else move[1]
+            out.append((n, pp, peer[n], [x for x in topo[n]
+                                         if x not in drop]))
+        for e in extra or []:
+            out.append(e)
+        return out
+
+    h = Herd(top, "main", servers())
+    h.start()
+    st = wait_for(lambda: (lambda s: s if s and all(
+        n["state"] == "running" for n in s.values()) else None)(h.status()),
+        15.0, 0.05)
+    if not ok(st is not None and len(st) == 5,
+              "the herd comes up with one command: 5 workers running",
+              h.status()):
+        return h
+    ok(all(accepting(port[n]) for n in names),
+       "every client port accepts")
+    mode = stat.S_IMODE(os.stat(h.sock).st_mode)
+    ok(stat.S_ISSOCK(os.stat(h.sock).st_mode) and mode == 0o600,
+       "control socket has mode 0600", oct(mode))
+    links = wait_for(lambda: (lambda s: s if s and all(
+        s[n]["links"] is not None and
+        sorted(s[n]["links"]) == sorted(set(topo[n]) | {
+            m for m in names if n in topo[m]})
+        for n in names) else None)(h.status()), 10.0, 0.1)
+    ok(links is not None, "status shows every peer link up, by name",
+       h.status())
+    st = h.status()
+    n0 = st["Goloman"]
+    ok(all(k in n0 for k in ("name", "state", "pid", "restarts", "uptime_s",
+                             "last_exit", "port", "peer_port", "clients",
+                             "conns", "links")),
+       "status has every field", n0)
+    ok(n0["port"] == port["Goloman"] and n0["peer_port"] == peer["Goloman"],
+       "status shows the ports")
+
+    # a second herdd on the same socket refuses to start
+    h2 = subprocess.run([HERDD, "-f", h.conf], capture_output=True,
+                        text=True, timeout=10)
+    ok(h2.returncode != 0 and "already running" in h2.stderr,
+       "a second herdd refuses to start", h2.stderr)
+    ok(h.status() is not None, "the first herdd still answers")
+
+    # SIGKILL of a worker: back with a new pid, restart counted, floods
+    old = st["Hands"]
+    t0 = time.monotonic()
+    os.kill(old["pid"], signal.SIGKILL)
+    back = h.wait_state("Hands", "running", 5.0,
+                        lambda n: n["pid"] != old["pid"])
+    took = time.monotonic() - t0
+    ok(back is not None and back["restarts"] == old["restarts"] + 1 and
+       back["last_exit"] == "signal 9",
+       "SIGKILL: Hands is back with a new pid, restarts %s, last_exit %s "
+       "(%.0f ms)" % (back and back["restarts"], back and back["last_exit"],
+                      took * 1000), back)
+    ok(wait_for(lambda: accepting(port["Hands"]), 2.0),
+       "Hands accepts clients again")
+    linked = h.wait_state("Hands", "running", 5.0,
+                          lambda n: n["links"] and "Goloman" in n["links"])
+    ok(linked is not None, "Hands' link to Goloman is up again")
+    err = flood_check(h, port["Goloman"], port["Hands"], "kiwi.after.kill")
+    ok(err is None, "IAMAT at Goloman is visible through the new Hands", err)
+
+    # herdctl kill: same, through the control socket
+    old = h.node("Welsh")
+    rc, out, errs = h.ctl("kill", "Welsh")
+    ok(rc == 0 and json.loads(out)["ok"], "herdctl kill Welsh", errs)
+    back = h.wait_state("Welsh", "running", 5.0,
+                        lambda n: n["pid"] != old["pid"])
+    ok(back is not None and back["restarts"] == old["restarts"] + 1 and
+       back["last_exit"] == "signal 9",
+       "herdctl kill: Welsh is back with a new pid and a restart counted",
+       back)
+    linked = h.wait_state("Welsh", "running", 5.0,
+                          lambda n: n["links"] and "Holiday" in n["links"])
+    err = flood_check(h, port["Holiday"], port["Welsh"], "kiwi.after.ctl")
+    ok(linked is not None and err is None,
+       "IAMAT at Holiday is visible through the new Welsh", err)
+    rc, out, errs = h.ctl("kill", "Welsh", "SIGTERM")
+    back = h.wait_state("Welsh", "running", 5.0,
+                        lambda n: n["last_exit"] == "exit 0")
+    ok(rc == 0 and back is not None,
+       "herdctl kill NAME SIGTERM: the worker exits 0 and is restarted too",
+       back)
+
+    # stop and start
+    rc, out, errs = h.ctl("stop", "Wilkes")
+    down = h.wait_state("Wilkes", "stopped", 5.0)
+    ok(rc == 0 and down is not None and down["pid"] is None,
+       "herdctl stop Wilkes: stopped, no pid", down)
+    time.sleep(0.5)
+    ok(h.node("Wilkes")["state"] == "stopped" and
+       not accepting(port["Wilkes"]), "a stopped worker stays down")
+    rc, out, errs = h.ctl("start", "Wilkes")
+    up = h.wait_state("Wilkes", "running", 5.0)
+    ok(rc == 0 and up is not None and accepting(port["Wilkes"]),
+       "herdctl start Wilkes: running again", up)
+    old = h.node("Goloman")
+    rc, out, errs = h.ctl("restart", "Goloman")
+    up = h.wait_state("Goloman", "running", 5.0,
+                      lambda n: n["pid"] != old["pid"])
+    ok(rc == 0 and up is not None, "herdctl restart Goloman: new pid", up)
+
+    # herdctl errors
+    rc, out, errs = h.ctl("stop", "Nobody", raw=True)
+    ok(rc != 0 and "unknown node" in errs and len(errs.splitlines()) == 1,
+       "herdctl: unknown node is an error with one line", errs)
+    rc, out, errs = h.ctl("frobnicate", raw=True)
+    ok(rc != 0 and "unknown command" in errs and len(errs.splitlines()) == 1,
+       "herdctl: unknown command is an error with one line", errs)
+    rc, out, errs = h.ctl("kill", "Hands", "NOSUCHSIG", raw=True)
+    ok(rc != 0 and "unknown signal" in errs, "herdctl: unknown signal", errs)
+    rc, out, errs = h.ctl("status", raw=True)
+    ok(rc == 0 and out.splitlines()[0].split()[:3] == ["NAME", "STATE",
+                                                       "PID"] and
+       len(out.splitlines()) == 6, "herdctl status prints a table", out)
+
+    # the raw socket: one JSON line per command, several per connection
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(h.sock)
+        s.sendall(b"status Hands\n\nbogus\nstatus Hands")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+    lines = data.decode().splitlines()
+    ok(len(lines) == 3 and json.loads(lines[0])["ok"] and
+       not json.loads(lines[1])["ok"] and json.loads(lines[2])["ok"],
+       "socket: one reply line per command, last line without newline",
+       lines)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(h.sock)
+        s.sendall(b"x" * 5000 + b"\nstatus Welsh\n")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+    lines = data.decode().splitlines()
+    ok(len(lines) == 2 and json.loads(lines[0])["error"] == "line too long"
+       and json.loads(lines[1])["ok"], "socket: an over-long line is "
+       "refused and the connection goes on", lines)
+
+    # reload: a bad file is refused and nothing moves
+    before = h.status()
+    good = open(h.conf).read()
+    h.write(text=good + "\n[server Broken]\nport = banana\n")
+    rc, out, errs = h.ctl("reload", raw=True)
+    ok(rc != 0 and "herd.ini:" in errs, "reload of a bad file is refused "
+       "with file:line errors", errs)
+    after = h.status()
+    ok({n: v["pid"] for n, v in before.items()} ==
+       {n: v["pid"] for n, v in after.items()},
+       "a refused reload leaves the herd as it was")
+
+    # reload: add F (isolated), remove Welsh, move Hands to a new port.
+    # Holiday loses its neighbour Welsh: it restarts too.  Goloman and
+    # Wilkes are untouched.
+    h.write(servers(extra=[("Fresh", p[10], p[11], [])], drop=("Welsh",),
+                    move=("Hands", p[12])))
+    rc, out, errs = h.ctl("reload")
+    res = json.loads(out) if rc == 0 else {}
+    ok(rc == 0 and res.get("added") == ["Fresh"] and
+       res.get("removed") == ["Welsh"] and
+       sorted(res.get("changed", [])) == ["Hands", "Holiday"] and
+       res.get("unchanged") == 2,
+       "reload reports added, removed, changed and unchanged", out + errs)
+    st = wait_for(lambda: (lambda s: s if s and set(s) == {
+        "Goloman", "Hands", "Holiday", "Wilkes", "Fresh"} and all(
+        n["state"] == "running" for n in s.values()) and
+        s["Hands"]["pid"] != before["Hands"]["pid"] and
+        s["Holiday"]["pid"] != before["Holiday"]["pid"]
+        else None)(h.status()), 10.0, 0.05)
+    ok(st is not None, "after reload: Fresh running, Welsh gone, Hands and "
+       "Holiday restarted", h.status())
+    if st:
+        ok(st["Goloman"]["pid"] == before["Goloman"]["pid"] and
+           st["Wilkes"]["pid"] == before["Wilkes"]["pid"],
+           "untouched workers keep their pids")
+        ok(st["Hands"]["port"] == p[12] and
+           wait_for(lambda: accepting(p[12]), 3.0) and
+           wait_for(lambda: not accepting(port["Welsh"]), 3.0) and
+           wait_for(lambda: accepting(p[10]), 3.0),
+           "new ports are served and the removed worker's port is closed")
+
+    # reload by SIGHUP: Welsh comes back
+    before = h.status()
+    h.write(servers(extra=[("Fresh", p[10], p[11], [])],
+                    move=("Hands", p[12])))
+    h.proc.send_signal(signal.SIGHUP)
+    st = h.wait_state("Welsh", "running", 10.0)
+    after = h.status()
+    ok(st is not None and after["Goloman"]["pid"] ==
+       before["Goloman"]["pid"] and after["Fresh"]["pid"] ==
+       before["Fresh"]["pid"], "SIGHUP reloads: Welsh is back, the others "
+       "untouched", after)
+    return h
+
+
+def test_sigterm(h):
+    st = h.status() or {}
+    pids = [n["pid"] for n in st.values() if n.get("pid")]
+    t0 = time.monotonic()
+    h.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = h.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    ok(rc == 0, "SIGTERM: herdd exits 0 (%.0f ms)" %
+       ((time.monotonic() - t0) * 1000), rc)
+    left = [pid for pid in pids if pid_alive(pid)]
+    ok(len(pids) >= 5 and not left, "SIGTERM leaves no worker behind",
+       "alive: %s" % left)
+    ok(not os.path.exists(h.sock), "SIGTERM removes the control socket")
+    rc, out, errs = h.ctl("status", raw=True)
+    ok(rc != 0 and "no herdd" in errs and len(errs.splitlines()) == 1,
+       "herdctl with no herdd listening: an error with one line", errs)
+
+
+def test_crash_loop(top):
+    script = os.path.join(top, "node.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n# -f CONF NAME\n"
+                "case \"$3\" in\nLoop) exit 1 ;;\nBad) exit 78 ;;\nesac\n"
+                "exit 2\n")
+    os.chmod(script, 0o755)
+    p = free_ports(4)
+    h = Herd(top, "loop", [("Loop", p[0], p[1], []), ("Bad", p[2], p[3],
+                                                      [])],
+             herd_extra="node = %s\nrestart_delay_ms = 100\n"
+                        "restart_max_ms = 800" % script)
+    h.start()
+    seen = []                            # next_start_ms seen in status
+
+    def watch():
+        n = h.node("Loop")
+        if n and n["state"] == "backoff":
+            seen.append((n["restarts"], n["next_start_ms"]))
+        return n and n["restarts"] >= 5
+    wait_for(watch, 8.0, 0.02)
+    delays = [int(x.split("next start in ")[1].split()[0])
+              for x in h.herdd_log().splitlines()
+              if "Loop: backoff" in x and "next start in" in x]
+    ok(delays[:5] == [100, 200, 400, 800, 800],
+       "a crash loop backs off: 100 200 400 800 800 ms (log)", delays)
+    grow = {}
+    for r, ms in seen:
+        grow[r] = max(grow.get(r, 0), ms)
+    vals = [grow[r] for r in sorted(grow)]
+    ok(len(vals) >= 3 and vals[-1] > vals[0] and
+       all(v <= 800 for v in vals),
+       "status shows backoff with growing next_start_ms", seen)
+    n = h.node("Loop")
+    ok(n["last_exit"] == "exit 1", "last_exit is \"exit 1\"", n)
+
+    bad = h.node("Bad")
+    time.sleep(0.5)
+    bad2 = h.node("Bad")
+    ok(bad["state"] == "failed" and bad2["state"] == "failed" and
+       bad2["restarts"] == 0 and bad2["last_exit"] == "exit 78",
+       "exit 78: failed, not restarted", bad2)
+    rc, out, errs = h.ctl("start", "Bad")
+    again = h.wait_state("Bad", "failed", 5.0,
+                         lambda n: n["restarts"] == 1)
+    ok(rc == 0 and again is not None,
+       "herdctl start retries a failed worker once", again)
+    rc, out, errs = h.ctl("stop", "Loop")
+    ok(rc == 0 and h.wait_state("Loop", "stopped", 5.0) is not None,
+       "stop ends a crash loop")
+    rc, out, errs = h.ctl("shutdown")
+    try:
+        code = h.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        code = None
+    ok(rc == 0 and code == 0 and not os.path.exists(h.sock),
+       "herdctl shutdown: herdd exits 0 and removes its socket")
+
+
+def test_check_config(top):
+    d = os.path.join(top, "check")
+    os.makedirs(d)
+    conf = os.path.join(d, "bad.ini")
+    with open(conf, "w") as f:
+        f.write("[herd]\nrestart_delay_ms = soon\n[server A]\nport = 1\n")
+    r = subprocess.run([HERDD, "-n", "-f", conf], capture_output=True,
+                       text=True, timeout=10)
+    ok(r.returncode == 78 and "bad.ini:2:" in r.stderr,
+       "herdd -n: a bad file exits 78 with file:line", r.stderr)
+    with open(conf, "w") as f:
+        f.write("[server A]\nport = 1\n")
+    r = subprocess.run([HERDD, "-nv", "-f", conf], capture_output=True,
+                       text=True, timeout=10)
+    ok(r.returncode == 0 and "[server A]" in r.stdout,
+       "herdd -nv prints the parsed herd", r.stdout + r.stderr)
+    r = subprocess.run([HERDD, "-x"], capture_output=True, text=True,
+                       timeout=10)
+    ok(r.returncode == 64 and "usage" in r.stderr, "herdd: bad option: 64")
+
+
+def main():
+    for var, path in (("HERDD", HERDD), ("HERDCTL", HERDCTL),
+                      ("HERD_NODE", HERD_NODE)):
+        if not path or not os.access(path, os.X_OK):
+            print("1..0 # SKIP %s not set or not executable" % var)
+            return 77
+    top = tempfile.mkdtemp(prefix="herd-supervisor-")
+    try:
+        test_check_config(top)
+        h = test_main_herd(top)
+        if h is not None and h.proc.poll() is None:
+            test_sigterm(h)
+        test_crash_loop(top)
+    except Exception as e:                # report, then clean up
+        import traceback
+        ok(False, "no exception", traceback.format_exc() or e)
+    finally:
+        cleanup()
+        if TAP_FAILED and os.environ.get("HERD_KEEP"):
+            print("# kept %s" % top)
+        else:
+            shutil.rmtree(top, ignore_errors=True)
+    print("1..%d" % TAP_N)
+    return 1 if TAP_FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
