@@ -49,7 +49,7 @@ struct conf_parser {
 	int		 cur_unknown;	/* inside an unknown section */
 	struct conf_nb	*nbs;
 	size_t		 nnbs;
-	int		 port_set, peer_port_set;
+	int		 restart_line;	/* where restart_max_ms was set */
 };
 
 static void
@@ -256,8 +256,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		conf_str(p, c->node_path, sizeof(c->node_path), v, k);
 	else if (strcmp(k, "restart_delay_ms") == 0)
 		conf_intkey(p, &c->restart_delay_ms, v, k, 0, 3600000);
-	else if (strcmp(k, "restart_max_ms") == 0)
+	else if (strcmp(k, "restart_max_ms") == 0) {
 		conf_intkey(p, &c->restart_max_ms, v, k, 0, 3600000);
+		p->restart_line = p->line;
+	}
 	else if (strcmp(k, "restart_reset_s") == 0)
 		conf_intkey(p, &c->restart_reset_s, v, k, 0, 86400);
 	else if (strcmp(k, "stop_timeout_ms") == 0)
@@ -461,7 +463,8 @@ conf_validate(struct conf_parser *p)
 		conf_error(p, p->line > 0 ? p->line : 1, "no [server NAME] "
 		    "section");
 	if (c->restart_max_ms < c->restart_delay_ms)
-		conf_error(p, p->line > 0 ? p->line : 1, "restart_max_ms %d is"
+		conf_error(p, p->restart_line > 0 ? p->restart_line : 1,
+		    "restart_max_ms %d is"
 		    " below restart_delay_ms %d", c->restart_max_ms,
 		    c->restart_delay_ms);
 	if (!c->places.backend_set)

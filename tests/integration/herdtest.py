@@ -1,0 +1,220 @@
+"""herdtest -- start real herd-node processes on loopback for the tests.
+
+A Herd writes a configuration with free ephemeral ports into a temporary
+directory, starts and kills herd-node processes, and talks to them over
+real TCP sockets.  Everything is bounded in time and cleaned up by stop().
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+NODE = os.environ.get("HERD_NODE", "build/node/herd-node")
+DATASET = os.environ.get("HERD_DATASET", "data/cities.dat")
+
+# The default herd's topology (etc/herd.ini).
+DEFAULT_LINKS = {
+    "Goloman": ["Hands", "Holiday", "Wilkes"],
+    "Hands": ["Wilkes"],
+    "Holiday": ["Welsh", "Wilkes"],
+    "Welsh": [],
+    "Wilkes": [],
+}
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (bound then released)."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for(pred, timeout=5.0, what="condition", step=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(step)
+
+
+class Herd:
+    def __init__(self, links=None, places=None, extra_herd=""):
+        self.links = links or DEFAULT_LINKS
+        self.names = list(self.links)
+        self.dir = tempfile.mkdtemp(prefix="herdtest-")
+        ports = free_ports(2 * len(self.names))
+        self.port = {}
+        self.peer_port = {}
+        for i, name in enumerate(self.names):
+            self.port[name] = ports[2 * i]
+            self.peer_port[name] = ports[2 * i + 1]
+        if places is None:
+            places = "backend = offline\ndataset = %s\n" % os.path.abspath(DATASET)
+        self.places = places
+        self.extra_herd = extra_herd
+        self.procs = {}
+        self.write_conf()
+
+    def conf_text(self):
+        out = ["[herd]", "log_dir = log", "control = herd.sock", self.extra_herd,
+               "[places]", self.places]
+        for name in self.names:
+            out.append("[server %s]" % name)
+            out.append("host = 127.0.0.1")
+            out.append("port = %d" % self.port[name])
+            out.append("peer_port = %d" % self.peer_port[name])
+            if self.links[name]:
+                out.append("neighbors = " + " ".join(self.links[name]))
+        return "\n".join(out) + "\n"
+
+    def write_conf(self):
+        self.conf = os.path.join(self.dir, "herd.ini")
+        with open(self.conf, "w") as f:
+            f.write(self.conf_text())
+
+    def log_path(self, name):
+        return os.path.join(self.dir, "log", name + ".log")
+
+    def log(self, name):
+        try:
+            with open(self.log_path(name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self, name, wait=True):
+        p = subprocess.Popen([NODE, "-f", self.conf, name],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs[name] = p
+        if wait:
+            wait_for(lambda: self.accepting(name) or p.poll() is not None,
+                     10, "%s to listen" % name)
+            if p.poll() is not None:
+                raise AssertionError("%s exited %s: %s" % (
+                    name, p.returncode, p.stderr.read().decode()))
+        return p
+
+    def start_all(self):
+        for name in self.names:
+            self.start(name, wait=False)
+        for name in self.names:
+            wait_for(lambda: self.accepting(name), 10, "%s to listen" % name)
+
+    def neighbours(self, name):
+        out = set(self.links[name])
+        for other, nbs in self.links.items():
+            if name in nbs:
+                out.add(other)
+        return out
+
+    def link_up(self, name, other):
+        """The last link event for name -> other in name's log is 'up'."""
+        events = re.findall(r"link to %s (up|down)" % re.escape(other),
+                            self.log(name))
+        return bool(events) and events[-1] == "up"
+
+    def wait_links(self, names=None, timeout=10):
+        for name in names or self.names:
+            if name not in self.procs or self.procs[name].poll() is not None:
+                continue
+            for other in self.neighbours(name):
+                if other in self.procs and self.procs[other].poll() is None:
+                    wait_for(lambda: self.link_up(name, other), timeout,
+                             "link %s -> %s" % (name, other))
+
+    def accepting(self, name):
+        try:
+            socket.create_connection(("127.0.0.1", self.port[name]), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def kill(self, name, sig=signal.SIGKILL):
+        p = self.procs.get(name)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+            p.wait(10)
+        return p.returncode if p else None
+
+    def stop(self):
+        for name, p in self.procs.items():
+            if p.poll() is None:
+                p.kill()
+            p.wait(10)
+            if p.stderr:
+                p.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ----- clients -----
+
+    def connect(self, name, timeout=5):
+        s = socket.create_connection(("127.0.0.1", self.port[name]), timeout)
+        s.settimeout(timeout)
+        return s
+
+    def ask(self, name, data, timeout=5):
+        """Send data, half-close, read until the server closes."""
+        if isinstance(data, str):
+            data = data.encode()
+        s = self.connect(name, timeout)
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            return read_all(s)
+        finally:
+            s.close()
+
+    def whatsat(self, name, client, radius=10, n=5):
+        return self.ask(name, "WHATSAT %s %s %s\n" % (client, radius, n)).decode()
+
+
+def read_all(s):
+    chunks = []
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def read_until(s, marker, timeout=5):
+    s.settimeout(timeout)
+    buf = b""
+    while marker not in buf:
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+    return buf
+
+
+def run(tests):
+    """Run test functions in order; print TAP; exit non-zero on failure."""
+    signal.alarm(280)
+    failed = 0
+    for i, t in enumerate(tests, 1):
+        try:
+            t()
+            print("ok %d - %s" % (i, t.__name__))
+        except Exception as e:  # report and go on
+            failed += 1
+            print("not ok %d - %s: %r" % (i, t.__name__, e))
+            import traceback
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+    print("1..%d" % len(tests))
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Integration tests of herd-node: five real processes on loopback."""
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdtest import Herd, NODE, read_all, read_until, run, wait_for  # noqa: E402
+
+AT_RE = re.compile(r"^AT (\S+) ([+-]\d+\.\d{9}) (\S+) (\S+) (\S+)$")
+H = None  # the shared herd
+
+
+def setup():
+    global H
+    H = Herd()
+    H.start_all()
+    H.wait_links()
+
+
+def now_ns():
+    return time.time_ns()
+
+
+def ts(ns):
+    return "%d.%09d" % divmod(ns, 10**9)
+
+
+def test_iamat_byte_exact():
+    t = now_ns()
+    line = "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 %s" % ts(t)
+    before = now_ns()
+    reply = H.ask("Goloman", line + "\n").decode()
+    after = now_ns()
+    assert reply.endswith("\n") and reply.count("\n") == 1, repr(reply)
+    m = AT_RE.match(reply[:-1])
+    assert m, reply
+    assert m.group(1) == "Goloman"
+    assert reply[:-1].split(" ", 3)[3] == line.split(" ", 1)[1], \
+        "operands copied byte for byte"
+    sec, frac = m.group(2)[1:].split(".")
+    diff = int(sec) * 10**9 + int(frac)
+    if m.group(2)[0] == "-":
+        diff = -diff
+    # exact integer arithmetic: the server's clock reading lies in between
+    assert before - t <= diff <= after - t, (before - t, diff, after - t)
+
+
+def test_negative_difference():
+    t = now_ns() + 3600 * 10**9
+    reply = H.ask("Hands", "IAMAT future +0+0 %s\n" % ts(t)).decode()
+    assert AT_RE.match(reply[:-1]).group(2).startswith("-3599."), reply
+
+
+def test_fraction_digits():
+    for frac in ["", ".9", ".95", ".959", ".959498", ".959498503"]:
+        line = "IAMAT frac +1-1 1621464827%s" % frac
+        reply = H.ask("Wilkes", line + "\n").decode()
+        assert reply.endswith(" 1621464827%s\n" % frac), reply
+        assert re.match(r"AT Wilkes \+\d+\.\d{9} ", reply), reply
+    reply = H.ask("Wilkes", "IAMAT frac +1-1 1621464827.9594985031\n")
+    assert reply == b"? IAMAT frac +1-1 1621464827.9594985031\n", reply
+
+
+def test_flood_three_hops():
+    t = ts(now_ns())
+    at = H.ask("Hands", "IAMAT hop3 +34.068930-118.445127 %s\n" % t).decode()
+    # Hands -> Goloman|Wilkes -> Holiday -> Welsh
+    got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+        H.whatsat("Welsh", "hop3", 10, 3)), 5, "the update at Welsh")
+    assert got.split("\n", 1)[0] + "\n" == at, (got, at)
+    doc = json.loads(got.split("\n", 1)[1])
+    assert doc["status"] == "OK" and 1 <= len(doc["results"]) <= 3, doc
+
+
+def test_flood_before_reply():
+    """A neighbour asked right after the AT reply already knows."""
+    for i in range(20):
+        H.ask("Goloman", "IAMAT fast%d +10+10 %s\n" % (i, ts(now_ns())))
+        r = H.whatsat("Hands", "fast%d" % i, 1, 1)
+        assert r.startswith("AT Goloman "), (i, r)
+
+
+def test_newest_wins():
+    t1 = now_ns()
+    t0 = t1 - 10**9
+    new = H.ask("Goloman", "IAMAT nw +1+1 %s\n" % ts(t1)).decode()
+    # an older report at another server is answered but not stored
+    old = H.ask("Welsh", "IAMAT nw +2+2 %s\n" % ts(t0)).decode()
+    assert old.startswith("AT Welsh ")
+    same = H.ask("Hands", "IAMAT nw +3+3 %s\n" % ts(t1)).decode()
+    assert same.startswith("AT Hands ")
+    time.sleep(0.5)
+    for name in H.names:
+        got = H.whatsat(name, "nw", 1, 1).split("\n", 1)[0] + "\n"
+        assert got == new, (name, got, new)
+
+
+def test_pipelining_in_order():
+    t = now_ns()
+    cmds = ["IAMAT p1 +1+1 %s" % ts(t), "WHATSAT p1 5 1", "bogus",
+            "IAMAT p2 +2+2 %s" % ts(t), "WHATSAT p2 5 2", "WHATSAT nobody 5 2",
+            "IAMAT p3 +3+3 %s" % ts(t)]
+    s = H.connect("Holiday")
+    s.sendall(("\n".join(cmds) + "\n").encode())
+    s.shutdown(socket.SHUT_WR)
+    out = read_all(s).decode()
+    s.close()
+    parts = out.split("\n")
+    assert parts[0].startswith("AT Holiday ") and parts[0].endswith(" p1 +1+1 " + ts(t))
+    assert parts[1] == parts[0]
+    i = parts.index("", 2)          # end of the first WHATSAT
+    assert parts[i + 1] == "? bogus", parts[i + 1]
+    assert " p2 " in parts[i + 2]
+    j = parts.index("", i + 4)
+    assert parts[j + 1] == "? WHATSAT nobody 5 2"
+    assert " p3 " in parts[j + 2] and parts[j + 3] == "", parts[j:]
+
+
+def test_whatsat_format():
+    H.ask("Goloman", "IAMAT fmt +34.068930-118.445127 %s\n" % ts(now_ns()))
+    out = H.whatsat("Goloman", "fmt", 10, 4)
+    assert out.endswith("}\n\n") and "\n\n" not in out[:-2], repr(out[-50:])
+    doc = json.loads(out.split("\n", 1)[1])
+    assert len(doc["results"]) == 4
+    assert "GeoNames" in doc["html_attributions"][0]
+    out = H.whatsat("Goloman", "fmt", 0.001, 20)
+    doc = json.loads(out.split("\n", 1)[1])
+    assert doc["status"] == "ZERO_RESULTS" and doc["results"] == []
+
+
+def test_half_close_and_last_line():
+    t = ts(now_ns())
+    # a last line without newline, then half-close: still a command
+    out = H.ask("Wilkes", "IAMAT hc +5+5 %s" % t).decode()
+    assert out.startswith("AT Wilkes ") and out.endswith(" hc +5+5 %s\n" % t)
+    out = H.ask("Wilkes", "WHATSAT hc 5 1").decode()
+    assert out.startswith("AT Wilkes ") and out.endswith("\n\n")
+    # \r\n endings
+    out = H.ask("Wilkes", "WHATSAT hc 5 1\r\nfoo\r\n").decode()
+    assert out.endswith("\n\n? foo\n"), repr(out[-30:])
+    # the connection stays open for more commands after a reply
+    s = H.connect("Wilkes")
+    s.sendall(b"junk\n")
+    assert read_until(s, b"\n") == b"? junk\n"
+    s.sendall(b"IAMAT hc2 +5+5 1\n")
+    assert read_until(s, b"\n").startswith(b"AT Wilkes ")
+    s.close()
+
+
+def test_invalid_lines():
+    cases = [b"AT Goloman +0.263873386 kiwi +34.068930-118.445127 1621464827.959498503",
+             b"IAMAT kiwi +34.068930-118.445127", b"WHATSAT kiwi 51 5",
+             b"WHATSAT kiwi 10 21", b"", b"   ", b"\x00\xff\xfe binary \x01",
+             b"IAMAT kiwi 34.06-118.44 1", b"WHATSAT never-seen 10 5",
+             b"HELLO 1 Goloman Hands", b"UPDATE AT Goloman +0.1 x +1+1 1"]
+    s = H.connect("Goloman")
+    for c in cases:
+        s.sendall(c + b"\n")
+        got = read_until(s, b"\n")
+        assert got == b"? " + c + b"\n", (c, got)
+    s.close()
+    # a client's AT line did not create a record
+    assert H.whatsat("Goloman", "kiwi-forged", 1, 1).startswith("?")
+
+
+def test_long_line_bounded():
+    """A 4 MiB line is echoed back and the connection still works."""
+    s = H.connect("Hands", timeout=20)
+    body = b"x" * (4 * 1024 * 1024)
+    want = b"? " + body + b"\nAT Hands"
+    got = b""
+    s.setblocking(False)
+    data = body + b"\nIAMAT after-long +1+1 1\n"
+    sent = 0
+    deadline = time.monotonic() + 20
+    while (sent < len(data) or not got.endswith(b"\n") or len(got) < len(want)) \
+            and time.monotonic() < deadline:
+        if sent < len(data):
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        try:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            got += b
+        except BlockingIOError:
+            time.sleep(0.001)
+    s.close()
+    assert got.startswith(want), (len(got), got[:10], got[-60:])
+    assert got.endswith(b" after-long +1+1 1\n")
+
+
+def test_slow_reader_does_not_stall_others():
+    """A client that never reads its replies does not stall the node."""
+    hog = H.connect("Holiday")
+    hog.setblocking(False)
+    H.ask("Holiday", "IAMAT hog +34-118 %s\n" % ts(now_ns()))
+    payload = b"WHATSAT hog 50 20\n" * 2000
+    sent = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            sent += hog.send(payload)
+        except BlockingIOError:
+            break
+    start = time.monotonic()
+    out = H.ask("Holiday", "IAMAT other +1+1 1\n")
+    assert out.startswith(b"AT Holiday "), out
+    assert time.monotonic() - start < 2
+    hog.close()
+
+
+def test_peer_port_refuses_clients():
+    """Updates enter only from peers: the peer port wants a neighbour's HELLO."""
+    s = socket.create_connection(("127.0.0.1", H.peer_port["Goloman"]), 5)
+    s.settimeout(5)
+    s.sendall(b"UPDATE AT Goloman +0.000000001 forged +1+1 99999999999\n")
+    assert read_all(s).startswith(b"ERROR expected HELLO")
+    s.close()
+    s = socket.create_connection(("127.0.0.1", H.peer_port["Goloman"]), 5)
+    s.settimeout(5)
+    s.sendall(b"HELLO 1 Welsh Goloman\n")     # Welsh is not Goloman's neighbour
+    assert read_all(s).startswith(b"ERROR not a neighbour")
+    s.close()
+    time.sleep(0.2)
+    assert H.whatsat("Goloman", "forged", 1, 1).startswith("?")
+
+
+def test_logs_written():
+    H.ask("Welsh", "IAMAT logged +1+1 1\nnonsense\n")
+    wait_for(lambda: "client" in H.log("Welsh") and "nonsense" in H.log("Welsh"),
+             3, "the log")
+    log = H.log("Welsh")
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z Welsh: "
+    assert re.search(stamp + r"client \d+ connected from 127\.0\.0\.1:\d+$", log, re.M)
+    assert re.search(stamp + r"client \d+ recv IAMAT logged \+1\+1 1$", log, re.M)
+    assert re.search(stamp + r"client \d+ sent AT Welsh [+-]\d+\.\d{9} logged", log, re.M)
+    assert re.search(stamp + r"client \d+ sent \? nonsense$", log, re.M)
+    assert re.search(stamp + r"client \d+ .* closed", log, re.M)
+    assert re.search(stamp + r"peer Holiday connected from", log, re.M)
+    assert re.search(stamp + r"link to Holiday up", log, re.M)
+    assert re.search(r"peer Holiday recv UPDATE AT ", H.log("Welsh"), re.M)
+
+
+def test_neighbour_death_and_return():
+    """Holiday is Welsh's only link: kill it, update elsewhere, bring it back."""
+    h = Herd()
+    try:
+        h.start_all()
+        h.wait_links()
+        h.kill("Holiday")
+        wait_for(lambda: not h.link_up("Welsh", "Holiday"), 5, "Welsh to see the drop")
+        assert "link to Holiday down" in h.log("Welsh")
+        # the herd keeps serving
+        t = ts(now_ns())
+        at = h.ask("Goloman", "IAMAT missed +1+1 %s\n" % t).decode()
+        assert h.whatsat("Welsh", "missed", 1, 1).startswith("?"), \
+            "Welsh cannot know yet"
+        h.start("Holiday")
+        h.wait_links(["Welsh", "Holiday", "Goloman", "Wilkes"])
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("Welsh", "missed", 1, 1)), 5, "catch-up at Welsh")
+        assert got.split("\n")[0] + "\n" == at
+        log = h.log("Welsh")
+        assert log.index("link to Holiday down") < log.rindex("link to Holiday up")
+        # and flooding works through the restarted node again
+        at2 = h.ask("Hands", "IAMAT after +2+2 %s\n" % ts(now_ns())).decode()
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("Welsh", "after", 1, 1)), 5, "flood through Holiday")
+        assert got.split("\n")[0] + "\n" == at2
+    finally:
+        h.stop()
+
+
+def test_sigterm_flushes_and_exits_0():
+    h = Herd(links={"Solo": []})
+    try:
+        h.start("Solo")
+        h.ask("Solo", "IAMAT last-words +1+1 1\n")
+        assert h.kill("Solo", signal.SIGTERM) == 0
+        log = h.log("Solo")
+        assert re.search(r"client \d+ recv IAMAT last-words", log), log
+        assert log.rstrip().endswith("Solo: stopped"), log[-200:]
+    finally:
+        h.stop()
+
+
+def test_config_errors_exit_78():
+    h = Herd(links={"Solo": []})
+    try:
+        with open(h.conf, "a") as f:
+            f.write("[server Solo]\nport = 1\n")
+        p = subprocess.run([NODE, "-f", h.conf, "Solo"], capture_output=True,
+                           timeout=10)
+        assert p.returncode == 78, p
+        assert re.search(rb"herd\.ini:\d+: server Solo defined twice", p.stderr)
+        h.write_conf()
+        p = subprocess.run([NODE, "-f", h.conf, "Nobody"], capture_output=True,
+                           timeout=10)
+        assert p.returncode == 78 and b"no [server Nobody]" in p.stderr, p
+        p = subprocess.run([NODE], capture_output=True, timeout=10)
+        assert p.returncode == 64 and b"usage:" in p.stderr, p
+    finally:
+        h.stop()
+
+
+def test_many_clients_memory_bounded():
+    """Garbage from many connections at once: all answered, RSS stays small."""
+    socks = [H.connect("Goloman") for _ in range(50)]
+    junk = bytes(range(256)).replace(b"\n", b"") * 64
+    for s in socks:
+        s.sendall(junk + b"\n")
+    for s in socks:
+        assert read_until(s, b"\n").startswith(b"? ")
+        s.close()
+    pid = H.procs["Goloman"].pid
+    with open("/proc/%d/status" % pid) as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    assert rss < 200 * 1024, "RSS %d kB" % rss
+
+
+def teardown():
+    if H:
+        H.stop()
+
+
+if __name__ == "__main__":
+    setup()
+    try:
+        run([test_iamat_byte_exact, test_negative_difference, test_fraction_digits,
+             test_flood_three_hops, test_flood_before_reply, test_newest_wins,
+             test_pipelining_in_order, test_whatsat_format,
+             test_half_close_and_last_line, test_invalid_lines,
+             test_long_line_bounded, test_slow_reader_does_not_stall_others,
+             test_peer_port_refuses_clients, test_logs_written,
+             test_neighbour_death_and_return, test_sigterm_flushes_and_exits_0,
+             test_config_errors_exit_78, test_many_clients_memory_bounded])
+    finally:
+        teardown()

@@ -1,0 +1,121 @@
+/*
+ * test_conf.c -- configuration errors, from the cases in tests/conf/.
+ *
+ * Each .ini file in tests/conf starts with "; expect: ok" or "; expect: MESSAGE",
+ * MESSAGE being the first file:line error conf_load must report.  Also:
+ * the default etc/herd.ini, relative paths, and the environment key.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "tap.h"
+
+static void
+check_file(const char *dir, const char *name)
+{
+	struct herd_conf c;
+	char		 path[2048], expect[512], err[4096], *nl;
+	FILE		*fp;
+	int		 rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "r")) == NULL ||
+	    fgets(expect, sizeof(expect), fp) == NULL ||
+	    strncmp(expect, "; expect: ", 10) != 0) {
+		ok(0, "%s has an expect line", name);
+		if (fp != NULL)
+			fclose(fp);
+		return;
+	}
+	fclose(fp);
+	expect[strcspn(expect, "\n")] = '\0';
+	rc = conf_load(path, &c, err, sizeof(err));
+	if (strcmp(expect + 10, "ok") == 0) {
+		ok(rc == 0, "%s loads%s%s", name, rc ? ": " : "", rc ? err : "");
+		if (rc == 0)
+			conf_free(&c);
+		return;
+	}
+	/* the message names the file as given: compare from its base name */
+	nl = strstr(err, name);
+	if (nl != NULL)
+		nl[strcspn(nl, "\n")] = '\0';
+	ok(rc == -1 && nl != NULL && strcmp(nl, expect + 10) == 0,
+	    "%s: %s", name, nl != NULL ? nl : err);
+}
+
+static int
+parse(const char *text, struct herd_conf *c, char *err)
+{
+	return conf_parse(text, strlen(text), "t", c, err, 4096);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct herd_server *g, *h, *w;
+	struct herd_conf c;
+	struct dirent	*de;
+	DIR		*d;
+	char		 err[4096], path[2048];
+	const char	*dir = argc > 1 ? argv[1] : "tests/conf";
+
+	if ((d = opendir(dir)) == NULL) {
+		perror(dir);
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".ini") != NULL)
+			check_file(dir, de->d_name);
+	closedir(d);
+
+	/* the default herd */
+	snprintf(path, sizeof(path), "%s/../../etc/herd.ini", dir);
+	unsetenv("HERD_PLACES_KEY");
+	ok(conf_load(path, &c, err, sizeof(err)) == 0, "etc/herd.ini loads %s",
+	    err);
+	ok(c.nservers == 5, "five servers");
+	g = conf_server(&c, "Goloman");
+	h = conf_server(&c, "Hands");
+	w = conf_server(&c, "Welsh");
+	ok(g && h && w && conf_linked(&c, g, h) && conf_linked(&c, h, g),
+	    "Goloman-Hands, both ways");
+	ok(w && w->nneighbors == 1 && conf_linked(&c, w,
+	    conf_server(&c, "Holiday")), "Welsh's only link is Holiday");
+	ok(g && g->peer_port == g->port + 10000, "peer_port defaults to +10000");
+	ok(c.places.backend == HERD_BACKEND_OFFLINE, "offline by default");
+	ok(strstr(c.log_dir, "/log") != NULL && c.log_dir[0] != 'l',
+	    "log_dir resolved against the file's directory: %s", c.log_dir);
+	ok(conf_server_equal(&c, g, &c, g), "a server equals itself");
+	ok(!conf_server_equal(&c, g, &c, h), "and not another");
+	conf_free(&c);
+
+	setenv("HERD_PLACES_KEY", "k-from-env", 1);
+	ok(conf_load(path, &c, err, sizeof(err)) == 0 &&
+	    strcmp(c.places.key, "k-from-env") == 0 &&
+	    c.places.backend == HERD_BACKEND_OFFLINE,
+	    "HERD_PLACES_KEY sets the key; an explicit backend stays");
+	conf_free(&c);
+	unsetenv("HERD_PLACES_KEY");
+
+	ok(parse("[places]\nkey = abc\n[server A]\nport = 1\n", &c, err) ==
+	    0 &&
+	    c.places.backend == HERD_BACKEND_GOOGLE &&
+	    strstr(c.places.url, "nearbysearch") != NULL,
+	    "a key without a backend means google");
+	conf_free(&c);
+	ok(parse("[places]\nbackend = google-new\n[server A]\nport = 1\n", &c,
+	    err) == 0 &&
+	    strstr(c.places.url, "searchNearby") != NULL,
+	    "google-new has its own default url");
+	conf_free(&c);
+	ok(conf_parse("[server A]\nport = 1\n\0[x]", 24, "t", &c, err,
+	    sizeof(err)) == -1 && strstr(err, "t:3: NUL byte") != NULL,
+	    "NUL byte: %s", err);
+	ok(conf_load("/nonexistent/herd.ini", &c, err, sizeof(err)) == -1 &&
+	    strstr(err, "No such file") != NULL, "missing file: %s", err);
+	return tap_done();
+}

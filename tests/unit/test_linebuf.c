@@ -1,0 +1,63 @@
+/*
+ * test_linebuf.c -- the capped line reader over a real socket pair.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "linebuf.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct linebuf	 lb;
+	struct outbuf	 ob;
+	const char	*line;
+	size_t		 len;
+	int		 sv[2];
+	char		 big[100];
+
+	signal(SIGPIPE, SIG_IGN);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+	linebuf_init(&lb, 16);
+	ok(linebuf_fill(&lb, sv[0]) == -1 && errno == EAGAIN,
+	    "nothing to read: EAGAIN");
+	write(sv[1], "ab\r\ncd\nef", 9);
+	ok(linebuf_fill(&lb, sv[0]) == 9, "reads 9 bytes");
+	ok(linebuf_next(&lb, &line, &len) == 1 && len == 2 &&
+	    memcmp(line, "ab", 2) == 0, "\\r\\n ending stripped");
+	ok(linebuf_next(&lb, &line, &len) == 1 && len == 2 &&
+	    memcmp(line, "cd", 2) == 0, "\\n ending stripped");
+	ok(linebuf_next(&lb, &line, &len) == 0, "no complete line left");
+	write(sv[1], "gh\n", 3);
+	linebuf_fill(&lb, sv[0]);
+	ok(linebuf_next(&lb, &line, &len) == 1 && len == 4 &&
+	    memcmp(line, "efgh", 4) == 0, "a line split over two reads");
+	memset(big, 'x', sizeof(big));
+	write(sv[1], big, 20);
+	ok(linebuf_fill(&lb, sv[0]) > 0, "fills up to the cap");
+	ok(linebuf_next(&lb, &line, &len) == 0 &&
+	    linebuf_pending(&lb) == 16, "full and no newline");
+	ok(linebuf_fill(&lb, sv[0]) == -2, "full buffer: -2, not a read");
+	linebuf_drop(&lb, 16);
+	ok(linebuf_fill(&lb, sv[0]) == 4 && linebuf_pending(&lb) == 4,
+	    "after dropping, the rest is read");
+	close(sv[1]);
+	ok(linebuf_fill(&lb, sv[0]) == 0, "end of input");
+	ok(linebuf_rest(&lb, &line, &len) == 1 && len == 4,
+	    "the unterminated rest at end of input");
+	ok(linebuf_rest(&lb, &line, &len) == 0, "and only once");
+	linebuf_free(&lb);
+
+	memset(&ob, 0, sizeof(ob));
+	ok(outbuf_add(&ob, "hello", 5) == 0 && outbuf_len(&ob) == 5,
+	    "outbuf holds bytes");
+	ok(outbuf_write(&ob, sv[0]) == -1 && errno == EPIPE,
+	    "write to a closed peer fails");
+	outbuf_free(&ob);
+	close(sv[0]);
+	return tap_done();
+}

@@ -1,0 +1,171 @@
+/*
+ * test_proto.c -- client and peer lines: every valid and invalid form.
+ */
+#include <string.h>
+
+#include "htime.h"
+#include "proto.h"
+#include "tap.h"
+
+static enum proto_verb
+client(const char *s, struct proto_cmd *cmd)
+{
+	return proto_parse_client(s, strlen(s), cmd);
+}
+
+static int
+coords(const char *s, double *lat, double *lng)
+{
+	return proto_parse_coords(s, strlen(s), lat, lng);
+}
+
+static enum proto_peer_type
+peer(const char *s, struct proto_peer *m)
+{
+	return proto_parse_peer(s, strlen(s), m);
+}
+
+int
+main(void)
+{
+	static const char *invalid[] = {
+		"", " ", "\t\r", "IAMAT", "IAMAT kiwi",
+		"IAMAT kiwi +34.068930-118.445127",
+		"IAMAT kiwi +34.068930-118.445127 1621464827.959498503 extra",
+		"iamat kiwi +34.068930-118.445127 1621464827.959498503",
+		"IAMAT kiwi 34.068930-118.445127 1621464827.959498503",
+		"IAMAT kiwi +34.068930118.445127 1621464827.959498503",
+		"IAMAT kiwi +34.068930-118.445127 1621464827.",
+		"IAMAT kiwi +34.068930-118.445127 -1621464827",
+		"IAMAT kiwi +34.068930-118.445127 16214648x7",
+		"IAMAT kiwi +34.068930-118.445127 1621464827.9594985031",
+		"IAMAT kiwi +91.0-118.4 1621464827",
+		"IAMAT kiwi +34.0-180.0001 1621464827",
+		"AT Goloman +0.263873386 kiwi +34.068930-118.445127 1621464827.959498503",
+		"WHATSAT", "WHATSAT kiwi", "WHATSAT kiwi 10",
+		"WHATSAT kiwi 10 5 6", "whatsat kiwi 10 5",
+		"WHATSAT kiwi 0 5", "WHATSAT kiwi 0.0 5", "WHATSAT kiwi 51 5",
+		"WHATSAT kiwi 50.001 5", "WHATSAT kiwi -1 5",
+		"WHATSAT kiwi +10 5", "WHATSAT kiwi 10. 5", "WHATSAT kiwi .5 5",
+		"WHATSAT kiwi 1e1 5", "WHATSAT kiwi 10 0", "WHATSAT kiwi 10 21",
+		"WHATSAT kiwi 10 5.0", "WHATSAT kiwi 10 -5", "WHATSAT kiwi 10 +5",
+		"WHATSAT kiwi nan 5", "WHATSAT kiwi inf 5",
+		"WHATSAT kiwi 10 99999999999999999999",
+		"HELLO 1 Goloman Hands", "UPDATE AT a b c d e",
+	};
+	struct proto_cmd	 cmd;
+	struct proto_peer	 m;
+	struct proto_field	 f[8];
+	struct htime		 now;
+	double			 lat, lng;
+	char			 buf[512];
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+		ok(client(invalid[i], &cmd) == PROTO_INVALID, "invalid: \"%s\"",
+		    invalid[i]);
+
+	ok(client("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 "
+	    "1621464827.959498503", &cmd) == PROTO_IAMAT &&
+	    cmd.id.len == 16 && cmd.coords.len == 21 && cmd.time.len == 20 &&
+	    cmd.t.sec == 1621464827 && cmd.t.nsec == 959498503 &&
+	    1, "IAMAT from PROTOCOL.md");
+	ok(cmd.lat > 34.06892 && cmd.lat < 34.06894 && cmd.lng < -118.445126 &&
+	    cmd.lng > -118.445128, "its coordinates");
+	ok(client(" \t IAMAT\t\tkiwi \v+34-118\f1621464827\r ", &cmd) ==
+	    PROTO_IAMAT && memcmp(cmd.coords.p, "+34-118", 7) == 0,
+	    "any white space separates; leading and trailing ignored");
+	ok(client("IAMAT k\x01\xff +0+0 0", &cmd) == PROTO_IAMAT &&
+	    cmd.id.len == 3, "ids are any non-white-space bytes");
+	ok(proto_parse_client("IAMAT a\0b +0+0 0", 16, &cmd) == PROTO_IAMAT &&
+	    cmd.id.len == 3, "a NUL byte is part of an id");
+	ok(client("WHATSAT kiwi.cs.ucla.edu 10 5", &cmd) == PROTO_WHATSAT &&
+	    cmd.radius_km == 10.0 && cmd.max == 5, "WHATSAT 10 5");
+	ok(client("WHATSAT kiwi 50 20", &cmd) == PROTO_WHATSAT &&
+	    cmd.radius_km == 50.0 && cmd.max == 20, "WHATSAT bounds 50 20");
+	ok(client("WHATSAT kiwi 0.001 1", &cmd) == PROTO_WHATSAT &&
+	    cmd.max == 1, "WHATSAT fractional radius");
+	ok(client("WHATSAT kiwi 010 05", &cmd) == PROTO_WHATSAT &&
+	    cmd.radius_km == 10.0 && cmd.max == 5, "leading zeros");
+
+	/* ISO 6709 edge cases */
+	ok(coords("+90-180", &lat, &lng) == 0 && lat == 90 && lng == -180,
+	    "+90-180: the corners");
+	ok(coords("-90.000000+180.000000", &lat, &lng) == 0,
+	    "-90.000000+180.000000");
+	ok(coords("+00.0-000.0", &lat, &lng) == 0, "zeros");
+	ok(coords("-0+0", &lat, &lng) == 0, "-0+0");
+	ok(coords("+90.0000001+0", &lat, &lng) == -1, "latitude over 90");
+	ok(coords("+0+180.0000001", &lat, &lng) == -1, "longitude over 180");
+	ok(coords("+34.5", &lat, &lng) == -1, "no longitude");
+	ok(coords("34.5-118.2", &lat, &lng) == -1, "latitude without sign");
+	ok(coords("+34.5118.2", &lat, &lng) == -1, "longitude without sign");
+	ok(coords("+34.5-118.2+10", &lat, &lng) == -1, "an altitude");
+	ok(coords("+34.5-118.2/", &lat, &lng) == -1, "a solidus");
+	ok(coords("+.5-118", &lat, &lng) == -1, "no integer digits");
+	ok(coords("+34.-118", &lat, &lng) == -1, "no fraction digits");
+	ok(coords("+1234-118", &lat, &lng) == -1, "DDMM form is not decimal");
+	ok(coords("+34,5-118,2", &lat, &lng) == -1, "decimal comma");
+	ok(coords("++34-118", &lat, &lng) == -1, "two signs");
+	ok(coords("+3e1-118", &lat, &lng) == -1, "exponent");
+	ok(coords("", &lat, &lng) == -1, "empty");
+
+	/* the AT reply */
+	client("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 "
+	    "1621464827.959498503", &cmd);
+	now.sec = 1621464828;
+	now.nsec = 223372889;
+	n = proto_format_at(buf, sizeof(buf), "Goloman", &now, &cmd);
+	ok(n == strlen(buf) && strcmp(buf, "AT Goloman +0.263874386 "
+	    "kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503") ==
+	    0, "AT line: %s", buf);
+	client("IAMAT kiwi +34-118 1621464829", &cmd);
+	proto_format_at(buf, sizeof(buf), "Hands", &now, &cmd);
+	ok(strcmp(buf, "AT Hands -0.776627111 kiwi +34-118 1621464829") == 0,
+	    "negative difference: %s", buf);
+	ok(proto_format_at(buf, 20, "Hands", &now, &cmd) == 0,
+	    "too small a buffer: 0");
+
+	/* WHATSAT JSON */
+	n = proto_format_json(buf, "{\n\n\n  \"a\": 1\n\n}\n\n\n", 18);
+	ok(n == 14 && memcmp(buf, "{\n  \"a\": 1\n}\n\n", 14) == 0,
+	    "newline runs collapsed, trailing removed, two added");
+
+	/* peer lines */
+	ok(peer("HELLO 1 Goloman Hands", &m) == PEER_HELLO && m.version == 1 &&
+	    proto_field_eq(&m.from, "Goloman") && proto_field_eq(&m.to, "Hands"),
+	    "HELLO");
+	ok(peer("HELLO 1 Goloman", &m) == PEER_INVALID, "HELLO short");
+	ok(peer("HELLO x Goloman Hands", &m) == PEER_INVALID, "HELLO version");
+	ok(peer("HELLO 1 Gol/oman Hands", &m) == PEER_INVALID, "HELLO name");
+	ok(peer("OK 1 Hands", &m) == PEER_OK, "OK");
+	ok(peer("ERROR not a neighbour", &m) == PEER_ERROR &&
+	    m.text.len == 15, "ERROR text");
+	ok(peer("UPDATE AT Goloman +0.263873386 kiwi +34.068930-118.445127 "
+	    "1621464827.959498503", &m) == PEER_UPDATE &&
+	    proto_field_eq(&m.at.server, "Goloman") &&
+	    m.at.t.nsec == 959498503, "UPDATE");
+	ok(peer("UPDATE AT Goloman 0.263873386 kiwi +34-118 1", &m) ==
+	    PEER_INVALID, "UPDATE with an unsigned diff");
+	ok(peer("UPDATE AT Goloman +0.2 kiwi +34-118 1", &m) ==
+	    PEER_INVALID, "UPDATE with a short diff");
+	ok(peer("UPDATE AT Goloman +0.263873386 kiwi +34-118", &m) ==
+	    PEER_INVALID, "UPDATE missing a field");
+	ok(peer("UPDATE AT Goloman +0.263873386 kiwi +99-118 1", &m) ==
+	    PEER_INVALID, "UPDATE bad coordinates");
+	ok(peer("UPDATE AT Goloman +0.263873386 kiwi +9-118 1 x y z", &m) ==
+	    PEER_INVALID, "UPDATE too many fields");
+	ok(peer("SYNCED 12", &m) == PEER_SYNCED && m.count == 12, "SYNCED");
+	ok(peer("PING", &m) == PEER_PING && peer("PONG", &m) == PEER_PONG,
+	    "PING PONG");
+	ok(peer("PING x", &m) == PEER_INVALID, "PING with junk");
+	ok(peer("IAMAT kiwi +34-118 1", &m) == PEER_INVALID,
+	    "client commands are not peer messages");
+	ok(peer("", &m) == PEER_INVALID, "empty");
+
+	ok(proto_split("  a  b\tc ", 9, f, 8) == 3 && f[2].len == 1,
+	    "split");
+	ok(proto_split("a b c d e f g h i j", 19, f, 2) == 10,
+	    "split counts past max");
+	return tap_done();
+}
