@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""bench_restart.py -- restart latency: SIGKILL a worker, time until its
+client port accepts again.
+
+Starts a herd of five servers (etc/herd.ini's shape, on free 127.0.0.1
+ports) under herdd, then KILLS workers round-robin --kills times (default
+100).  Each sample is the time from kill(2) to the first successful
+connect(2) on the client port of the new process (we first wait until the
+old one's sockets are gone, so that a connect to the dying process does not
+count).  Before the next kill we wait until herdd reports the new worker
+running (ready).  Prints p50, p90, p99 and max in milliseconds.
+
+The herd runs with restart_reset_s = 0 (--reset-s): every worker killed
+has been ready, so each kill is "the first restart of a healthy worker",
+which herdd makes at once.  With the default of 10 s, kills of the same
+worker closer than 10 s apart back off (100 ms, 200 ms, ...) by design.
+
+Binaries: HERDD, HERDCTL, HERD_NODE, or --build DIR (default ./build).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def gone(pid):
+    """The process has exited (zombie or reaped): its sockets are closed."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def accepting(port):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    k = min(len(xs) - 1, max(0, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--reset-s", type=int, default=0)
+    ap.add_argument("--build", default="build")
+    a = ap.parse_args()
+    herdd = os.environ.get("HERDD", os.path.join(a.build, "supervisor/herdd"))
+    herdctl = os.environ.get("HERDCTL",
+                             os.path.join(a.build, "supervisor/herdctl"))
+    node = os.environ.get("HERD_NODE", os.path.join(a.build,
+                                                    "node/herd-node"))
+    for p in (herdd, herdctl, node):
+        if not os.access(p, os.X_OK):
+            sys.exit("bench_restart: %s: not executable" % p)
+
+    names = ["Goloman", "Hands", "Holiday", "Welsh", "Wilkes"]
+    topo = {"Goloman": "Hands Holiday Wilkes", "Hands": "Wilkes",
+            "Holiday": "Welsh Wilkes", "Welsh": "", "Wilkes": ""}
+    ports = free_ports(10)
+    top = tempfile.mkdtemp(prefix="herd-bench-")
+    conf = os.path.join(top, "herd.ini")
+    sock = os.path.join(top, "herd.sock")
+    with open(conf, "w") as f:
+        f.write("[herd]\nlog_dir = log\ncontrol = herd.sock\n"
+                "restart_reset_s = %d\n\n[places]\nbackend = google\n"
+                "url = http://127.0.0.1:9/\n\n" % a.reset_s)
+        for i, n in enumerate(names):
+            f.write("[server %s]\nport = %d\npeer_port = %d\n" %
+                    (n, ports[i], ports[5 + i]))
+            if topo[n]:
+                f.write("neighbors = %s\n" % topo[n])
+            f.write("\n")
+    env = dict(os.environ, HERD_NODE=node)
+    errf = open(os.path.join(top, "herdd.stderr"), "w")
+    proc = subprocess.Popen([herdd, "-f", conf], env=env, stdout=errf,
+                            stderr=errf, stdin=subprocess.DEVNULL)
+
+    def status():
+        r = subprocess.run([herdctl, "-s", sock, "-j", "status"],
+                           capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            return None
+        return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
+
+    def wait_running(name, not_pid, timeout=10.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            st = status()
+            if st and st[name]["state"] == "running" and \
+                    st[name]["pid"] != not_pid:
+                return st[name]
+            time.sleep(0.01)
+        return None
+
+    samples = []
+    try:
+        for n in names:
+            if wait_running(n, None, 15.0) is None:
+                sys.exit("bench_restart: %s never came up" % n)
+        for i in range(a.kills):
+            name = names[i % len(names)]
+            st = status()[name]
+            pid, port = st["pid"], st["port"]
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            # poll every 0.5 ms: a busy loop would steal the CPU the new
+            # worker needs to start (the figures are then ~0.5 ms coarse)
+            while not gone(pid):
+                if time.monotonic() - t0 > 5:
+                    sys.exit("bench_restart: pid %d did not die" % pid)
+                time.sleep(0.0005)
+            while not accepting(port):
+                if time.monotonic() - t0 > 10:
+                    sys.exit("bench_restart: %s never came back" % name)
+                time.sleep(0.0005)
+            samples.append((time.monotonic() - t0) * 1000.0)
+            if wait_running(name, pid) is None:
+                sys.exit("bench_restart: %s not running again" % name)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+    print("restart latency, SIGKILL to accepting again, %d kills "
+          "(restart_reset_s = %d):" % (len(samples), a.reset_s))
+    print("  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  "
+          "min %.1f ms" % (pct(samples, 50), pct(samples, 90),
+                           pct(samples, 99), max(samples), min(samples)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
