@@ -32,7 +32,7 @@
 #define OFFLINE_HDRSZ		32
 #define OFFLINE_RECSZ		16
 #define OFFLINE_DECIMALS_MAX	7	/* 180e7 still fits an int32 */
-#define OFFLINE_FILE_MAX	(1024L * 1024 * 1024)
+#define OFFLINE_CHUNK		4096	/* places read at a time */
 
 #define OFFLINE_CELLS_PER_DEG	2	/* cells of half a degree */
 #define OFFLINE_ROWS		(180 * OFFLINE_CELLS_PER_DEG)
@@ -62,6 +62,13 @@ struct offline_db {
 	int64_t			 scale;		/* 10^decimals */
 };
 
+struct offline_hdr {
+	uint64_t	 nplaces;
+	uint64_t	 strsize;
+	uint32_t	 decimals;
+	uint32_t	 attribution;
+};
+
 struct offline_hit {
 	double		 d2;		/* squared chord length */
 	uint32_t	 place;
@@ -72,6 +79,15 @@ static void	 offline_err(char *, size_t, const char *, ...)
 static uint32_t	 offline_le32(const unsigned char *);
 static int	 offline_utf8(const unsigned char *, size_t, size_t *);
 static uint32_t	 offline_cell(int64_t, int64_t, int64_t);
+static int	 offline_header(const unsigned char *, uint64_t,
+		    struct offline_hdr *, char *, size_t);
+static struct offline_db *offline_new(const struct offline_hdr *, char *,
+		    size_t);
+static int	 offline_strings(const struct offline_db *, char *, size_t);
+static int	 offline_add(struct offline_db *, size_t,
+		    const unsigned char *, char *, size_t);
+static int	 offline_index(struct offline_db *, char *, size_t);
+static ssize_t	 offline_readn(int, void *, size_t);
 static int	 offline_hit_less(const struct offline_hit *,
 		    const struct offline_hit *);
 static void	 offline_heap_push(struct offline_hit *, size_t *, size_t,
@@ -168,149 +184,250 @@ offline_cell(int64_t lat, int64_t lng, int64_t scale)
 	return (uint32_t)(row * OFFLINE_COLS + col);
 }
 
-struct offline_db *
-offline_parse(const void *buf, size_t len, char *err, size_t errlen)
+/*
+ * Check a header against the size of the file: magic, version, fields in
+ * range, and the size exactly what the header announces.
+ */
+static int
+offline_header(const unsigned char *p, uint64_t len, struct offline_hdr *h,
+    char *err, size_t errlen)
 {
-	const unsigned char	*p = buf, *rec;
-	struct offline_db	*db = NULL;
-	struct offline_place	*pl;
-	uint32_t		*cellof = NULL, version, reserved, cell;
-	uint64_t		 nplaces, strsize, want;
-	int64_t			 lat, lng, scale;
-	size_t			 i, bad;
-	uint32_t		 decimals, name, vic, attribution;
-	double			 phi, lambda;
+	uint32_t	 version, reserved;
+	uint64_t	 want;
 
 	if (len < OFFLINE_HDRSZ) {
-		offline_err(err, errlen, "truncated header: %zu bytes", len);
-		return NULL;
+		offline_err(err, errlen, "truncated header: %llu bytes",
+		    (unsigned long long)len);
+		return -1;
 	}
 	if (memcmp(p, OFFLINE_MAGIC, 8) != 0) {
 		offline_err(err, errlen, "not a herd places data set "
 		    "(bad magic)");
-		return NULL;
+		return -1;
 	}
 	version = offline_le32(p + 8);
-	decimals = offline_le32(p + 12);
-	nplaces = offline_le32(p + 16);
-	strsize = offline_le32(p + 20);
-	attribution = offline_le32(p + 24);
+	h->decimals = offline_le32(p + 12);
+	h->nplaces = offline_le32(p + 16);
+	h->strsize = offline_le32(p + 20);
+	h->attribution = offline_le32(p + 24);
 	reserved = offline_le32(p + 28);
 	if (version != OFFLINE_VERSION) {
 		offline_err(err, errlen, "format version %u, expected %d",
 		    version, OFFLINE_VERSION);
-		return NULL;
+		return -1;
 	}
-	if (decimals > OFFLINE_DECIMALS_MAX || reserved != 0) {
+	if (h->decimals > OFFLINE_DECIMALS_MAX || reserved != 0) {
 		offline_err(err, errlen, "bad header (decimals %u, "
-		    "reserved %u)", decimals, reserved);
-		return NULL;
+		    "reserved %u)", h->decimals, reserved);
+		return -1;
 	}
-	if (nplaces == 0) {
+	if (h->nplaces == 0) {
 		offline_err(err, errlen, "no places");
-		return NULL;
+		return -1;
 	}
-	want = OFFLINE_HDRSZ + nplaces * OFFLINE_RECSZ + strsize;
-	if ((uint64_t)len != want) {
-		offline_err(err, errlen, "%s: %zu bytes, the header announces "
+	want = OFFLINE_HDRSZ + h->nplaces * OFFLINE_RECSZ + h->strsize;
+	if (len != want) {
+		offline_err(err, errlen, "%s: %llu bytes, the header announces "
 		    "%llu (%llu places, %llu bytes of strings)",
-		    (uint64_t)len < want ? "truncated" : "trailing bytes", len,
-		    (unsigned long long)want, (unsigned long long)nplaces,
-		    (unsigned long long)strsize);
-		return NULL;
+		    len < want ? "truncated" : "trailing bytes",
+		    (unsigned long long)len, (unsigned long long)want,
+		    (unsigned long long)h->nplaces,
+		    (unsigned long long)h->strsize);
+		return -1;
 	}
-	if (strsize == 0 || p[len - 1] != '\0') {
-		offline_err(err, errlen, "string pool not NUL-terminated");
-		return NULL;
+	if (h->strsize == 0) {
+		offline_err(err, errlen, "no string pool");
+		return -1;
 	}
-	if (offline_utf8(p + len - strsize, strsize, &bad) == -1) {
-		offline_err(err, errlen, "string pool: bad UTF-8 at offset "
-		    "%zu", bad);
-		return NULL;
-	}
-	if (attribution >= strsize) {
+	if (h->attribution >= h->strsize) {
 		offline_err(err, errlen, "attribution offset %u out of range",
-		    attribution);
-		return NULL;
+		    h->attribution);
+		return -1;
 	}
+	return 0;
+}
+
+/* An empty data set for a checked header: places and strings to fill. */
+static struct offline_db *
+offline_new(const struct offline_hdr *h, char *err, size_t errlen)
+{
+	struct offline_db	*db;
+	uint32_t		 d;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
-	    (db->places = calloc(nplaces, sizeof(*db->places))) == NULL ||
+	    (db->places = malloc(h->nplaces * sizeof(*db->places))) == NULL ||
 	    (db->cells = calloc(OFFLINE_NCELLS + 1, sizeof(*db->cells))) ==
-	    NULL || (db->strings = malloc(strsize)) == NULL ||
-	    (cellof = calloc(nplaces, sizeof(*cellof))) == NULL) {
+	    NULL || (db->strings = malloc(h->strsize)) == NULL) {
 		offline_err(err, errlen, "%s", strerror(errno));
-		goto fail;
+		offline_free(db);
+		return NULL;
 	}
-	db->nplaces = nplaces;
-	db->strsize = strsize;
-	db->attribution = attribution;
-	db->decimals = decimals;
-	for (scale = 1; decimals-- > 0; )
-		scale *= 10;
-	db->scale = scale;
-	memcpy(db->strings, p + len - strsize, strsize);
+	db->nplaces = h->nplaces;
+	db->strsize = h->strsize;
+	db->attribution = h->attribution;
+	db->decimals = h->decimals;
+	for (db->scale = 1, d = h->decimals; d > 0; d--)
+		db->scale *= 10;
+	return db;
+}
 
-	/* Validate, and count the places of each cell. */
-	for (i = 0; i < nplaces; i++) {
-		rec = p + OFFLINE_HDRSZ + i * OFFLINE_RECSZ;
-		lat = (int32_t)offline_le32(rec);
-		lng = (int32_t)offline_le32(rec + 4);
-		name = offline_le32(rec + 8);
-		vic = offline_le32(rec + 12);
-		if (lat < -90 * scale || lat > 90 * scale ||
-		    lng < -180 * scale || lng > 180 * scale) {
-			offline_err(err, errlen, "place %zu: coordinates "
-			    "%lld, %lld off the globe", i, (long long)lat,
-			    (long long)lng);
-			goto fail;
-		}
-		if (name >= strsize || vic >= strsize) {
-			offline_err(err, errlen, "place %zu: string offset "
-			    "out of range", i);
-			goto fail;
-		}
-		cellof[i] = offline_cell(lat, lng, scale);
-		db->cells[cellof[i] + 1]++;
+/* Check the string pool once it is read. */
+static int
+offline_strings(const struct offline_db *db, char *err, size_t errlen)
+{
+	size_t	 bad;
+
+	if (db->strings[db->strsize - 1] != '\0') {
+		offline_err(err, errlen, "string pool not NUL-terminated");
+		return -1;
 	}
+	if (offline_utf8((const unsigned char *)db->strings, db->strsize,
+	    &bad) == -1) {
+		offline_err(err, errlen, "string pool: bad UTF-8 at offset "
+		    "%zu", bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check record i and store it at places[i], counting it in its cell. */
+static int
+offline_add(struct offline_db *db, size_t i, const unsigned char *rec,
+    char *err, size_t errlen)
+{
+	struct offline_place	*pl = &db->places[i];
+	int64_t			 lat, lng, scale = db->scale;
+	double			 phi, lambda;
+
+	lat = (int32_t)offline_le32(rec);
+	lng = (int32_t)offline_le32(rec + 4);
+	pl->name = offline_le32(rec + 8);
+	pl->vicinity = offline_le32(rec + 12);
+	if (lat < -90 * scale || lat > 90 * scale ||
+	    lng < -180 * scale || lng > 180 * scale) {
+		offline_err(err, errlen, "place %zu: coordinates %lld, %lld "
+		    "off the globe", i, (long long)lat, (long long)lng);
+		return -1;
+	}
+	if (pl->name >= db->strsize || pl->vicinity >= db->strsize) {
+		offline_err(err, errlen, "place %zu: string offset out of "
+		    "range", i);
+		return -1;
+	}
+	pl->lat = lat;
+	pl->lng = lng;
+	phi = (double)lat / scale * (M_PI / 180);
+	lambda = (double)lng / scale * (M_PI / 180);
+	pl->x = cos(phi) * cos(lambda);
+	pl->y = cos(phi) * sin(lambda);
+	pl->z = sin(phi);
+	db->cells[offline_cell(lat, lng, scale) + 1]++;
+	return 0;
+}
+
+/*
+ * Once every place is added in file order: turn the counts into the first
+ * place of each cell and, unless the file was written in cell order (as
+ * tools/mkcities.py does), group the places by cell.
+ */
+static int
+offline_index(struct offline_db *db, char *err, size_t errlen)
+{
+	struct offline_place	*sorted, *pl;
+	size_t			 i;
+	uint32_t		 c, last = 0;
+	int			 inorder = 1;
+
 	for (i = 0; i < OFFLINE_NCELLS; i++)
 		db->cells[i + 1] += db->cells[i];
+	for (i = 0; i < db->nplaces && inorder; i++) {
+		pl = &db->places[i];
+		c = offline_cell(pl->lat, pl->lng, db->scale);
+		if (c < last)
+			inorder = 0;
+		last = c;
+	}
+	if (inorder)
+		return 0;
 
-	/* Place them; cells[c] runs ahead and ends at the next start. */
-	for (i = 0; i < nplaces; i++) {
-		rec = p + OFFLINE_HDRSZ + i * OFFLINE_RECSZ;
-		cell = cellof[i];
-		pl = &db->places[db->cells[cell]++];
-		pl->lat = (int32_t)offline_le32(rec);
-		pl->lng = (int32_t)offline_le32(rec + 4);
-		pl->name = offline_le32(rec + 8);
-		pl->vicinity = offline_le32(rec + 12);
-		phi = (double)pl->lat / scale * (M_PI / 180);
-		lambda = (double)pl->lng / scale * (M_PI / 180);
-		pl->x = cos(phi) * cos(lambda);
-		pl->y = cos(phi) * sin(lambda);
-		pl->z = sin(phi);
+	if ((sorted = malloc(db->nplaces * sizeof(*sorted))) == NULL) {
+		offline_err(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	/* cells[c] runs ahead to the next start, then all shift back. */
+	for (i = 0; i < db->nplaces; i++) {
+		pl = &db->places[i];
+		c = offline_cell(pl->lat, pl->lng, db->scale);
+		sorted[db->cells[c]++] = *pl;
 	}
 	memmove(db->cells + 1, db->cells, OFFLINE_NCELLS * sizeof(*db->cells));
 	db->cells[0] = 0;
-	free(cellof);
+	free(db->places);
+	db->places = sorted;
+	return 0;
+}
+
+struct offline_db *
+offline_parse(const void *buf, size_t len, char *err, size_t errlen)
+{
+	const unsigned char	*p = buf;
+	struct offline_db	*db;
+	struct offline_hdr	 h;
+	size_t			 i;
+
+	if (offline_header(p, len, &h, err, errlen) == -1 ||
+	    (db = offline_new(&h, err, errlen)) == NULL)
+		return NULL;
+	memcpy(db->strings, p + len - h.strsize, h.strsize);
+	if (offline_strings(db, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < db->nplaces; i++)
+		if (offline_add(db, i, p + OFFLINE_HDRSZ + i * OFFLINE_RECSZ,
+		    err, errlen) == -1)
+			goto fail;
+	if (offline_index(db, err, errlen) == -1)
+		goto fail;
 	return db;
  fail:
-	free(cellof);
 	offline_free(db);
 	return NULL;
 }
 
+/* Read n bytes; -1 on error, else the count read (short at end of file). */
+static ssize_t
+offline_readn(int fd, void *buf, size_t n)
+{
+	size_t	 off = 0;
+	ssize_t	 r;
+
+	while (off < n) {
+		r = read(fd, (char *)buf + off, n - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		off += r;
+	}
+	return off;
+}
+
+/*
+ * Stream the file: the places through a small buffer, the strings straight
+ * into their place, so that no copy of the file is held in memory.
+ */
 struct offline_db *
 offline_load(const char *path, char *err, size_t errlen)
 {
-	struct offline_db	*db;
+	struct offline_db	*db = NULL;
+	struct offline_hdr	 h;
 	struct stat		 st;
-	unsigned char		*buf = NULL;
+	unsigned char		 hdr[OFFLINE_HDRSZ], *buf = NULL;
 	char			 msg[256];
-	size_t			 len, off = 0;
-	ssize_t			 n;
-	int			 fd, saved;
+	size_t			 i, j, n;
+	ssize_t			 r;
+	int			 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		offline_err(err, errlen, "%s: %s", path, strerror(errno));
@@ -324,41 +441,51 @@ offline_load(const char *path, char *err, size_t errlen)
 		offline_err(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
-	if (st.st_size > OFFLINE_FILE_MAX) {
-		offline_err(err, errlen, "%s: too large (%lld bytes)", path,
-		    (long long)st.st_size);
-		goto fail;
-	}
-	len = (size_t)st.st_size;
-	if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
+	if ((r = offline_readn(fd, hdr, sizeof(hdr))) == -1)
+		goto readerr;
+	if (offline_header(hdr, r < (ssize_t)sizeof(hdr) ? (uint64_t)r :
+	    (uint64_t)st.st_size, &h, msg, sizeof(msg)) == -1)
+		goto bad;
+	if ((db = offline_new(&h, msg, sizeof(msg))) == NULL)
+		goto bad;
+	if ((buf = malloc(OFFLINE_CHUNK * OFFLINE_RECSZ)) == NULL) {
 		offline_err(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
-	while (off < len) {
-		n = read(fd, buf + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			offline_err(err, errlen, "%s: %s", path,
-			    strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;		/* shrank under us: parse says so */
-		off += n;
+	for (i = 0; i < db->nplaces; i += n) {
+		n = db->nplaces - i < OFFLINE_CHUNK ? db->nplaces - i :
+		    OFFLINE_CHUNK;
+		if ((r = offline_readn(fd, buf, n * OFFLINE_RECSZ)) == -1)
+			goto readerr;
+		if ((size_t)r != n * OFFLINE_RECSZ)
+			goto shrank;
+		for (j = 0; j < n; j++)
+			if (offline_add(db, i + j, buf + j * OFFLINE_RECSZ,
+			    msg, sizeof(msg)) == -1)
+				goto bad;
 	}
+	if ((r = offline_readn(fd, db->strings, db->strsize)) == -1)
+		goto readerr;
+	if ((size_t)r != db->strsize)
+		goto shrank;
+	if (offline_strings(db, msg, sizeof(msg)) == -1 ||
+	    offline_index(db, msg, sizeof(msg)) == -1)
+		goto bad;
+	free(buf);
 	close(fd);
-	fd = -1;
-	if ((db = offline_parse(buf, off, msg, sizeof(msg))) == NULL)
-		offline_err(err, errlen, "%s: %s", path, msg);
-	free(buf);
 	return db;
+ shrank:
+	offline_err(err, errlen, "%s: truncated while read", path);
+	goto fail;
+ readerr:
+	offline_err(err, errlen, "%s: %s", path, strerror(errno));
+	goto fail;
+ bad:
+	offline_err(err, errlen, "%s: %s", path, msg);
  fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
 	free(buf);
-	errno = saved;
+	offline_free(db);
+	close(fd);
 	return NULL;
 }
 
