@@ -427,6 +427,44 @@ test_brute(const struct offline_db *db)
 	free(tmp);
 }
 
+/* The same places in reverse order (not grouped by cell) answer alike. */
+static void
+test_order(const struct offline_db *db)
+{
+	struct offline_db	*rev;
+	json_object		*a, *b;
+	unsigned char		*img;
+	char			 err[256];
+	size_t			 i, n = le32(image + 16), same = 0;
+	double			 lat, lng;
+
+	if ((img = malloc(imagelen)) == NULL)
+		exit(1);
+	memcpy(img, image, imagelen);
+	for (i = 0; i < n; i++)
+		memcpy(img + HDRSZ + i * RECSZ,
+		    image + HDRSZ + (n - 1 - i) * RECSZ, RECSZ);
+	rev = offline_parse(img, imagelen, err, sizeof(err));
+	free(img);
+	ok(rev != NULL, "a reversed copy parses: %s", rev ? "ok" : err);
+	if (rev == NULL)
+		return;
+	srandom(5);
+	for (i = 0; i < 200; i++) {
+		lat = frand(-60, 70);
+		lng = frand(-180, 180);
+		a = offline_query(db, lat, lng, 300000, 20);
+		b = offline_query(rev, lat, lng, 300000, 20);
+		if (strcmp(json_object_to_json_string(a),
+		    json_object_to_json_string(b)) == 0)
+			same++;
+		json_object_put(a);
+		json_object_put(b);
+	}
+	ok(same == 200, "reversed order: %zu of 200 answers identical", same);
+	offline_free(rev);
+}
+
 static void
 test_poles(void)
 {
@@ -598,6 +636,7 @@ main(int argc, char *argv[])
 
 	test_real(db);
 	test_brute(db);
+	test_order(db);
 	offline_free(db);
 	test_poles();
 	test_corrupt();
