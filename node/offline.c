@@ -5,15 +5,19 @@
  * The loader trusts nothing in the file: the size must be exactly what the
  * header announces, every string offset must fall inside the string pool,
  * whose strings must be NUL-terminated UTF-8, and every coordinate must be
- * on the globe.  The places are then bucketed into cells of OFFLINE_CELL
- * degrees (a counting sort: one pass to count, one to place), each place
- * carrying its unit vector on the sphere, so that a lookup visits the few
- * cells that can hold places in range and compares chord lengths, with
- * no trigonometry per candidate.
+ * on the globe.  offline_load streams the file (no copy of it is kept);
+ * offline_parse reads the same format from memory, for the fuzzer.
+ *
+ * The index is a grid of half-degree cells: the places are grouped by
+ * cell (tools/mkcities.py writes them in that order; another order costs
+ * a counting sort), cells[] holds the first place of each cell, and each
+ * place carries its unit vector on the sphere, so that a lookup visits the
+ * few cells that can hold places in range (all longitudes when the circle
+ * holds a pole; across the antimeridian by wrapping the column) and
+ * compares chord lengths, with no trigonometry per candidate.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
