@@ -126,9 +126,11 @@ control_init(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, S_IRUSR | S_IWUSR) == -1 || listen(fd, 16) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(path);
+	if (chmod(sun.sun_path, S_IRUSR | S_IWUSR) == -1 ||
+	    listen(fd, 16) == -1) {
+		snprintf(err, errlen, "listen %s: %s", sun.sun_path,
+		    strerror(errno));
+		unlink(sun.sun_path);
 		close(fd);
 		return -1;
 	}

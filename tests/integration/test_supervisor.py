@@ -561,6 +561,22 @@ def test_check_config(top):
     ok(r.returncode == 64 and "usage" in r.stderr, "herdd: bad option: 64")
 
 
+def test_sanitizers():
+    """herdd (and the workers, which share its stderr) reported nothing."""
+    bad = []
+    for h in Herd.all_herds:
+        try:
+            with open(os.path.join(h.dir, "herdd.stderr")) as f:
+                text = f.read()
+        except OSError:
+            continue
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:"):
+            if marker in text:
+                bad.append("%s: %s" % (h.dir, marker))
+    ok(not bad, "no sanitizer report from herdd or its workers", bad)
+
+
 def main():
     for var, path in (("HERDD", HERDD), ("HERDCTL", HERDCTL),
                       ("HERD_NODE", HERD_NODE)):
@@ -574,6 +590,7 @@ def main():
         if h is not None and h.proc.poll() is None:
             test_sigterm(h)
         test_crash_loop(top)
+        test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
         ok(False, "no exception", traceback.format_exc() or e)
