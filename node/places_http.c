@@ -44,7 +44,6 @@ struct http_sock {
 struct places_http_req {
 	TAILQ_ENTRY(places_http_req) entry;	/* queue, running or later */
 	enum http_state		 state;
-	int			 cancelled;	/* while delivering */
 	CURL			*easy;
 	char			*url;
 	char			*post;
@@ -459,8 +458,7 @@ places_http_cancel(struct places_http_req *req)
 		return;
 	switch (req->state) {
 	case HTTP_DELIVERING:
-		req->cancelled = 1;	/* freed when its callback returns */
-		return;
+		return;			/* freed when its callback returns */
 	case HTTP_QUEUED:
 		TAILQ_REMOVE(&http.queue, req, entry);
 		http.nqueued--;

@@ -91,14 +91,17 @@ def start_node(name, backend, key, path):
                    TIMEOUT_MS, MAX_INFLIGHT, MAX_BODY, name, port, peer))
     env = dict(os.environ)
     env.pop("HERD_PLACES_KEY", None)
-    p = subprocess.Popen([NODE, "-f", conf, name], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errpath = os.path.join(TMP, name + ".stderr")
+    with open(errpath, "wb") as errf:
+        p = subprocess.Popen([NODE, "-f", conf, name], env=env,
+                             stdout=subprocess.DEVNULL, stderr=errf)
     PROCS.append(p)
     deadline = time.time() + 15
     while time.time() < deadline:
         if p.poll() is not None:
-            raise RuntimeError("herd-node %s exited %d: %s" % (
-                name, p.returncode, p.stderr.read().decode()))
+            with open(errpath, errors="replace") as f:
+                raise RuntimeError("herd-node %s exited %d: %s" % (
+                    name, p.returncode, f.read()))
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             break
@@ -106,7 +109,7 @@ def start_node(name, backend, key, path):
             time.sleep(0.05)
     else:
         raise RuntimeError("herd-node %s did not listen" % name)
-    NODES[name] = {"port": port,
+    NODES[name] = {"port": port, "proc": p, "stderr": errpath,
                    "log": os.path.join(TMP, "log", name + ".log")}
 
 
@@ -124,14 +127,46 @@ def setUpModule():
         start_node("Gnew", "google-new", GNEW_KEY,
                    "/v1/places:searchNearby")
     except Exception:
-        tearDownModule()
+        kill_all()
         raise
 
 
+def stop_node(name):
+    """SIGTERM with lookups running and queued: a clean exit 0, and no
+    sanitizer report (the node may be built with ASan+UBSan)."""
+    p = NODES[name]["proc"]
+    clients = []
+    for i in range(MAX_INFLIGHT + 2):
+        lat = new_lat()
+        fake("/_fake/modes", {str(lat): "delay=3"})
+        cid = "stop-%s-%d" % (name, i)
+        iamat(name, cid, lat)
+        c = Client(name)
+        c.send("WHATSAT %s 10 5\n" % cid)
+        clients.append(c)
+    time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    finally:
+        for c in clients:
+            c.close()
+    with open(NODES[name]["stderr"], errors="replace") as f:
+        err = f.read()
+    if p.returncode != 0 or "Sanitizer" in err or "runtime error" in err:
+        raise AssertionError("herd-node %s exited %d:\n%s" % (
+            name, p.returncode, err))
+
+
 def tearDownModule():
-    kill_all()
-    if TMP is not None:
-        shutil.rmtree(TMP, ignore_errors=True)
+    try:
+        for name in list(NODES):
+            if NODES[name]["proc"].poll() is None:
+                stop_node(name)
+    finally:
+        kill_all()
+        if TMP is not None:
+            shutil.rmtree(TMP, ignore_errors=True)
 
 
 class Client:
