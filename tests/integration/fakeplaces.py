@@ -20,7 +20,8 @@ Modes.  What a Places request gets is chosen by a mode string, a comma-
 separated list of directives:
     n=K          K places (legacy default 25, New default maxResultCount)
     zero         no places (ZERO_RESULTS / {})
-    delay=S      sleep S seconds before answering (a hung upstream)
+    delay=S      wait S seconds before answering (a hung upstream); the
+                 request ends at once if the client closes the connection
     http=CODE    answer HTTP CODE with a text body
     status=S     legacy: HTTP 200, status S, error_message "fake S"
     error=RPC    New: {"error": {"code", "message": "fake RPC", "status"}}
@@ -40,7 +41,9 @@ Control endpoints (not recorded, not counted as Places traffic)
     GET  /_fake/stats     {"connections": TCP connections that carried a
                           Places request, "accepted": all TCP connections,
                           "requests": Places requests, "in_flight": now,
-                          "max_concurrent": most Places requests at once}
+                          "max_concurrent": most Places requests at once,
+                          "aborted": requests whose client hung up while
+                          they were delayed}
     GET  /_fake/requests  every Places request, oldest first: {"method",
                           "path", "query" (name -> first value), "rawquery",
                           "headers" (lower-case names), "body", "json" (the
@@ -53,6 +56,8 @@ Control endpoints (not recorded, not counted as Places traffic)
 """
 
 import json
+import select
+import socket
 import sys
 import threading
 import time
@@ -80,6 +85,7 @@ class State:
         self.requests = []
         self.in_flight = 0
         self.max_concurrent = 0
+        self.aborted = 0
         self.modes = {}
         self.default = ""
 
@@ -216,7 +222,8 @@ class Handler(BaseHTTPRequestHandler):
                        "accepted": STATE.accepted,
                        "requests": len(STATE.requests),
                        "in_flight": STATE.in_flight,
-                       "max_concurrent": STATE.max_concurrent}
+                       "max_concurrent": STATE.max_concurrent,
+                       "aborted": STATE.aborted}
             elif path == "/_fake/requests":
                 out = STATE.requests
             elif path == "/_fake/modes" and method == "POST":
@@ -287,9 +294,30 @@ class Handler(BaseHTTPRequestHandler):
             with STATE.lock:
                 STATE.in_flight -= 1
 
+    def wait(self, seconds):
+        """Sleep, but give up (False) as soon as the client hangs up."""
+        end = time.time() + seconds
+        while True:
+            left = end - time.time()
+            if left <= 0:
+                return True
+            r, _, _ = select.select([self.connection], [], [],
+                                    min(left, 0.05))
+            if r:
+                try:
+                    data = self.connection.recv(1, socket.MSG_PEEK)
+                except OSError:
+                    data = b""
+                if not data:
+                    return False
+                time.sleep(min(left, 0.05))
+
     def answer(self, method, mode, lat, lng, maxn):
-        if "delay" in mode:
-            time.sleep(float(mode["delay"]))
+        if "delay" in mode and not self.wait(float(mode["delay"])):
+            with STATE.lock:
+                STATE.aborted += 1
+            self.close_connection = True
+            return
         length = "nolen" not in mode
         if "http" in mode:
             code = int(mode["http"])

@@ -500,6 +500,44 @@ class TestGnew(Base):
         self.assertError(doc, "UNKNOWN_ERROR", "timed out")
         self.assertLess(time.time() - t0, TIMEOUT_MS / 1000.0 + 1.5)
 
+    def test_queued_lookup_keeps_its_deadline(self):
+        """max_inflight hung lookups and one more queued behind them: the
+        queued one's deadline counts from its WHATSAT, not from when a slot
+        frees (else it would take two time-outs), and upstream sees the
+        node hang up on every hung request."""
+        fake("/_fake/reset", {})
+        n = MAX_INFLIGHT + 1
+        cids = []
+        for i in range(n):
+            lat = new_lat()
+            fake("/_fake/modes", {str(lat): "delay=5"})
+            cids.append("queued-%d" % i)
+            iamat(self.node, cids[-1], lat)
+        clients, sent, took, docs = [], [], [], []
+        try:
+            for cid in cids:
+                c = Client(self.node)
+                c.send("WHATSAT %s 10 5\n" % cid)
+                sent.append(time.time())
+                clients.append(c)
+                time.sleep(0.05)
+            for c, t in zip(clients, sent):
+                docs.append(split_reply(c.reply(timeout=5))[1])
+                took.append(time.time() - t)
+        finally:
+            for c in clients:
+                c.close()
+        for doc, t in zip(docs, took):
+            self.assertError(doc, "UNKNOWN_ERROR", "timed out")
+            self.assertLess(t, TIMEOUT_MS / 1000.0 + 0.5, took)
+        time.sleep(0.3)
+        st = fake("/_fake/stats")
+        self.assertLessEqual(st["requests"], n, st)
+        self.assertGreaterEqual(st["requests"], MAX_INFLIGHT, st)
+        self.assertEqual(st["aborted"], st["requests"], st)
+        self.assertEqual(st["in_flight"], 0, st)
+        self.assertLessEqual(st["max_concurrent"], MAX_INFLIGHT, st)
+
 
 if __name__ == "__main__":
     if not NODE or not os.access(NODE, os.X_OK):
