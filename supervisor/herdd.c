@@ -48,6 +48,7 @@ static void	 herdd_done_cb(void);
 
 static const char	*herdd_conf_file = HERDD_CONF;
 static char		 herdd_control[HERD_PATH_MAX];
+static int		 herdd_stopping;
 
 static void
 herdd_usage(void)
@@ -141,6 +142,10 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 	char			 node[HERD_PATH_MAX];
 	size_t			 n;
 
+	if (herdd_stopping) {
+		snprintf(err, errlen, "herdd is shutting down");
+		return -1;
+	}
 	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -169,6 +174,7 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 void
 herdd_shutdown(void)
 {
+	herdd_stopping = 1;
 	proc_shutdown(herdd_done_cb);
 }
 

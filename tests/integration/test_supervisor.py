@@ -7,8 +7,9 @@ control socket) on 127.0.0.1 ports picked by binding port 0; the directory
 is removed at the end and every process started is killed, even on failure.
 Output is TAP.  Exit 77 (skip) when a binary is missing.
 
-The crash loop and the exit-78 worker use a small shell script as [herd]
-node: it exits 1 for the server named Loop and 78 for the one named Bad.
+The crash loop, the exit-78 worker and the worker that never gets ready
+use a small shell script as [herd] node: it exits 1 for the server named
+Loop, 78 for Bad, and sleeps (never writing READY) for Mute.
 """
 
 import json
@@ -485,14 +486,16 @@ def test_crash_loop(top):
     script = os.path.join(top, "node.sh")
     with open(script, "w") as f:
         f.write("#!/bin/sh\n# -f CONF NAME\n"
-                "case \"$3\" in\nLoop) exit 1 ;;\nBad) exit 78 ;;\nesac\n"
+                "case \"$3\" in\nLoop) exit 1 ;;\nBad) exit 78 ;;\n"
+                "Mute) exec sleep 60 ;;\nesac\n"
                 "exit 2\n")
     os.chmod(script, 0o755)
-    p = free_ports(4)
-    h = Herd(top, "loop", [("Loop", p[0], p[1], []), ("Bad", p[2], p[3],
-                                                      [])],
+    p = free_ports(6)
+    h = Herd(top, "loop", [("Loop", p[0], p[1], []), ("Bad", p[2], p[3], []),
+                           ("Mute", p[4], p[5], [])],
              herd_extra="node = %s\nrestart_delay_ms = 100\n"
-                        "restart_max_ms = 800" % script)
+                        "restart_max_ms = 800\nready_timeout_ms = 300" %
+             script)
     h.start()
     seen = []                            # next_start_ms seen in status
 
@@ -528,6 +531,12 @@ def test_crash_loop(top):
                          lambda n: n["restarts"] == 1)
     ok(rc == 0 and again is not None,
        "herdctl start retries a failed worker once", again)
+    mute = wait_for(lambda: (lambda n: n if n and n["restarts"] >= 1 and
+                             n["last_exit"] == "signal 9" else None)(
+        h.node("Mute")), 5.0, 0.05)
+    ok(mute is not None and "Mute: not ready after 300 ms" in h.herdd_log(),
+       "a worker never ready is killed after ready_timeout_ms and "
+       "restarted", mute)
     rc, out, errs = h.ctl("stop", "Loop")
     ok(rc == 0 and h.wait_state("Loop", "stopped", 5.0) is not None,
        "stop ends a crash loop")
@@ -538,6 +547,32 @@ def test_crash_loop(top):
         code = None
     ok(rc == 0 and code == 0 and not os.path.exists(h.sock),
        "herdctl shutdown: herdd exits 0 and removes its socket")
+
+
+def test_orphans(top):
+    """herdd killed by SIGKILL: its workers follow; the stale socket is
+    replaced by the next herdd."""
+    script = os.path.join(top, "node.sh")
+    p = free_ports(2)
+    h = Herd(top, "orphan", [("Mute", p[0], p[1], [])],
+             herd_extra="node = %s" % script)
+    h.start()
+    n = h.wait_state("Mute", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "a herd with one worker that never gets "
+              "ready"):
+        return
+    h.proc.kill()
+    h.proc.wait()
+    ok(wait_for(lambda: not pid_alive(n["pid"]), 3.0),
+       "herdd killed by SIGKILL: its worker goes too (Linux)")
+    ok(os.path.exists(h.sock), "the dead herdd left its socket behind")
+    h.start()
+    again = h.wait_state("Mute", "starting", 5.0, lambda n: n["pid"])
+    ok(again is not None and "replaced the stale control socket" in
+       h.herdd_log(), "a new herdd replaces a stale socket")
+    h.stop()
+    ok(h.proc.returncode == 0 and not pid_alive(again["pid"]),
+       "and stops cleanly")
 
 
 def test_check_config(top):
@@ -590,6 +625,7 @@ def main():
         if h is not None and h.proc.poll() is None:
             test_sigterm(h)
         test_crash_loop(top)
+        test_orphans(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
