@@ -44,7 +44,7 @@ struct conf_parser {
 	char		*err;
 	size_t		 errlen, errused;
 	int		 nerr;
-	char		 section[128];	/* section of the last header */
+	char		 section[256];	/* section of the last header */
 	long		 cur_server;	/* index, or -1 outside [server] */
 	int		 cur_unknown;	/* inside an unknown section */
 	struct conf_nb	*nbs;

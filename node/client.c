@@ -44,6 +44,7 @@ struct client {
 	struct outbuf	 out;
 	struct reply	*head, **tailp;	/* replies, oldest first */
 	int		 npending;	/* lookups in the queue */
+	size_t		 queued;	/* bytes of finished replies queued */
 	int		 eof;		/* the client half-closed */
 	int		 overlong;	/* echoing an over-long line */
 	size_t		 overlong_len;
@@ -125,6 +126,8 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
 	    outbuf_add(ob, "\n", 1) == -1)
 		return -1;
+	if (ob != &c->out)
+		c->queued += ob->len - start;
 	snprintf(tag, sizeof(tag), "client %lu sent", c->id);
 	log_line(tag, ob->buf + start, ob->len - start - 1);
 	return 0;
@@ -170,6 +173,7 @@ client_places_cb(void *arg, const char *json, size_t len)
 	r->c->npending--;
 	if ((p = outbuf_reserve(&r->data, len + 2)) != NULL)
 		r->data.len -= len + 2 - proto_format_json(p, json, len);
+	r->c->queued += outbuf_len(&r->data);
 	snprintf(tag, sizeof(tag), "client %lu sent", r->c->id);
 	log_line(tag, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);
 	if (!r->c->busy)
@@ -272,7 +276,7 @@ static int
 client_throttled(const struct client *c)
 {
 	return c->npending >= CLIENT_PENDING_MAX ||
-	    outbuf_len(&c->out) >= CLIENT_OUT_HWM;
+	    outbuf_len(&c->out) + c->queued >= CLIENT_OUT_HWM;
 }
 
 /* Handle the buffered commands; returns how many, or -1 on error. */
@@ -317,6 +321,7 @@ client_collect(struct client *c)
 		if (outbuf_add(&c->out, r->data.buf + r->data.off,
 		    outbuf_len(&r->data)) == -1)
 			return -1;
+		c->queued -= outbuf_len(&r->data);
 		c->head = r->next;
 		outbuf_free(&r->data);
 		free(r);
