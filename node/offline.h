@@ -34,7 +34,8 @@ size_t	 offline_count(const struct offline_db *db);
  * status ZERO_RESULTS when there are none (or max < 1), INVALID_REQUEST
  * for a latitude outside [-90, 90], a longitude or radius that is not a
  * finite number, or a negative radius.  The caller owns the object.
- * Reentrant: any number of threads may query one data set.
+ * NULL only when memory runs out.  Reentrant: any number of threads may
+ * query one data set.
  */
 struct json_object *offline_query(const struct offline_db *db, double lat,
 	    double lng, double radius_m, int max);
