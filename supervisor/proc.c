@@ -91,6 +91,7 @@ static char		  proc_node[HERD_PATH_MAX];
 static int		  proc_shutting;
 static void		(*proc_done_cb)(void);
 static unsigned int	  proc_reload_pending;
+static int		  proc_reloading;	/* inside proc_reload() */
 
 const char *
 proc_state_name(enum proc_state state)
@@ -245,12 +246,14 @@ proc_exec(struct proc *p, int fd, pid_t parent)
 	sigset_t	 set;
 	char		 num[16];
 
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
+	/* herdd's handlers (libev's) must not run here: reset, then unblock */
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
 	/* a terminal's ^C goes to herdd, which stops the workers in order */
 	setpgid(0, 0);
 #ifdef __linux__
@@ -274,6 +277,7 @@ proc_exec(struct proc *p, int fd, pid_t parent)
 static void
 proc_spawn(struct proc *p)
 {
+	sigset_t all, saved;
 	int	 sv[2];
 	pid_t	 pid, parent = getpid();
 	char	 why[64];
@@ -287,8 +291,11 @@ proc_spawn(struct proc *p)
 		log_warn("%s: socketpair", p->name);
 		goto retry;
 	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
 	switch ((pid = fork())) {
 	case -1:
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		log_warn("%s: fork", p->name);
 		close(sv[0]);
 		close(sv[1]);
@@ -298,6 +305,7 @@ proc_spawn(struct proc *p)
 		proc_exec(p, sv[1], parent);
 		/* NOTREACHED */
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	close(sv[1]);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) == -1)
 		log_warn("%s: fcntl", p->name);
@@ -620,7 +628,7 @@ proc_reload_settle(void)
 {
 	size_t	 i;
 
-	if (proc_shutting)
+	if (proc_shutting || proc_reloading)
 		return;
 	for (i = 0; i < proc_n; i++) {
 		struct proc *p = proc_table[i];
@@ -658,6 +666,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	removed = json_object_new_array();
 	changed = json_object_new_array();
 	snprintf(proc_node, sizeof(proc_node), "%s", node_path);
+	proc_reloading = 1;
 
 	/* removed and changed servers */
 	for (i = 0; i < proc_n; ) {
@@ -750,6 +759,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	proc_json_names(result, "changed", changed);
 	json_object_object_add(result, "unchanged",
 	    json_object_new_int(unchanged));
+	proc_reloading = 0;
 	if (proc_reload_pending == 0)
 		proc_reload_settle();
 }
