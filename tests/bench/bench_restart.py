@@ -8,7 +8,9 @@ ports) under herdd, then KILLS workers round-robin --kills times (default
 connect(2) on the client port of the new process (we first wait until the
 old one's sockets are gone, so that a connect to the dying process does not
 count).  Before the next kill we wait until herdd reports the new worker
-running (ready).  Prints p50, p90, p99 and max in milliseconds.
+running (ready).  Prints p50, p90, p99 and max in milliseconds, and from
+herdd's log the two parts: kill to the new fork (herdd's share: reaping
+and spawning) and fork to READY (the new herd-node's start-up).
 
 The herd runs with restart_reset_s = 0 (--reset-s): every worker killed
 has been ready, so each kill is "the first restart of a healthy worker",
@@ -19,6 +21,7 @@ Binaries: HERDD, HERDCTL, HERD_NODE, or --build DIR (default ./build).
 """
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -121,6 +124,7 @@ def main():
         return None
 
     samples = []
+    kills = []                           # (wall time of kill, new pid)
     try:
         for n in names:
             if wait_running(n, None, 15.0) is None:
@@ -129,6 +133,7 @@ def main():
             name = names[i % len(names)]
             st = status()[name]
             pid, port = st["pid"], st["port"]
+            w0 = time.time()
             t0 = time.monotonic()
             os.kill(pid, signal.SIGKILL)
             # poll every 0.5 ms: a busy loop would steal the CPU the new
@@ -142,8 +147,12 @@ def main():
                     sys.exit("bench_restart: %s never came back" % name)
                 time.sleep(0.0005)
             samples.append((time.monotonic() - t0) * 1000.0)
-            if wait_running(name, pid) is None:
+            new = wait_running(name, pid)
+            if new is None:
                 sys.exit("bench_restart: %s not running again" % name)
+            kills.append((w0, new["pid"]))
+        with open(os.path.join(top, "log", "herdd.log")) as f:
+            log = f.read().splitlines()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -153,11 +162,30 @@ def main():
             proc.wait()
         shutil.rmtree(top, ignore_errors=True)
 
+    spawned, ready = {}, {}
+    for line in log:
+        ts, _, rest = line.partition(" ")
+        if ": starting: pid " in rest:
+            pid = int(rest.rsplit(" ", 1)[1])
+            t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+            spawned[pid] = t.replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        elif ": running: pid " in rest and "ready in" in rest:
+            pid = int(rest.split("running: pid ")[1].split(",")[0])
+            ready[pid] = float(rest.split("ready in ")[1].split()[0])
+    to_fork = [(spawned[p] - w) * 1000.0 for w, p in kills if p in spawned]
+    to_ready = [ready[p] for w, p in kills if p in ready]
+
     print("restart latency, SIGKILL to accepting again, %d kills "
           "(restart_reset_s = %d):" % (len(samples), a.reset_s))
     print("  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms  "
           "min %.1f ms" % (pct(samples, 50), pct(samples, 90),
                            pct(samples, 99), max(samples), min(samples)))
+    if to_fork and to_ready:
+        print("  kill to new fork (herdd): p50 %.1f ms  p99 %.1f ms" %
+              (pct(to_fork, 50), pct(to_fork, 99)))
+        print("  fork to READY (herd-node start-up): p50 %.1f ms  "
+              "p99 %.1f ms" % (pct(to_ready, 50), pct(to_ready, 99)))
     return 0
 
 
