@@ -9,7 +9,8 @@ Output is TAP.  Exit 77 (skip) when a binary is missing.
 
 The crash loop, the exit-78 worker and the worker that never gets ready
 use a small shell script as [herd] node: it exits 1 for the server named
-Loop, 78 for Bad, and sleeps (never writing READY) for Mute.
+Loop, 78 for Bad, and sleeps (never writing READY) for Mute, and for
+Stubborn, which also ignores SIGTERM.
 """
 
 import json
@@ -135,6 +136,8 @@ class Herd:
         self.conf = os.path.join(self.dir, "herd.ini")
         self.sock = os.path.join(self.dir, "herd.sock")
         self.log = os.path.join(self.dir, "log")
+        if "stop_timeout_ms" not in herd_extra:
+            herd_extra += "\nstop_timeout_ms = 2000"
         self.herd_extra = herd_extra
         self.proc = None
         self.write(servers)
@@ -142,7 +145,7 @@ class Herd:
 
     def text(self, servers):
         out = ["[herd]", "log_dir = log", "control = herd.sock",
-               "stop_timeout_ms = 2000", self.herd_extra, "",
+               self.herd_extra, "",
                "[places]", "backend = google",
                "url = http://127.0.0.1:9/", ""]
         for name, port, peer, nbs in servers:
@@ -482,14 +485,23 @@ def test_sigterm(h):
        "herdctl with no herdd listening: an error with one line", errs)
 
 
-def test_crash_loop(top):
+def node_script(top):
+    """The stand-in worker for Loop, Bad, Mute and Stubborn."""
     script = os.path.join(top, "node.sh")
+    if os.path.exists(script):
+        return script
     with open(script, "w") as f:
         f.write("#!/bin/sh\n# -f CONF NAME\n"
                 "case \"$3\" in\nLoop) exit 1 ;;\nBad) exit 78 ;;\n"
-                "Mute) exec sleep 60 ;;\nesac\n"
+                "Mute) exec sleep 60 ;;\n"
+                "Stubborn) trap '' TERM; exec sleep 60 ;;\nesac\n"
                 "exit 2\n")
     os.chmod(script, 0o755)
+    return script
+
+
+def test_crash_loop(top):
+    script = node_script(top)
     p = free_ports(6)
     h = Herd(top, "loop", [("Loop", p[0], p[1], []), ("Bad", p[2], p[3], []),
                            ("Mute", p[4], p[5], [])],
@@ -552,7 +564,7 @@ def test_crash_loop(top):
 def test_orphans(top):
     """herdd killed by SIGKILL: its workers follow; the stale socket is
     replaced by the next herdd."""
-    script = os.path.join(top, "node.sh")
+    script = node_script(top)
     p = free_ports(2)
     h = Herd(top, "orphan", [("Mute", p[0], p[1], [])],
              herd_extra="node = %s" % script)
@@ -573,6 +585,39 @@ def test_orphans(top):
     h.stop()
     ok(h.proc.returncode == 0 and not pid_alive(again["pid"]),
        "and stops cleanly")
+
+
+def test_stubborn(top):
+    """A worker that ignores SIGTERM is killed after stop_timeout_ms."""
+    script = node_script(top)
+    p = free_ports(2)
+    h = Herd(top, "stubborn", [("Stubborn", p[0], p[1], [])],
+             herd_extra="node = %s\nstop_timeout_ms = 300" % script)
+    h.start()
+    n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "a worker that ignores SIGTERM"):
+        return
+    time.sleep(0.2)                      # let sh install its trap
+    t0 = time.monotonic()
+    rc, out, errs = h.ctl("stop", "Stubborn")
+    stopping = json.loads(out)["state"] if rc == 0 else None
+    down = h.wait_state("Stubborn", "stopped", 5.0)
+    took = time.monotonic() - t0
+    ok(stopping == "stopping" and down is not None and
+       down["last_exit"] == "signal 9" and 0.25 <= took < 3 and
+       not pid_alive(n["pid"]) and "still there 300 ms after TERM" in
+       h.herdd_log(), "stop: TERM, then KILL after stop_timeout_ms "
+       "(%.0f ms)" % (took * 1000), down)
+    rc, out, errs = h.ctl("start", "Stubborn")
+    n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
+    time.sleep(0.2)
+    h.proc.send_signal(signal.SIGTERM)
+    try:
+        code = h.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        code = None
+    ok(n is not None and code == 0 and not pid_alive(n["pid"]),
+       "SIGTERM: herdd kills a worker that ignores TERM, then exits 0")
 
 
 def test_check_config(top):
@@ -626,6 +671,7 @@ def main():
             test_sigterm(h)
         test_crash_loop(top)
         test_orphans(top)
+        test_stubborn(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
