@@ -167,6 +167,7 @@ def new_doc(lat, lng, n):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "fakeplaces/1"
 
     def setup(self):
