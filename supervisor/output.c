@@ -178,6 +178,14 @@ output_result(FILE *fp, const struct control_cmd *cmd,
 	case CONTROL_SHUTDOWN:
 		fprintf(fp, "herdd is stopping the herd\n");
 		break;
+	case CONTROL_KILL:
+		node = output_str(reply, "node");
+		output_num(pid, sizeof(pid), reply, "pid");
+		fprintf(fp, "%s: sent signal %d to pid %s\n",
+		    node ? node : cmd->name,
+		    json_object_object_get_ex(reply, "signal", &v) ?
+		    json_object_get_int(v) : cmd->signo, pid);
+		break;
 	default:
 		node = output_str(reply, "node");
 		state = output_str(reply, "state");
