@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <ev.h>
 
 #include "client.h"
@@ -118,8 +117,6 @@ main(int argc, char *argv[])
 	log_info("starting: %s, places backend %s", file,
 	    conf_backend_name(node_conf.places.backend));
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		fatalx("curl_global_init failed");
 	loop = ev_default_loop(EVFLAG_AUTO);
 	store_init();
 	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
@@ -154,7 +151,6 @@ main(int argc, char *argv[])
 	log_info("stopped");
 	log_close();
 	conf_free(&node_conf);
-	curl_global_cleanup();
 	ev_loop_destroy(loop);
 	return 0;
 }
