@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdtest import free_ports  # noqa: E402
+
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
 HERD_NODE = os.environ.get("HERD_NODE", "")
@@ -57,18 +60,6 @@ def wait_for(pred, timeout=10.0, step=0.02):
         if time.monotonic() >= end:
             return None
         time.sleep(step)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def accepting(port):
