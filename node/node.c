@@ -29,7 +29,9 @@
 #define NODE_CONF	"etc/herd.ini"
 
 static struct herd_conf	 node_conf;
-static ev_signal	 node_sigterm, node_sigint;
+static ev_signal	 node_sigterm, node_sigint, node_sighup;
+static char		 node_logpath[HERD_PATH_MAX + HERD_NAME_MAX + 8];
+static const char	*node_name;
 static ev_prepare	 node_prepare;
 
 static void
@@ -38,6 +40,19 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	log_info("signal %d: stopping", w->signum);
 	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGHUP: reopen the log, for log rotation. */
+static void
+node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (log_init(node_name, node_logpath, 1) == -1)
+		log_warn("reopening %s", node_logpath);
+	else
+		log_info("log reopened");
 }
 
 /* Once per loop iteration, before sleeping: write the log out. */
@@ -73,7 +88,7 @@ main(int argc, char *argv[])
 {
 	const struct herd_server *self;
 	const char	*file = NODE_CONF;
-	char		 err[4096], path[HERD_PATH_MAX + HERD_NAME_MAX + 8];
+	char		 err[4096];
 	struct ev_loop	*loop;
 	int		 ch, verbose = 0;
 
@@ -105,11 +120,13 @@ main(int argc, char *argv[])
 		    argv[optind]);
 		return HERD_EXIT_CONFIG;
 	}
-	snprintf(path, sizeof(path), "%s/%s.log", node_conf.log_dir,
-	    self->name);
+	node_name = self->name;
+	snprintf(node_logpath, sizeof(node_logpath), "%s/%s.log",
+	    node_conf.log_dir, self->name);
 	if (node_mkdirs(node_conf.log_dir) == -1 ||
-	    log_init(self->name, path, 1) == -1) {
-		fprintf(stderr, "herd-node: %s: %s\n", path, strerror(errno));
+	    log_init(self->name, node_logpath, 1) == -1) {
+		fprintf(stderr, "herd-node: %s: %s\n", node_logpath,
+		    strerror(errno));
 		return HERD_EXIT_CONFIG;
 	}
 	if (verbose)
@@ -136,6 +153,8 @@ main(int argc, char *argv[])
 	ev_signal_init(&node_sigint, node_signal_cb, SIGINT);
 	ev_signal_start(loop, &node_sigterm);
 	ev_signal_start(loop, &node_sigint);
+	ev_signal_init(&node_sighup, node_sighup_cb, SIGHUP);
+	ev_signal_start(loop, &node_sighup);
 	ev_prepare_init(&node_prepare, node_prepare_cb);
 	ev_prepare_start(loop, &node_prepare);
 	log_info("ready");

@@ -44,7 +44,8 @@ struct link {
 	int		 down_logged;	/* its drop was logged already */
 	struct linebuf	 in;
 	struct outbuf	 out;
-	ev_tstamp	 last_rx, last_tx;
+	ev_tstamp	 last_rx;	/* anything from the neighbour */
+	ev_tstamp	 last_ping;
 };
 
 struct pconn {
@@ -129,7 +130,6 @@ link_send(struct link *l, const char *buf, size_t len)
 	}
 	if (rc == 1)
 		ev_io_start(peer_loop, &l->wio);
-	l->last_tx = ev_now(peer_loop);
 	return 0;
 }
 
@@ -284,10 +284,16 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		link_down(l, "timed out");
 		break;
 	case LINK_UP:
+		/*
+		 * PING on a timer, busy or not: the PONGs are what tells a
+		 * live neighbour from a dead one on a link that only sends.
+		 */
 		if (now - l->last_rx > PEER_IDLE_S)
 			link_down(l, "no answer to PING");
-		else if (now - l->last_tx >= PEER_PING_S)
+		else if (now - l->last_ping >= PEER_PING_S) {
+			l->last_ping = now;
 			link_send(l, "PING\n", 5);
+		}
 		break;
 	}
 }
@@ -310,7 +316,7 @@ link_connect(struct link *l)
 		return;
 	}
 	l->state = LINK_CONNECTING;
-	l->last_rx = l->last_tx = ev_now(peer_loop);
+	l->last_rx = l->last_ping = ev_now(peer_loop);
 	linebuf_init(&l->in, PEER_LINE_MAX);
 	ev_io_set(&l->rio, l->fd, EV_READ);
 	ev_io_set(&l->wio, l->fd, EV_WRITE);

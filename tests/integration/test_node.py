@@ -294,6 +294,20 @@ def test_sigterm_flushes_and_exits_0():
         h.stop()
 
 
+def test_sighup_reopens_log():
+    h = Herd(links={"Solo": []})
+    try:
+        h.start("Solo")
+        os.rename(h.log_path("Solo"), h.log_path("Solo") + ".1")
+        h.procs["Solo"].send_signal(signal.SIGHUP)
+        wait_for(lambda: "log reopened" in h.log("Solo"), 5, "a new log")
+        h.ask("Solo", "IAMAT rotated +1+1 1\n")
+        wait_for(lambda: "recv IAMAT rotated" in h.log("Solo"), 5, "the line")
+        assert h.procs["Solo"].poll() is None
+    finally:
+        h.stop()
+
+
 def test_config_errors_exit_78():
     h = Herd(links={"Solo": []})
     try:
@@ -343,6 +357,6 @@ if __name__ == "__main__":
              test_long_line_bounded, test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_logs_written,
              test_neighbour_death_and_return, test_sigterm_flushes_and_exits_0,
-             test_config_errors_exit_78, test_many_clients_memory_bounded])
+             test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
     finally:
         teardown()
