@@ -46,6 +46,8 @@ struct link {
 	struct outbuf	 out;
 	ev_tstamp	 last_rx;	/* anything from the neighbour */
 	ev_tstamp	 last_ping;
+	struct store_cursor snap;	/* the catch-up being sent */
+	size_t		 nsnap;		/* records sent in it so far */
 };
 
 struct pconn {
@@ -94,6 +96,7 @@ link_down(struct link *l, const char *why)
 	}
 	linebuf_free(&l->in);
 	outbuf_free(&l->out);
+	store_cursor_stop(&l->snap);
 	ev_timer_stop(peer_loop, &l->timer);
 	if (l->state == LINK_UP || !l->down_logged) {
 		log_warnx("link to %s down: %s; retrying in %d ms",
@@ -133,54 +136,64 @@ link_send(struct link *l, const char *buf, size_t len)
 	return 0;
 }
 
-struct link_snap {
-	struct link	*l;
-	size_t		 n;
-	int		 failed;
-};
-
-static void
-link_snap_cb(const struct store_rec *r, void *arg)
+/*
+ * Send the next part of the catch-up: records until the output holds
+ * PEER_SNAP_CHUNK bytes, and SYNCED after the last.  Called when the link
+ * comes up and whenever its output drains, so a store of any size goes out
+ * in bounded memory.  -1 when the link dropped.
+ */
+static int
+link_snap_pump(struct link *l)
 {
-	struct link_snap	*s = arg;
-	char			*p;
+	const struct store_rec	*r;
+	char			*p, buf[64];
+	int			 n;
 
-	if (s->failed)
-		return;
-	if ((p = outbuf_reserve(&s->l->out, 7 + r->atlen + 1)) == NULL) {
-		s->failed = 1;
-		return;
+	if (!l->snap.active)
+		return 0;
+	for (;;) {
+		while (outbuf_len(&l->out) < PEER_SNAP_CHUNK) {
+			if ((r = store_cursor_next(&l->snap)) == NULL) {
+				n = snprintf(buf, sizeof(buf), "SYNCED %zu\n",
+				    l->nsnap);
+				link_log(l, "sent", buf, (size_t)n - 1);
+				log_info("link to %s: sent %zu records",
+				    l->srv->name, l->nsnap);
+				return link_send(l, buf, (size_t)n);
+			}
+			p = outbuf_reserve(&l->out, 7 + r->atlen + 1);
+			if (p == NULL) {
+				link_down(l, "out of memory sending the "
+				    "catch-up");
+				return -1;
+			}
+			memcpy(p, "UPDATE ", 7);
+			memcpy(p + 7, r->at, r->atlen);
+			p[7 + r->atlen] = '\n';
+			link_log(l, "sent", p, 7 + r->atlen);
+			l->nsnap++;
+		}
+		if (link_send(l, "", 0) == -1)
+			return -1;
+		if (outbuf_len(&l->out) > 0)
+			return 0;	/* the write callback pumps on */
 	}
-	memcpy(p, "UPDATE ", 7);
-	memcpy(p + 7, r->at, r->atlen);
-	p[7 + r->atlen] = '\n';
-	link_log(s->l, "sent", p, 7 + r->atlen);
-	s->n++;
 }
 
 /* The link is up: send everything we know, so the neighbour catches up. */
 static void
 link_up(struct link *l)
 {
-	struct link_snap s = { l, 0, 0 };
-	char		 buf[64];
-	int		 n;
-
 	l->state = LINK_UP;
 	l->backoff_ms = PEER_BACKOFF_MIN_MS;
 	l->down_logged = 0;
 	ev_timer_stop(peer_loop, &l->timer);
 	ev_timer_set(&l->timer, 1.0, 1.0);
 	ev_timer_start(peer_loop, &l->timer);
-	store_foreach(link_snap_cb, &s);
-	if (s.failed) {
-		link_down(l, "out of memory sending the snapshot");
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "SYNCED %zu\n", s.n);
-	link_log(l, "sent", buf, (size_t)n - 1);
-	log_info("link to %s up: sent %zu records", l->srv->name, s.n);
-	link_send(l, buf, (size_t)n);
+	log_info("link to %s up", l->srv->name);
+	l->nsnap = 0;
+	store_cursor_start(&l->snap);
+	link_snap_pump(l);
 }
 
 static void
@@ -264,8 +277,10 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		link_down(l, strerror(errno));
 		return;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		ev_io_stop(loop, &l->wio);
+		link_snap_pump(l);
+	}
 }
 
 static void

@@ -14,6 +14,8 @@ static struct store_rec	**store_tab;
 static size_t		  store_size;	/* buckets, a power of two */
 static size_t		  store_n;
 static uint64_t		  store_seed;
+static struct store_rec	 *store_oldest, *store_newest;
+static struct store_cursor *store_cursors;
 
 /* A seeded 64-bit hash (FNV-1a over the bytes, then a strong finaliser). */
 static uint64_t
@@ -61,6 +63,37 @@ store_free(void)
 	free(store_tab);
 	store_tab = NULL;
 	store_size = store_n = 0;
+	store_oldest = store_newest = NULL;
+	while (store_cursors != NULL)
+		store_cursor_stop(store_cursors);
+}
+
+/* r changed: move it to the newest end, out of the way of any walk. */
+static void
+store_touch(struct store_rec *r, int linked)
+{
+	struct store_cursor	*c;
+
+	if (linked) {
+		for (c = store_cursors; c != NULL; c = c->next_c)
+			if (c->next == r)
+				c->next = r->newer;
+		if (r->older != NULL)
+			r->older->newer = r->newer;
+		else
+			store_oldest = r->newer;
+		if (r->newer != NULL)
+			r->newer->older = r->older;
+		else
+			store_newest = r->older;
+	}
+	r->older = store_newest;
+	r->newer = NULL;
+	if (store_newest != NULL)
+		store_newest->newer = r;
+	else
+		store_oldest = r;
+	store_newest = r;
 }
 
 static struct store_rec **
@@ -124,6 +157,7 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 	struct store_rec	**rp, *r;
 	uint64_t		  h;
 	char			 *line;
+	int			  linked;
 
 	if (store_tab == NULL)
 		return -1;
@@ -131,6 +165,7 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 	rp = store_slot(id, idlen, h);
 	if ((r = *rp) != NULL && !store_newer(r, t, at, atlen, ties))
 		return 0;
+	linked = r != NULL;
 	if ((line = malloc(atlen + 1)) == NULL)
 		return -1;
 	memcpy(line, at, atlen);
@@ -156,6 +191,7 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 	r->t = *t;
 	r->lat = lat;
 	r->lng = lng;
+	store_touch(r, linked);
 	return 1;
 }
 
@@ -166,12 +202,46 @@ store_count(void)
 }
 
 void
-store_foreach(void (*cb)(const struct store_rec *, void *), void *arg)
+store_cursor_start(struct store_cursor *c)
+{
+	if (c->active)
+		store_cursor_stop(c);
+	c->next = store_oldest;
+	c->prev_c = NULL;
+	c->next_c = store_cursors;
+	if (store_cursors != NULL)
+		store_cursors->prev_c = c;
+	store_cursors = c;
+	c->active = 1;
+}
+
+const struct store_rec *
+store_cursor_next(struct store_cursor *c)
 {
 	struct store_rec	*r;
-	size_t			 i;
 
-	for (i = 0; i < store_size; i++)
-		for (r = store_tab[i]; r != NULL; r = r->next)
-			cb(r, arg);
+	if (!c->active)
+		return NULL;
+	if ((r = c->next) == NULL) {
+		store_cursor_stop(c);
+		return NULL;
+	}
+	c->next = r->newer;
+	return r;
+}
+
+void
+store_cursor_stop(struct store_cursor *c)
+{
+	if (!c->active)
+		return;
+	if (c->prev_c != NULL)
+		c->prev_c->next_c = c->next_c;
+	else
+		store_cursors = c->next_c;
+	if (c->next_c != NULL)
+		c->next_c->prev_c = c->prev_c;
+	c->next = NULL;
+	c->prev_c = c->next_c = NULL;
+	c->active = 0;
 }

@@ -11,6 +11,7 @@
 
 struct store_rec {
 	struct store_rec *next;		/* hash chain */
+	struct store_rec *older, *newer;	/* in order of last change */
 	uint64_t	 hash;
 	char		*id;		/* client id (bytes) */
 	size_t		 idlen;
@@ -36,7 +37,21 @@ int	 store_put(const char *id, size_t idlen, const struct htime *t,
 
 size_t	 store_count(void);
 
-void	 store_foreach(void (*cb)(const struct store_rec *, void *),
-	    void *arg);
+/*
+ * A walk over every record, oldest change first, that may be spread over
+ * many loop iterations while records change: a record that changes before
+ * the walk reaches it moves behind the walk's end and is skipped (whoever
+ * walks gets the change another way: the flood).
+ */
+struct store_cursor {
+	struct store_rec	*next;		/* the record to return next */
+	struct store_cursor	*prev_c, *next_c;	/* active cursors */
+	int			 active;
+};
+
+void	 store_cursor_start(struct store_cursor *c);
+/* The next record, or NULL at the end (the walk is then over). */
+const struct store_rec *store_cursor_next(struct store_cursor *c);
+void	 store_cursor_stop(struct store_cursor *c);
 
 #endif /* HERD_STORE_H */

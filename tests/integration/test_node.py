@@ -281,6 +281,30 @@ def test_neighbour_death_and_return():
         h.stop()
 
 
+def test_large_catch_up_streams():
+    """A catch-up many times the link's output chunk arrives whole."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A")
+        n = 20000
+        t = now_ns()
+        s = h.connect("A", timeout=30)
+        s.sendall("".join("IAMAT client-%05d +%d.5-%d.25 %s\n" % (
+            i, i % 80, i % 170, ts(t + i)) for i in range(n)).encode())
+        s.shutdown(socket.SHUT_WR)
+        assert read_all(s).count(b"\n") == n
+        s.close()
+        h.start("B")
+        wait_for(lambda: re.search(r"peer A: caught up \(%d records\)" % n,
+                                   h.log("B")), 20, "B to catch up")
+        assert "link to B: sent %d records" % n in h.log("A")
+        for i in (0, 1, n // 2, n - 1):
+            got = h.whatsat("B", "client-%05d" % i, 1, 1)
+            assert got.startswith("AT A ") and " %s\n" % ts(t + i) in got, got
+    finally:
+        h.stop()
+
+
 def test_sigterm_flushes_and_exits_0():
     h = Herd(links={"Solo": []})
     try:
@@ -356,7 +380,8 @@ if __name__ == "__main__":
              test_half_close_and_last_line, test_invalid_lines,
              test_long_line_bounded, test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_logs_written,
-             test_neighbour_death_and_return, test_sigterm_flushes_and_exits_0,
+             test_neighbour_death_and_return, test_large_catch_up_streams,
+             test_sigterm_flushes_and_exits_0,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
     finally:
         teardown()
