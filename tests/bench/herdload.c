@@ -15,9 +15,10 @@
  * figures cover SECONDS seconds.
  *
  * whatsat and mixed first send one IAMAT for each of IDS client ids
- * ("load-<n>"), at points of a grid over the eastern US and western Europe so
- * that most lookups find places; each WHATSAT then asks about a random id
- * with a radius of 1..50 km and a bound of 1..20, from a seeded generator.
+ * ("load-<n>"), at points of a grid over the eastern US and western
+ * Europe so that most lookups find places; each WHATSAT then asks about
+ * a random id with a radius of 1..50 km and a bound of 1..20, from a
+ * seeded generator.
  * iamat sends IAMATs for those ids, with the current time; mixed sends one
  * IAMAT for every four WHATSATs.
  *
@@ -272,6 +273,8 @@ static void
 load_reply(const struct load_req *rq, const char *p, size_t len,
     uint64_t now)
 {
+	size_t	 k;
+
 	if (!load_counting)
 		return;
 	load_replies++;
@@ -284,8 +287,8 @@ load_reply(const struct load_req *rq, const char *p, size_t len,
 	else if (rq->kind == LOAD_K_WHATSAT) {
 		load_nwhatsat++;
 		/* "status" is the last key: look at the tail only. */
-		if (len > 48 && memmem(p + len - 48, 48, "ZERO_RESULTS",
-		    12) != NULL)
+		k = len > 48 ? 48 : len;
+		if (memmem(p + len - k, k, "ZERO_RESULTS", 12) != NULL)
 			load_zero++;
 	}
 }
@@ -458,9 +461,10 @@ load_seed_ids(void)
 {
 	struct load_conn	*lc = &load_conns[0];
 	struct epoll_event	 evs[LOAD_EVENTS];
-	char			 cmd[LOAD_CMD_MAX];
+	char			 cmd[LOAD_CMD_MAX], *e;
 	size_t			 id, n, left = load_nids, rq = 0;
 	uint64_t		 seen = 0;
+	ssize_t			 r;
 	int			 k, i;
 
 	for (id = 0; id < load_nids; id++) {
@@ -483,7 +487,7 @@ load_seed_ids(void)
 			if (evs[i].data.ptr != lc ||
 			    !(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 				continue;
-			ssize_t r = read(lc->fd, lc->in + lc->inlen,
+			r = read(lc->fd, lc->in + lc->inlen,
 			    LOAD_INBUF - lc->inlen);
 			if (r == 0 || (r == -1 && errno != EAGAIN &&
 			    errno != EINTR)) {
@@ -494,7 +498,7 @@ load_seed_ids(void)
 			if (r > 0)
 				lc->inlen += (size_t)r;
 			while (left > 0) {
-				char *e = memchr(lc->in + rq, '\n',
+				e = memchr(lc->in + rq, '\n',
 				    lc->inlen - rq);
 				if (e == NULL)
 					break;
