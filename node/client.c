@@ -311,11 +311,15 @@ client_parse(struct client *c)
 	return n;
 }
 
-/* Move the finished replies at the head of the queue to the output. */
+/*
+ * Move the finished replies at the head of the queue to the output.
+ * Returns how many, or -1 when out of memory.
+ */
 static int
 client_collect(struct client *c)
 {
 	struct reply	*r;
+	int		 n = 0;
 
 	while ((r = c->head) != NULL && r->done) {
 		if (outbuf_add(&c->out, r->data.buf + r->data.off,
@@ -325,24 +329,27 @@ client_collect(struct client *c)
 		c->head = r->next;
 		outbuf_free(&r->data);
 		free(r);
+		n++;
 	}
 	if (c->head == NULL)
 		c->tailp = &c->head;
-	return 0;
+	return n;
 }
 
 /*
- * Parse, collect and write until nothing moves; then decide what to wait
+ * Parse, collect and write until nothing moves (a reply collected may let
+ * an over-long line held back behind it go on); then decide what to wait
  * for.  Frees the connection when it is done or broken.
  */
 static void
 client_service(struct client *c)
 {
-	int	 n, rc = 0;
+	int	 n, m, rc = 0;
 
 	c->busy = 1;
 	for (;;) {
-		if ((n = client_parse(c)) == -1 || client_collect(c) == -1) {
+		if ((n = client_parse(c)) == -1 ||
+		    (m = client_collect(c)) == -1) {
 			c->busy = 0;
 			client_free(c, "out of memory");
 			return;
@@ -352,7 +359,7 @@ client_service(struct client *c)
 			client_free(c, strerror(errno));
 			return;
 		}
-		if (n == 0)
+		if (n == 0 && m == 0)
 			break;
 	}
 	c->busy = 0;

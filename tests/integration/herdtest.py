@@ -40,6 +40,20 @@ def free_ports(n):
     return ports
 
 
+def start_fakeplaces():
+    """Start fakeplaces.py; returns (process, port).  Kill it when done."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.Popen([sys.executable, os.path.join(here, "fakeplaces.py")],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return p, int(p.stdout.readline())
+
+
+def google_places(port, key):
+    """A [places] body for a Herd: the legacy backend at fakeplaces."""
+    return "backend = google\nkey = %s\nurl = http://127.0.0.1:%d/x\n" % (
+        key, port)
+
+
 def wait_for(pred, timeout=5.0, what="condition", step=0.02):
     deadline = time.monotonic() + timeout
     while True:

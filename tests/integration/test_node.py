@@ -11,8 +11,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Herd, NODE, read_all, read_until, run, wait_for  # noqa: E402
+from herdtest import (Herd, NODE, google_places, read_all, read_until, run,  # noqa: E402
+                      start_fakeplaces, wait_for)
 
+CLIENT_LINE_MAX = 64 * 1024    # node/client.h
 AT_RE = re.compile(r"^AT (\S+) ([+-]\d+\.\d{9}) (\S+) (\S+) (\S+)$")
 H = None  # the shared herd
 
@@ -199,6 +201,30 @@ def test_long_line_bounded():
     assert got.endswith(b" after-long +1+1 1\n")
 
 
+def test_long_line_after_pending_lookup():
+    """An over-long line held back behind a slow WHATSAT goes on when the
+    lookup ends (the connection used to hang there for good)."""
+    fp, port = start_fakeplaces()
+    h = Herd(links={"Solo": []}, places=google_places(port, "delay=0.3"))
+    try:
+        h.start("Solo")
+        h.ask("Solo", "IAMAT slow +1+1 1\n")
+        s = h.connect("Solo", timeout=5)
+        long = b"y" * (CLIENT_LINE_MAX + 5000)
+        s.sendall(b"WHATSAT slow 5 1\n" + long + b"\nIAMAT next +1+1 1\n")
+        s.shutdown(socket.SHUT_WR)
+        got = read_all(s)
+        s.close()
+        assert got.startswith(b"AT Solo "), got[:60]
+        i = got.index(b"\n\n") + 2
+        assert got[i:].startswith(b"? " + long + b"\nAT Solo "), got[i:i + 40]
+        assert got.endswith(b" next +1+1 1\n"), got[-60:]
+    finally:
+        h.stop()
+        fp.kill()
+        fp.wait()
+
+
 def test_slow_reader_does_not_stall_others():
     """A client that never reads its replies does not stall the node."""
     hog = H.connect("Holiday")
@@ -378,7 +404,8 @@ if __name__ == "__main__":
              test_flood_three_hops, test_flood_before_reply, test_newest_wins,
              test_pipelining_in_order, test_whatsat_format,
              test_half_close_and_last_line, test_invalid_lines,
-             test_long_line_bounded, test_slow_reader_does_not_stall_others,
+             test_long_line_bounded, test_long_line_after_pending_lookup,
+             test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
              test_sigterm_flushes_and_exits_0,
