@@ -109,7 +109,7 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 	struct reply	*r;
 	struct outbuf	*ob = &c->out;
 	char		 tag[64];
-	size_t		 start;
+	size_t		 n = alen + blen + 1;
 
 	if (c->head != NULL && c->head->done && client_collect(c) == -1)
 		return -1;
@@ -122,14 +122,14 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 		c->tailp = &r->next;
 		ob = &r->data;
 	}
-	start = ob->len;
+	/* outbuf_add may move what is queued: the reply is the last n bytes */
 	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
 	    outbuf_add(ob, "\n", 1) == -1)
 		return -1;
 	if (ob != &c->out)
-		c->queued += ob->len - start;
+		c->queued += n;
 	snprintf(tag, sizeof(tag), "client %lu sent", c->id);
-	log_line(tag, ob->buf + start, ob->len - start - 1);
+	log_line(tag, ob->buf + ob->len - n, n - 1);
 	return 0;
 }
 

@@ -205,6 +205,32 @@ def read_all(s):
         chunks.append(b)
 
 
+def exchange(s, data, timeout=30):
+    """Send data while reading (a client that floods the node without
+    reading stalls on its own replies), half-close, read until the server
+    closes; returns what was read."""
+    s.setblocking(False)
+    got, sent = [], 0
+    deadline = time.monotonic() + timeout
+    while True:
+        if time.monotonic() > deadline:
+            raise AssertionError("exchange timed out")
+        if sent < len(data):
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+            if sent == len(data):
+                s.shutdown(socket.SHUT_WR)
+        try:
+            b = s.recv(1 << 20)
+            if not b:
+                return b"".join(got)
+            got.append(b)
+        except BlockingIOError:
+            time.sleep(0.001)
+
+
 def read_until(s, marker, timeout=5):
     s.settimeout(timeout)
     buf = b""

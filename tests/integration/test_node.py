@@ -11,8 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import (Herd, NODE, google_places, read_all, read_until, run,  # noqa: E402
-                      start_fakeplaces, wait_for)
+from herdtest import (Herd, NODE, exchange, google_places, read_all,  # noqa: E402
+                      read_until, run, start_fakeplaces, wait_for)
 
 CLIENT_LINE_MAX = 64 * 1024    # node/client.h
 AT_RE = re.compile(r"^AT (\S+) ([+-]\d+\.\d{9}) (\S+) (\S+) (\S+)$")
@@ -225,6 +225,39 @@ def test_long_line_after_pending_lookup():
         fp.wait()
 
 
+def test_log_of_replies_behind_a_slow_reader():
+    """Replies queued behind a partly written output are logged as sent
+    (the log used to read them at a stale offset, past the buffer)."""
+    h = Herd(links={"Solo": []})
+    try:
+        h.start("Solo")
+        s = h.connect("Solo", timeout=30)
+        pad = "p" * 3000
+        n = 2000
+        data = "".join("IAMAT %05d-%s +1+1 1\n" % (i, pad)
+                       for i in range(n)).encode()
+        s.setblocking(False)
+        sent = 0
+        try:                    # fill the node's output before reading
+            while sent < len(data):
+                sent += s.send(data[sent:sent + 65536])
+        except BlockingIOError:
+            pass
+        time.sleep(0.2)
+        out = exchange(s, data[sent:])
+        s.close()
+        assert out.count(b"\n") == n, out.count(b"\n")
+        assert h.procs["Solo"].poll() is None, h.procs["Solo"].stderr.read()
+        wait_for(lambda: "%05d-" % (n - 1) in h.log("Solo"), 5, "the log")
+        log = h.log("Solo")
+        got = re.findall(r"client \d+ sent AT Solo \S+ (\d{5})-p", log)
+        assert got == ["%05d" % i for i in range(n)], \
+            [(i, x) for i, x in enumerate(got) if x != "%05d" % i][:3]
+        assert len(re.findall(r"client \d+ sent ", log)) == n
+    finally:
+        h.stop()
+
+
 def test_slow_reader_does_not_stall_others():
     """A client that never reads its replies does not stall the node."""
     hog = H.connect("Holiday")
@@ -344,6 +377,47 @@ def test_sigterm_flushes_and_exits_0():
         h.stop()
 
 
+def fake_neighbour(h, name):
+    """Listen on name's peer port, accept one link, say OK, read nothing."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", h.peer_port[name]))
+    ls.listen(4)
+    ls.settimeout(10)
+    c, _ = ls.accept()
+    c.settimeout(10)
+    hello = read_until(c, b"\n")
+    assert hello.startswith(b"HELLO 1 ") and hello.split()[3] == name.encode(), hello
+    c.sendall(b"OK 1 %s\n" % name.encode())
+    return ls, c
+
+
+def test_sigterm_during_catch_up():
+    """SIGTERM while a catch-up is stuck on a neighbour that does not read:
+    a clean exit 0 (the walk's cursor used to outlive its link)."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A")
+        s = h.connect("A", timeout=30)
+        pad = "p" * 4000
+        n = 4000
+        out = exchange(s, "".join("IAMAT %s-%d +1+1 1\n" % (pad, i)
+                                  for i in range(n)).encode())
+        assert out.count(b"\n") == n
+        s.close()
+        ls, c = fake_neighbour(h, "B")
+        wait_for(lambda: "link to B up" in h.log("A"), 10, "the link")
+        time.sleep(0.3)
+        assert "link to B: sent" not in h.log("A"), "the catch-up ended"
+        assert h.kill("A", signal.SIGTERM) == 0
+        err = h.procs["A"].stderr.read()
+        assert b"Sanitizer" not in err and b"runtime error" not in err, err
+        c.close()
+        ls.close()
+    finally:
+        h.stop()
+
+
 def test_sighup_reopens_log():
     h = Herd(links={"Solo": []})
     try:
@@ -405,10 +479,11 @@ if __name__ == "__main__":
              test_pipelining_in_order, test_whatsat_format,
              test_half_close_and_last_line, test_invalid_lines,
              test_long_line_bounded, test_long_line_after_pending_lookup,
+             test_log_of_replies_behind_a_slow_reader,
              test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
-             test_sigterm_flushes_and_exits_0,
+             test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
     finally:
         teardown()
