@@ -722,6 +722,7 @@ peer_shutdown(void)
 		}
 		linebuf_free(&l->in);
 		outbuf_free(&l->out);
+		store_cursor_stop(&l->snap);	/* it is in the store's list */
 	}
 	free(peer_links);
 	peer_links = NULL;
