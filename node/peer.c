@@ -445,6 +445,10 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 		pconn_close(p, "write failed");
 		return -1;
 	}
+	if (outbuf_len(&p->out) > PEER_PCONN_OUT_MAX) {
+		pconn_close(p, "neighbour not reading: output over the cap");
+		return -1;
+	}
 	if (rc == 1)
 		ev_io_start(peer_loop, &p->wio);
 	return 0;

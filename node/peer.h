@@ -12,6 +12,7 @@ struct herd_server;
 
 #define PEER_LINE_MAX		(160 * 1024)
 #define PEER_OUT_MAX		(64 * 1024 * 1024)	/* then the link drops */
+#define PEER_PCONN_OUT_MAX	(64 * 1024)	/* OK, PONG, ERROR: then drop */
 #define PEER_SNAP_CHUNK		(256 * 1024)	/* catch-up output at a time */
 #define PEER_BACKOFF_MIN_MS	100
 #define PEER_BACKOFF_MAX_MS	3200

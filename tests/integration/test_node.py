@@ -294,6 +294,34 @@ def test_peer_port_refuses_clients():
     assert H.whatsat("Goloman", "forged", 1, 1).startswith("?")
 
 
+def test_peer_that_does_not_read_pongs():
+    """A neighbour that PINGs without reading the PONGs is dropped instead
+    of making the node buffer them without bound."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A")
+        s = socket.create_connection(("127.0.0.1", h.peer_port["A"]), 5)
+        s.sendall(b"HELLO 1 B A\n")
+        assert read_until(s, b"\n").startswith(b"OK 1 A")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        chunk = b"PING\n" * 20000
+        sent, limit = 0, 200 * 1024 * 1024
+        s.settimeout(0.5)
+        try:
+            while sent < limit:
+                sent += s.send(chunk)
+        except (socket.timeout, OSError):
+            pass
+        s.close()
+        assert sent < limit, "the node read %d bytes of PINGs" % sent
+        pid = h.procs["A"].pid
+        with open("/proc/%d/status" % pid) as f:
+            rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        assert rss < 100 * 1024, "RSS %d kB" % rss
+    finally:
+        h.stop()
+
+
 def test_logs_written():
     H.ask("Welsh", "IAMAT logged +1+1 1\nnonsense\n")
     wait_for(lambda: "client" in H.log("Welsh") and "nonsense" in H.log("Welsh"),
@@ -481,7 +509,8 @@ if __name__ == "__main__":
              test_long_line_bounded, test_long_line_after_pending_lookup,
              test_log_of_replies_behind_a_slow_reader,
              test_slow_reader_does_not_stall_others,
-             test_peer_port_refuses_clients, test_logs_written,
+             test_peer_port_refuses_clients, test_peer_that_does_not_read_pongs,
+             test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
