@@ -70,6 +70,7 @@ static struct link		*peer_links;
 static size_t			 peer_nlinks;
 static struct pconn		*peer_pconns;
 static ev_io			 peer_lio;
+static ev_timer			 peer_pause;	/* accept paused on EMFILE */
 static int			 peer_lfd = -1;
 
 static void	 link_connect(struct link *);
@@ -638,7 +639,13 @@ peer_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	for (;;) {
 		if ((fd = sock_accept(w->fd, addr, sizeof(addr))) == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			if (errno == EMFILE || errno == ENFILE) {
+				/* the socket stays readable: do not spin */
+				log_warn("peer accept: pausing for 100 ms");
+				ev_io_stop(loop, &peer_lio);
+				ev_timer_set(&peer_pause, 0.1, 0.);
+				ev_timer_start(loop, &peer_pause);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != ECONNABORTED && errno != EINTR)
 				log_warn("peer accept");
 			return;
@@ -665,6 +672,14 @@ peer_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void
+peer_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_io_start(loop, &peer_lio);
+}
+
 int
 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
     const struct herd_server *self, char *err, size_t errlen)
@@ -680,6 +695,7 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 		return -1;
 	ev_io_init(&peer_lio, peer_accept_cb, peer_lfd, EV_READ);
 	ev_io_start(loop, &peer_lio);
+	ev_timer_init(&peer_pause, peer_pause_cb, 0.1, 0.);
 	log_info("listening for neighbours on %s port %u", self->host,
 	    self->peer_port);
 	peer_nlinks = self->nneighbors;
@@ -711,6 +727,7 @@ peer_shutdown(void)
 
 	if (peer_lfd != -1) {
 		ev_io_stop(peer_loop, &peer_lio);
+		ev_timer_stop(peer_loop, &peer_pause);
 		close(peer_lfd);
 		peer_lfd = -1;
 	}

@@ -6,6 +6,7 @@ real TCP sockets.  Everything is bounded in time and cleaned up by stop().
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -110,9 +111,13 @@ class Herd:
         except FileNotFoundError:
             return ""
 
-    def start(self, name, wait=True):
+    def start(self, name, wait=True, max_fds=None):
+        def limit():
+            if max_fds is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
         p = subprocess.Popen([NODE, "-f", self.conf, name],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=limit)
         self.procs[name] = p
         if wait:
             wait_for(lambda: self.accepting(name) or p.poll() is not None,

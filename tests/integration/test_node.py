@@ -322,6 +322,32 @@ def test_peer_that_does_not_read_pongs():
         h.stop()
 
 
+def test_peer_accept_out_of_descriptors():
+    """Out of descriptors, the peer port pauses accepting as the client
+    port does, instead of spinning on accept and flooding the log."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A", max_fds=48)
+        clients = []
+        for _ in range(60):         # more than the node can accept
+            clients.append(socket.create_connection(
+                ("127.0.0.1", h.port["A"]), 5))
+        wait_for(lambda: "accept: pausing" in h.log("A"), 5, "EMFILE")
+        p = socket.create_connection(("127.0.0.1", h.peer_port["A"]), 5)
+        time.sleep(1.0)
+        n = len(re.findall(r"peer accept", h.log("A")))
+        assert n < 30, "%d peer accept warnings in a second" % n
+        for c in clients:
+            c.close()
+        # descriptors again: the neighbour's connection is served
+        p.settimeout(5)
+        p.sendall(b"HELLO 1 B A\n")
+        assert read_until(p, b"\n").startswith(b"OK 1 A"), "no OK"
+        p.close()
+    finally:
+        h.stop()
+
+
 def test_logs_written():
     H.ask("Welsh", "IAMAT logged +1+1 1\nnonsense\n")
     wait_for(lambda: "client" in H.log("Welsh") and "nonsense" in H.log("Welsh"),
@@ -510,7 +536,7 @@ if __name__ == "__main__":
              test_log_of_replies_behind_a_slow_reader,
              test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_peer_that_does_not_read_pongs,
-             test_logs_written,
+             test_peer_accept_out_of_descriptors, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
