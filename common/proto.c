@@ -1,6 +1,7 @@
 /*
  * proto.c -- pure parsers and formatters of client and peer lines.
  */
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,33 +50,90 @@ proto_field_eq(const struct proto_field *a, const char *s)
 }
 
 /*
- * "[+-]D+[.D+]" with at most 3 integer digits; the value in *out.  Returns
- * the number of bytes used, or 0.
+ * The value of the decimal ip[.fp] (digits only), exact to the 40 digits a
+ * double can use: the significant digits and an exponent go to strtod, so
+ * neither leading zeros nor a long fraction matter.
+ */
+static double
+proto_decimal(const char *ip, size_t ni, const char *fp, size_t nf)
+{
+	char	 buf[80];
+	size_t	 o = 0, i;
+	long	 exp;
+
+	while (ni > 0 && *ip == '0')
+		ip++, ni--;
+	exp = (long)ni;			/* value = 0.DIGITS * 10^exp */
+	if (ni == 0)
+		while (nf > 0 && *fp == '0')
+			fp++, nf--, exp--;
+	buf[o++] = '0';
+	buf[o++] = '.';
+	for (i = 0; i < ni && o < 42; i++)
+		buf[o++] = ip[i];
+	for (i = 0; i < nf && o < 42; i++)
+		buf[o++] = fp[i];
+	if (o == 2)
+		return 0.0;
+	snprintf(buf + o, sizeof(buf) - o, "e%ld", exp);
+	return strtod(buf, NULL);
+}
+
+/*
+ * "D+[.D+]" at s: the integer part's value in *ip (capped past 999999),
+ * whether any digit is not 0, and its value.  Returns the bytes used, or
+ * 0 when there are no integer or no fraction digits.
  */
 static size_t
-proto_degrees(const char *s, size_t len, double *out)
+proto_unsigned(const char *s, size_t len, size_t maxint, long *ip,
+    int *frac_nonzero, int *nonzero, double *out)
 {
-	char	 buf[64];
-	size_t	 i = 1, nd;
+	size_t	 i, ni, nf = 0;
+	const char *fp = NULL;
+
+	*ip = 0;
+	*frac_nonzero = *nonzero = 0;
+	for (i = 0; i < len && proto_isdigit(s[i]); i++) {
+		if (*ip < 1000000)
+			*ip = *ip * 10 + (s[i] - '0');
+		*nonzero |= s[i] != '0';
+	}
+	if ((ni = i) == 0 || (maxint > 0 && ni > maxint))
+		return 0;
+	if (i < len && s[i] == '.') {
+		fp = s + ++i;
+		for (; i < len && proto_isdigit(s[i]); i++, nf++)
+			*frac_nonzero |= s[i] != '0';
+		if (nf == 0)
+			return 0;
+	}
+	*nonzero |= *frac_nonzero;
+	*out = proto_decimal(s, ni, fp, nf);
+	return i;
+}
+
+/*
+ * "[+-]D+[.D+]" with at most 3 integer digits and an absolute value of at
+ * most limit, compared exactly (+90.000000000000000001 is over 90 even if
+ * a double rounds it to 90); the value in *out.  Returns the number of
+ * bytes used, or 0.
+ */
+static size_t
+proto_degrees(const char *s, size_t len, long limit, double *out)
+{
+	size_t	 n;
+	long	 ip;
+	int	 fnz, nz;
 
 	if (len < 2 || (s[0] != '+' && s[0] != '-'))
 		return 0;
-	for (nd = 0; i < len && proto_isdigit(s[i]); i++, nd++)
-		;
-	if (nd == 0 || nd > 3)
+	if ((n = proto_unsigned(s + 1, len - 1, 3, &ip, &fnz, &nz, out)) == 0)
 		return 0;
-	if (i < len && s[i] == '.') {
-		for (i++, nd = 0; i < len && proto_isdigit(s[i]); i++, nd++)
-			;
-		if (nd == 0)
-			return 0;
-	}
-	if (i >= sizeof(buf))
+	if (ip > limit || (ip == limit && fnz))
 		return 0;
-	memcpy(buf, s, i);
-	buf[i] = '\0';
-	*out = strtod(buf, NULL);
-	return i;
+	if (s[0] == '-')
+		*out = -*out;
+	return 1 + n;
 }
 
 int
@@ -83,39 +141,29 @@ proto_parse_coords(const char *s, size_t len, double *lat, double *lng)
 {
 	size_t	 a, b;
 
-	if ((a = proto_degrees(s, len, lat)) == 0)
+	if ((a = proto_degrees(s, len, 90, lat)) == 0)
 		return -1;
-	if ((b = proto_degrees(s + a, len - a, lng)) == 0 || a + b != len)
-		return -1;
-	if (*lat < -90.0 || *lat > 90.0 || *lng < -180.0 || *lng > 180.0)
+	if ((b = proto_degrees(s + a, len - a, 180, lng)) == 0 ||
+	    a + b != len)
 		return -1;
 	return 0;
 }
 
-/* A radius in km: "D+[.D+]", > 0 and <= 50. */
+/* A radius in km: "D+[.D+]", > 0 and <= 50, compared exactly. */
 static int
 proto_radius(const struct proto_field *f, double *km)
 {
-	char	 buf[32];
-	size_t	 i, nd;
+	size_t	 n;
+	long	 ip;
+	int	 fnz, nz;
 
-	for (i = 0, nd = 0; i < f->len && proto_isdigit(f->p[i]); i++, nd++)
-		;
-	if (nd == 0)
+	n = proto_unsigned(f->p, f->len, 0, &ip, &fnz, &nz, km);
+	if (n == 0 || n != f->len || !nz || ip > PROTO_RADIUS_MAX_KM ||
+	    (ip == PROTO_RADIUS_MAX_KM && fnz))
 		return -1;
-	if (i < f->len && f->p[i] == '.') {
-		for (i++, nd = 0; i < f->len && proto_isdigit(f->p[i]);
-		    i++, nd++)
-			;
-		if (nd == 0)
-			return -1;
-	}
-	if (i != f->len || f->len >= sizeof(buf))
-		return -1;
-	memcpy(buf, f->p, f->len);
-	buf[f->len] = '\0';
-	*km = strtod(buf, NULL);
-	return *km > 0.0 && *km <= PROTO_RADIUS_MAX_KM ? 0 : -1;
+	if (*km < DBL_MIN)
+		*km = DBL_MIN;	/* more than 0, if less than a double holds */
+	return 0;
 }
 
 /* An integer "D+" in [lo, hi] (leading zeros allowed). */

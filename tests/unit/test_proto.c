@@ -51,6 +51,11 @@ main(void)
 		"WHATSAT kiwi 10 5.0", "WHATSAT kiwi 10 -5", "WHATSAT kiwi 10 +5",
 		"WHATSAT kiwi nan 5", "WHATSAT kiwi inf 5",
 		"WHATSAT kiwi 10 99999999999999999999",
+		"WHATSAT kiwi 50.0000000000000000001 5",
+		"WHATSAT kiwi 0000000000000000000000000000000000051 5",
+		"WHATSAT kiwi 0.00000000000000000000000000000000000000 5",
+		"IAMAT kiwi +90.000000000000000001-118.4 1621464827",
+		"IAMAT kiwi +34.0+180.000000000000000001 1621464827",
 		"HELLO 1 Goloman Hands", "UPDATE AT a b c d e",
 	};
 	struct proto_cmd	 cmd;
@@ -87,6 +92,17 @@ main(void)
 	    cmd.max == 1, "WHATSAT fractional radius");
 	ok(client("WHATSAT kiwi 010 05", &cmd) == PROTO_WHATSAT &&
 	    cmd.radius_km == 10.0 && cmd.max == 5, "leading zeros");
+	ok(client("WHATSAT kiwi 00000000000000000000000000000000000000010.5"
+	    "000000000000000000000000000000000000000000000000000000000000 5",
+	    &cmd) == PROTO_WHATSAT && cmd.radius_km == 10.5,
+	    "a radius of any length");
+	ok(client("WHATSAT kiwi 50.00000000000000000000000000000000000 5",
+	    &cmd) == PROTO_WHATSAT && cmd.radius_km == 50.0,
+	    "50 with a long zero fraction");
+	ok(client("WHATSAT kiwi 0.000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000001 1",
+	    &cmd) == PROTO_WHATSAT && cmd.radius_km > 0.0,
+	    "a tiny radius is still more than 0");
 
 	/* ISO 6709 edge cases */
 	ok(coords("+90-180", &lat, &lng) == 0 && lat == 90 && lng == -180,
@@ -109,6 +125,22 @@ main(void)
 	ok(coords("++34-118", &lat, &lng) == -1, "two signs");
 	ok(coords("+3e1-118", &lat, &lng) == -1, "exponent");
 	ok(coords("", &lat, &lng) == -1, "empty");
+	ok(coords("+90.000000000000000001+0", &lat, &lng) == -1,
+	    "latitude over 90 by less than a double tells");
+	ok(coords("-90.000000000000000001+0", &lat, &lng) == -1,
+	    "latitude under -90 by less than a double tells");
+	ok(coords("+0-180.00000000000000000001", &lat, &lng) == -1,
+	    "longitude under -180 by less than a double tells");
+	ok(coords("+90.000000000000000000000000000000000000000000000000000000000"
+	    "000000000-180.0000000000000000000000000000000000000000000000000000"
+	    "00000000000000000", &lat, &lng) == 0 && lat == 90 && lng == -180,
+	    "the corners with long zero fractions");
+	ok(coords("+34.0689300000000000000000000000000000000000000000000000000"
+	    "0000000000001-118.445127", &lat, &lng) == 0 && lat > 34.06892 &&
+	    lat < 34.06894 && lng < -118.445126 && lng > -118.445128,
+	    "a fraction longer than 64 digits");
+	ok(coords("+89.99999999999999999999999+179.9999999999999999999999",
+	    &lat, &lng) == 0, "just under the limits");
 
 	/* the AT reply */
 	client("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 "
