@@ -14,6 +14,7 @@
 
 #define LOG_BUFSZ	(64 * 1024)
 #define LOG_LINE_MAX	1024	/* protocol bytes quoted per line */
+#define LOG_TAG_MAX	96	/* bytes of a log_line tag kept */
 
 static char	 log_name[64] = "herd";
 static int	 log_fd = -1;		/* -1: standard error */
@@ -197,13 +198,16 @@ void
 log_line(const char *tag, const char *buf, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	char		 out[LOG_LINE_MAX * 4 + 128];
+	char		 out[LOG_TAG_MAX + 2 + LOG_LINE_MAX * 4 + 32];
 	size_t		 i, o = 0, n = len > LOG_LINE_MAX ? LOG_LINE_MAX : len;
 	unsigned char	 c;
 
-	o = (size_t)snprintf(out, sizeof(out), "%s ", tag);
-	if (o >= sizeof(out) / 2)
-		o = sizeof(out) / 2;
+	/* the tag gets at most LOG_TAG_MAX bytes: 4 * n must still fit */
+	o = (size_t)snprintf(out, LOG_TAG_MAX + 2, "%s ", tag);
+	if (o > LOG_TAG_MAX + 1) {
+		o = LOG_TAG_MAX + 1;
+		out[o - 1] = ' ';
+	}
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)buf[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\')
@@ -218,5 +222,7 @@ log_line(const char *tag, const char *buf, size_t len)
 	if (n < len)
 		o += (size_t)snprintf(out + o, sizeof(out) - o,
 		    "... (%zu bytes)", len);
+	if (o >= sizeof(out))
+		o = sizeof(out) - 1;
 	log_emit(0, out, o);
 }

@@ -1,14 +1,49 @@
 /*
- * test_linebuf.c -- the capped line reader over a real socket pair.
+ * test_linebuf.c -- the capped line reader over a real socket pair, and
+ * log_line, which quotes what the buffers carry.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "linebuf.h"
+#include "log.h"
 #include "tap.h"
+
+/* log_line with a tag far longer than any the node uses: cut, no overflow. */
+static void
+test_log_line(void)
+{
+	char	 path[] = "/tmp/test_linebuf.XXXXXX", tag[3000], data[1500];
+	char	 text[16384], *sp;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		ok(0, "mkstemp");
+		return;
+	}
+	memset(tag, 'T', sizeof(tag) - 1);
+	tag[sizeof(tag) - 1] = '\0';
+	memset(data, 1, sizeof(data));
+	ok(log_init("t", path, 0) == 0, "log to a file");
+	log_line(tag, data, sizeof(data));
+	log_close();
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	unlink(path);
+	text[n > 0 ? n : 0] = '\0';
+	sp = strstr(text, "t: ");
+	ok(sp != NULL && strspn(sp + 3, "T") == 96 && sp[3 + 96] == ' ' &&
+	    strncmp(sp + 3 + 97, "\\x01\\x01", 8) == 0,
+	    "a long tag is cut at 96 bytes");
+	ok(n > 0 && strstr(text, "... (1500 bytes)\n") != NULL &&
+	    (size_t)n < 100 + 96 + 4 * 1024 + 32, "the line is cut at 1024 bytes");
+}
 
 int
 main(void)
@@ -59,5 +94,7 @@ main(void)
 	    "write to a closed peer fails");
 	outbuf_free(&ob);
 	close(sv[0]);
+
+	test_log_line();
 	return tap_done();
 }
