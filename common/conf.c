@@ -184,14 +184,29 @@ conf_reader(char *buf, int num, void *arg)
 		snprintf(buf, (size_t)num, "\n");
 		return buf;
 	}
-	if (n >= (size_t)num - 1 && !(n == (size_t)num - 1 && nl != NULL)) {
+	/*
+	 * inih gets the line without a \r before its \n and without a UTF-8
+	 * BOM (which it would skip, but after our header check): so a CRLF
+	 * line may be as long as an LF one, and "\xef\xbb\xbf[herd]" is seen.
+	 */
+	k = nl != NULL ? n - 1 : n;
+	if (nl != NULL && k > 0 && start[k - 1] == '\r')
+		k--;
+	if (p->line == 1 && k >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+		start += 3;
+		k -= 3;
+	}
+	if (k + 2 > (size_t)num) {
 		conf_error(p, p->line, "line longer than %d bytes",
 		    CONF_LINE_MAX - 2);
 		snprintf(buf, (size_t)num, "\n");
 		return buf;
 	}
-	memcpy(buf, start, n);
-	buf[n] = '\0';
+	memcpy(buf, start, k);
+	if (nl != NULL)
+		buf[k++] = '\n';
+	buf[k] = '\0';
+	n = k;
 
 	/* A section header: "[name]" after optional white space. */
 	for (k = 0; k < n && isspace((unsigned char)buf[k]); k++)

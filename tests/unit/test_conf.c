@@ -115,6 +115,43 @@ main(int argc, char *argv[])
 	ok(conf_parse("[server A]\nport = 1\n\0[x]", 24, "t", &c, err,
 	    sizeof(err)) == -1 && strstr(err, "t:3: NUL byte") != NULL,
 	    "NUL byte: %s", err);
+	/* the reader's edges */
+	ok(parse("\xef\xbb\xbf[herd]\nlog_dir = x\n[server A]\nport = 1\n",
+	    &c, err) == 0 && strcmp(c.log_dir, "x") == 0,
+	    "a UTF-8 BOM before the first header: %s", err);
+	conf_free(&c);
+	ok(parse("[server A]\r\nport = 1\r\nneighbors = B\r\n"
+	    "[server B]\r\nport = 2", &c, err) == 0 && c.nservers == 2 &&
+	    c.servers[1].port == 2 && conf_linked(&c, &c.servers[1],
+	    &c.servers[0]), "CRLF lines, a last line without newline: %s", err);
+	conf_free(&c);
+	{
+		char	 text[1024], val[256];
+
+		/* 198 bytes of line: the most inih takes, with LF or CRLF */
+		memset(val, '7', sizeof(val));
+		val[193] = '\0';	/* "key = " and 192 bytes */
+		val[0] = '1';
+		snprintf(text, sizeof(text), "[places]\ntimeout_ms = 1\n"
+		    "key = %s\n[server A]\r\nport = 1\n", val + 1);
+		ok(parse(text, &c, err) == 0 && strlen(c.places.key) == 192,
+		    "a 198-byte line: %s", err);
+		conf_free(&c);
+		snprintf(text, sizeof(text), "[places]\r\nkey = %s\r\n"
+		    "[server A]\r\nport = 1\r\n", val + 1);
+		ok(parse(text, &c, err) == 0 && strlen(c.places.key) == 192,
+		    "a 198-byte line ending in CRLF: %s", err);
+		conf_free(&c);
+		snprintf(text, sizeof(text), "[places]\nkey = %s7\n"
+		    "[server A]\nport = 1\n", val + 1);
+		ok(parse(text, &c, err) == -1 &&
+		    strstr(err, "t:2: line longer than 198 bytes") != NULL,
+		    "a 199-byte line: %s", err);
+		snprintf(text, sizeof(text), "[places]\nkey = %s7", val + 1);
+		ok(parse(text, &c, err) == -1 &&
+		    strstr(err, "t:2: line longer than 198 bytes") != NULL,
+		    "a 199-byte last line without newline: %s", err);
+	}
 	ok(conf_load("/nonexistent/herd.ini", &c, err, sizeof(err)) == -1 &&
 	    strstr(err, "No such file") != NULL, "missing file: %s", err);
 	return tap_done();
