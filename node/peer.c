@@ -206,7 +206,7 @@ link_line(struct link *l, const char *line, size_t len)
 	switch (proto_parse_peer(line, len, &msg)) {
 	case PEER_OK:
 		link_log(l, "recv", line, len);
-		if (l->state != LINK_HELLO ||
+		if (l->state != LINK_HELLO || msg.version != PROTO_VERSION ||
 		    !proto_field_eq(&msg.from, l->srv->name)) {
 			link_down(l, "unexpected OK");
 			return;

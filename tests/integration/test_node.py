@@ -431,7 +431,7 @@ def test_sigterm_flushes_and_exits_0():
         h.stop()
 
 
-def fake_neighbour(h, name):
+def fake_neighbour(h, name, ok=b"OK 1 %s\n"):
     """Listen on name's peer port, accept one link, say OK, read nothing."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -442,8 +442,24 @@ def fake_neighbour(h, name):
     c.settimeout(10)
     hello = read_until(c, b"\n")
     assert hello.startswith(b"HELLO 1 ") and hello.split()[3] == name.encode(), hello
-    c.sendall(b"OK 1 %s\n" % name.encode())
+    c.sendall(ok.replace(b"%s", name.encode()))
     return ls, c
+
+
+def test_link_refuses_other_version_or_name():
+    """An OK for another protocol version or from another server does not
+    bring the link up."""
+    for ok in (b"OK 2 %s\n", b"OK 1 Other\n", b"PONG\n"):
+        h = Herd(links={"A": ["B"], "B": []})
+        try:
+            h.start("A")
+            ls, c = fake_neighbour(h, "B", ok)
+            wait_for(lambda: "link to B down" in h.log("A"), 5, "the drop")
+            assert "link to B up" not in h.log("A"), ok
+            c.close()
+            ls.close()
+        finally:
+            h.stop()
 
 
 def test_sigterm_during_catch_up():
@@ -539,6 +555,7 @@ if __name__ == "__main__":
              test_peer_accept_out_of_descriptors, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
+             test_link_refuses_other_version_or_name,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
     finally:
         teardown()
