@@ -68,7 +68,11 @@ store_free(void)
 		store_cursor_stop(store_cursors);
 }
 
-/* r changed: move it to the newest end, out of the way of any walk. */
+/*
+ * r is new or changed: move it to the newest end.  A walk that was about to
+ * return it returns the one after; a walk that has reached the end goes on
+ * with it.  So a walk returns every record as it is when the walk ends.
+ */
 static void
 store_touch(struct store_rec *r, int linked)
 {
@@ -94,6 +98,9 @@ store_touch(struct store_rec *r, int linked)
 	else
 		store_oldest = r;
 	store_newest = r;
+	for (c = store_cursors; c != NULL; c = c->next_c)
+		if (c->next == NULL)
+			c->next = r;
 }
 
 static struct store_rec **

@@ -39,9 +39,9 @@ size_t	 store_count(void);
 
 /*
  * A walk over every record, oldest change first, that may be spread over
- * many loop iterations while records change: a record that changes before
- * the walk reaches it moves behind the walk's end and is skipped (whoever
- * walks gets the change another way: the flood).
+ * many loop iterations while records change: a record that changes moves
+ * to the newest end, so the walk returns it (again) when it gets there; it
+ * ends when it has caught up with the changes.
  */
 struct store_cursor {
 	struct store_rec	*next;		/* the record to return next */

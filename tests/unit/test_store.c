@@ -1,0 +1,113 @@
+/*
+ * test_store.c -- newest-wins records and the catch-up walk.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "tap.h"
+
+static int
+put(const char *id, long sec, const char *at, int ties)
+{
+	struct htime	 t = { sec, 0 };
+
+	return store_put(id, strlen(id), &t, 1.0, 2.0, at, strlen(at), ties);
+}
+
+/* Walk to the end; the ids returned, space-separated, in buf. */
+static const char *
+walk(struct store_cursor *c, char *buf, size_t size)
+{
+	const struct store_rec	*r;
+	size_t			 o = 0;
+
+	buf[0] = '\0';
+	while ((r = store_cursor_next(c)) != NULL)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? " " : "",
+		    r->id);
+	return buf;
+}
+
+int
+main(void)
+{
+	struct store_cursor	 c = { 0 }, d = { 0 };
+	const struct store_rec	*r;
+	char			 buf[1024], id[16];
+	int			 i;
+
+	store_init();
+	ok(put("kiwi", 10, "AT A +0.1 kiwi +1+2 10", 0) == 1, "new record");
+	ok(put("kiwi", 9, "AT B +0.1 kiwi +1+2 9", 0) == 0, "older: no");
+	ok(put("kiwi", 10, "AT Z +0.1 kiwi +1+2 10", 0) == 0,
+	    "equal from a client: no");
+	ok(put("kiwi", 10, "AT Z +0.1 kiwi +1+2 10", 1) == 1,
+	    "equal from a peer, sorting after: yes");
+	ok(put("kiwi", 10, "AT C +0.1 kiwi +1+2 10", 1) == 0,
+	    "equal from a peer, sorting before: no");
+	r = store_get("kiwi", 4);
+	ok(r != NULL && strcmp(r->at, "AT Z +0.1 kiwi +1+2 10") == 0,
+	    "the herd settles on one line");
+	ok(put("kiwi", 11, "AT A +0.1 kiwi +1+2 11", 0) == 1, "newer: yes");
+	ok(store_get("kiw", 3) == NULL && store_get("kiwi\0", 5) == NULL,
+	    "ids are compared as bytes");
+	ok(store_put("a\0b", 3, &(struct htime){ 1, 0 }, 0, 0, "AT X", 4, 0) ==
+	    1 && store_get("a\0b", 3) != NULL && store_get("a", 1) == NULL,
+	    "a NUL inside an id");
+	for (i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "c%d", i);
+		put(id, 1, "AT A +0.1 x +1+2 1", 0);
+	}
+	ok(store_count() == 5002, "5002 records after growing");
+	snprintf(id, sizeof(id), "c%d", 4321);
+	ok(store_get(id, strlen(id)) != NULL, "found after growing");
+	store_free();
+
+	store_init();
+	put("a", 1, "AT a", 0);
+	put("b", 1, "AT b", 0);
+	put("c", 1, "AT c", 0);
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "") == 0, "idle cursor: empty");
+	store_cursor_start(&c);
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "a b c") == 0,
+	    "oldest change first: %s", buf);
+	ok(!c.active, "a finished walk is inactive");
+
+	store_cursor_start(&c);
+	r = store_cursor_next(&c);
+	ok(r != NULL && strcmp(r->id, "a") == 0, "walk at a");
+	put("b", 2, "AT b2", 0);	/* the next one changes */
+	put("a", 2, "AT a2", 0);	/* one already walked changes */
+	put("d", 1, "AT d", 0);		/* a new one */
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "c b a d") == 0,
+	    "changes during the walk are returned: %s", buf);
+
+	store_cursor_start(&c);
+	while ((r = store_cursor_next(&c)) != NULL &&
+	    strcmp(r->id, "a") != 0)
+		;
+	/* next is d, the newest: d changes, then a new record */
+	put("d", 2, "AT d2", 0);
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "d") == 0,
+	    "the newest record changing as the walk reaches it: %s", buf);
+	store_cursor_start(&c);
+	for (i = 0; i < 4; i++)
+		store_cursor_next(&c);
+	ok(c.active && c.next == NULL, "at the end, not yet finished");
+	put("e", 1, "AT e", 0);
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "e") == 0,
+	    "a walk at its end goes on with a new record: %s", buf);
+
+	store_cursor_start(&c);
+	store_cursor_start(&d);
+	store_cursor_next(&c);
+	store_cursor_stop(&c);
+	put("c", 5, "AT c5", 0);
+	ok(!c.active && strcmp(walk(&d, buf, sizeof(buf)), "b a d e c") == 0,
+	    "a stopped cursor is left alone, others go on: %s", buf);
+	store_cursor_start(&c);
+	store_free();
+	ok(!c.active, "store_free stops the walks");
+	return tap_done();
+}
