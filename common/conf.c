@@ -528,6 +528,11 @@ conf_parse(const char *text, size_t len, const char *fname,
 		err[0] = '\0';
 	conf_defaults(conf);
 
+	/*
+	 * No multi-line values: an indented line is an ordinary line, as our
+	 * reader sees it (Debian's inih makes this a run-time setting).
+	 */
+	ini_allow_multiline = false;
 	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
 	if (rc > 0 && p.nerr == 0)
 		conf_error(&p, rc, "syntax error (expected [section] or "

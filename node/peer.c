@@ -99,19 +99,34 @@ link_down(struct link *l, const char *why)
 	outbuf_free(&l->out);
 	store_cursor_stop(&l->snap);
 	ev_timer_stop(peer_loop, &l->timer);
-	if (l->state == LINK_UP || !l->down_logged) {
+	if (l->state == LINK_UP)
 		log_warnx("link to %s down: %s; retrying in %d ms",
 		    l->srv->name, why, l->backoff_ms);
-		l->down_logged = 1;
-	} else
+	else if (!l->down_logged)
+		log_info("link to %s not up yet: %s; retrying in %d ms",
+		    l->srv->name, why, l->backoff_ms);
+	else
 		log_debug("link to %s: %s; retrying in %d ms", l->srv->name,
 		    why, l->backoff_ms);
+	l->down_logged = 1;
 	l->state = LINK_BACKOFF;
 	ev_timer_set(&l->timer, l->backoff_ms / 1000.0, 0.);
 	ev_timer_start(peer_loop, &l->timer);
 	l->backoff_ms *= 2;
 	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
 		l->backoff_ms = PEER_BACKOFF_MAX_MS;
+}
+
+/*
+ * The neighbour answered, but not as a neighbour should: always worth a
+ * warning (a misconfiguration, or not a herd server at all), whatever the
+ * link's state.
+ */
+static void
+link_refused(struct link *l, const char *why)
+{
+	log_warnx("link to %s refused: %s", l->srv->name, why);
+	link_down(l, why);
 }
 
 /* Queue bytes and write what the socket takes; -1 when the link dropped. */
@@ -208,7 +223,7 @@ link_line(struct link *l, const char *line, size_t len)
 		link_log(l, "recv", line, len);
 		if (l->state != LINK_HELLO || msg.version != PROTO_VERSION ||
 		    !proto_field_eq(&msg.from, l->srv->name)) {
-			link_down(l, "unexpected OK");
+			link_refused(l, "unexpected OK");
 			return;
 		}
 		link_up(l);
@@ -219,13 +234,13 @@ link_line(struct link *l, const char *line, size_t len)
 		break;
 	case PEER_ERROR:
 		link_log(l, "recv", line, len);
-		link_down(l, "refused by the neighbour");
+		link_refused(l, "refused by the neighbour");
 		return;
 	default:
 		link_log(l, "recv", line, len);
 		break;
 	}
-	link_down(l, "protocol error");
+	link_refused(l, "protocol error");
 }
 
 static void

@@ -454,8 +454,11 @@ def test_link_refuses_other_version_or_name():
         try:
             h.start("A")
             ls, c = fake_neighbour(h, "B", ok)
-            wait_for(lambda: "link to B down" in h.log("A"), 5, "the drop")
+            wait_for(lambda: "link to B refused" in h.log("A"), 5, "the drop")
             assert "link to B up" not in h.log("A"), ok
+            # a link that was never up is not reported as going down
+            assert "link to B not up yet" in h.log("A")
+            assert "link to B down" not in h.log("A")
             c.close()
             ls.close()
         finally:
