@@ -81,16 +81,24 @@ log_close(void)
 static void
 log_emit(int warn, const char *msg, size_t n)
 {
-	char		 ts[64];
+	static time_t	 sec = -1;		/* the second in secbuf */
+	static char	 secbuf[32];
+	static size_t	 seclen;
+	char		 ts[128];
 	struct timespec	 now;
 	struct tm	 tm;
 	size_t		 tl, need;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	tl = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	tl += (size_t)snprintf(ts + tl, sizeof(ts) - tl, ".%06ldZ %s: ",
-	    now.tv_nsec / 1000, log_name);
+	if (now.tv_sec != sec) {	/* strftime once a second, not per event */
+		gmtime_r(&now.tv_sec, &tm);
+		seclen = strftime(secbuf, sizeof(secbuf), "%Y-%m-%dT%H:%M:%S",
+		    &tm);
+		sec = now.tv_sec;
+	}
+	memcpy(ts, secbuf, seclen);
+	tl = seclen + (size_t)snprintf(ts + seclen, sizeof(ts) - seclen,
+	    ".%06ldZ %s: ", now.tv_nsec / 1000, log_name);
 	if (tl >= sizeof(ts))
 		tl = sizeof(ts) - 1;
 	if (n > LOG_BUFSZ - tl - 1)
