@@ -104,6 +104,17 @@ class Herd:
     def log_path(self, name):
         return os.path.join(self.dir, "log", name + ".log")
 
+    def stderr_path(self, name):
+        return os.path.join(self.dir, name + ".stderr")
+
+    def stderr(self, name):
+        """What the node wrote on standard error, all its runs."""
+        try:
+            with open(self.stderr_path(name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
     def log(self, name):
         try:
             with open(self.log_path(name), "rb") as f:
@@ -115,16 +126,18 @@ class Herd:
         def limit():
             if max_fds is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
-        p = subprocess.Popen([NODE, "-f", self.conf, name],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             preexec_fn=limit)
+        # stderr to a file: a pipe nobody reads would block the node
+        with open(self.stderr_path(name), "ab") as err:
+            p = subprocess.Popen([NODE, "-f", self.conf, name],
+                                 stdout=subprocess.DEVNULL, stderr=err,
+                                 preexec_fn=limit)
         self.procs[name] = p
         if wait:
             wait_for(lambda: self.accepting(name) or p.poll() is not None,
                      10, "%s to listen" % name)
             if p.poll() is not None:
                 raise AssertionError("%s exited %s: %s" % (
-                    name, p.returncode, p.stderr.read().decode()))
+                    name, p.returncode, self.stderr(name)))
         return p
 
     def start_all(self):
@@ -170,13 +183,22 @@ class Herd:
         return p.returncode if p else None
 
     def stop(self):
-        for name, p in self.procs.items():
+        """Stop every node (TERM, then KILL), remove the directory, and
+        fail if a node reported a sanitizer error on its way."""
+        for p in self.procs.values():
             if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
                 p.kill()
-            p.wait(10)
-            if p.stderr:
-                p.stderr.close()
+                p.wait(10)
+        reports = [(n, self.stderr(n)) for n in self.procs]
         shutil.rmtree(self.dir, ignore_errors=True)
+        for name, err in reports:
+            if "Sanitizer" in err or "runtime error" in err:
+                raise AssertionError("%s: %s" % (name, err[-3000:]))
 
     # ----- clients -----
 

@@ -247,7 +247,7 @@ def test_log_of_replies_behind_a_slow_reader():
         out = exchange(s, data[sent:])
         s.close()
         assert out.count(b"\n") == n, out.count(b"\n")
-        assert h.procs["Solo"].poll() is None, h.procs["Solo"].stderr.read()
+        assert h.procs["Solo"].poll() is None, h.stderr("Solo")
         wait_for(lambda: "%05d-" % (n - 1) in h.log("Solo"), 5, "the log")
         log = h.log("Solo")
         got = re.findall(r"client \d+ sent AT Solo \S+ (\d{5})-p", log)
@@ -483,8 +483,8 @@ def test_sigterm_during_catch_up():
         time.sleep(0.3)
         assert "link to B: sent" not in h.log("A"), "the catch-up ended"
         assert h.kill("A", signal.SIGTERM) == 0
-        err = h.procs["A"].stderr.read()
-        assert b"Sanitizer" not in err and b"runtime error" not in err, err
+        err = h.stderr("A")
+        assert "Sanitizer" not in err and "runtime error" not in err, err
         c.close()
         ls.close()
     finally:
