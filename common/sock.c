@@ -7,7 +7,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -32,6 +34,99 @@ sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
 	sa->len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+struct sock_lookup {
+	struct gaicb	 cb;
+	struct addrinfo	 hints;
+	char		 host[256];
+	char		 serv[8];
+};
+
+int
+sock_lookup_start(const char *host, uint16_t port, struct sock_addr *sa,
+    struct sock_lookup **lkp, char *err, size_t errlen)
+{
+	struct sock_lookup	*lk;
+	struct gaicb		*list[1];
+	struct addrinfo		 hints, *res;
+	char			 serv[8];
+	int			 rc;
+
+	*lkp = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if (getaddrinfo(host, serv, &hints, &res) == 0) {
+		memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
+		sa->len = res->ai_addrlen;
+		freeaddrinfo(res);
+		return 1;
+	}
+	if ((lk = calloc(1, sizeof(*lk))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", host);
+		return -1;
+	}
+	snprintf(lk->host, sizeof(lk->host), "%s", host);
+	memcpy(lk->serv, serv, sizeof(serv));
+	lk->hints.ai_family = AF_UNSPEC;
+	lk->hints.ai_socktype = SOCK_STREAM;
+	lk->hints.ai_flags = AI_NUMERICSERV;
+	lk->cb.ar_name = lk->host;
+	lk->cb.ar_service = lk->serv;
+	lk->cb.ar_request = &lk->hints;
+	list[0] = &lk->cb;
+	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		free(lk);
+		return -1;
+	}
+	*lkp = lk;
+	return 0;
+}
+
+int
+sock_lookup_poll(struct sock_lookup *lk, struct sock_addr *sa, char *err,
+    size_t errlen)
+{
+	struct addrinfo	*res;
+	int		 rc;
+
+	if ((rc = gai_error(&lk->cb)) == EAI_INPROGRESS)
+		return 0;
+	res = lk->cb.ar_result;
+	if (rc == 0 && res != NULL) {
+		memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
+		sa->len = res->ai_addrlen;
+	} else
+		snprintf(err, errlen, "%s: %s", lk->host,
+		    rc == 0 ? "no address" : gai_strerror(rc));
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(lk);
+	return rc == 0 && res != NULL ? 1 : -1;
+}
+
+void
+sock_lookup_cancel(struct sock_lookup *lk)
+{
+	const struct gaicb	*list[1] = { &lk->cb };
+	struct timespec		 wait = { 0, 200 * 1000 * 1000 };
+
+	/*
+	 * A lookup already running cannot be cancelled: give it 200 ms, then
+	 * leave it to its resolver thread (we are stopping: nothing waits).
+	 */
+	if (gai_cancel(&lk->cb) != EAI_CANCELED) {
+		gai_suspend(list, 1, &wait);
+		if (gai_error(&lk->cb) == EAI_INPROGRESS)
+			return;
+	}
+	if (lk->cb.ar_result != NULL)
+		freeaddrinfo(lk->cb.ar_result);
+	free(lk);
 }
 
 int

@@ -18,6 +18,23 @@ struct sock_addr {
 int	 sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
 	    char *err, size_t errlen);
 
+/*
+ * An asynchronous name lookup (getaddrinfo_a), so that dialling a neighbour
+ * by name never stalls the event loop.  sock_lookup_start() resolves a
+ * numeric address at once (returns 1, *sa filled); for a name it starts a
+ * lookup (returns 0, *lk set) to be polled with sock_lookup_poll() until it
+ * returns 1 (*sa filled) or -1 (message in err); either frees *lk.  -1 from
+ * start is an immediate failure.
+ */
+struct sock_lookup;
+
+int	 sock_lookup_start(const char *host, uint16_t port,
+	    struct sock_addr *sa, struct sock_lookup **lk, char *err,
+	    size_t errlen);
+int	 sock_lookup_poll(struct sock_lookup *lk, struct sock_addr *sa,
+	    char *err, size_t errlen);
+void	 sock_lookup_cancel(struct sock_lookup *lk);
+
 /* A non-blocking listening socket; -1 with a message in err. */
 int	 sock_listen(const char *host, uint16_t port, char *err,
 	    size_t errlen);

@@ -27,6 +27,7 @@
 
 enum link_state {
 	LINK_BACKOFF,		/* waiting to dial again */
+	LINK_RESOLVING,		/* looking the neighbour's name up */
 	LINK_CONNECTING,	/* connect() in progress */
 	LINK_HELLO,		/* HELLO sent, waiting for OK */
 	LINK_UP,		/* updates flow */
@@ -35,7 +36,9 @@ enum link_state {
 struct link {
 	const struct herd_server *srv;	/* the neighbour */
 	struct sock_addr sa;
-	int		 resolved;
+	int		 resolved;	/* sa holds its address */
+	struct sock_lookup *lookup;	/* while resolving */
+	ev_tstamp	 lookup_start;
 	int		 fd;
 	ev_io		 rio, wio;
 	ev_timer	 timer;
@@ -74,6 +77,7 @@ static ev_timer			 peer_pause;	/* accept paused on EMFILE */
 static int			 peer_lfd = -1;
 
 static void	 link_connect(struct link *);
+static void	 link_lookup_poll(struct link *);
 
 /* ----- links: we dial, we send ----- */
 
@@ -99,6 +103,11 @@ link_down(struct link *l, const char *why)
 	outbuf_free(&l->out);
 	store_cursor_stop(&l->snap);
 	ev_timer_stop(peer_loop, &l->timer);
+	if (l->lookup != NULL) {
+		sock_lookup_cancel(l->lookup);
+		l->lookup = NULL;
+	}
+	l->resolved = 0;	/* look a name up again: it may have moved */
 	if (l->state == LINK_UP)
 		log_warnx("link to %s down: %s; retrying in %d ms",
 		    l->srv->name, why, l->backoff_ms);
@@ -310,6 +319,9 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case LINK_BACKOFF:
 		link_connect(l);
 		break;
+	case LINK_RESOLVING:
+		link_lookup_poll(l);
+		break;
 	case LINK_CONNECTING:
 	case LINK_HELLO:
 		link_down(l, "timed out");
@@ -330,18 +342,8 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-link_connect(struct link *l)
+link_dial(struct link *l)
 {
-	char	 err[256];
-
-	if (!l->resolved) {
-		if (sock_resolve(l->srv->host, l->srv->peer_port, &l->sa, err,
-		    sizeof(err)) == -1) {
-			link_down(l, err);
-			return;
-		}
-		l->resolved = 1;
-	}
 	if ((l->fd = sock_connect(&l->sa)) == -1) {
 		link_down(l, strerror(errno));
 		return;
@@ -355,6 +357,56 @@ link_connect(struct link *l)
 	ev_timer_stop(peer_loop, &l->timer);
 	ev_timer_set(&l->timer, PEER_CONNECT_S, 0.);
 	ev_timer_start(peer_loop, &l->timer);
+}
+
+/* Dial the neighbour, looking its name up first (without blocking). */
+static void
+link_connect(struct link *l)
+{
+	char	 err[512];
+
+	if (l->resolved) {
+		link_dial(l);
+		return;
+	}
+	switch (sock_lookup_start(l->srv->host, l->srv->peer_port, &l->sa,
+	    &l->lookup, err, sizeof(err))) {
+	case 1:
+		l->resolved = 1;
+		link_dial(l);
+		return;
+	case 0:
+		l->state = LINK_RESOLVING;
+		l->lookup_start = ev_now(peer_loop);
+		ev_timer_stop(peer_loop, &l->timer);
+		ev_timer_set(&l->timer, PEER_LOOKUP_POLL_S, PEER_LOOKUP_POLL_S);
+		ev_timer_start(peer_loop, &l->timer);
+		return;
+	default:
+		link_down(l, err);
+	}
+}
+
+static void
+link_lookup_poll(struct link *l)
+{
+	char	 err[512];
+	int	 rc;
+
+	rc = sock_lookup_poll(l->lookup, &l->sa, err, sizeof(err));
+	if (rc == 0) {
+		if (ev_now(peer_loop) - l->lookup_start > PEER_LOOKUP_S)
+			link_down(l, "name lookup timed out");
+		return;
+	}
+	l->lookup = NULL;
+	ev_timer_stop(peer_loop, &l->timer);
+	if (rc == -1) {
+		link_down(l, err);
+		return;
+	}
+	l->resolved = 1;
+	link_dial(l);
 }
 
 static struct link *
@@ -759,6 +811,8 @@ peer_shutdown(void)
 		linebuf_free(&l->in);
 		outbuf_free(&l->out);
 		store_cursor_stop(&l->snap);	/* it is in the store's list */
+		if (l->lookup != NULL)
+			sock_lookup_cancel(l->lookup);
 	}
 	free(peer_links);
 	peer_links = NULL;

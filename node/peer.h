@@ -17,6 +17,8 @@ struct herd_server;
 #define PEER_BACKOFF_MIN_MS	100
 #define PEER_BACKOFF_MAX_MS	3200
 #define PEER_CONNECT_S		3.0	/* connect and HELLO time-out */
+#define PEER_LOOKUP_S		10.0	/* a neighbour's name lookup */
+#define PEER_LOOKUP_POLL_S	0.02	/* how often to look at it */
 #define PEER_PING_S		5.0	/* a quiet link is pinged this often */
 #define PEER_IDLE_S		15.0	/* nothing heard this long: drop */
 

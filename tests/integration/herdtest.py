@@ -67,8 +67,9 @@ def wait_for(pred, timeout=5.0, what="condition", step=0.02):
 
 
 class Herd:
-    def __init__(self, links=None, places=None, extra_herd=""):
+    def __init__(self, links=None, places=None, extra_herd="", hosts=None):
         self.links = links or DEFAULT_LINKS
+        self.hosts = hosts or {}
         self.names = list(self.links)
         self.dir = tempfile.mkdtemp(prefix="herdtest-")
         ports = free_ports(2 * len(self.names))
@@ -89,7 +90,7 @@ class Herd:
                "[places]", self.places]
         for name in self.names:
             out.append("[server %s]" % name)
-            out.append("host = 127.0.0.1")
+            out.append("host = %s" % self.hosts.get(name, "127.0.0.1"))
             out.append("port = %d" % self.port[name])
             out.append("peer_port = %d" % self.peer_port[name])
             if self.links[name]:
@@ -122,13 +123,13 @@ class Herd:
         except FileNotFoundError:
             return ""
 
-    def start(self, name, wait=True, max_fds=None):
+    def start(self, name, wait=True, max_fds=None, wrap=()):
         def limit():
             if max_fds is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
         # stderr to a file: a pipe nobody reads would block the node
         with open(self.stderr_path(name), "ab") as err:
-            p = subprocess.Popen([NODE, "-f", self.conf, name],
+            p = subprocess.Popen(list(wrap) + [NODE, "-f", self.conf, name],
                                  stdout=subprocess.DEVNULL, stderr=err,
                                  preexec_fn=limit)
         self.procs[name] = p

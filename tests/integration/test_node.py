@@ -4,6 +4,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -418,6 +419,57 @@ def test_large_catch_up_streams():
         h.stop()
 
 
+def test_neighbour_by_name():
+    """Neighbours may be given by name: looked up without blocking."""
+    h = Herd(links={"A": ["B"], "B": []}, hosts={"B": "localhost"})
+    try:
+        h.start("A")
+        h.start("B")
+        h.wait_links()
+        t = ts(now_ns())
+        h.ask("A", "IAMAT named +1+1 %s\n" % t)
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("B", "named", 1, 1)), 5, "the update at B")
+        assert got.startswith("AT A ")
+    finally:
+        h.stop()
+
+
+def test_stuck_name_lookup_does_not_stall():
+    """A neighbour whose name the DNS never answers for: the node serves
+    its clients meanwhile.  Runs the node in a mount namespace whose
+    resolv.conf points at a resolver that swallows every query."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        print("# skip: needs root and unshare(1)")
+        return
+    h = Herd(links={"A": ["B"], "B": []}, hosts={"B": "herd-blackhole.invalid"})
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        dns.bind(("127.0.0.77", 53))
+        dns.settimeout(5)
+        resolv = os.path.join(h.dir, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.77\noptions timeout:4 attempts:1\n")
+        wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]
+        h.start("A", wrap=wrap)
+        dns.recvfrom(512)           # the node did ask the DNS
+        worst = 0.0
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            start = time.monotonic()
+            out = h.ask("A", "IAMAT meanwhile +1+1 1\n")
+            worst = max(worst, time.monotonic() - start)
+            assert out.startswith(b"AT A "), out
+            time.sleep(0.05)
+        assert worst < 1.0, "a client waited %.2f s" % worst
+        wait_for(lambda: "link to B not up yet: herd-blackhole.invalid:"
+                 in h.log("A"), 10, "the lookup to fail")
+    finally:
+        dns.close()
+        h.stop()
+
+
 def test_sigterm_flushes_and_exits_0():
     h = Herd(links={"Solo": []})
     try:
@@ -557,6 +609,7 @@ if __name__ == "__main__":
              test_peer_port_refuses_clients, test_peer_that_does_not_read_pongs,
              test_peer_accept_out_of_descriptors, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
+             test_neighbour_by_name, test_stuck_name_lookup_does_not_stall,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_link_refuses_other_version_or_name,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
