@@ -8,6 +8,9 @@
 
 #include "linebuf.h"
 
+#define LINEBUF_INIT	4096		/* first allocation */
+#define LINEBUF_KEEP	16384		/* an idle buffer larger goes */
+
 void
 linebuf_init(struct linebuf *lb, size_t max)
 {
@@ -20,23 +23,41 @@ linebuf_free(struct linebuf *lb)
 {
 	free(lb->buf);
 	lb->buf = NULL;
-	lb->off = lb->len = lb->scan = 0;
+	lb->off = lb->len = lb->scan = lb->cap = 0;
 }
 
 ssize_t
 linebuf_fill(struct linebuf *lb, int fd)
 {
-	size_t	 room;
+	size_t	 room, cap;
 	ssize_t	 n;
+	char	*p;
 
-	if (lb->buf == NULL && (lb->buf = malloc(lb->max)) == NULL)
-		return -1;
-	if (lb->off > 0 && (lb->off == lb->len || lb->len == lb->max)) {
+	if (lb->buf != NULL && lb->off == lb->len) {
+		lb->off = lb->len = lb->scan = 0;
+		if (lb->cap > LINEBUF_KEEP) {
+			free(lb->buf);
+			lb->buf = NULL;
+		}
+	}
+	if (lb->buf == NULL) {
+		lb->cap = lb->max < LINEBUF_INIT ? lb->max : LINEBUF_INIT;
+		if ((lb->buf = malloc(lb->cap)) == NULL)
+			return -1;
+	}
+	if (lb->len == lb->cap && lb->off > 0) {
 		memmove(lb->buf, lb->buf + lb->off, lb->len - lb->off);
 		lb->len -= lb->off;
 		lb->off = 0;
 	}
-	room = lb->max - lb->len;
+	if (lb->len == lb->cap && lb->cap < lb->max) {
+		cap = lb->cap * 2 < lb->max ? lb->cap * 2 : lb->max;
+		if ((p = realloc(lb->buf, cap)) == NULL)
+			return -1;
+		lb->buf = p;
+		lb->cap = cap;
+	}
+	room = lb->cap - lb->len;
 	if (room == 0)
 		return -2;
 	do {

@@ -13,6 +13,7 @@ struct linebuf {
 	size_t	 off;		/* start of unread data */
 	size_t	 len;		/* end of data */
 	size_t	 scan;		/* bytes from off already known to hold no \n */
+	size_t	 cap;		/* allocated: grows to max, shrinks when idle */
 	size_t	 max;		/* longest line kept, line ending included */
 };
 
@@ -25,7 +26,9 @@ void	 linebuf_init(struct linebuf *lb, size_t max);
 void	 linebuf_free(struct linebuf *lb);
 
 /*
- * Read what the socket has, up to the cap.  Returns bytes read, 0 at end of
+ * Read what the socket has, up to the cap.  The buffer starts small and
+ * grows only for long lines; an empty buffer that grew is given back, so an
+ * idle connection holds a few KiB at most.  Returns bytes read, 0 at end of
  * input, -1 on error (errno; EAGAIN when there is nothing), or -2 when the
  * buffer is full and holds no complete line (see linebuf_take).
  */

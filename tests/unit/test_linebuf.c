@@ -50,7 +50,7 @@ main(void)
 {
 	struct linebuf	 lb;
 	struct outbuf	 ob;
-	const char	*line;
+	const char	*line, *line_p;
 	size_t		 len;
 	int		 sv[2];
 	char		 big[100];
@@ -86,6 +86,33 @@ main(void)
 	    "the unterminated rest at end of input");
 	ok(linebuf_rest(&lb, &line, &len) == 0, "and only once");
 	linebuf_free(&lb);
+
+	/* the buffer grows for a long line and is given back once idle */
+	{
+		static char	 line[40000];
+		int		 pv[2];
+
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pv);
+		linebuf_init(&lb, 65536);
+		write(pv[1], "x", 1);
+		linebuf_fill(&lb, pv[0]);
+		ok(lb.cap == 4096, "an idle connection holds 4 KiB (%zu)",
+		    lb.cap);
+		memset(line, 'y', sizeof(line) - 1);
+		line[sizeof(line) - 1] = '\n';
+		write(pv[1], line, sizeof(line));
+		while (linebuf_fill(&lb, pv[0]) > 0)
+			;
+		ok(lb.cap == 65536 && linebuf_next(&lb, &line_p, &len) == 1 &&
+		    len == sizeof(line), "grows to hold a 40000-byte line");
+		write(pv[1], "z\n", 2);
+		linebuf_fill(&lb, pv[0]);
+		ok(lb.cap == 4096 && linebuf_next(&lb, &line_p, &len) == 1 &&
+		    len == 1, "and shrinks back when it was drained");
+		linebuf_free(&lb);
+		close(pv[0]);
+		close(pv[1]);
+	}
 
 	memset(&ob, 0, sizeof(ob));
 	ok(outbuf_add(&ob, "hello", 5) == 0 && outbuf_len(&ob) == 5,
