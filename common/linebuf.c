@@ -10,6 +10,7 @@
 
 #define LINEBUF_INIT	4096		/* first allocation */
 #define LINEBUF_KEEP	16384		/* an idle buffer larger goes */
+#define OUTBUF_KEEP	65536
 
 void
 linebuf_init(struct linebuf *lb, size_t max)
@@ -192,5 +193,10 @@ outbuf_write(struct outbuf *ob, int fd)
 		ob->off += (size_t)n;
 	}
 	ob->off = ob->len = 0;
+	if (ob->cap > OUTBUF_KEEP) {	/* a burst is over: give it back */
+		free(ob->buf);
+		ob->buf = NULL;
+		ob->cap = 0;
+	}
 	return 0;
 }
