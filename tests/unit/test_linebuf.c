@@ -114,6 +114,27 @@ main(void)
 		close(pv[1]);
 	}
 
+	/* an output burst is given back once written */
+	{
+		static char	 big[100000], sink[65536];
+		int		 pv[2], rc;
+
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pv);
+		memset(&ob, 0, sizeof(ob));
+		outbuf_add(&ob, big, sizeof(big));
+		while ((rc = outbuf_write(&ob, pv[0])) == 1)
+			while (read(pv[1], sink, sizeof(sink)) > 0)
+				;
+		ok(rc == 0 && ob.buf == NULL && ob.cap == 0,
+		    "a 100000-byte burst, written, is given back");
+		outbuf_add(&ob, "hi", 2);
+		ok(outbuf_write(&ob, pv[0]) == 0 && ob.cap == 4096,
+		    "a small buffer is kept");
+		outbuf_free(&ob);
+		close(pv[0]);
+		close(pv[1]);
+	}
+
 	memset(&ob, 0, sizeof(ob));
 	ok(outbuf_add(&ob, "hello", 5) == 0 && outbuf_len(&ob) == 5,
 	    "outbuf holds bytes");
