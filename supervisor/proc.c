@@ -158,13 +158,21 @@ proc_set_state(struct proc *p, enum proc_state state, const char *why)
 		    why[0] ? ": " : "", why);
 }
 
+/* A worker on its way out of the table (reload) is not found. */
+static int
+proc_leaving(const struct proc *p)
+{
+	return p->state == PROC_STOPPING && p->want == PROC_WANT_REMOVE;
+}
+
 static struct proc *
 proc_find(const char *name)
 {
 	size_t	 i;
 
 	for (i = 0; i < proc_n; i++)
-		if (strcmp(proc_table[i]->name, name) == 0)
+		if (strcmp(proc_table[i]->name, name) == 0 &&
+		    !proc_leaving(proc_table[i]))
 			return proc_table[i];
 	return NULL;
 }
@@ -671,7 +679,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	/* removed and changed servers */
 	for (i = 0; i < proc_n; ) {
 		p = proc_table[i];
-		if (p->state == PROC_STOPPING && p->want == PROC_WANT_REMOVE) {
+		if (proc_leaving(p)) {
 			i++;
 			continue;
 		}
@@ -739,12 +747,10 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	for (i = 0; i < cf->nservers; i++)
 		for (j = 0; j < proc_n; j++)
 			if (strcmp(proc_table[j]->name, cf->servers[i].name)
-			    == 0 && !(proc_table[j]->state == PROC_STOPPING &&
-			    proc_table[j]->want == PROC_WANT_REMOVE))
+			    == 0 && !proc_leaving(proc_table[j]))
 				order[n++] = proc_table[j];
 	for (j = 0; j < proc_n; j++)
-		if (proc_table[j]->state == PROC_STOPPING &&
-		    proc_table[j]->want == PROC_WANT_REMOVE)
+		if (proc_leaving(proc_table[j]))
 			order[n++] = proc_table[j];
 	if (n == proc_n)
 		memcpy(proc_table, order, n * sizeof(*order));
@@ -817,8 +823,7 @@ proc_lookup(const char *name, char *err, size_t errlen)
 {
 	struct proc	*p;
 
-	if ((p = proc_find(name)) == NULL ||
-	    (p->state == PROC_STOPPING && p->want == PROC_WANT_REMOVE)) {
+	if ((p = proc_find(name)) == NULL) {
 		snprintf(err, errlen, "unknown node \"%s\"", name);
 		return NULL;
 	}

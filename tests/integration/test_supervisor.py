@@ -611,6 +611,43 @@ def test_stubborn(top):
        "SIGTERM: herdd kills a worker that ignores TERM, then exits 0")
 
 
+def test_readd(top):
+    """A server removed by a reload and put back by the next one, while its
+    old worker (which ignores TERM) is still stopping: the new one is in
+    the table at once and starts once the old one is gone."""
+    script = node_script(top)
+    p = free_ports(4)
+    servers = [("Stubborn", p[0], p[1], []), ("Mute", p[2], p[3], [])]
+    h = Herd(top, "readd", servers,
+             herd_extra="node = %s\nstop_timeout_ms = 1000" % script)
+    h.start()
+    n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "re-add: a herd with a worker ignoring TERM"):
+        return
+    time.sleep(0.2)                      # let sh install its trap
+    h.write(servers[1:])
+    rc, out, errs = h.ctl("reload")
+    ok(rc == 0 and json.loads(out)["removed"] == ["Stubborn"],
+       "re-add: Stubborn removed", out + errs)
+    h.write(servers)
+    rc, out, errs = h.ctl("reload")
+    res = json.loads(out) if rc == 0 else {}
+    rc, st, _ = h.ctl("status", "Stubborn")
+    st = json.loads(st)["nodes"] if rc == 0 else []
+    ok(res.get("added") == ["Stubborn"] and len(st) == 1 and
+       st[0]["state"] == "stopped",
+       "re-add: put back while the old one is stopping, it waits",
+       "%s %s" % (out, st))
+    new = h.wait_state("Stubborn", "starting", 5.0,
+                       lambda m: m["pid"] and m["pid"] != n["pid"])
+    ok(new is not None and not pid_alive(n["pid"]),
+       "re-add: it starts once the old worker is gone", h.status())
+    h.stop()
+    ok(h.proc.returncode == 0 and (new is None or
+                                   not pid_alive(new["pid"])),
+       "re-add: herdd stops cleanly")
+
+
 def test_check_config(top):
     d = os.path.join(top, "check")
     os.makedirs(d)
@@ -663,6 +700,7 @@ def main():
         test_crash_loop(top)
         test_orphans(top)
         test_stubborn(top)
+        test_readd(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
