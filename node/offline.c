@@ -88,6 +88,8 @@ static int	 offline_header(const unsigned char *, uint64_t,
 static struct offline_db *offline_new(const struct offline_hdr *, char *,
 		    size_t);
 static int	 offline_strings(const struct offline_db *, char *, size_t);
+static int	 offline_boundary(const struct offline_db *, uint32_t);
+static int	 offline_offsets(const struct offline_db *, char *, size_t);
 static int	 offline_add(struct offline_db *, size_t,
 		    const unsigned char *, char *, size_t);
 static int	 offline_index(struct offline_db *, char *, size_t);
@@ -294,6 +296,38 @@ offline_strings(const struct offline_db *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* Does offset off of the (checked) pool start a character, not fall
+ * inside one?  The string from there to its NUL is then UTF-8 too. */
+static int
+offline_boundary(const struct offline_db *db, uint32_t off)
+{
+	return ((unsigned char)db->strings[off] & 0xc0) != 0x80;
+}
+
+/*
+ * Once the pool is checked and every place added: no string offset may
+ * point inside a multi-byte character (the answer would carry bad UTF-8).
+ */
+static int
+offline_offsets(const struct offline_db *db, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	if (!offline_boundary(db, db->attribution)) {
+		offline_err(err, errlen, "attribution offset %u inside a "
+		    "character", db->attribution);
+		return -1;
+	}
+	for (i = 0; i < db->nplaces; i++)
+		if (!offline_boundary(db, db->places[i].name) ||
+		    !offline_boundary(db, db->places[i].vicinity)) {
+			offline_err(err, errlen, "place %zu: string offset "
+			    "inside a character", i);
+			return -1;
+		}
+	return 0;
+}
+
 /* Check record i and store it at places[i], counting it in its cell. */
 static int
 offline_add(struct offline_db *db, size_t i, const unsigned char *rec,
@@ -473,6 +507,7 @@ offline_load(const char *path, char *err, size_t errlen)
 	if ((size_t)r != db->strsize)
 		goto shrank;
 	if (offline_strings(db, msg, sizeof(msg)) == -1 ||
+	    offline_offsets(db, msg, sizeof(msg)) == -1 ||
 	    offline_index(db, msg, sizeof(msg)) == -1)
 		goto bad;
 	free(buf);

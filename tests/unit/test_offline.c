@@ -578,6 +578,34 @@ test_corrupt(void)
 	    b[imagelen - 3] = 0xa0, b[imagelen - 2] = 0x80));
 #undef CORRUPT
 
+	/* A name offset inside a two-byte character (the pool stays UTF-8):
+	 * the answer would carry a stray continuation byte. */
+	{
+		static const double	 pt[1][2] = { { 10, 20 } };
+		unsigned char		*m;
+		size_t			 mlen;
+
+		m = mkimage(pt, 1, &mlen);
+		memcpy(m + HDRSZ + RECSZ + 7, "pl\xc3\xa9" "e", 5);
+		db = offline_parse(m, mlen, err, sizeof(err));
+		ok(db != NULL, "a place named with an e-acute loads: %s",
+		    db != NULL ? "ok" : err);
+		offline_free(db);
+		put32(m + HDRSZ + 8, 7 + 3);
+		load_rejects("a name offset inside a character", m, mlen);
+		put32(m + HDRSZ + 8, 7);
+		put32(m + HDRSZ + 12, 7 + 3);
+		db = offline_parse(m, mlen, err, sizeof(err));
+		ok(db == NULL, "parse rejects a vicinity offset inside a "
+		    "character: %s", err);
+		offline_free(db);
+		put32(m + HDRSZ + 12, 13);
+		put32(m + 24, 7 + 3);
+		load_rejects("an attribution offset inside a character", m,
+		    mlen);
+		free(m);
+	}
+
 	snprintf(what, sizeof(what), "%s/none.dat", tmpdir);
 	db = offline_load(what, err, sizeof(err));
 	ok(db == NULL && strstr(err, "No such file") != NULL,
