@@ -652,6 +652,20 @@ proc_reload_settle(void)
 	}
 }
 
+/*
+ * New and changed servers start once this process is gone, whoever asked
+ * it to stop (a reload, or a stop by hand still under way): it may hold
+ * a port that one of them takes over.
+ */
+static void
+proc_reload_wait(struct proc *p)
+{
+	if (p->pid != 0 && !p->reload_stop) {
+		p->reload_stop = 1;
+		proc_reload_pending++;
+	}
+}
+
 static void
 proc_json_names(struct json_object *result, const char *key,
     struct json_object *arr)
@@ -688,10 +702,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 			    json_object_new_string(p->name));
 			log_info("%s: removed from the configuration", p->name);
 			p->reload_start = 0;
-			if (p->pid != 0 && p->state != PROC_STOPPING) {
-				p->reload_stop = 1;
-				proc_reload_pending++;
-			}
+			proc_reload_wait(p);
 			proc_stop(p, PROC_WANT_REMOVE);
 			if (i < proc_n && proc_table[i] == p)
 				i++;
@@ -711,9 +722,8 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		switch (p->state) {
 		case PROC_STARTING:
 		case PROC_RUNNING:
-			p->reload_stop = 1;
+			proc_reload_wait(p);
 			p->reload_start = 1;
-			proc_reload_pending++;
 			proc_stop(p, PROC_WANT_STOP);
 			break;
 		case PROC_BACKOFF:
@@ -724,6 +734,8 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 			p->reload_start = 1;
 			break;
 		case PROC_STOPPING:	/* keeps what it was asked for */
+			proc_reload_wait(p);
+			break;
 		case PROC_STOPPED:	/* stopped by hand: stays down */
 			break;
 		}

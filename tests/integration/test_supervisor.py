@@ -648,6 +648,35 @@ def test_readd(top):
        "re-add: herdd stops cleanly")
 
 
+def test_reload_waits_for_stop(top):
+    """A server being stopped by hand when a reload removes it: the new
+    servers of that reload wait until its worker is gone."""
+    script = node_script(top)
+    p = free_ports(4)
+    h = Herd(top, "waits", [("Stubborn", p[0], p[1], [])],
+             herd_extra="node = %s\nstop_timeout_ms = 1000" % script)
+    h.start()
+    n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "reload waits: a worker ignoring TERM"):
+        return
+    time.sleep(0.2)                      # let sh install its trap
+    rc, out, errs = h.ctl("stop", "Stubborn")
+    h.write([("Mute", p[0], p[1], [])])  # takes Stubborn's ports
+    rc, out, errs = h.ctl("reload")
+    res = json.loads(out) if rc == 0 else {}
+    st = h.status() or {}
+    ok(res.get("added") == ["Mute"] and res.get("removed") == ["Stubborn"]
+       and st.get("Mute", {}).get("state") == "stopped",
+       "reload waits: the new server waits for the worker stopped by hand",
+       "%s %s" % (out, st))
+    m = h.wait_state("Mute", "starting", 5.0, lambda m: m["pid"])
+    ok(m is not None and not pid_alive(n["pid"]),
+       "reload waits: then it starts", h.status())
+    h.stop()
+    ok(h.proc.returncode == 0 and (m is None or not pid_alive(m["pid"])),
+       "reload waits: herdd stops cleanly")
+
+
 def test_check_config(top):
     d = os.path.join(top, "check")
     os.makedirs(d)
@@ -701,6 +730,7 @@ def main():
         test_orphans(top)
         test_stubborn(top)
         test_readd(top)
+        test_reload_waits_for_stop(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
