@@ -490,6 +490,8 @@ proc_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		    p->name, proc_conf->ready_timeout_ms, (long)p->pid);
 		if (p->pid != 0)
 			kill(p->pid, SIGKILL);
+		/* a READY still unread (or on its way) is too late now */
+		proc_close_notify(p);
 		break;
 	case PROC_STOPPING:
 		log_warnx("%s: pid %ld still there %d ms after TERM; killing",

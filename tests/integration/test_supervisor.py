@@ -10,7 +10,7 @@ Output is TAP.  Exit 77 (skip) when a binary is missing.
 The crash loop, the exit-78 worker and the worker that never gets ready
 use a small shell script as [herd] node: it exits 1 for the server named
 Loop, 78 for Bad, and sleeps (never writing READY) for Mute, and for
-Stubborn, which also ignores SIGTERM.
+Stubborn, which also ignores SIGTERM; Late writes READY after 500 ms.
 """
 
 import json
@@ -485,7 +485,9 @@ def node_script(top):
         f.write("#!/bin/sh\n# -f CONF NAME\n"
                 "case \"$3\" in\nLoop) exit 1 ;;\nBad) exit 78 ;;\n"
                 "Mute) exec sleep 60 ;;\n"
-                "Stubborn) trap '' TERM; exec sleep 60 ;;\nesac\n"
+                "Stubborn) trap '' TERM; exec sleep 60 ;;\n"
+                "Late) sleep 0.5; echo READY >&\"$HERD_NOTIFY_FD\"; "
+                "exec sleep 60 ;;\nesac\n"
                 "exit 2\n")
     os.chmod(script, 0o755)
     return script
@@ -677,6 +679,32 @@ def test_reload_waits_for_stop(top):
        "reload waits: herdd stops cleanly")
 
 
+def test_late_ready(top):
+    """A READY that comes after ready_timeout_ms fired is too late: the
+    worker was killed as never ready, and backs off as such."""
+    script = node_script(top)
+    p = free_ports(2)
+    h = Herd(top, "late", [("Late", p[0], p[1], [])],
+             herd_extra="node = %s\nready_timeout_ms = 300\n"
+                        "restart_delay_ms = 2000" % script)
+    h.start()
+    n = h.wait_state("Late", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "late READY: a worker ready after 500 ms"):
+        return
+    # herdd sees the timeout and the READY in the same loop iteration
+    h.proc.send_signal(signal.SIGSTOP)
+    time.sleep(0.9)
+    h.proc.send_signal(signal.SIGCONT)
+    b = h.wait_state("Late", "backoff", 5.0,
+                     lambda m: m["last_exit"] == "signal 9")
+    log = h.herdd_log()
+    ok(b is not None and "Late: running" not in log and
+       "restarting at once" not in log,
+       "late READY: ignored, the worker is killed and backs off", log)
+    h.stop()
+    ok(h.proc.returncode == 0, "late READY: herdd stops cleanly")
+
+
 def test_check_config(top):
     d = os.path.join(top, "check")
     os.makedirs(d)
@@ -731,6 +759,7 @@ def main():
         test_stubborn(top)
         test_readd(top)
         test_reload_waits_for_stop(top)
+        test_late_ready(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
