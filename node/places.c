@@ -83,6 +83,12 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 			    conf_backend_name(places.conf.backend));
 			return -1;
 		}
+		/* A header line (google-new): a line break would smuggle in more. */
+		if (strpbrk(places.conf.key, "\r\n") != NULL) {
+			snprintf(err, errlen, "the key of backend %s holds a "
+			    "line break", conf_backend_name(places.conf.backend));
+			return -1;
+		}
 		if (places_http_init(loop, places.conf.timeout_ms,
 		    places.conf.max_inflight, places.conf.max_body, lerr,
 		    sizeof(lerr)) == -1) {

@@ -541,6 +541,36 @@ class TestGnew(Base):
         self.assertLessEqual(st["max_concurrent"], MAX_INFLIGHT, st)
 
 
+class TestKeyLineBreak(unittest.TestCase):
+    def test_refused(self):
+        """A key holding a line break (HERD_PLACES_KEY can) would end the
+        X-Goog-Api-Key header and smuggle in others: the node refuses it
+        as a configuration error (exit 78) instead."""
+        conf = os.path.join(TMP, "badkey.ini")
+        port, peer = free_port(), free_port()
+        with open(conf, "w") as f:
+            f.write("[herd]\nlog_dir = %s\n\n[places]\nbackend = google-new"
+                    "\nurl = http://127.0.0.1:%d/v1/places:searchNearby\n\n"
+                    "[server BadKey]\nhost = 127.0.0.1\nport = %d\n"
+                    "peer_port = %d\n" % (os.path.join(TMP, "log"),
+                                          FAKE_PORT, port, peer))
+        env = dict(os.environ)
+        env["HERD_PLACES_KEY"] = "k\r\nX-Injected: 1"
+        p = subprocess.Popen([NODE, "-f", conf, "BadKey"], env=env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        PROCS.append(p)
+        try:
+            rc = p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        self.assertEqual(rc, 78, "herd-node runs with a key that breaks "
+                         "its header")
+        with open(os.path.join(TMP, "log", "BadKey.log"),
+                  errors="replace") as f:
+            self.assertIn("line break", f.read())
+
+
 if __name__ == "__main__":
     if not NODE or not os.access(NODE, os.X_OK):
         print("HERD_NODE not set or not executable: skipped")
