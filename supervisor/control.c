@@ -83,6 +83,7 @@ int
 control_init(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
 	mode_t			 old;
 	int			 fd;
 
@@ -102,6 +103,12 @@ control_init(const char *path, char *err, size_t errlen)
 	}
 	close(fd);
 	if (errno == ECONNREFUSED) {
+		/* connect(2) says the same of a file that is no socket */
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket",
+			    path);
+			return -1;
+		}
 		if (unlink(path) == -1 && errno != ENOENT) {
 			snprintf(err, errlen, "unlink %s: %s", path,
 			    strerror(errno));

@@ -705,6 +705,31 @@ def test_late_ready(top):
     ok(h.proc.returncode == 0, "late READY: herdd stops cleanly")
 
 
+def test_control_not_socket(top):
+    """A file at the control path that is not a socket is not herdd's to
+    remove: herdd refuses to start and leaves it."""
+    script = node_script(top)
+    p = free_ports(2)
+    h = Herd(top, "notsock", [("Mute", p[0], p[1], [])],
+             herd_extra="node = %s" % script)
+    with open(h.sock, "w") as f:
+        f.write("precious\n")
+    h.start()
+    try:
+        rc = h.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+        h.stop()
+    try:
+        with open(h.sock) as f:
+            kept = f.read()
+    except OSError as e:
+        kept = str(e)
+    ok(rc == 1 and kept == "precious\n",
+       "a regular file at the control path: herdd exits 1 and keeps it",
+       "rc %s, file %r" % (rc, kept))
+
+
 def test_check_config(top):
     d = os.path.join(top, "check")
     os.makedirs(d)
@@ -760,6 +785,7 @@ def main():
         test_readd(top)
         test_reload_waits_for_stop(top)
         test_late_ready(top)
+        test_control_not_socket(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
