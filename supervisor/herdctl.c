@@ -205,7 +205,8 @@ main(int argc, char *argv[])
 	close(fd);
 	if ((reply = json_tokener_parse(text)) == NULL ||
 	    !json_object_is_type(reply, json_type_object) ||
-	    !json_object_object_get_ex(reply, "ok", &v))
+	    !json_object_object_get_ex(reply, "ok", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
 		errx(1, "%s: not a reply from herdd", sock);
 	ok = json_object_get_boolean(v);
 	if (json)
@@ -213,7 +214,8 @@ main(int argc, char *argv[])
 	if (!ok) {
 		const char *msg = "failed";
 
-		if (json_object_object_get_ex(reply, "error", &v))
+		if (json_object_object_get_ex(reply, "error", &v) &&
+		    json_object_is_type(v, json_type_string))
 			msg = json_object_get_string(v);
 		fprintf(stderr, "herdctl: %s\n", msg);
 	} else if (!json)

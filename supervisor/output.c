@@ -33,6 +33,17 @@ output_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* An element of an array that should be a string, or "?". */
+static const char *
+output_elem(struct json_object *arr, size_t i)
+{
+	struct json_object	*v = json_object_array_get_idx(arr, i);
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return "?";
+	return json_object_get_string(v);
+}
+
 /* The value of key as text, or "-" when absent or null. */
 static void
 output_num(char *buf, size_t len, struct json_object *o, const char *key)
@@ -75,7 +86,7 @@ output_links(char *buf, size_t len, struct json_object *node)
 	buf[0] = '\0';
 	for (i = 0; i < n && used < len; i++) {
 		w = snprintf(buf + used, len - used, "%s%s", i ? "," : "",
-		    json_object_get_string(json_object_array_get_idx(v, i)));
+		    output_elem(v, i));
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -148,8 +159,7 @@ output_names(FILE *fp, struct json_object *reply, const char *key)
 	if (n == 0)
 		fprintf(fp, " none");
 	for (i = 0; i < n; i++)
-		fprintf(fp, "%s%s", i ? ", " : " ",
-		    json_object_get_string(json_object_array_get_idx(v, i)));
+		fprintf(fp, "%s%s", i ? ", " : " ", output_elem(v, i));
 	fprintf(fp, ";");
 }
 
@@ -183,7 +193,8 @@ output_result(FILE *fp, const struct control_cmd *cmd,
 		output_num(pid, sizeof(pid), reply, "pid");
 		fprintf(fp, "%s: sent signal %d to pid %s\n",
 		    node ? node : cmd->name,
-		    json_object_object_get_ex(reply, "signal", &v) ?
+		    json_object_object_get_ex(reply, "signal", &v) &&
+		    json_object_is_type(v, json_type_int) ?
 		    json_object_get_int(v) : cmd->signo, pid);
 		break;
 	default:

@@ -730,6 +730,73 @@ def test_control_not_socket(top):
        "rc %s, file %r" % (rc, kept))
 
 
+def fake_herdd(top, reply, args):
+    """herdctl against a fake herdd that reads the command line, answers
+    reply (bytes) and closes; (exit code, stdout, stderr)."""
+    path = os.path.join(top, "fake.sock")
+    if os.path.exists(path):
+        os.unlink(path)
+    ls = socket.socket(socket.AF_UNIX)
+    ls.bind(path)
+    ls.listen(1)
+    ls.settimeout(10)
+
+    def serve():
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(10)
+            try:
+                c.recv(4096)
+                c.sendall(reply)
+            except OSError:
+                pass
+    import threading
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        r = subprocess.run([HERDCTL, "-s", path] + args, capture_output=True,
+                           text=True, errors="replace", timeout=30)
+    finally:
+        t.join(15)
+        ls.close()
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_herdctl_odd_replies(top):
+    """herdctl and a server that answers nonsense: a one-line error or a
+    table of question marks, never "(null)" nor a crash."""
+    cases = [
+        (b'{"ok":false,"error":null}\n', ["stop", "A"], 1),
+        (b'{"ok":false,"error":12}\n', ["stop", "A"], 1),
+        (b'{"ok":"yes"}\n', ["stop", "A"], 1),
+        (b'{"ok":null}\n', ["stop", "A"], 1),
+        (b'hello\n', ["status"], 1),
+        (b'', ["status"], 1),
+        (b'{"ok":tr', ["status"], 1),
+        (b'{"ok":true,"nodes":[{"name":null,"links":[null,1],"state":5,'
+         b'"pid":"x"},3,null]}\n', ["status"], 0),
+        (b'{"ok":true,"added":[null,{}],"removed":null,"changed":3}\n',
+         ["reload"], 0),
+        (b'{"ok":true,"signal":null}\n', ["kill", "A"], 0),
+        (b'x' * (17 * 1024 * 1024), ["status"], 1),
+    ]
+    bad = []
+    for reply, args, want in cases:
+        rc, out, errs = fake_herdd(top, reply, args)
+        if rc != want or "(null)" in out + errs or \
+                (rc != 0 and len(errs.splitlines()) != 1) or \
+                (rc == 1 and args == ["kill", "A"]):
+            bad.append("%r %s: rc %d, out %r, err %r" %
+                       (reply[:50], args, rc, out[:200], errs[:200]))
+        elif args == ["kill", "A"] and "signal 9" not in out:
+            bad.append("kill: %r" % out)
+    ok(not bad, "herdctl: odd replies give one-line errors, no (null)",
+       "\n".join(bad))
+
+
 def test_check_config(top):
     d = os.path.join(top, "check")
     os.makedirs(d)
@@ -786,6 +853,7 @@ def main():
         test_reload_waits_for_stop(top)
         test_late_ready(top)
         test_control_not_socket(top)
+        test_herdctl_odd_replies(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
