@@ -423,7 +423,8 @@ offline_parse(const void *buf, size_t len, char *err, size_t errlen)
 		if (offline_add(db, i, p + OFFLINE_HDRSZ + i * OFFLINE_RECSZ,
 		    err, errlen) == -1)
 			goto fail;
-	if (offline_index(db, err, errlen) == -1)
+	if (offline_offsets(db, err, errlen) == -1 ||
+	    offline_index(db, err, errlen) == -1)
 		goto fail;
 	return db;
  fail:
