@@ -730,6 +730,29 @@ def test_control_not_socket(top):
        "rc %s, file %r" % (rc, kept))
 
 
+def test_shutdown_twice(top):
+    """A second shutdown while a worker ignores TERM kills it at once."""
+    script = node_script(top)
+    p = free_ports(2)
+    h = Herd(top, "twice", [("Stubborn", p[0], p[1], [])],
+             herd_extra="node = %s\nstop_timeout_ms = 20000" % script)
+    h.start()
+    n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
+    if not ok(n is not None, "shutdown twice: a worker ignoring TERM"):
+        return
+    time.sleep(0.2)                      # let sh install its trap
+    rc1, _, _ = h.ctl("shutdown")
+    time.sleep(0.2)
+    rc2, _, _ = h.ctl("shutdown")
+    try:
+        code = h.proc.wait(5)
+    except subprocess.TimeoutExpired:
+        code = None
+    ok(rc1 == 0 and rc2 == 0 and code == 0 and not pid_alive(n["pid"]),
+       "shutdown twice: the second kills the worker, herdd exits 0",
+       (rc1, rc2, code))
+
+
 def fake_herdd(top, reply, args):
     """herdctl against a fake herdd that reads the command line, answers
     reply (bytes) and closes; (exit code, stdout, stderr)."""
@@ -854,6 +877,7 @@ def main():
         test_late_ready(top)
         test_control_not_socket(top)
         test_herdctl_odd_replies(top)
+        test_shutdown_twice(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
