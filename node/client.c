@@ -201,6 +201,11 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 	*c->tailp = r;
 	c->tailp = &r->next;
 	c->npending++;
+	/*
+	 * The offline backend calls back before places_lookup() returns;
+	 * client_places_cb() then only marks r done (we are busy), so r is
+	 * still ours to write to here.
+	 */
 	r->req = places_lookup(rec->lat, rec->lng, cmd->radius_km * 1000.0,
 	    cmd->max, client_places_cb, r);
 	return 0;
