@@ -35,6 +35,8 @@
 #include "log.h"
 #include "proc.h"
 
+#define CONTROL_CHUNK	4096	/* read at once */
+
 struct ctl_conn {
 	struct ctl_conn	*next;
 	struct ctl_conn	*prev;
@@ -44,6 +46,8 @@ struct ctl_conn {
 	char		 in[CONTROL_LINE_MAX + 1];	/* partial line */
 	size_t		 inlen;
 	int		 skipping;	/* inside an over-long line */
+	char		 held[CONTROL_CHUNK];	/* read, not run yet */
+	size_t		 heldlen;
 	char		*out;		/* replies not written yet */
 	size_t		 outlen;	/* bytes in out */
 	size_t		 outoff;	/* of which written */
@@ -348,7 +352,12 @@ control_dispatch(struct ctl_conn *c, const char *line, size_t len)
 	return 0;
 }
 
-/* Feed bytes in; -1 when the connection must go. */
+/*
+ * Feed bytes in (at most sizeof(c->held)); -1 when the connection must go.
+ * Past CONTROL_OUT_HIWAT of replies not yet written, the rest is held
+ * until the client has read them, so that a client sending many commands
+ * at once is throttled rather than dropped.
+ */
 static int
 control_input(struct ctl_conn *c, const char *buf, size_t n)
 {
@@ -356,6 +365,11 @@ control_input(struct ctl_conn *c, const char *buf, size_t n)
 	size_t		 take;
 
 	while (n > 0) {
+		if (c->outlen - c->outoff > CONTROL_OUT_HIWAT) {
+			memmove(c->held, buf, n);	/* buf may be held */
+			c->heldlen = n;
+			return 0;
+		}
 		nl = memchr(buf, '\n', n);
 		take = nl != NULL ? (size_t)(nl - buf) : n;
 		if (!c->skipping && c->inlen + take <= CONTROL_LINE_MAX) {
@@ -384,7 +398,7 @@ static void
 control_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn	*c = w->data;
-	char		 buf[4096];
+	char		 buf[CONTROL_CHUNK];
 	ssize_t		 n;
 
 	(void)revents;
@@ -413,7 +427,7 @@ control_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		control_close(c);
 		return;
 	}
-	if (c->outlen - c->outoff > CONTROL_OUT_HIWAT)
+	if (c->heldlen > 0 || c->outlen - c->outoff > CONTROL_OUT_HIWAT)
 		ev_io_stop(loop, w);	/* let it read what it asked for */
 }
 
@@ -436,6 +450,17 @@ control_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	c->outoff = c->outlen = 0;
 	ev_io_stop(loop, w);
+	if (c->heldlen > 0) {
+		size_t	 held = c->heldlen;
+
+		c->heldlen = 0;
+		if (control_input(c, c->held, held) == -1) {
+			control_close(c);
+			return;
+		}
+		if (c->outlen > c->outoff)
+			return;		/* this again once written */
+	}
 	if (c->eof)
 		control_close(c);
 	else if (!ev_is_active(&c->rd_w))

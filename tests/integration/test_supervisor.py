@@ -753,6 +753,42 @@ def test_shutdown_twice(top):
        (rc1, rc2, code))
 
 
+def test_pipelined(top):
+    """A client that sends many commands at once, then reads, gets every
+    reply, however much they weigh: herdd stops reading past its
+    high-water mark instead of dropping the client."""
+    script = node_script(top)
+    p = free_ports(40)
+    h = Herd(top, "pipelined", [("Mute%02d" % i, p[2 * i], p[2 * i + 1], [])
+                                for i in range(20)],
+             herd_extra="node = %s\nready_timeout_ms = 60000" % script)
+    h.start()
+    if not ok(wait_for(lambda: h.status(), 5.0) is not None,
+              "pipelined: a herd of 20"):
+        return
+    count = 1000
+    data = b""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(h.sock)
+        s.sendall(b"status\n" * count)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            while True:
+                c = s.recv(1 << 20)
+                if not c:
+                    break
+                data += c
+        except OSError as e:
+            data += b"\n" + str(e).encode()
+    lines = data.splitlines()
+    ok(len(lines) == count and all(json.loads(x)["ok"] for x in lines[:1]),
+       "pipelined: %d status commands at once, %d replies (%d bytes)" %
+       (count, len(lines), len(data)))
+    h.stop()
+    ok(h.proc.returncode == 0, "pipelined: herdd stops cleanly")
+
+
 def fake_herdd(top, reply, args):
     """herdctl against a fake herdd that reads the command line, answers
     reply (bytes) and closes; (exit code, stdout, stderr)."""
@@ -878,6 +914,7 @@ def main():
         test_control_not_socket(top)
         test_herdctl_odd_replies(top)
         test_shutdown_twice(top)
+        test_pipelined(top)
         test_sanitizers()
     except Exception as e:                # report, then clean up
         import traceback
