@@ -159,7 +159,9 @@ main(int argc, char *argv[])
 	struct control_cmd	 cmd;
 	struct json_object	*reply, *v;
 	const char		*conf_file = HERDCTL_CONF, *sock = NULL;
-	char			*line, *text, errs[8192];
+	/* static: still reachable when err(3) exits (LeakSanitizer) */
+	static char		*line, *text;
+	char			 errs[8192];
 	size_t			 len;
 	int			 ch, json = 0, fd, ok, fflag = 0;
 
