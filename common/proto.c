@@ -2,9 +2,14 @@
  * proto.c -- pure parsers and formatters of client and peer lines.
  */
 #include <float.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "proto.h"
 
@@ -271,6 +276,23 @@ proto_ulong(const struct proto_field *f, unsigned long *out)
 	return 0;
 }
 
+/* Exactly len lower-case hex digits. */
+static int
+proto_hex_ok(const struct proto_field *f, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	if (f->len != len)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = f->p[i];
+		if (!proto_isdigit(c) && !(c >= 'a' && c <= 'f'))
+			return 0;
+	}
+	return 1;
+}
+
 enum proto_peer_type
 proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 {
@@ -282,19 +304,39 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 	if (n == 0)
 		return PEER_INVALID;
 	if (proto_field_eq(&f[0], "HELLO")) {
-		if (n != 4 || proto_ulong(&f[1], &msg->version) == -1 ||
-		    !proto_name_ok(&f[2]) || !proto_name_ok(&f[3]))
+		if ((n != 4 && n != 5) ||
+		    proto_ulong(&f[1], &msg->version) == -1 ||
+		    !proto_name_ok(&f[2]) || !proto_name_ok(&f[3]) ||
+		    (n == 5 && !proto_hex_ok(&f[4], PROTO_NONCE_HEX)))
 			return PEER_INVALID;
 		msg->from = f[2];
 		msg->to = f[3];
+		if (n == 5)
+			msg->nonce = f[4];
 		return msg->type = PEER_HELLO;
 	}
 	if (proto_field_eq(&f[0], "OK")) {
-		if (n != 3 || proto_ulong(&f[1], &msg->version) == -1 ||
-		    !proto_name_ok(&f[2]))
+		if ((n != 3 && n != 4) ||
+		    proto_ulong(&f[1], &msg->version) == -1 ||
+		    !proto_name_ok(&f[2]) ||
+		    (n == 4 && !proto_hex_ok(&f[3], PROTO_MAC_HEX)))
 			return PEER_INVALID;
 		msg->from = f[2];
+		if (n == 4)
+			msg->mac = f[3];
 		return msg->type = PEER_OK;
+	}
+	if (proto_field_eq(&f[0], "CHALLENGE")) {
+		if (n != 2 || !proto_hex_ok(&f[1], PROTO_NONCE_HEX))
+			return PEER_INVALID;
+		msg->nonce = f[1];
+		return msg->type = PEER_CHALLENGE;
+	}
+	if (proto_field_eq(&f[0], "AUTH")) {
+		if (n != 2 || !proto_hex_ok(&f[1], PROTO_MAC_HEX))
+			return PEER_INVALID;
+		msg->mac = f[1];
+		return msg->type = PEER_AUTH;
 	}
 	if (proto_field_eq(&f[0], "ERROR")) {
 		msg->text.p = n > 1 ? f[1].p : line + len;
@@ -361,4 +403,48 @@ proto_format_json(char *dst, const char *json, size_t len)
 	dst[o++] = '\n';
 	dst[o++] = '\n';
 	return o;
+}
+
+void
+proto_hex(char *out, const unsigned char *buf, size_t len)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[buf[i] >> 4];
+		out[2 * i + 1] = digits[buf[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+proto_mac(char *out, const void *secret, size_t secretlen, const char *label,
+    const char *a, const char *b, const char *na, const char *nb)
+{
+	char		 msg[512];
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	int		 n;
+
+	out[0] = '\0';
+	n = snprintf(msg, sizeof(msg), "%s %d %s %s %s %s", label,
+	    PROTO_VERSION_AUTH, a, b, na, nb);
+	if (n < 0 || (size_t)n >= sizeof(msg) || secretlen > INT_MAX)
+		return -1;
+	if (HMAC(EVP_sha256(), secret, (int)secretlen,
+	    (const unsigned char *)msg, (size_t)n, md, &mdlen) == NULL ||
+	    mdlen != PROTO_MAC_LEN)
+		return -1;
+	proto_hex(out, md, PROTO_MAC_LEN);
+	OPENSSL_cleanse(md, sizeof(md));
+	return 0;
+}
+
+int
+proto_mac_eq(const struct proto_field *f, const char *mac)
+{
+	if (f->len != PROTO_MAC_HEX || strlen(mac) != PROTO_MAC_HEX)
+		return 0;
+	return CRYPTO_memcmp(f->p, mac, PROTO_MAC_HEX) == 0;
 }

@@ -3,8 +3,9 @@
  *
  * Client lines (PROTOCOL.md): IAMAT and WHATSAT; everything else is
  * invalid and answered "? LINE".  Peer lines (herd-protocol(7)): HELLO, OK,
- * ERROR, UPDATE, SYNCED, PING, PONG.  Every parser takes a line without its
- * line ending, as bytes (it may hold NULs), and never reads past len.
+ * CHALLENGE, AUTH, ERROR, UPDATE, SYNCED, PING, PONG.  Every parser takes a
+ * line without its line ending, as bytes (it may hold NULs), and never reads
+ * past len.
  */
 #ifndef HERD_PROTO_H
 #define HERD_PROTO_H
@@ -13,7 +14,12 @@
 
 #include "htime.h"
 
-#define PROTO_VERSION		1	/* peer protocol version */
+#define PROTO_VERSION		1	/* peer protocol, no secret */
+#define PROTO_VERSION_AUTH	2	/* peer protocol with the herd's secret */
+#define PROTO_NONCE_LEN		16	/* bytes of a nonce */
+#define PROTO_NONCE_HEX		(2 * PROTO_NONCE_LEN)	/* on the wire */
+#define PROTO_MAC_LEN		32	/* bytes of an HMAC-SHA256 */
+#define PROTO_MAC_HEX		(2 * PROTO_MAC_LEN)	/* on the wire */
 #define PROTO_MAX_FIELDS	8
 #define PROTO_RADIUS_MAX_KM	50
 #define PROTO_RESULTS_MAX	20
@@ -53,8 +59,10 @@ struct proto_at {
 
 enum proto_peer_type {
 	PEER_INVALID = 0,
-	PEER_HELLO,		/* HELLO <version> <from> <to> */
-	PEER_OK,		/* OK <version> <name> */
+	PEER_HELLO,		/* HELLO <version> <from> <to> [<nonce>] */
+	PEER_OK,		/* OK <version> <name> [<mac>] */
+	PEER_CHALLENGE,		/* CHALLENGE <nonce> */
+	PEER_AUTH,		/* AUTH <mac> */
 	PEER_ERROR,		/* ERROR <text...> */
 	PEER_UPDATE,		/* UPDATE AT <server> <diff> <id> <coords> <time> */
 	PEER_SYNCED,		/* SYNCED <count> */
@@ -66,6 +74,8 @@ struct proto_peer {
 	enum proto_peer_type type;
 	unsigned long	 version;	/* HELLO, OK */
 	struct proto_field from, to;	/* HELLO: from, to; OK: from */
+	struct proto_field nonce;	/* HELLO (version 2), CHALLENGE */
+	struct proto_field mac;		/* OK (version 2), AUTH */
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */
 	struct proto_at	 at;		/* UPDATE */
@@ -104,6 +114,22 @@ size_t	 proto_format_at(char *buf, size_t size, const char *server,
  * number of bytes written.
  */
 size_t	 proto_format_json(char *dst, const char *json, size_t len);
+
+/* Lower-case hex of the len bytes at buf into out (2 * len + 1 bytes). */
+void	 proto_hex(char *out, const unsigned char *buf, size_t len);
+
+/*
+ * The HMAC-SHA256, under the herd's secret, of "<label> 2 <a> <b> <na>
+ * <nb>", in lower-case hex into out (PROTO_MAC_HEX + 1 bytes): the proofs
+ * of the version 2 handshake (herd-protocol(7)).  0, or -1 when it could
+ * not be computed.
+ */
+int	 proto_mac(char *out, const void *secret, size_t secretlen,
+	    const char *label, const char *a, const char *b, const char *na,
+	    const char *nb);
+
+/* 1 when the field holds the hex MAC mac; in constant time. */
+int	 proto_mac_eq(const struct proto_field *f, const char *mac);
 
 /* 1 when a and the C string s are equal. */
 int	 proto_field_eq(const struct proto_field *a, const char *s);

@@ -195,6 +195,79 @@ main(void)
 	    "client commands are not peer messages");
 	ok(peer("", &m) == PEER_INVALID, "empty");
 
+	/* version 2: the handshake with the herd's secret */
+	{
+		static const char *bad[] = {
+			"HELLO 2 Goloman Hands 0123456789abcdef0123456789abcde",
+			"HELLO 2 Goloman Hands 0123456789abcdef0123456789abcdef0",
+			"HELLO 2 Goloman Hands 0123456789ABCDEF0123456789abcdef",
+			"HELLO 2 Goloman Hands 0123456789abcdeg0123456789abcdef",
+			"HELLO 2 Goloman Hands 0123456789abcdef0123456789abcdef x",
+			"CHALLENGE", "CHALLENGE 00", "CHALLENGE "
+			    "0123456789abcdef0123456789abcdef x",
+			"challenge 0123456789abcdef0123456789abcdef",
+			"AUTH", "AUTH 0123456789abcdef0123456789abcdef",
+			"AUTH f26804e3b62a8e0c25d6b2582297c4e9cc00852cf4fd422921"
+			    "001d1986e04233 x",
+			"AUTH F26804E3B62A8E0C25D6B2582297C4E9CC00852CF4FD422921"
+			    "001D1986E04233",
+			"OK 2 Hands 0123456789abcdef0123456789abcdef",
+			"OK 2 Hands f26804e3b62a8e0c25d6b2582297c4e9cc00852cf4fd4"
+			    "22921001d1986e04233 x",
+		};
+		const char	*key = "0123456789abcdef-herd-secret";
+		const char	*n0 = "00000000000000000000000000000000";
+		const char	*nf = "ffffffffffffffffffffffffffffffff";
+		char		 mac[PROTO_MAC_HEX + 1], hex[8];
+		struct proto_field mf;
+		size_t		 i;
+
+		ok(peer("HELLO 2 Goloman Hands "
+		    "0123456789abcdef0123456789abcdef", &m) == PEER_HELLO &&
+		    m.version == 2 && proto_field_eq(&m.from, "Goloman") &&
+		    proto_field_eq(&m.to, "Hands") && proto_field_eq(&m.nonce,
+		    "0123456789abcdef0123456789abcdef"), "HELLO 2 with nonce");
+		ok(peer("HELLO 1 Goloman Hands", &m) == PEER_HELLO &&
+		    m.nonce.len == 0, "HELLO 1 has no nonce");
+		ok(peer("CHALLENGE 0123456789abcdef0123456789abcdef", &m) ==
+		    PEER_CHALLENGE && m.nonce.len == 32, "CHALLENGE");
+		ok(peer("AUTH f26804e3b62a8e0c25d6b2582297c4e9cc00852cf4fd4229"
+		    "21001d1986e04233", &m) == PEER_AUTH && m.mac.len == 64,
+		    "AUTH");
+		ok(peer("OK 2 Hands f26804e3b62a8e0c25d6b2582297c4e9cc00852cf4fd"
+		    "422921001d1986e04233", &m) == PEER_OK && m.version == 2 &&
+		    proto_field_eq(&m.from, "Hands") && m.mac.len == 64,
+		    "OK 2 with MAC");
+		ok(peer("OK 1 Hands", &m) == PEER_OK && m.mac.len == 0,
+		    "OK 1 has no MAC");
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ok(peer(bad[i], &m) == PEER_INVALID, "invalid: %s",
+			    bad[i]);
+
+		/* known answers, from Python's hmac module */
+		ok(proto_mac(mac, key, strlen(key), "herd-link", "Goloman",
+		    "Hands", n0, nf) == 0 && strcmp(mac, "f26804e3b62a8e0c25d6"
+		    "b2582297c4e9cc00852cf4fd422921001d1986e04233") == 0,
+		    "herd-link MAC: %s", mac);
+		ok(proto_mac(mac, key, strlen(key), "herd-ok", "Hands",
+		    "Goloman", nf, n0) == 0 && strcmp(mac, "04cfbd8ff9880577cc"
+		    "bb65d2b66e0a6fcd9cfd89f7bf397a9bb15f2c61c6571c") == 0,
+		    "herd-ok MAC: %s", mac);
+		mf.p = mac;
+		mf.len = strlen(mac);
+		ok(proto_mac_eq(&mf, mac), "a MAC equals itself");
+		mf.len--;
+		ok(!proto_mac_eq(&mf, mac), "a shorter MAC does not");
+		ok(proto_mac(mac, key, strlen(key), "herd-link", "Goloman",
+		    "Hands", n0, n0) == 0, "another nonce");
+		mf.p = "f26804e3b62a8e0c25d6b2582297c4e9cc00852cf4fd422921001d19"
+		    "86e04233";
+		mf.len = 64;
+		ok(!proto_mac_eq(&mf, mac), "gives another MAC");
+		proto_hex(hex, (const unsigned char *)"\x00\xa5\xff", 3);
+		ok(strcmp(hex, "00a5ff") == 0, "hex: %s", hex);
+	}
+
 	ok(proto_split("  a  b\tc ", 9, f, 8) == 3 && f[2].len == 1,
 	    "split");
 	ok(proto_split("a b c d e f g h i j", 19, f, 2) == 10,
