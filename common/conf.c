@@ -9,12 +9,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -281,6 +283,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		conf_intkey(p, &c->stop_timeout_ms, v, k, 0, 3600000);
 	else if (strcmp(k, "ready_timeout_ms") == 0)
 		conf_intkey(p, &c->ready_timeout_ms, v, k, 1, 3600000);
+	else if (strcmp(k, "secret_file") == 0) {
+		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
+			c->secret_line = p->line;
+	}
 	else
 		conf_error(p, p->line, "unknown key \"%s\" in [herd]", k);
 }
@@ -564,11 +570,89 @@ conf_resolve(char *path, size_t size, const char *dir)
 	return 0;
 }
 
+/*
+ * The herd's secret: HERD_SECRET, else the first line of secret_file (shown
+ * as written in messages).  0, or -1 with a message in err.
+ */
+static int
+conf_secret(struct herd_conf *c, const char *written, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	const char	*env, *why = NULL;
+	char		 buf[HERD_SECRET_MAX + 1], *nl;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((env = getenv("HERD_SECRET")) != NULL && env[0] != '\0') {
+		len = strlen(env);
+		if (len < HERD_SECRET_MIN || len > HERD_SECRET_MAX) {
+			snprintf(err, errlen, "HERD_SECRET: %s than %d bytes\n",
+			    len < HERD_SECRET_MIN ? "shorter" : "longer",
+			    len < HERD_SECRET_MIN ? HERD_SECRET_MIN :
+			    HERD_SECRET_MAX);
+			return -1;
+		}
+		memcpy(c->secret, env, len);
+		c->secret_len = len;
+		return 0;
+	}
+	if (c->secret_file[0] == '\0')
+		return 0;
+	if ((fd = open(c->secret_file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		why = strerror(errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto fail;
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+		why = "readable by group or others (chmod 600 it)";
+		goto fail;
+	}
+	while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
+		if ((n = read(fd, buf + len, sizeof(buf) - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			why = strerror(errno);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	fd = -1;
+	if ((nl = memchr(buf, '\n', len)) != NULL)
+		len = (size_t)(nl - buf);
+	if (len < HERD_SECRET_MIN)
+		why = "shorter than 16 bytes (the secret is its first line)";
+	else if (len > HERD_SECRET_MAX)
+		why = "first line longer than 1024 bytes";
+	if (why != NULL)
+		goto fail;
+	memcpy(c->secret, buf, len);
+	c->secret_len = len;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	snprintf(err, errlen, "%s:%d: secret_file %s: %s\n", c->path,
+	    c->secret_line, written, why);
+	return -1;
+}
+
 int
 conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 {
 	FILE		*fp;
 	char		*text = NULL, dir[HERD_PATH_MAX], *slash;
+	char		 written[HERD_PATH_MAX];
 	size_t		 len = 0, cap = 0, n;
 	const char	*env;
 	int		 rc;
@@ -617,7 +701,10 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
+	snprintf(written, sizeof(written), "%s", conf->secret_file);
 	if (conf_resolve(conf->log_dir, sizeof(conf->log_dir), dir) == -1 ||
+	    conf_resolve(conf->secret_file, sizeof(conf->secret_file),
+	    dir) == -1 ||
 	    conf_resolve(conf->control, sizeof(conf->control), dir) == -1 ||
 	    conf_resolve(conf->node_path, sizeof(conf->node_path), dir) == -1 ||
 	    conf_resolve(conf->places.dataset, sizeof(conf->places.dataset),
@@ -634,6 +721,10 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 				snprintf(conf->places.url,
 				    sizeof(conf->places.url), GOOGLE_URL);
 		}
+	}
+	if (conf_secret(conf, written, err, errlen) == -1) {
+		conf_free(conf);
+		return -1;
 	}
 	return 0;
 fail:
@@ -653,6 +744,8 @@ conf_free(struct herd_conf *conf)
 	free(conf->servers);
 	conf->servers = NULL;
 	conf->nservers = 0;
+	explicit_bzero(conf->secret, sizeof(conf->secret));
+	conf->secret_len = 0;
 }
 
 const struct herd_server *
@@ -712,7 +805,9 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 			return 0;
 	}
 	return strcmp(ca->log_dir, cb->log_dir) == 0 &&
-	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0;
+	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
+	    ca->secret_len == cb->secret_len &&
+	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0;
 }
 
 const char *
@@ -738,6 +833,8 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	    c->control);
 	if (c->node_path[0] != '\0')
 		fprintf(fp, "node = %s\n", c->node_path);
+	if (c->secret_file[0] != '\0')		/* never the secret itself */
+		fprintf(fp, "secret_file = %s\n", c->secret_file);
 	fprintf(fp, "restart_delay_ms = %d\nrestart_max_ms = %d\n"
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
 	    "ready_timeout_ms = %d\n\n", c->restart_delay_ms,

@@ -17,6 +17,8 @@
 #define HERD_PATH_MAX		1024
 #define HERD_EXIT_CONFIG	78	/* EX_CONFIG: permanent, never respawned */
 #define HERD_EXIT_USAGE		64	/* EX_USAGE */
+#define HERD_SECRET_MIN		16	/* bytes of the herd's secret, at least */
+#define HERD_SECRET_MAX		1024	/* and at most */
 
 enum herd_backend {
 	HERD_BACKEND_OFFLINE = 0,	/* embedded GeoNames data set */
@@ -56,6 +58,10 @@ struct herd_conf {
 	int	 restart_reset_s;	/* healthy this long: backoff resets, 10 */
 	int	 stop_timeout_ms;	/* TERM, then KILL after this, 5000 */
 	int	 ready_timeout_ms;	/* a worker not ready by then restarts, 10000 */
+	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
+	int	 secret_line;		/* where secret_file was set */
+	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */
+	size_t	 secret_len;		/* 0 = no secret */
 	struct herd_places_conf places;
 	struct herd_server *servers;
 	size_t	 nservers;
@@ -70,7 +76,12 @@ struct herd_conf {
 int	 conf_parse(const char *text, size_t len, const char *fname,
 	    struct herd_conf *conf, char *err, size_t errlen);
 
-/* Read and parse a file; relative paths become relative to its directory. */
+/*
+ * Read and parse a file; relative paths become relative to its directory.
+ * Then read the herd's secret: HERD_SECRET from the environment, else the
+ * first line of secret_file, which must be at least HERD_SECRET_MIN bytes
+ * and readable by its owner only.
+ */
 int	 conf_load(const char *path, struct herd_conf *conf, char *err,
 	    size_t errlen);
 

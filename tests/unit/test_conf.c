@@ -3,12 +3,16 @@
  *
  * Each .ini file in tests/conf starts with "; expect: ok" or "; expect: MESSAGE",
  * MESSAGE being the first file:line error conf_load must report.  Also:
- * the default etc/herd.ini, relative paths, and the environment key.
+ * the default etc/herd.ini, relative paths, the environment key, and the
+ * herd's secret (its files are made here: git keeps no modes).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "tap.h"
@@ -47,6 +51,116 @@ check_file(const char *dir, const char *name)
 	    "%s: %s", name, nl != NULL ? nl : err);
 }
 
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE	*fp;
+
+	unlink(path);
+	if ((fp = fopen(path, "w")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, mode);
+}
+
+/* Load a herd whose secret_file is "s/herd.secret" (relative). */
+static int
+load_secret(const char *tmp, const char *secret, mode_t mode,
+    struct herd_conf *c, char *err)
+{
+	char	 conf[1024], sec[1024];
+
+	snprintf(conf, sizeof(conf), "%s/herd.ini", tmp);
+	snprintf(sec, sizeof(sec), "%s/s/herd.secret", tmp);
+	write_file(conf, "[herd]\nsecret_file = s/herd.secret\n"
+	    "[server A]\nport = 3000\n", 0644);
+	if (secret != NULL)
+		write_file(sec, secret, mode);
+	else
+		unlink(sec);
+	return conf_load(conf, c, err, 4096);
+}
+
+static void
+test_secret(void)
+{
+	struct herd_conf c, d;
+	char		 tmp[] = "/tmp/test_conf.XXXXXX", path[1024], err[4096];
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*mem;
+
+	unsetenv("HERD_SECRET");
+	if (mkdtemp(tmp) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/s", tmp);
+	mkdir(path, 0700);
+
+	ok(load_secret(tmp, "0123456789abcdef\nnot the secret\n", 0600, &c,
+	    err) == 0 && c.secret_len == 16 &&
+	    memcmp(c.secret, "0123456789abcdef", 16) == 0 &&
+	    strstr(c.secret_file, "/s/herd.secret") != NULL &&
+	    strncmp(c.secret_file, tmp, strlen(tmp)) == 0,
+	    "the secret is the first line; its path is resolved: %s", err);
+	mem = open_memstream(&buf, &len);
+	conf_print(mem, &c);
+	fclose(mem);
+	ok(strstr(buf, "secret_file = ") != NULL &&
+	    strstr(buf, "0123456789abcdef") == NULL,
+	    "conf_print shows secret_file, never the secret");
+	free(buf);
+	ok(load_secret(tmp, "0123456789abcdef", 0400, &d, err) == 0 &&
+	    d.secret_len == 16 && conf_server_equal(&c, &c.servers[0], &d,
+	    &d.servers[0]), "no newline, mode 0400; the same secret: %s", err);
+	conf_free(&d);
+	ok(load_secret(tmp, "0123456789abcdeF", 0600, &d, err) == 0 &&
+	    !conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]),
+	    "another secret: the worker must restart");
+	conf_free(&d);
+	conf_free(&c);
+	ok(c.secret_len == 0 && c.secret[0] == '\0', "conf_free wipes it");
+
+	ok(load_secret(tmp, NULL, 0600, &c, err) == -1 &&
+	    strstr(err, "herd.ini:2: secret_file s/herd.secret: No such file "
+	    "or directory") != NULL, "missing: %s", err);
+	ok(load_secret(tmp, "0123456789abcde\n0123456789abcdef\n", 0600, &c,
+	    err) == -1 && strstr(err, "herd.ini:2: secret_file s/herd.secret: "
+	    "shorter than 16 bytes") != NULL, "15 bytes: %s", err);
+	ok(load_secret(tmp, "", 0600, &c, err) == -1 &&
+	    strstr(err, "shorter than 16 bytes") != NULL, "empty: %s", err);
+	ok(load_secret(tmp, "0123456789abcdef\n", 0640, &c, err) == -1 &&
+	    strstr(err, "herd.ini:2: secret_file s/herd.secret: readable by "
+	    "group or others") != NULL, "group-readable: %s", err);
+	ok(load_secret(tmp, "0123456789abcdef\n", 0604, &c, err) == -1 &&
+	    strstr(err, "readable by group or others") != NULL,
+	    "world-readable: %s", err);
+
+	/* HERD_SECRET overrides, even a bad file */
+	setenv("HERD_SECRET", "environment-secret-16", 1);
+	ok(load_secret(tmp, "0123456789abcdef\n", 0644, &c, err) == 0 &&
+	    c.secret_len == 21 && memcmp(c.secret, "environment-secret-16",
+	    21) == 0, "HERD_SECRET overrides the file: %s", err);
+	conf_free(&c);
+	setenv("HERD_SECRET", "short", 1);
+	ok(load_secret(tmp, "0123456789abcdef\n", 0600, &c, err) == -1 &&
+	    strstr(err, "HERD_SECRET: shorter than 16 bytes") != NULL,
+	    "a short HERD_SECRET: %s", err);
+	unsetenv("HERD_SECRET");
+
+	snprintf(path, sizeof(path), "%s/s/herd.secret", tmp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/s", tmp);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/herd.ini", tmp);
+	unlink(path);
+	rmdir(tmp);
+}
+
 static int
 parse(const char *text, struct herd_conf *c, char *err)
 {
@@ -63,6 +177,7 @@ main(int argc, char *argv[])
 	char		 err[4096], path[2048];
 	const char	*dir = argc > 1 ? argv[1] : "tests/conf";
 
+	unsetenv("HERD_SECRET");
 	if ((d = opendir(dir)) == NULL) {
 		perror(dir);
 		return 1;
@@ -154,5 +269,11 @@ main(int argc, char *argv[])
 	}
 	ok(conf_load("/nonexistent/herd.ini", &c, err, sizeof(err)) == -1 &&
 	    strstr(err, "No such file") != NULL, "missing file: %s", err);
+	ok(parse("[herd]\nsecret_file = /nonexistent\n[server A]\nport = 1\n",
+	    &c, err) == 0 && c.secret_len == 0 &&
+	    strcmp(c.secret_file, "/nonexistent") == 0,
+	    "conf_parse reads no secret file");
+	conf_free(&c);
+	test_secret();
 	return tap_done();
 }
