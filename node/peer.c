@@ -8,7 +8,14 @@
  * node that comes back is caught up at once: every time a link comes up the
  * dialling side sends everything it knows (newest-wins makes this
  * idempotent), and a neighbour that dials us makes us redial it at once.
+ *
+ * With the herd's secret configured, the handshake is version 2: a
+ * challenge and response each way (HMAC-SHA256 of both names and both
+ * nonces), so that neither side counts a link as up, nor sends or accepts
+ * updates on it, before the other has shown it holds the secret.
  */
+#include <sys/random.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +36,8 @@ enum link_state {
 	LINK_BACKOFF,		/* waiting to dial again */
 	LINK_RESOLVING,		/* looking the neighbour's name up */
 	LINK_CONNECTING,	/* connect() in progress */
-	LINK_HELLO,		/* HELLO sent, waiting for OK */
+	LINK_HELLO,		/* HELLO sent, waiting for OK (or CHALLENGE) */
+	LINK_AUTH,		/* AUTH sent, waiting for OK with its MAC */
 	LINK_UP,		/* updates flow */
 };
 
@@ -51,6 +59,8 @@ struct link {
 	ev_tstamp	 last_ping;
 	struct store_cursor snap;	/* the catch-up being sent */
 	size_t		 nsnap;		/* records sent in it so far */
+	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
+	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
 };
 
 struct pconn {
@@ -59,7 +69,10 @@ struct pconn {
 	ev_io		 rio, wio;
 	ev_timer	 timer;
 	char		 addr[64];
-	const struct herd_server *srv;	/* NULL until HELLO */
+	const struct herd_server *srv;	/* NULL until HELLO (and AUTH) */
+	const struct herd_server *claim;	/* HELLO says, AUTH to prove */
+	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* its HELLO's */
+	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* our CHALLENGE */
 	struct linebuf	 in;
 	struct outbuf	 out;
 	ev_tstamp	 last_rx;
@@ -75,9 +88,45 @@ static struct pconn		*peer_pconns;
 static ev_io			 peer_lio;
 static ev_timer			 peer_pause;	/* accept paused on EMFILE */
 static int			 peer_lfd = -1;
+static const char		*peer_secret;	/* NULL: version 1 links */
+static size_t			 peer_secret_len;
 
 static void	 link_connect(struct link *);
 static void	 link_lookup_poll(struct link *);
+
+/* A fresh nonce, PROTO_NONCE_LEN random bytes in hex.  0 or -1. */
+static int
+peer_nonce(char *out)
+{
+	unsigned char	 b[PROTO_NONCE_LEN];
+	size_t		 o = 0;
+	ssize_t		 n;
+
+	while (o < sizeof(b)) {
+		if ((n = getrandom(b + o, sizeof(b) - o, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		o += (size_t)n;
+	}
+	proto_hex(out, b, sizeof(b));
+	return 0;
+}
+
+/* Printable text from a neighbour's ERROR, for our log: at most 120 bytes. */
+static void
+peer_text(char *dst, size_t size, const struct proto_field *f)
+{
+	size_t	 i, o = 0;
+	char	 c;
+
+	for (i = 0; i < f->len && o + 1 < size && o < 120; i++) {
+		c = f->p[i];
+		dst[o++] = c >= 0x20 && c < 0x7f ? c : '?';
+	}
+	dst[o] = '\0';
+}
 
 /* ----- links: we dial, we send ----- */
 
@@ -221,21 +270,96 @@ link_up(struct link *l)
 	link_snap_pump(l);
 }
 
+/*
+ * The listener failed to prove it holds the herd's secret: it is not the
+ * neighbour (or its secret differs).  Say so, and send it nothing else.
+ */
+static void
+link_auth_failed(struct link *l, const char *why)
+{
+	static const char	 err[] = "ERROR authentication failed\n";
+
+	log_warnx("link to %s (%s port %u): authentication failed: %s",
+	    l->srv->name, l->srv->host, l->srv->peer_port, why);
+	link_log(l, "sent", err, sizeof(err) - 2);
+	if (outbuf_add(&l->out, err, sizeof(err) - 1) == 0)
+		(void)outbuf_write(&l->out, l->fd);	/* best effort */
+	link_down(l, "authentication failed");
+}
+
+/* CHALLENGE: prove we hold the secret, for our HELLO's names and nonces. */
+static void
+link_challenge(struct link *l, const struct proto_peer *msg)
+{
+	char	 mac[PROTO_MAC_HEX + 1], buf[PROTO_MAC_HEX + 8];
+	int	 n;
+
+	if (l->state != LINK_HELLO || peer_secret == NULL) {
+		link_refused(l, "unexpected CHALLENGE");
+		return;
+	}
+	memcpy(l->nonce_l, msg->nonce.p, PROTO_NONCE_HEX);
+	l->nonce_l[PROTO_NONCE_HEX] = '\0';
+	if (proto_mac(mac, peer_secret, peer_secret_len, "herd-link",
+	    peer_self->name, l->srv->name, l->nonce_d, l->nonce_l) == -1) {
+		link_down(l, "could not compute the MAC");
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "AUTH %s\n", mac);
+	link_log(l, "sent", buf, (size_t)n - 1);
+	l->state = LINK_AUTH;
+	link_send(l, buf, (size_t)n);
+}
+
+static void
+link_ok(struct link *l, const struct proto_peer *msg)
+{
+	char	 mac[PROTO_MAC_HEX + 1];
+
+	if (peer_secret == NULL) {
+		if (l->state != LINK_HELLO || msg->version != PROTO_VERSION ||
+		    msg->mac.len != 0 ||
+		    !proto_field_eq(&msg->from, l->srv->name)) {
+			link_refused(l, "unexpected OK");
+			return;
+		}
+		link_up(l);
+		return;
+	}
+	if (l->state != LINK_AUTH || msg->version != PROTO_VERSION_AUTH ||
+	    !proto_field_eq(&msg->from, l->srv->name)) {
+		link_refused(l, "unexpected OK");
+		return;
+	}
+	if (proto_mac(mac, peer_secret, peer_secret_len, "herd-ok",
+	    l->srv->name, peer_self->name, l->nonce_l, l->nonce_d) == -1) {
+		link_down(l, "could not compute the MAC");
+		return;
+	}
+	if (!proto_mac_eq(&msg->mac, mac)) {
+		link_auth_failed(l, msg->mac.len == 0 ? "its OK has no MAC" :
+		    "its OK has a wrong MAC (another secret, or not the "
+		    "neighbour)");
+		return;
+	}
+	link_up(l);
+}
+
 static void
 link_line(struct link *l, const char *line, size_t len)
 {
 	struct proto_peer	 msg;
+	char			 text[128], why[192];
 
 	l->last_rx = ev_now(peer_loop);
 	switch (proto_parse_peer(line, len, &msg)) {
 	case PEER_OK:
 		link_log(l, "recv", line, len);
-		if (l->state != LINK_HELLO || msg.version != PROTO_VERSION ||
-		    !proto_field_eq(&msg.from, l->srv->name)) {
-			link_refused(l, "unexpected OK");
-			return;
-		}
-		link_up(l);
+		link_ok(l, &msg);
+		return;
+	case PEER_CHALLENGE:
+		link_log(l, "recv", line, len);
+		link_challenge(l, &msg);
 		return;
 	case PEER_PONG:
 		if (l->state == LINK_UP)
@@ -243,7 +367,10 @@ link_line(struct link *l, const char *line, size_t len)
 		break;
 	case PEER_ERROR:
 		link_log(l, "recv", line, len);
-		link_refused(l, "refused by the neighbour");
+		peer_text(text, sizeof(text), &msg.text);
+		snprintf(why, sizeof(why), "refused by the neighbour: %s",
+		    text);
+		link_refused(l, why);
 		return;
 	default:
 		link_log(l, "recv", line, len);
@@ -279,7 +406,7 @@ static void
 link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct link	*l = w->data;
-	char		 buf[2 * HERD_NAME_MAX + 32];
+	char		 buf[2 * HERD_NAME_MAX + PROTO_NONCE_HEX + 32];
 	int		 e, n, rc;
 
 	(void)revents;
@@ -290,8 +417,16 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		l->state = LINK_HELLO;
 		ev_io_start(loop, &l->rio);
-		n = snprintf(buf, sizeof(buf), "HELLO %d %s %s\n",
-		    PROTO_VERSION, peer_self->name, l->srv->name);
+		if (peer_secret == NULL)
+			n = snprintf(buf, sizeof(buf), "HELLO %d %s %s\n",
+			    PROTO_VERSION, peer_self->name, l->srv->name);
+		else if (peer_nonce(l->nonce_d) == -1) {
+			link_down(l, "getrandom failed");
+			return;
+		} else
+			n = snprintf(buf, sizeof(buf), "HELLO %d %s %s %s\n",
+			    PROTO_VERSION_AUTH, peer_self->name, l->srv->name,
+			    l->nonce_d);
 		link_log(l, "sent", buf, (size_t)n - 1);
 		if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
 			link_down(l, "out of memory");
@@ -324,6 +459,7 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case LINK_CONNECTING:
 	case LINK_HELLO:
+	case LINK_AUTH:
 		link_down(l, "timed out");
 		break;
 	case LINK_UP:
@@ -539,28 +675,17 @@ pconn_refuse(struct pconn *p, const char *why)
 	return 0;
 }
 
+/* The neighbour srv is who it says: say OK, and redial it if it was down. */
 static int
-pconn_hello(struct pconn *p, const struct proto_peer *msg)
+pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
+    size_t oklen)
 {
-	const struct herd_server	*srv;
-	struct link			*l;
-	char				 name[HERD_NAME_MAX + 1], buf[128];
-	int				 n;
+	struct link	*l;
 
-	if (msg->version != PROTO_VERSION)
-		return pconn_refuse(p, "unsupported protocol version");
-	if (!proto_field_eq(&msg->to, peer_self->name))
-		return pconn_refuse(p, "wrong server");
-	memcpy(name, msg->from.p, msg->from.len);
-	name[msg->from.len] = '\0';
-	if ((srv = conf_server(peer_conf, name)) == NULL ||
-	    !conf_linked(peer_conf, peer_self, srv))
-		return pconn_refuse(p, "not a neighbour");
 	p->srv = srv;
-	log_info("peer %s connected from %s", srv->name, p->addr);
-	n = snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
-	    peer_self->name);
-	if (pconn_send(p, buf, (size_t)n, 1) == -1)
+	log_info("peer %s connected from %s%s", srv->name, p->addr,
+	    peer_secret != NULL ? " (authenticated)" : "");
+	if (pconn_send(p, ok, oklen, 1) == -1)
 		return -1;
 	/* It is back: dial it now rather than at the end of our backoff. */
 	if ((l = link_find(srv)) != NULL && l->state == LINK_BACKOFF) {
@@ -569,6 +694,79 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 		link_connect(l);
 	}
 	return 0;
+}
+
+static int
+pconn_hello(struct pconn *p, const struct proto_peer *msg)
+{
+	const struct herd_server	*srv;
+	char				 name[HERD_NAME_MAX + 1], buf[128];
+	int				 n;
+
+	if (msg->version == PROTO_VERSION && msg->nonce.len == 0) {
+		if (peer_secret != NULL) {
+			log_warnx("peer connection from %s (says it is %.*s): "
+			    "refused: a version 1 HELLO, without "
+			    "authentication, but this herd has a secret",
+			    p->addr, (int)msg->from.len, msg->from.p);
+			return pconn_refuse(p, "authentication required");
+		}
+	} else if (msg->version == PROTO_VERSION_AUTH && msg->nonce.len > 0) {
+		if (peer_secret == NULL) {
+			log_warnx("peer connection from %s (says it is %.*s): "
+			    "refused: a version 2 (authenticated) HELLO, but "
+			    "no secret is configured here", p->addr,
+			    (int)msg->from.len, msg->from.p);
+			return pconn_refuse(p, "no secret configured here");
+		}
+	} else
+		return pconn_refuse(p, "unsupported protocol version");
+	if (!proto_field_eq(&msg->to, peer_self->name))
+		return pconn_refuse(p, "wrong server");
+	memcpy(name, msg->from.p, msg->from.len);
+	name[msg->from.len] = '\0';
+	if ((srv = conf_server(peer_conf, name)) == NULL ||
+	    !conf_linked(peer_conf, peer_self, srv))
+		return pconn_refuse(p, "not a neighbour");
+	if (peer_secret == NULL) {
+		n = snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
+		    peer_self->name);
+		return pconn_accept(p, srv, buf, (size_t)n);
+	}
+	/* version 2: it must prove it holds the secret before anything */
+	p->claim = srv;
+	memcpy(p->nonce_d, msg->nonce.p, PROTO_NONCE_HEX);
+	p->nonce_d[PROTO_NONCE_HEX] = '\0';
+	if (peer_nonce(p->nonce_l) == -1) {
+		log_warn("peer connection from %s: getrandom", p->addr);
+		return pconn_refuse(p, "internal error");
+	}
+	n = snprintf(buf, sizeof(buf), "CHALLENGE %s\n", p->nonce_l);
+	return pconn_send(p, buf, (size_t)n, 1);
+}
+
+/* AUTH: the MAC of its HELLO's names and both nonces, under the secret. */
+static int
+pconn_auth(struct pconn *p, const struct proto_peer *msg)
+{
+	char	 mac[PROTO_MAC_HEX + 1], buf[HERD_NAME_MAX + PROTO_MAC_HEX + 16];
+	int	 n;
+
+	if (proto_mac(mac, peer_secret, peer_secret_len, "herd-link",
+	    p->claim->name, peer_self->name, p->nonce_d, p->nonce_l) == -1)
+		return pconn_refuse(p, "internal error");
+	if (!proto_mac_eq(&msg->mac, mac)) {
+		log_warnx("peer connection from %s (says it is %s): "
+		    "authentication failed: a wrong MAC (another secret, or "
+		    "not %s)", p->addr, p->claim->name, p->claim->name);
+		return pconn_refuse(p, "authentication failed");
+	}
+	if (proto_mac(mac, peer_secret, peer_secret_len, "herd-ok",
+	    peer_self->name, p->claim->name, p->nonce_l, p->nonce_d) == -1)
+		return pconn_refuse(p, "internal error");
+	n = snprintf(buf, sizeof(buf), "OK %d %s %s\n", PROTO_VERSION_AUTH,
+	    peer_self->name, mac);
+	return pconn_accept(p, p->claim, buf, (size_t)n);
 }
 
 static int
@@ -621,9 +819,12 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		    p->srv->name : p->addr);
 		log_line(tag, line, len);
 	}
-	if (p->srv == NULL)
+	if (p->srv == NULL && p->claim == NULL)
 		return type == PEER_HELLO ? pconn_hello(p, &msg) :
 		    pconn_refuse(p, "expected HELLO");
+	if (p->srv == NULL)
+		return type == PEER_AUTH ? pconn_auth(p, &msg) :
+		    pconn_refuse(p, "expected AUTH");
 	switch (type) {
 	case PEER_UPDATE:
 		return pconn_update(p, &msg.at);
@@ -689,7 +890,8 @@ pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	if (p->srv == NULL)
-		pconn_close(p, "no HELLO in time");
+		pconn_close(p, p->claim == NULL ? "no HELLO in time" :
+		    "no AUTH in time");
 	else if (ev_now(loop) - p->last_rx > PEER_IDLE_S)
 		pconn_close(p, "silent for too long");
 	else if (p->closing)
@@ -757,6 +959,18 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	peer_loop = loop;
 	peer_conf = conf;
 	peer_self = self;
+	if (conf->secret_len > 0) {
+		peer_secret = conf->secret;
+		peer_secret_len = conf->secret_len;
+		log_info("peer links are authenticated with the herd's secret "
+		    "(protocol version %d)", PROTO_VERSION_AUTH);
+	} else {
+		peer_secret = NULL;
+		peer_secret_len = 0;
+		log_warnx("no secret_file and no HERD_SECRET: peer links are "
+		    "not authenticated (anyone who reaches port %u can pose "
+		    "as a neighbour)", self->peer_port);
+	}
 	if ((peer_lfd = sock_listen(self->host, self->peer_port, err,
 	    errlen)) == -1)
 		return -1;

@@ -67,7 +67,12 @@ def wait_for(pred, timeout=5.0, what="condition", step=0.02):
 
 
 class Herd:
-    def __init__(self, links=None, places=None, extra_herd="", hosts=None):
+    """secret: the herd's secret, written to herd.secret (mode 600) and
+    named by secret_file; None for an unauthenticated herd.  Nodes never
+    inherit HERD_SECRET from the test's environment: start(env=...) sets it."""
+
+    def __init__(self, links=None, places=None, extra_herd="", hosts=None,
+                 secret=None):
         self.links = links or DEFAULT_LINKS
         self.hosts = hosts or {}
         self.names = list(self.links)
@@ -82,12 +87,20 @@ class Herd:
             places = "backend = offline\ndataset = %s\n" % os.path.abspath(DATASET)
         self.places = places
         self.extra_herd = extra_herd
+        self.secret = secret
+        if secret is not None:
+            path = os.path.join(self.dir, "herd.secret")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secret + "\n")
         self.procs = {}
         self.write_conf()
 
     def conf_text(self):
-        out = ["[herd]", "log_dir = log", "control = herd.sock", self.extra_herd,
-               "[places]", self.places]
+        out = ["[herd]", "log_dir = log", "control = herd.sock", self.extra_herd]
+        if self.secret is not None:
+            out.append("secret_file = herd.secret")
+        out += ["[places]", self.places]
         for name in self.names:
             out.append("[server %s]" % name)
             out.append("host = %s" % self.hosts.get(name, "127.0.0.1"))
@@ -123,7 +136,16 @@ class Herd:
         except FileNotFoundError:
             return ""
 
-    def start(self, name, wait=True, max_fds=None, wrap=()):
+    def start(self, name, wait=True, max_fds=None, wrap=(), env=None):
+        """env: variables to set for this node (a value of None unsets)."""
+        penv = dict(os.environ)
+        penv.pop("HERD_SECRET", None)
+        for k, v in (env or {}).items():
+            if v is None:
+                penv.pop(k, None)
+            else:
+                penv[k] = v
+
         def limit():
             if max_fds is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
@@ -131,7 +153,7 @@ class Herd:
         with open(self.stderr_path(name), "ab") as err:
             p = subprocess.Popen(list(wrap) + [NODE, "-f", self.conf, name],
                                  stdout=subprocess.DEVNULL, stderr=err,
-                                 preexec_fn=limit)
+                                 preexec_fn=limit, env=penv)
         self.procs[name] = p
         if wait:
             wait_for(lambda: self.accepting(name) or p.poll() is not None,

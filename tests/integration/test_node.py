@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of herd-node: five real processes on loopback."""
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -517,6 +519,246 @@ def test_link_refuses_other_version_or_name():
             h.stop()
 
 
+SECRET = "a-test-secret-of-the-herd-0123456789"
+NONCE = "0123456789abcdef0123456789abcdef"
+
+
+def mac(secret, label, a, b, na, nb):
+    """The version 2 handshake's proof, as herd-protocol(7) specifies it."""
+    msg = "%s 2 %s %s %s %s" % (label, a, b, na, nb)
+    return hmac.new(secret.encode(), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def peer_lines(port, lines, timeout=5):
+    """Dial a peer port, send lines one by one, each time reading one line
+    back; returns the replies (b"" once the node closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    s.settimeout(timeout)
+    out, buf = [], b""
+    try:
+        for line in lines:
+            if callable(line):
+                line = line(out)
+            s.sendall(line.encode() + b"\n")
+            while b"\n" not in buf:
+                b = s.recv(65536)
+                if not b:
+                    break
+                buf += b
+            got, _, buf = buf.partition(b"\n")
+            out.append(got)
+            if not got:
+                break
+        return out
+    finally:
+        s.close()
+
+
+def test_secret_links_and_floods():
+    """A herd with a secret: version 2 handshakes, links up, updates flood."""
+    h = Herd(links={"A": ["B"], "B": ["C"], "C": []}, secret=SECRET)
+    try:
+        h.start_all()
+        h.wait_links()
+        t = ts(now_ns())
+        at = h.ask("A", "IAMAT sec +34.068930-118.445127 %s\n" % t).decode()
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("C", "sec", 10, 1)), 5, "the update at C")
+        assert got.split("\n", 1)[0] + "\n" == at, (got, at)
+        log = h.log("B")
+        assert re.search(r"peer A sent HELLO 2 B A [0-9a-f]{32}$", log, re.M), log
+        assert re.search(r"recv CHALLENGE [0-9a-f]{32}$", log, re.M), log
+        assert re.search(r"peer A recv OK 2 A [0-9a-f]{64}$", log, re.M), log
+        assert "peer A connected from 127.0.0.1" in log and "(authenticated)" in log
+        assert "not authenticated" not in log, log
+    finally:
+        h.stop()
+
+
+def test_secret_forged_peer_refused():
+    """A client that knows a neighbour's name but not the secret cannot
+    bring a link up, nor inject an update."""
+    h = Herd(links={"A": ["B"], "B": []}, secret=SECRET)
+    try:
+        h.start_all()
+        h.wait_links()
+        port = h.peer_port["B"]
+        upd = "UPDATE AT A +0.000000001 forged +1+1 99999999999"
+        r = peer_lines(port, ["HELLO 1 A B", upd])
+        assert r[0] == b"ERROR authentication required", r
+        r = peer_lines(port, ["HELLO 2 A B " + NONCE, upd])
+        assert re.match(rb"CHALLENGE [0-9a-f]{32}$", r[0]) and \
+            r[1] == b"ERROR expected AUTH", r
+        r = peer_lines(port, ["HELLO 2 A B " + NONCE, "AUTH " + "0" * 64, upd])
+        assert r[1] == b"ERROR authentication failed", r
+        # the right MAC under another secret, for the real challenge
+        r = peer_lines(port, ["HELLO 2 A B " + NONCE, lambda out: "AUTH " + mac(
+            "not-the-secret-0123456789", "herd-link", "A", "B", NONCE,
+            out[0].split()[1].decode()), upd])
+        assert r[1] == b"ERROR authentication failed", r
+        # replaying A's AUTH from the log: another CHALLENGE, so no use
+        old = re.search(r"peer A sent AUTH ([0-9a-f]{64})$", h.log("B"), re.M)
+        assert old, h.log("B")
+        r = peer_lines(port, ["HELLO 2 A B " + NONCE, "AUTH " + old.group(1), upd])
+        assert r[1] == b"ERROR authentication failed", r
+        time.sleep(0.3)
+        for name in ("A", "B"):
+            assert h.whatsat(name, "forged", 1, 1) == "? WHATSAT forged 1 1\n"
+        log = h.log("B")
+        assert re.search(r"peer connection from 127\.0\.0\.1:\d+ \(says it is "
+                         r"A\): authentication failed", log), log
+        assert "version 1 HELLO" in log and "this herd has a secret" in log
+        # the real link is undisturbed
+        assert h.procs["A"].poll() is None and h.procs["B"].poll() is None
+        at = h.ask("A", "IAMAT real +1+1 %s\n" % ts(now_ns())).decode()
+        wait_for(lambda: h.whatsat("B", "real", 1, 1).startswith(at), 5, "flood")
+    finally:
+        h.stop()
+
+
+def test_different_secrets_never_link():
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A", env={"HERD_SECRET": SECRET})
+        h.start("B", env={"HERD_SECRET": SECRET + "-other"})
+        for me, other in (("A", "B"), ("B", "A")):
+            wait_for(lambda: "link to %s refused: refused by the neighbour: "
+                     "authentication failed" % other in h.log(me), 10,
+                     "%s refused by %s" % (me, other))
+            wait_for(lambda: re.search(r"peer connection from \S+ \(says it "
+                                       r"is %s\): authentication failed" % other,
+                                       h.log(me)), 10, "%s to refuse" % me)
+        t = ts(now_ns())
+        at = h.ask("A", "IAMAT apart +1+1 %s\n" % t).decode()
+        assert at.startswith("AT A "), at
+        assert h.ask("B", "IAMAT apart2 +1+1 %s\n" % t).startswith(b"AT B ")
+        time.sleep(0.5)
+        assert h.whatsat("B", "apart", 1, 1).startswith("?")
+        assert h.whatsat("A", "apart2", 1, 1).startswith("?")
+        for me, other in (("A", "B"), ("B", "A")):
+            assert "link to %s up" % other not in h.log(me), h.log(me)
+            assert "peer %s connected" % other not in h.log(me), h.log(me)
+    finally:
+        h.stop()
+
+
+def test_secret_and_no_secret_refuse():
+    """A node with a secret and one without refuse each other, and say why."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A", env={"HERD_SECRET": SECRET})
+        h.start("B")
+        wait_for(lambda: "link to B refused: refused by the neighbour: no "
+                 "secret configured here" in h.log("A"), 10, "A refused")
+        wait_for(lambda: "link to A refused: refused by the neighbour: "
+                 "authentication required" in h.log("B"), 10, "B refused")
+        wait_for(lambda: re.search(r"peer connection from \S+ \(says it is B\): "
+                                   r"refused: a version 1 HELLO", h.log("A")),
+                 5, "A's warning")
+        wait_for(lambda: re.search(r"peer connection from \S+ \(says it is A\): "
+                                   r"refused: a version 2 \(authenticated\) "
+                                   r"HELLO, but no secret", h.log("B")),
+                 5, "B's warning")
+        assert "peer links are not authenticated" in h.log("B")
+        assert "peer links are authenticated" in h.log("A")
+        for me, other in (("A", "B"), ("B", "A")):
+            assert "link to %s up" % other not in h.log(me), h.log(me)
+    finally:
+        h.stop()
+
+
+def impostor(h, name, answer):
+    """Listen on name's peer port, take one link: read HELLO 2, send a
+    CHALLENGE, read AUTH, send answer(hello, auth); then read for a second.
+    Returns everything received."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", h.peer_port[name]))
+    ls.listen(4)
+    ls.settimeout(10)
+    try:
+        c, _ = ls.accept()
+        c.settimeout(10)
+        got = read_until(c, b"\n")
+        hello = got.split(b"\n")[0].decode().split()
+        assert hello[:4] == ["HELLO", "2", "A", name], hello
+        c.sendall(("CHALLENGE %s\n" % NONCE).encode())
+        while got.count(b"\n") < 2:
+            b = c.recv(65536)
+            assert b, got
+            got += b
+        auth = got.split(b"\n")[1].decode().split()
+        assert auth[0] == "AUTH", got
+        c.sendall(answer(hello, auth[1]).encode())
+        c.settimeout(0.2)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += b
+            except socket.timeout:
+                pass
+        c.close()
+        return got.decode()
+    finally:
+        ls.close()
+
+
+def test_impostor_listener_gets_no_update():
+    """Mutual: the dialler sends nothing to a listener on its neighbour's
+    peer port that cannot prove it holds the secret."""
+    h = Herd(links={"A": ["B"], "B": []}, secret=SECRET)
+    try:
+        h.start("A")
+        h.ask("A", "IAMAT secretive +1+1 %s\n" % ts(now_ns()))
+        got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n" % ("ab" * 32))
+        assert "UPDATE" not in got and "ERROR authentication failed" in got, got
+        want = ("link to B (127.0.0.1 port %d): authentication failed: its OK "
+                "has a wrong MAC" % h.peer_port["B"])
+        wait_for(lambda: want in h.log("A"), 5, "the warning")
+        assert "link to B up" not in h.log("A"), h.log("A")
+        # an impostor that replays the real proof of another handshake fails
+        got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n" % mac(
+            SECRET, "herd-ok", "B", "A", NONCE, NONCE))
+        assert "UPDATE" not in got, got
+        # the control: one that does hold the secret gets the catch-up
+        got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n" % mac(
+            SECRET, "herd-ok", "B", "A", NONCE, hello[4]))
+        assert re.search(r"^UPDATE AT A \S+ secretive ", got, re.M), got
+        assert "SYNCED 1" in got, got
+    finally:
+        h.stop()
+
+
+def test_secret_file_errors_exit_78():
+    h = Herd(links={"Solo": []}, secret=SECRET)
+    try:
+        sec = os.path.join(h.dir, "herd.secret")
+        os.chmod(sec, 0o644)
+        p = subprocess.run([NODE, "-f", h.conf, "Solo"], capture_output=True,
+                           timeout=10, env={"PATH": os.environ.get("PATH", "")})
+        assert p.returncode == 78, p
+        assert re.search(rb"herd\.ini:\d+: secret_file herd\.secret: readable "
+                         rb"by group or others", p.stderr), p.stderr
+        os.chmod(sec, 0o600)
+        with open(sec, "w") as f:
+            f.write("too-short\n")
+        p = subprocess.run([NODE, "-f", h.conf, "Solo"], capture_output=True,
+                           timeout=10, env={"PATH": os.environ.get("PATH", "")})
+        assert p.returncode == 78 and b"shorter than 16 bytes" in p.stderr, p
+        os.unlink(sec)
+        p = subprocess.run([NODE, "-f", h.conf, "Solo"], capture_output=True,
+                           timeout=10, env={"PATH": os.environ.get("PATH", "")})
+        assert p.returncode == 78 and b"No such file" in p.stderr, p
+        h.start("Solo", env={"HERD_SECRET": SECRET})   # overrides the file
+        wait_for(lambda: "peer links are authenticated" in h.log("Solo"), 5,
+                 "the node to say so")
+    finally:
+        h.stop()
+
+
 def test_sigterm_during_catch_up():
     """SIGTERM while a catch-up is stuck on a neighbour that does not read:
     a clean exit 0 (the walk's cursor used to outlive its link)."""
@@ -612,6 +854,9 @@ if __name__ == "__main__":
              test_neighbour_by_name, test_stuck_name_lookup_does_not_stall,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_link_refuses_other_version_or_name,
+             test_secret_links_and_floods, test_secret_forged_peer_refused,
+             test_different_secrets_never_link, test_secret_and_no_secret_refuse,
+             test_impostor_listener_gets_no_update, test_secret_file_errors_exit_78,
              test_sighup_reopens_log, test_config_errors_exit_78, test_many_clients_memory_bounded])
     finally:
         teardown()
