@@ -32,12 +32,14 @@
 #include "conf.h"
 #include "control.h"
 #include "herdd.h"
+#include "local.h"
 #include "log.h"
 #include "proc.h"
 
 #define HERDD_CONF	"etc/herd.ini"
 #define HERDD_NODE_ENV	"HERD_NODE"
 #define HERDD_ERR_MAX	8192
+#define HERDD_CHOSEN_MAX	256	/* -s names */
 
 static void	 herdd_usage(void) __attribute__((noreturn));
 static int	 herdd_node_path(const struct herd_conf *, char *, size_t,
@@ -47,13 +49,15 @@ static void	 herdd_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	 herdd_done_cb(void);
 
 static const char	*herdd_conf_file = HERDD_CONF;
+static char		*herdd_chosen[HERDD_CHOSEN_MAX];	/* -s */
+static size_t		 herdd_nchosen;
 static char		 herdd_control[HERD_PATH_MAX];
 static int		 herdd_stopping;
 
 static void
 herdd_usage(void)
 {
-	fprintf(stderr, "usage: herdd [-nv] [-f file]\n");
+	fprintf(stderr, "usage: herdd [-nv] [-f file] [-s name[,name...]]\n");
 	exit(HERD_EXIT_USAGE);
 }
 
@@ -115,6 +119,123 @@ herdd_node_path(const struct herd_conf *cf, char *path, size_t len,
 	return -1;
 }
 
+/* Add the names of one -s argument ("A" or "A,B"); -1 when malformed. */
+static int
+herdd_choose(const char *arg)
+{
+	const char	*p = arg, *comma;
+	size_t		 len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len > HERD_NAME_MAX ||
+		    herdd_nchosen >= HERDD_CHOSEN_MAX)
+			return -1;
+		if ((herdd_chosen[herdd_nchosen] = strndup(p, len)) == NULL)
+			return -1;
+		herdd_nchosen++;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void
+herdd_chosen_free(void)
+{
+	while (herdd_nchosen > 0)
+		free(herdd_chosen[--herdd_nchosen]);
+}
+
+/* -1 with err set when a -s name is not a server of cf. */
+static int
+herdd_check_chosen(const struct herd_conf *cf, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	for (i = 0; i < herdd_nchosen; i++)
+		if (conf_server(cf, herdd_chosen[i]) == NULL) {
+			snprintf(err, errlen, "-s %s: no server of that name "
+			    "in %s", herdd_chosen[i], cf->path);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Which servers of cf this herdd runs: run[i] for cf->servers[i].  With
+ * -s, exactly the servers named; else those whose host is an address of
+ * this machine (see local.h).  Returns how many run here, or -1 with err
+ * set when a -s name is not in cf.  When fp is not NULL, each server's
+ * verdict is printed on it (-nv); else the remote ones are logged.
+ */
+static long
+herdd_select(const struct herd_conf *cf, unsigned char *run, FILE *fp,
+    char *err, size_t errlen)
+{
+	struct local_addrs		 la = { NULL, 0 };
+	const struct herd_server	*s;
+	char				 why[512];
+	size_t				 i;
+	long				 n = 0;
+	int				 rc;
+
+	memset(run, 0, cf->nservers);
+	if (herdd_nchosen > 0) {
+		if (herdd_check_chosen(cf, err, errlen) == -1)
+			return -1;
+		for (i = 0; i < herdd_nchosen; i++)
+			run[conf_server(cf, herdd_chosen[i]) - cf->servers] = 1;
+		for (i = 0; i < cf->nservers; i++) {
+			s = &cf->servers[i];
+			n += run[i];
+			if (fp != NULL)
+				fprintf(fp, "%s: %s (-s; host %s)\n", s->name,
+				    run[i] ? "runs here" : "not run here",
+				    s->host);
+			else if (!run[i])
+				log_info("%s: not run here (not named with "
+				    "-s; host %s)", s->name, s->host);
+		}
+		return n;
+	}
+	if (local_addrs_get(&la, why, sizeof(why)) == -1) {
+		/* wildcard and loopback hosts are still known */
+		if (fp != NULL)
+			fprintf(fp, "herdd: %s\n", why);
+		else
+			log_warnx("%s", why);
+	}
+	for (i = 0; i < cf->nservers; i++) {
+		s = &cf->servers[i];
+		why[0] = '\0';
+		rc = local_host(s->host, &la, why, sizeof(why));
+		run[i] = rc == 1;
+		n += run[i];
+		if (fp != NULL)
+			fprintf(fp, "%s: %s (%s)\n", s->name,
+			    rc == 1 ? "local" : "remote",
+			    rc == -1 ? why : s->host);
+		else if (rc == -1)
+			log_warnx("%s: taken as on another machine: %s",
+			    s->name, why);
+		else if (rc == 0)
+			log_info("%s: on another machine (%s)", s->name,
+			    s->host);
+	}
+	local_addrs_free(&la);
+	return n;
+}
+
+/* The message for a herd that gives this machine nothing to run. */
+static void
+herdd_none_here(const struct herd_conf *cf, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: no server's host is an address of this "
+	    "machine; name the servers to run here with -s", cf->path);
+}
+
 /* Print each "file:line: message" line of a configuration error. */
 static void
 herdd_conf_errors(const char *errs, int logged)
@@ -139,8 +260,10 @@ int
 herdd_reload(struct json_object *result, char *err, size_t errlen)
 {
 	struct herd_conf	*cf;
+	unsigned char		*run = NULL;
 	char			 node[HERD_PATH_MAX];
 	size_t			 n;
+	long			 nrun = -1;
 
 	if (herdd_stopping) {
 		snprintf(err, errlen, "herdd is shutting down");
@@ -150,9 +273,17 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	err[0] = '\0';
 	log_info("reloading %s", herdd_conf_file);
 	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
-	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1) {
+	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
+	    (run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL ||
+	    (nrun = herdd_select(cf, run, NULL, err, errlen)) <= 0) {
+		if (nrun == 0)
+			herdd_none_here(cf, err, errlen);
+		else if (run == NULL && err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		free(run);
 		conf_free(cf);
 		free(cf);
 		/* one message per line, then no trailing newline */
@@ -166,7 +297,8 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 	if (strcmp(cf->control, herdd_control) != 0)
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", cf->control, herdd_control);
-	proc_reload(cf, node, result);
+	proc_reload(cf, node, run, result);
+	free(run);
 	log_info("reloaded %s", herdd_conf_file);
 	return 0;
 }
@@ -227,12 +359,21 @@ main(int argc, char *argv[])
 	ev_prepare		 prep;
 	char			 err[HERDD_ERR_MAX], node[HERD_PATH_MAX];
 	char			 logpath[HERD_PATH_MAX + 16];
+	unsigned char		*run;
+	long			 nrun;
 	int			 ch, noaction = 0, verbose = 0;
 
-	while ((ch = getopt(argc, argv, "f:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "f:nvs:")) != -1) {
 		switch (ch) {
 		case 'f':
 			herdd_conf_file = optarg;
+			break;
+		case 's':
+			if (herdd_choose(optarg) == -1) {
+				fprintf(stderr, "herdd: -s %s: expected server "
+				    "names separated by commas\n", optarg);
+				herdd_usage();
+			}
 			break;
 		case 'n':
 			noaction = 1;
@@ -256,16 +397,33 @@ main(int argc, char *argv[])
 		free(cf);
 		return HERD_EXIT_CONFIG;
 	}
+	if ((run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL) {
+		perror("herdd: calloc");
+		return 1;
+	}
+	if (herdd_check_chosen(cf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "herdd: %s\n", err);
+		free(run);
+		conf_free(cf);
+		free(cf);
+		herdd_usage();
+	}
 	if (noaction) {
-		if (verbose)
+		if (verbose) {
 			conf_print(stdout, cf);
+			fflush(stdout);
+			(void)herdd_select(cf, run, stderr, err, sizeof(err));
+		}
 		fprintf(stderr, "configuration OK\n");
+		herdd_chosen_free();
+		free(run);
 		conf_free(cf);
 		free(cf);
 		return 0;
 	}
 	if (herdd_node_path(cf, node, sizeof(node), err, sizeof(err)) == -1) {
 		fprintf(stderr, "herdd: %s\n", err);
+		free(run);
 		conf_free(cf);
 		free(cf);
 		return HERD_EXIT_CONFIG;
@@ -273,6 +431,7 @@ main(int argc, char *argv[])
 	if (mkdir(cf->log_dir, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "herdd: mkdir %s: %s\n", cf->log_dir,
 		    strerror(errno));
+		free(run);
 		conf_free(cf);
 		free(cf);
 		return 1;
@@ -280,11 +439,22 @@ main(int argc, char *argv[])
 	snprintf(logpath, sizeof(logpath), "%s/herdd.log", cf->log_dir);
 	if (log_init("herdd", logpath, 1) == -1) {
 		fprintf(stderr, "herdd: %s: %s\n", logpath, strerror(errno));
+		free(run);
 		conf_free(cf);
 		free(cf);
 		return 1;
 	}
 	snprintf(herdd_control, sizeof(herdd_control), "%s", cf->control);
+	if ((nrun = herdd_select(cf, run, NULL, err, sizeof(err))) <= 0) {
+		if (nrun == 0)
+			herdd_none_here(cf, err, sizeof(err));
+		log_warnx("%s", err);
+		log_flush();
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return HERD_EXIT_CONFIG;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
@@ -292,6 +462,7 @@ main(int argc, char *argv[])
 	if (control_init(cf->control, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		log_flush();
+		free(run);
 		conf_free(cf);
 		free(cf);
 		return 1;
@@ -305,14 +476,16 @@ main(int argc, char *argv[])
 	ev_prepare_init(&prep, herdd_prepare_cb);
 	ev_prepare_start(loop, &prep);
 
-	log_info("starting %zu servers from %s with %s", cf->nservers,
-	    herdd_conf_file, node);
-	proc_init(cf, node);
+	log_info("starting %ld of the %zu servers of %s with %s", nrun,
+	    cf->nservers, herdd_conf_file, node);
+	proc_init(cf, node, run, herdd_nchosen > 0);
+	free(run);
 	proc_start_all();
 	ev_run(loop, 0);
 
 	control_cleanup();
 	proc_free();
+	herdd_chosen_free();
 	log_info("exiting");
 	log_flush();
 	log_close();

@@ -138,7 +138,12 @@ output_status(FILE *fp, struct json_object *reply)
 		output_num(rs, sizeof(rs), n, "restarts");
 		output_num(cl, sizeof(cl), n, "clients");
 		output_num(cn, sizeof(cn), n, "conns");
-		output_links(links, sizeof(links), n);
+		if (state != NULL && strcmp(state, "remote") == 0)
+			snprintf(links, sizeof(links), "on %s",
+			    output_str(n, "host") ? output_str(n, "host") :
+			    "another machine");
+		else
+			output_links(links, sizeof(links), n);
 		fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %s\n", w,
 		    name ? name : "?", st, pid, up, rs, cl, cn,
 		    last ? last : "-", links);

@@ -47,6 +47,7 @@ enum proc_want {			/* what a stopping worker goes to */
 
 struct proc {
 	char		 name[HERD_NAME_MAX + 1];
+	char		 host[256];	/* from the configuration */
 	uint16_t	 port;		/* from the configuration */
 	uint16_t	 peer_port;
 	enum proc_state	 state;
@@ -87,6 +88,8 @@ static void	 proc_reload_settle(void);
 static struct proc	**proc_table;
 static size_t		  proc_n;
 static struct herd_conf	 *proc_conf;
+static unsigned char	 *proc_run;	/* [i]: proc_conf->servers[i] runs here */
+static int		  proc_chosen;	/* proc_run came from -s */
 static char		  proc_node[HERD_PATH_MAX];
 static int		  proc_shutting;
 static void		(*proc_done_cb)(void);
@@ -189,6 +192,7 @@ proc_new(const struct herd_server *s)
 	proc_table = t;
 	proc_table[proc_n++] = p;
 	snprintf(p->name, sizeof(p->name), "%s", s->name);
+	snprintf(p->host, sizeof(p->host), "%s", s->host);
 	p->port = s->port;
 	p->peer_port = s->peer_port;
 	p->state = PROC_STOPPED;
@@ -226,15 +230,38 @@ proc_alive(void)
 	return n;
 }
 
+/* A copy of run, one flag per server of cf. */
+static unsigned char *
+proc_run_copy(const struct herd_conf *cf, const unsigned char *run)
+{
+	unsigned char	*r;
+
+	if ((r = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL)
+		fatal("calloc");
+	memcpy(r, run, cf->nservers);
+	return r;
+}
+
+/* 1 when server s of proc_conf runs here. */
+static int
+proc_runs_here(const struct herd_server *s)
+{
+	return proc_run[s - proc_conf->servers] != 0;
+}
+
 void
-proc_init(struct herd_conf *cf, const char *node_path)
+proc_init(struct herd_conf *cf, const char *node_path,
+    const unsigned char *run, int chosen)
 {
 	size_t	 i;
 
 	proc_conf = cf;
+	proc_run = proc_run_copy(cf, run);
+	proc_chosen = chosen;
 	snprintf(proc_node, sizeof(proc_node), "%s", node_path);
 	for (i = 0; i < cf->nservers; i++)
-		proc_new(&cf->servers[i]);
+		if (run[i])
+			proc_new(&cf->servers[i]);
 }
 
 void
@@ -625,6 +652,8 @@ proc_free(void)
 		proc_delete(proc_table[0]);
 	free(proc_table);
 	proc_table = NULL;
+	free(proc_run);
+	proc_run = NULL;
 	if (proc_conf != NULL) {
 		conf_free(proc_conf);
 		free(proc_conf);
@@ -677,7 +706,7 @@ proc_json_names(struct json_object *result, const char *key,
 
 void
 proc_reload(struct herd_conf *cf, const char *node_path,
-    struct json_object *result)
+    const unsigned char *run, struct json_object *result)
 {
 	struct herd_conf		*old = proc_conf;
 	const struct herd_server	*s, *os;
@@ -699,10 +728,19 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 			i++;
 			continue;
 		}
-		if ((s = conf_server(cf, p->name)) == NULL) {
+		if ((s = conf_server(cf, p->name)) == NULL ||
+		    !run[s - cf->servers]) {
 			json_object_array_add(removed,
 			    json_object_new_string(p->name));
-			log_info("%s: removed from the configuration", p->name);
+			if (s == NULL)
+				log_info("%s: removed from the configuration",
+				    p->name);
+			else if (proc_chosen)
+				log_info("%s: no longer run here (-s)",
+				    p->name);
+			else
+				log_info("%s: now on another machine (%s)",
+				    p->name, s->host);
 			p->reload_start = 0;
 			proc_reload_wait(p);
 			proc_stop(p, PROC_WANT_REMOVE);
@@ -719,6 +757,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		json_object_array_add(changed,
 		    json_object_new_string(p->name));
 		log_info("%s: configuration changed", p->name);
+		snprintf(p->host, sizeof(p->host), "%s", s->host);
 		p->port = s->port;
 		p->peer_port = s->peer_port;
 		switch (p->state) {
@@ -745,13 +784,16 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 
 	/* new servers */
 	for (i = 0; i < cf->nservers; i++) {
-		if (proc_find(cf->servers[i].name) != NULL)
+		if (!run[i] || proc_find(cf->servers[i].name) != NULL)
 			continue;
 		p = proc_new(&cf->servers[i]);
 		p->reload_start = 1;
 		json_object_array_add(added,
 		    json_object_new_string(p->name));
-		log_info("%s: added to the configuration", p->name);
+		if (conf_server(old, p->name) == NULL)
+			log_info("%s: added to the configuration", p->name);
+		else
+			log_info("%s: now runs here (%s)", p->name, p->host);
 	}
 
 	/* the table in the order of the new file, leaving ones at the end */
@@ -771,6 +813,8 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	free(order);
 
 	proc_conf = cf;
+	free(proc_run);
+	proc_run = proc_run_copy(cf, run);
 	conf_free(old);
 	free(old);
 
@@ -796,6 +840,7 @@ proc_json(struct proc *p)
 	json_object_object_add(o, "name", json_object_new_string(p->name));
 	json_object_object_add(o, "state",
 	    json_object_new_string(proc_state_name(p->state)));
+	json_object_object_add(o, "host", json_object_new_string(p->host));
 	json_object_object_add(o, "pid",
 	    p->pid ? json_object_new_int64(p->pid) : NULL);
 	json_object_object_add(o, "restarts",
@@ -832,16 +877,58 @@ proc_json(struct proc *p)
 	return o;
 }
 
+/* A server of the configuration that is not run here: a status row. */
+static struct json_object *
+proc_json_remote(const struct herd_server *s)
+{
+	struct json_object	*o;
+	static const char	*none[] = { "pid", "restarts", "uptime_s",
+				    "last_exit", "clients", "conns", "links" };
+	size_t			 i;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "state", json_object_new_string("remote"));
+	json_object_object_add(o, "host", json_object_new_string(s->host));
+	json_object_object_add(o, "port", json_object_new_int(s->port));
+	json_object_object_add(o, "peer_port",
+	    json_object_new_int(s->peer_port));
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		json_object_object_add(o, none[i], NULL);
+	return o;
+}
+
+/* The server named name when it is in the configuration but not run here. */
+static const struct herd_server *
+proc_remote(const char *name)
+{
+	const struct herd_server	*s;
+
+	if (proc_conf == NULL || (s = conf_server(proc_conf, name)) == NULL ||
+	    proc_runs_here(s))
+		return NULL;
+	return s;
+}
+
 static struct proc *
 proc_lookup(const char *name, char *err, size_t errlen)
 {
-	struct proc	*p;
+	const struct herd_server	*s;
+	struct proc			*p;
 
-	if ((p = proc_find(name)) == NULL) {
+	if ((p = proc_find(name)) != NULL)
+		return p;
+	if ((s = proc_remote(name)) != NULL) {
+		if (proc_chosen)
+			snprintf(err, errlen, "%s is not run by this herdd "
+			    "(not named with -s); its host is %s", name,
+			    s->host);
+		else
+			snprintf(err, errlen, "%s runs on another machine (%s)",
+			    name, s->host);
+	} else
 		snprintf(err, errlen, "unknown node \"%s\"", name);
-		return NULL;
-	}
-	return p;
+	return NULL;
 }
 
 static void
@@ -859,16 +946,34 @@ int
 proc_status(const char *name, struct json_object *result, char *err,
     size_t errlen)
 {
-	struct json_object	*nodes;
-	struct proc		*p = NULL;
-	size_t			 i;
+	const struct herd_server	*s;
+	struct json_object		*nodes;
+	struct proc			*p;
+	size_t				 i;
 
-	if (name != NULL && name[0] != '\0' &&
-	    (p = proc_lookup(name, err, errlen)) == NULL)
-		return -1;
 	nodes = json_object_new_array();
+	if (name != NULL && name[0] != '\0') {
+		if ((s = proc_remote(name)) != NULL)
+			json_object_array_add(nodes, proc_json_remote(s));
+		else if ((p = proc_lookup(name, err, errlen)) != NULL)
+			json_object_array_add(nodes, proc_json(p));
+		else {
+			json_object_put(nodes);
+			return -1;
+		}
+		json_object_object_add(result, "nodes", nodes);
+		return 0;
+	}
+	/* the whole herd in the order of the file, leaving workers last */
+	for (i = 0; i < proc_conf->nservers; i++) {
+		s = &proc_conf->servers[i];
+		if ((p = proc_find(s->name)) != NULL)
+			json_object_array_add(nodes, proc_json(p));
+		else if (!proc_runs_here(s))
+			json_object_array_add(nodes, proc_json_remote(s));
+	}
 	for (i = 0; i < proc_n; i++)
-		if (p == NULL || proc_table[i] == p)
+		if (proc_leaving(proc_table[i]))
 			json_object_array_add(nodes, proc_json(proc_table[i]));
 	json_object_object_add(result, "nodes", nodes);
 	return 0;

@@ -10,6 +10,10 @@
  *	stopped		down on request; stays down until started
  *	failed		exited 78 (configuration): never respawned by itself
  *
+ * Servers of the configuration that this herdd does not run (their host is
+ * on another machine, or -s left them out) have no worker here: status
+ * shows them as "remote", and the other commands refuse them.
+ *
  * Any exit that herdd did not ask for is a crash.  The first restart of a
  * worker that was healthy (ready, and not crashing within restart_reset_s
  * of its last crash) is immediate; each further consecutive crash doubles
@@ -36,9 +40,12 @@ enum proc_state {
 
 /*
  * Set the herd up.  Takes ownership of cf, which must come from malloc()
- * and be filled by conf_load(); node_path is copied.
+ * and be filled by conf_load(); node_path is copied.  run[i] is nonzero
+ * when cf->servers[i] runs here (copied); chosen: the set was named with
+ * -s rather than found from the hosts (for messages).
  */
-void		 proc_init(struct herd_conf *cf, const char *node_path);
+void		 proc_init(struct herd_conf *cf, const char *node_path,
+		    const unsigned char *run, int chosen);
 
 /* Start every worker that is not stopped on purpose. */
 void		 proc_start_all(void);
@@ -54,10 +61,13 @@ void		 proc_free(void);
 
 /*
  * Apply a new configuration (already validated).  Takes ownership of cf
- * as proc_init() does, and frees the previous one.  Writes what it did into result.
+ * as proc_init() does, and frees the previous one; run is as for
+ * proc_init().  A server that no longer runs here is stopped and leaves
+ * the table (reported as removed); one that now does is started (added).
+ * Writes what it did into result.
  */
 void		 proc_reload(struct herd_conf *cf, const char *node_path,
-		    struct json_object *result);
+		    const unsigned char *run, struct json_object *result);
 
 /*
  * The control commands.  Each returns 0, or -1 with a message in err;

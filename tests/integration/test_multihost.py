@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""test_multihost.py -- one herd on two machines, made of network namespaces.
+
+Two network namespaces, A and B, joined by a veth pair (10.213.X.1 in A,
+10.213.X.2 in B, X from our pid), stand for two machines.  One herd.ini
+puts three servers on A's address and two on B's, linked across; a herdd
+runs in each namespace with its own copy of the file (differing only in
+[herd] control and log_dir, as two machines would each have theirs).
+Checked: each herdd runs only the servers of its machine and shows the
+others as remote; commands on a remote server are refused; a herdd on a
+machine with none of the herd's addresses exits 78; an IAMAT sent to a
+server on A is answered by WHATSAT on B and the other way round; killing
+a worker on B brings it back and the herd works across machines again.
+
+Needs root and ip(8) (iproute2); exit 77 (skip) otherwise.  Binaries come
+from HERDD, HERDCTL and HERD_NODE.  Everything (processes, namespaces,
+the temporary directory) is removed at the end, even on failure; the whole
+test is bounded by alarm(2).  Output is TAP.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERDD = os.environ.get("HERDD", "")
+HERDCTL = os.environ.get("HERDCTL", "")
+HERD_NODE = os.environ.get("HERD_NODE", "")
+LIMIT = 100                                 # seconds, the whole test
+PID = os.getpid()
+NS_A = "herdtest-%d-a" % PID
+NS_B = "herdtest-%d-b" % PID
+VETH_A = "ht%da" % PID                      # at most 15 characters
+VETH_B = "ht%db" % PID
+NET = "10.213.%d" % (PID % 200 + 20)
+ADDR_A = NET + ".1"
+ADDR_B = NET + ".2"
+
+# name, host, client port, neighbours: Holiday-Welsh and Goloman-Wilkes
+# cross from A to B
+SERVERS = [
+    ("Goloman", ADDR_A, 12000, ["Hands", "Wilkes"]),
+    ("Hands", ADDR_A, 12001, ["Holiday"]),
+    ("Holiday", ADDR_A, 12002, ["Welsh"]),
+    ("Welsh", ADDR_B, 12003, ["Wilkes"]),
+    ("Wilkes", ADDR_B, 12004, []),
+]
+ON_A = {"Goloman", "Hands", "Holiday"}
+ON_B = {"Welsh", "Wilkes"}
+PORT = {s[0]: s[2] for s in SERVERS}
+HOST = {s[0]: s[1] for s in SERVERS}
+NS_OF = {n: (NS_A if n in ON_A else NS_B) for n in PORT}
+
+# a client run inside a namespace: send one line, print the reply
+CLIENT = r"""
+import socket, sys, time
+host, port, line = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port), timeout=3)
+s.sendall(line.encode() + b"\n")
+s.shutdown(socket.SHUT_WR)
+data, end = b"", time.monotonic() + 3
+while b"\n\n" not in data and time.monotonic() < end:
+    try:
+        chunk = s.recv(65536)
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode(errors="replace"))
+"""
+
+TAP_N = 0
+TAP_FAILED = 0
+
+
+def ok(cond, what, detail=""):
+    global TAP_N, TAP_FAILED
+    TAP_N += 1
+    if cond:
+        print("ok %d - %s" % (TAP_N, what), flush=True)
+    else:
+        TAP_FAILED += 1
+        print("not ok %d - %s" % (TAP_N, what), flush=True)
+        for line in str(detail).splitlines():
+            print("#   " + line, flush=True)
+    return cond
+
+
+def wait_for(pred, timeout=10.0, step=0.1):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            return None
+        time.sleep(step)
+
+
+def ip(*args, check=True):
+    r = subprocess.run(["ip"] + list(args), capture_output=True, text=True,
+                       timeout=15)
+    if check and r.returncode != 0:
+        raise RuntimeError("ip %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
+
+
+def talk(name, line):
+    """Send line to server name, from inside its own namespace."""
+    try:
+        r = subprocess.run(["ip", "netns", "exec", NS_OF[name],
+                            sys.executable, "-c", CLIENT, HOST[name],
+                            str(PORT[name]), line],
+                           capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return "error: timed out"
+    return r.stdout if r.returncode == 0 else "error: " + r.stderr
+
+
+def first_line(text):
+    return text.split("\n", 1)[0]
+
+
+class Machine:
+    """One namespace with its herdd and its copy of the configuration."""
+
+    def __init__(self, top, tag, ns):
+        self.tag, self.ns = tag, ns
+        self.conf = os.path.join(top, "herd-%s.ini" % tag)
+        self.sock = os.path.join(top, "herd-%s.sock" % tag)
+        self.log = os.path.join(top, "log-%s" % tag)
+        self.proc = None
+        with open(self.conf, "w") as f:
+            f.write(herd_ini("herd-%s.sock" % tag, "log-%s" % tag))
+
+    def start(self):
+        self.err = open(self.conf + ".stderr", "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns, HERDD, "-f", self.conf],
+            stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
+
+    def ctl(self, *args):
+        r = subprocess.run([HERDCTL, "-s", self.sock] + list(args),
+                           capture_output=True, text=True, timeout=15)
+        return r.returncode, r.stdout, r.stderr
+
+    def status(self):
+        rc, out, _ = self.ctl("-j", "status")
+        if rc != 0:
+            return None
+        try:
+            return {n["name"]: n for n in json.loads(out)["nodes"]}
+        except (ValueError, KeyError):
+            return None
+
+    def all_running(self, names):
+        st = self.status()
+        return st if st and all(st.get(n, {}).get("state") == "running"
+                                for n in names) else None
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def logs(self):
+        out = []
+        try:
+            for f in sorted(os.listdir(self.log)):
+                with open(os.path.join(self.log, f)) as fp:
+                    out += ["%s/%s: %s" % (self.tag, f, l.rstrip())
+                            for l in fp.readlines()[-15:]]
+        except OSError:
+            pass
+        return "\n".join(out)
+
+
+def herd_ini(control, log_dir):
+    out = ["[herd]", "log_dir = " + log_dir, "control = " + control,
+           "stop_timeout_ms = 2000", "",
+           "[places]", "backend = google", "url = http://127.0.0.1:9/", ""]
+    for name, host, port, nbs in SERVERS:
+        out += ["[server %s]" % name, "host = " + host, "port = %d" % port]
+        if nbs:
+            out.append("neighbors = " + " ".join(nbs))
+        out.append("")
+    return "\n".join(out)
+
+
+def setup_net():
+    ip("netns", "add", NS_A)
+    ip("netns", "add", NS_B)
+    ip("link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B)
+    ip("link", "set", VETH_A, "netns", NS_A)
+    ip("link", "set", VETH_B, "netns", NS_B)
+    ip("-n", NS_A, "addr", "add", ADDR_A + "/24", "dev", VETH_A)
+    ip("-n", NS_B, "addr", "add", ADDR_B + "/24", "dev", VETH_B)
+    for ns, dev in ((NS_A, VETH_A), (NS_B, VETH_B)):
+        ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", ns, "link", "set", dev, "up")
+
+
+def teardown_net():
+    for ns in (NS_A, NS_B):
+        r = ip("netns", "pids", ns, check=False)
+        for w in r.stdout.split():
+            try:
+                os.kill(int(w), signal.SIGKILL)
+            except (ValueError, OSError):
+                pass
+    for ns in (NS_A, NS_B):
+        ip("netns", "del", ns, check=False)
+    ip("link", "del", VETH_A, check=False)    # if it never moved
+
+
+def iamat(name, client, when):
+    return talk(name, "IAMAT %s +34.068930-118.445127 %s" % (client, when))
+
+
+def whatsat_at(name, client, when, timeout=10.0):
+    """Poll WHATSAT at name until its AT line carries when; that line."""
+    def check():
+        line = first_line(talk(name, "WHATSAT %s 10 1" % client))
+        return line if line.startswith("AT ") and when in line else None
+    return wait_for(check, timeout, 0.2)
+
+
+def run(top):
+    a, b = Machine(top, "a", NS_A), Machine(top, "b", NS_B)
+    machines = [a, b]
+    try:
+        setup_net()
+        r = subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c1",
+                            "-W2", ADDR_B], capture_output=True, text=True,
+                           timeout=10) if shutil.which("ping") else None
+        if r is not None:
+            ok(r.returncode == 0, "A reaches B over the veth pair", r.stdout)
+
+        # -nv marks; no server here: 78; an unknown -s name: 64
+        r = subprocess.run(["ip", "netns", "exec", NS_A, HERDD, "-nv",
+                            "-f", a.conf], capture_output=True, text=True,
+                           timeout=15)
+        ok(r.returncode == 0 and
+           all("%s: local" % n in r.stderr for n in ON_A) and
+           all("%s: remote" % n in r.stderr for n in ON_B),
+           "herdd -nv in A marks A's servers local, B's remote", r.stderr)
+        lone = Machine(top, "lone", NS_A)
+        try:
+            r = subprocess.run([HERDD, "-f", lone.conf], capture_output=True,
+                               text=True, timeout=10)
+            rc, err = r.returncode, r.stderr
+        except subprocess.TimeoutExpired as e:   # killed: its workers follow
+            rc, err = None, "still running after 10 s\n%s" % e.stderr
+        ok(rc == 78 and "no server" in err,
+           "herdd on a machine with none of the herd's hosts exits 78",
+           "exit %s\n%s" % (rc, err))
+        r = subprocess.run([HERDD, "-n", "-s", "Goloman,Nope", "-f",
+                            a.conf], capture_output=True, text=True,
+                           timeout=15)
+        ok(r.returncode == 64 and "Nope" in r.stderr,
+           "herdd -s with an unknown name exits 64", r.stderr)
+
+        for m in machines:
+            m.start()
+        sa = wait_for(lambda: a.all_running(ON_A), 20)
+        sb = wait_for(lambda: b.all_running(ON_B), 20)
+        ok(sa is not None and sb is not None,
+           "each herdd brings its own servers up", "%s\n%s\n%s" % (
+               sa, sb, a.logs() + "\n" + b.logs()))
+        if sa is None or sb is None:
+            return
+        ok(set(sa) == set(PORT) and
+           all(sa[n]["state"] == "remote" and sa[n]["pid"] is None and
+               sa[n]["host"] == ADDR_B for n in ON_B),
+           "A's status shows B's servers as remote", json.dumps(sa))
+        ok(set(sb) == set(PORT) and
+           all(sb[n]["state"] == "remote" and sb[n]["pid"] is None and
+               sb[n]["host"] == ADDR_A for n in ON_A),
+           "B's status shows A's servers as remote", json.dumps(sb))
+        pids_a = {n: sa[n]["pid"] for n in ON_A}
+        pids_b = {n: sb[n]["pid"] for n in ON_B}
+        in_ns = ip("netns", "pids", NS_A).stdout.split()
+        ok(all(str(p) in in_ns for p in pids_a.values()),
+           "A's workers run in namespace A", "%s vs %s" % (pids_a, in_ns))
+        rc, out, err = a.ctl("status")
+        ok(rc == 0 and any(l.split()[:2] == ["Wilkes", "remote"] and
+                           ADDR_B in l for l in out.splitlines()),
+           "herdctl's table shows remote rows with their host", out + err)
+
+        rc, _, err = a.ctl("kill", "Welsh")
+        ok(rc != 0 and "Welsh runs on another machine (%s)" % ADDR_B in err,
+           "kill on a remote server is refused", err)
+        rc, _, err = b.ctl("stop", "Hands")
+        ok(rc != 0 and "another machine" in err,
+           "stop on a remote server is refused", err)
+        rc, _, err = a.ctl("start", "Wilkes")
+        ok(rc != 0 and "another machine" in err,
+           "start on a remote server is refused", err)
+        rc, out, err = a.ctl("-j", "status", "Wilkes")
+        ok(rc == 0 and '"remote"' in out, "status of one remote server",
+           out + err)
+
+        # the links across machines come up
+        def linked():
+            sa, sb = a.status() or {}, b.status() or {}
+            h = sa.get("Holiday", {}).get("links") or []
+            w = sb.get("Welsh", {}).get("links") or []
+            return "Welsh" in h and "Holiday" in w
+        ok(wait_for(linked, 20), "Holiday (A) and Welsh (B) are linked",
+           json.dumps(a.status()) + "\n" + json.dumps(b.status()))
+
+        t1 = "%.9f" % time.time()
+        r = iamat("Goloman", "kiwi.cs.ucla.edu", t1)
+        ok(first_line(r).startswith("AT Goloman ") and t1 in r,
+           "IAMAT at Goloman in A is answered", r)
+        line = whatsat_at("Wilkes", "kiwi.cs.ucla.edu", t1)
+        ok(line is not None and line.startswith("AT Goloman "),
+           "WHATSAT at Wilkes in B knows it", str(line) + "\n" + a.logs() +
+           "\n" + b.logs())
+        line = whatsat_at("Welsh", "kiwi.cs.ucla.edu", t1)
+        ok(line is not None, "and so does Welsh in B", str(line))
+
+        # a crash on B: the worker comes back, the herd works across again
+        rc, out, err = b.ctl("kill", "Wilkes")
+        ok(rc == 0, "herdctl kill Wilkes on B", out + err)
+
+        def back():
+            n = (b.status() or {}).get("Wilkes", {})
+            return n if n.get("state") == "running" and \
+                n.get("pid") not in (None, pids_b["Wilkes"]) else None
+        n = wait_for(back, 15)
+        ok(n is not None and n["restarts"] >= 1,
+           "Wilkes comes back with a new pid", json.dumps(n))
+        st = a.status() or {}
+        ok(all(st.get(k, {}).get("pid") == v for k, v in pids_a.items()),
+           "A's workers are untouched", json.dumps(st))
+        line = whatsat_at("Wilkes", "kiwi.cs.ucla.edu", t1, 15)
+        ok(line is not None, "the restarted Wilkes catches up from A",
+           str(line))
+        t2 = "%.9f" % time.time()
+        r = iamat("Wilkes", "lime.cs.ucla.edu", t2)
+        ok(first_line(r).startswith("AT Wilkes ") and t2 in r,
+           "IAMAT at the restarted Wilkes", r)
+        line = whatsat_at("Hands", "lime.cs.ucla.edu", t2, 15)
+        ok(line is not None and line.startswith("AT Wilkes "),
+           "WHATSAT at Hands in A knows it", str(line) + "\n" + a.logs() +
+           "\n" + b.logs())
+        t3 = "%.9f" % time.time()
+        r = iamat("Hands", "kiwi.cs.ucla.edu", t3)
+        line = whatsat_at("Wilkes", "kiwi.cs.ucla.edu", t3, 15)
+        ok(line is not None and line.startswith("AT Hands "),
+           "an update from A reaches the restarted Wilkes", str(line))
+
+        # SIGTERM: each herdd stops its own workers and exits 0
+        all_pids = list(pids_a.values()) + [pids_b["Welsh"], n["pid"]
+                                            if n else 0]
+        for m in machines:
+            m.stop()
+        ok(all(m.proc.returncode == 0 for m in machines),
+           "both herdds exit 0 on SIGTERM",
+           [m.proc.returncode for m in machines])
+        gone = wait_for(lambda: not any(
+            p and os.path.exists("/proc/%d" % p) for p in all_pids), 5)
+        ok(gone, "no worker is left")
+    finally:
+        for m in machines:
+            try:
+                m.stop()
+            except Exception:
+                if m.proc is not None:
+                    m.proc.kill()
+
+
+def main():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        print("1..0 # SKIP needs root and ip(8)")
+        return 77
+    for b in (HERDD, HERDCTL, HERD_NODE):
+        if not b or not os.access(b, os.X_OK):
+            print("1..0 # SKIP HERDD, HERDCTL or HERD_NODE not set")
+            return 77
+    r = subprocess.run(["ip", "netns", "add", NS_A], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        print("1..0 # SKIP cannot make a network namespace: %s" %
+              r.stderr.strip())
+        return 77
+    ip("netns", "del", NS_A, check=False)
+
+    def alarm(signo, frame):
+        raise TimeoutError("the test took more than %d s" % LIMIT)
+    signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(LIMIT)
+    top = tempfile.mkdtemp(prefix="herd-multihost-")
+    os.environ["HERD_NODE"] = HERD_NODE
+    try:
+        run(top)
+    except Exception as e:
+        ok(False, "the test ran to its end", "%s: %s" % (type(e).__name__, e))
+    finally:
+        signal.alarm(0)
+        teardown_net()
+        shutil.rmtree(top, ignore_errors=True)
+    left = ip("netns", "list").stdout
+    ok(NS_A not in left and NS_B not in left, "the namespaces are gone",
+       left)
+    print("1..%d" % TAP_N, flush=True)
+    return 1 if TAP_FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
