@@ -20,6 +20,7 @@
 #include "client.h"
 #include "conf.h"
 #include "linebuf.h"
+#include "listener.h"
 #include "log.h"
 #include "peer.h"
 #include "places.h"
@@ -54,9 +55,7 @@ struct client {
 
 static struct ev_loop		*client_loop;
 static const struct herd_server	*client_self;
-static ev_io			 client_lio;
-static ev_timer			 client_pause;	/* accept paused on EMFILE */
-static int			 client_lfd = -1;
+static struct listener		 client_listener;
 static struct client		*client_list;
 static size_t			 client_n;
 static unsigned long		 client_ids;
@@ -420,53 +419,29 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-client_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 {
 	struct client	*c;
-	char		 addr[64];
-	int		 fd;
 
-	(void)revents;
-	for (;;) {
-		if ((fd = sock_accept(w->fd, addr, sizeof(addr))) == -1) {
-			if (errno == EMFILE || errno == ENFILE) {
-				log_warn("accept: pausing for 100 ms");
-				ev_io_stop(loop, &client_lio);
-				ev_timer_set(&client_pause, 0.1, 0.);
-				ev_timer_start(loop, &client_pause);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != ECONNABORTED && errno != EINTR)
-				log_warn("accept");
-			return;
-		}
-		if ((c = calloc(1, sizeof(*c))) == NULL) {
-			log_warnx("accept: out of memory");
-			close(fd);
-			return;
-		}
-		c->fd = fd;
-		c->id = ++client_ids;
-		c->tailp = &c->head;
-		snprintf(c->addr, sizeof(c->addr), "%s", addr);
-		linebuf_init(&c->in, CLIENT_LINE_MAX);
-		ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
-		ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
-		ev_io_start(loop, &c->rio);
-		c->next = client_list;
-		if (client_list != NULL)
-			client_list->prev = c;
-		client_list = c;
-		client_n++;
-		log_info("client %lu connected from %s", c->id, c->addr);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("accept: out of memory");
+		close(fd);
+		return;
 	}
-}
-
-static void
-client_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)w;
-	(void)revents;
-	ev_io_start(loop, &client_lio);
+	c->fd = fd;
+	c->id = ++client_ids;
+	c->tailp = &c->head;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	linebuf_init(&c->in, CLIENT_LINE_MAX);
+	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+	ev_io_start(loop, &c->rio);
+	c->next = client_list;
+	if (client_list != NULL)
+		client_list->prev = c;
+	client_list = c;
+	client_n++;
+	log_info("client %lu connected from %s", c->id, c->addr);
 }
 
 int
@@ -475,12 +450,9 @@ client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
 {
 	client_loop = loop;
 	client_self = self;
-	if ((client_lfd = sock_listen(self->host, self->port, err,
-	    errlen)) == -1)
+	if (listener_start(&client_listener, loop, self->host, self->port,
+	    "client", client_accept_cb, err, errlen) == -1)
 		return -1;
-	ev_io_init(&client_lio, client_accept_cb, client_lfd, EV_READ);
-	ev_io_start(loop, &client_lio);
-	ev_timer_init(&client_pause, client_pause_cb, 0.1, 0.);
 	log_info("listening for clients on %s port %u", self->host,
 	    self->port);
 	return 0;
@@ -489,12 +461,7 @@ client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
 void
 client_shutdown(void)
 {
-	if (client_lfd != -1) {
-		ev_io_stop(client_loop, &client_lio);
-		ev_timer_stop(client_loop, &client_pause);
-		close(client_lfd);
-		client_lfd = -1;
-	}
+	listener_stop(&client_listener, client_loop);
 	while (client_list != NULL) {
 		client_collect(client_list);
 		outbuf_write(&client_list->out, client_list->fd);

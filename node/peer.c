@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "linebuf.h"
+#include "listener.h"
 #include "log.h"
 #include "peer.h"
 #include "proto.h"
@@ -85,9 +86,7 @@ static const struct herd_server	*peer_self;
 static struct link		*peer_links;
 static size_t			 peer_nlinks;
 static struct pconn		*peer_pconns;
-static ev_io			 peer_lio;
-static ev_timer			 peer_pause;	/* accept paused on EMFILE */
-static int			 peer_lfd = -1;
+static struct listener		 peer_listener;
 static const char		*peer_secret;	/* NULL: version 1 links */
 static size_t			 peer_secret_len;
 
@@ -899,54 +898,30 @@ pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-peer_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+peer_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 {
 	struct pconn	*p;
-	char		 addr[64];
-	int		 fd;
 
-	(void)revents;
-	for (;;) {
-		if ((fd = sock_accept(w->fd, addr, sizeof(addr))) == -1) {
-			if (errno == EMFILE || errno == ENFILE) {
-				/* the socket stays readable: do not spin */
-				log_warn("peer accept: pausing for 100 ms");
-				ev_io_stop(loop, &peer_lio);
-				ev_timer_set(&peer_pause, 0.1, 0.);
-				ev_timer_start(loop, &peer_pause);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != ECONNABORTED && errno != EINTR)
-				log_warn("peer accept");
-			return;
-		}
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			close(fd);
-			return;
-		}
-		p->fd = fd;
-		snprintf(p->addr, sizeof(p->addr), "%s", addr);
-		linebuf_init(&p->in, PEER_LINE_MAX);
-		p->last_rx = ev_now(loop);
-		ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);
-		ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
-		ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
-		p->rio.data = p->wio.data = p->timer.data = p;
-		ev_io_start(loop, &p->rio);
-		ev_timer_start(loop, &p->timer);
-		p->next = peer_pconns;
-		if (peer_pconns != NULL)
-			peer_pconns->prev = p;
-		peer_pconns = p;
-		log_debug("peer connection from %s", addr);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warnx("peer accept: out of memory");
+		close(fd);
+		return;
 	}
-}
-
-static void
-peer_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)w;
-	(void)revents;
-	ev_io_start(loop, &peer_lio);
+	p->fd = fd;
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	linebuf_init(&p->in, PEER_LINE_MAX);
+	p->last_rx = ev_now(loop);
+	ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);
+	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
+	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
+	p->rio.data = p->wio.data = p->timer.data = p;
+	ev_io_start(loop, &p->rio);
+	ev_timer_start(loop, &p->timer);
+	p->next = peer_pconns;
+	if (peer_pconns != NULL)
+		peer_pconns->prev = p;
+	peer_pconns = p;
+	log_debug("peer connection from %s", addr);
 }
 
 int
@@ -971,12 +946,9 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 		    "not authenticated (anyone who reaches port %u can pose "
 		    "as a neighbour)", self->peer_port);
 	}
-	if ((peer_lfd = sock_listen(self->host, self->peer_port, err,
-	    errlen)) == -1)
+	if (listener_start(&peer_listener, loop, self->host, self->peer_port,
+	    "peer", peer_accept_cb, err, errlen) == -1)
 		return -1;
-	ev_io_init(&peer_lio, peer_accept_cb, peer_lfd, EV_READ);
-	ev_io_start(loop, &peer_lio);
-	ev_timer_init(&peer_pause, peer_pause_cb, 0.1, 0.);
 	log_info("listening for neighbours on %s port %u", self->host,
 	    self->peer_port);
 	peer_nlinks = self->nneighbors;
@@ -1006,12 +978,7 @@ peer_shutdown(void)
 {
 	size_t	 i;
 
-	if (peer_lfd != -1) {
-		ev_io_stop(peer_loop, &peer_lio);
-		ev_timer_stop(peer_loop, &peer_pause);
-		close(peer_lfd);
-		peer_lfd = -1;
-	}
+	listener_stop(&peer_listener, peer_loop);
 	for (i = 0; i < peer_nlinks; i++) {
 		struct link *l = &peer_links[i];
 
