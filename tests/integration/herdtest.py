@@ -292,6 +292,32 @@ def read_until(s, marker, timeout=5):
     return buf
 
 
+class Tap:
+    """TAP output for scripts that check many things in one go:
+    tap.ok(cond, what, detail) prints one line (detail as comments when
+    it fails) and returns cond; tap.plan() prints the plan and returns the
+    exit status."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, what, detail=""):
+        self.n += 1
+        if cond:
+            print("ok %d - %s" % (self.n, what), flush=True)
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, what), flush=True)
+            for line in str(detail).splitlines():
+                print("#   " + line, flush=True)
+        return cond
+
+    def plan(self):
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
 def run(tests):
     """Run test functions in order; print TAP; exit non-zero on failure."""
     signal.alarm(280)

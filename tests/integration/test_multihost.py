@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdtest import Tap  # noqa: E402
+
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
 HERD_NODE = os.environ.get("HERD_NODE", "")
@@ -74,21 +77,8 @@ while b"\n\n" not in data and time.monotonic() < end:
 sys.stdout.write(data.decode(errors="replace"))
 """
 
-TAP_N = 0
-TAP_FAILED = 0
-
-
-def ok(cond, what, detail=""):
-    global TAP_N, TAP_FAILED
-    TAP_N += 1
-    if cond:
-        print("ok %d - %s" % (TAP_N, what), flush=True)
-    else:
-        TAP_FAILED += 1
-        print("not ok %d - %s" % (TAP_N, what), flush=True)
-        for line in str(detail).splitlines():
-            print("#   " + line, flush=True)
-    return cond
+TAP = Tap()
+ok = TAP.ok
 
 
 def wait_for(pred, timeout=10.0, step=0.1):
@@ -414,8 +404,7 @@ def main():
     left = ip("netns", "list").stdout
     ok(NS_A not in left and NS_B not in left, "the namespaces are gone",
        left)
-    print("1..%d" % TAP_N, flush=True)
-    return 1 if TAP_FAILED else 0
+    return TAP.plan()
 
 
 if __name__ == "__main__":

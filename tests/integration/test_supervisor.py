@@ -25,29 +25,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import free_ports  # noqa: E402
+from herdtest import Tap, free_ports  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
 HERD_NODE = os.environ.get("HERD_NODE", "")
 DEADLINE = time.monotonic() + 240        # the whole test, bounded
 
-TAP_N = 0
-TAP_FAILED = 0
-
-
-def ok(cond, what, detail=""):
-    global TAP_N, TAP_FAILED
-    TAP_N += 1
-    if cond:
-        print("ok %d - %s" % (TAP_N, what), flush=True)
-    else:
-        TAP_FAILED += 1
-        print("not ok %d - %s" % (TAP_N, what), flush=True)
-        if detail:
-            for line in str(detail).splitlines():
-                print("#   " + line, flush=True)
-    return cond
+TAP = Tap()
+ok = TAP.ok
 
 
 def wait_for(pred, timeout=10.0, step=0.02):
@@ -921,12 +907,11 @@ def main():
         ok(False, "no exception", traceback.format_exc() or e)
     finally:
         cleanup()
-        if TAP_FAILED and os.environ.get("HERD_KEEP"):
+        if TAP.failed and os.environ.get("HERD_KEEP"):
             print("# kept %s" % top)
         else:
             shutil.rmtree(top, ignore_errors=True)
-    print("1..%d" % TAP_N)
-    return 1 if TAP_FAILED else 0
+    return TAP.plan()
 
 
 if __name__ == "__main__":
