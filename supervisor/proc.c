@@ -979,18 +979,29 @@ proc_status(const char *name, struct json_object *result, char *err,
 	return 0;
 }
 
+/* As proc_lookup(), but no worker is (re)started while herdd stops. */
+static struct proc *
+proc_lookup_startable(const char *name, char *err, size_t errlen)
+{
+	struct proc	*p;
+
+	if ((p = proc_lookup(name, err, errlen)) == NULL)
+		return NULL;
+	if (proc_shutting) {
+		snprintf(err, errlen, "herdd is shutting down");
+		return NULL;
+	}
+	return p;
+}
+
 int
 proc_ctl_start(const char *name, struct json_object *result, char *err,
     size_t errlen)
 {
 	struct proc	*p;
 
-	if ((p = proc_lookup(name, err, errlen)) == NULL)
+	if ((p = proc_lookup_startable(name, err, errlen)) == NULL)
 		return -1;
-	if (proc_shutting) {
-		snprintf(err, errlen, "herdd is shutting down");
-		return -1;
-	}
 	switch (p->state) {
 	case PROC_STOPPED:
 	case PROC_FAILED:
@@ -1031,12 +1042,8 @@ proc_ctl_restart(const char *name, struct json_object *result, char *err,
 {
 	struct proc	*p;
 
-	if ((p = proc_lookup(name, err, errlen)) == NULL)
+	if ((p = proc_lookup_startable(name, err, errlen)) == NULL)
 		return -1;
-	if (proc_shutting) {
-		snprintf(err, errlen, "herdd is shutting down");
-		return -1;
-	}
 	log_info("%s: restart requested", p->name);
 	proc_stop(p, PROC_WANT_START);
 	proc_result(p, result);
