@@ -32,6 +32,14 @@ struct json_object *places_error_doc(const char *status, const char *message,
 	    char *why, size_t whylen);
 
 /*
+ * The start both parsers share: clear why and clamp max at 0; when the
+ * transfer itself failed (fail set), the UNKNOWN_ERROR document to answer
+ * with, else NULL (go on and parse the body).
+ */
+struct json_object *places_parse_begin(int *max, const char *fail, char *why,
+	    size_t whylen);
+
+/*
  * Parse a whole body as one JSON value (strict, UTF-8 checked, nothing but
  * white space after it).  NULL with a reason in err on failure.
  */

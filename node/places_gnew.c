@@ -255,14 +255,8 @@ places_gnew_parse(const char *body, size_t len, int max, long http_status,
 	size_t			 i, n;
 	int			 failed = 0;
 
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
-	if (max < 0)
-		max = 0;
-	if (fail != NULL) {
-		snprintf(msg, sizeof(msg), "Places request failed: %s", fail);
-		return places_error_doc("UNKNOWN_ERROR", msg, why, whylen);
-	}
+	if ((v = places_parse_begin(&max, fail, why, whylen)) != NULL)
+		return v;
 	doc = places_json_parse(body, len, perr, sizeof(perr));
 	if ((err = gnew_get(doc, "error", json_type_object)) != NULL) {
 		if ((v = gnew_get(err, "status", json_type_string)) != NULL)

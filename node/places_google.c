@@ -179,6 +179,21 @@ google_status_ok(const char *status)
 }
 
 struct json_object *
+places_parse_begin(int *max, const char *fail, char *why, size_t whylen)
+{
+	char	 msg[PLACES_MSG_MAX];
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (*max < 0)
+		*max = 0;
+	if (fail == NULL)
+		return NULL;
+	snprintf(msg, sizeof(msg), "Places request failed: %s", fail);
+	return places_error_doc("UNKNOWN_ERROR", msg, why, whylen);
+}
+
+struct json_object *
 places_google_parse(const char *body, size_t len, int max, long http_status,
     const char *fail, char *why, size_t whylen)
 {
@@ -187,14 +202,8 @@ places_google_parse(const char *body, size_t len, int max, long http_status,
 	char			 msg[PLACES_MSG_MAX], perr[128];
 	size_t			 n;
 
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
-	if (max < 0)
-		max = 0;
-	if (fail != NULL) {
-		snprintf(msg, sizeof(msg), "Places request failed: %s", fail);
-		return places_error_doc("UNKNOWN_ERROR", msg, why, whylen);
-	}
+	if ((v = places_parse_begin(&max, fail, why, whylen)) != NULL)
+		return v;
 	doc = places_json_parse(body, len, perr, sizeof(perr));
 	if (doc != NULL && json_object_is_type(doc, json_type_object)) {
 		if (json_object_object_get_ex(doc, "status", &v) &&
