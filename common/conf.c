@@ -287,6 +287,19 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
 	}
+	else if (strcmp(k, "state_dir") == 0)
+		conf_str(p, c->state_dir, sizeof(c->state_dir), v, k);
+	else if (strcmp(k, "fsync") == 0) {
+		if (strcmp(v, "always") == 0)
+			c->fsync = HERD_FSYNC_ALWAYS;
+		else if (strcmp(v, "everysec") == 0)
+			c->fsync = HERD_FSYNC_EVERYSEC;
+		else if (strcmp(v, "no") == 0)
+			c->fsync = HERD_FSYNC_NO;
+		else
+			conf_error(p, p->line, "fsync: expected always, "
+			    "everysec or no, not \"%s\"", v);
+	}
 	else
 		conf_error(p, p->line, "unknown key \"%s\" in [herd]", k);
 }
@@ -707,6 +720,7 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 	    dir) == -1 ||
 	    conf_resolve(conf->control, sizeof(conf->control), dir) == -1 ||
 	    conf_resolve(conf->node_path, sizeof(conf->node_path), dir) == -1 ||
+	    conf_resolve(conf->state_dir, sizeof(conf->state_dir), dir) == -1 ||
 	    conf_resolve(conf->places.dataset, sizeof(conf->places.dataset),
 	    dir) == -1) {
 		snprintf(err, errlen, "%s: a path is too long\n", path);
@@ -805,9 +819,23 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 			return 0;
 	}
 	return strcmp(ca->log_dir, cb->log_dir) == 0 &&
+	    strcmp(ca->state_dir, cb->state_dir) == 0 && ca->fsync == cb->fsync &&
 	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
 	    ca->secret_len == cb->secret_len &&
 	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0;
+}
+
+const char *
+conf_fsync_name(enum herd_fsync mode)
+{
+	switch (mode) {
+	case HERD_FSYNC_ALWAYS:
+		return "always";
+	case HERD_FSYNC_NO:
+		return "no";
+	default:
+		return "everysec";
+	}
 }
 
 const char *
@@ -835,6 +863,9 @@ conf_print(FILE *fp, const struct herd_conf *c)
 		fprintf(fp, "node = %s\n", c->node_path);
 	if (c->secret_file[0] != '\0')		/* never the secret itself */
 		fprintf(fp, "secret_file = %s\n", c->secret_file);
+	if (c->state_dir[0] != '\0')
+		fprintf(fp, "state_dir = %s\n", c->state_dir);
+	fprintf(fp, "fsync = %s\n", conf_fsync_name(c->fsync));
 	fprintf(fp, "restart_delay_ms = %d\nrestart_max_ms = %d\n"
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
 	    "ready_timeout_ms = %d\n\n", c->restart_delay_ms,

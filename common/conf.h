@@ -26,6 +26,12 @@ enum herd_backend {
 	HERD_BACKEND_GOOGLE_NEW,	/* Places API (New) searchNearby (POST) */
 };
 
+enum herd_fsync {
+	HERD_FSYNC_EVERYSEC = 0,	/* the default: a background sync a second */
+	HERD_FSYNC_ALWAYS,		/* each batch, before its replies */
+	HERD_FSYNC_NO,			/* leave it to the kernel */
+};
+
 struct herd_places_conf {
 	enum herd_backend backend;
 	int	 backend_set;		/* backend given explicitly */
@@ -53,6 +59,8 @@ struct herd_conf {
 	char	 log_dir[HERD_PATH_MAX];	/* default "log" */
 	char	 control[HERD_PATH_MAX];	/* default "herd.sock" */
 	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
+	char	 state_dir[HERD_PATH_MAX];	/* journals; "" = nothing on disk */
+	enum herd_fsync fsync;		/* default everysec */
 	int	 restart_delay_ms;	/* first backoff delay, default 100 */
 	int	 restart_max_ms;	/* backoff cap, default 30000 */
 	int	 restart_reset_s;	/* healthy this long: backoff resets, 10 */
@@ -104,5 +112,6 @@ int	 conf_server_equal(const struct herd_conf *ca,
 void	 conf_print(FILE *fp, const struct herd_conf *conf);
 
 const char *conf_backend_name(enum herd_backend backend);
+const char *conf_fsync_name(enum herd_fsync mode);
 
 #endif /* HERD_CONF_H */

@@ -170,6 +170,22 @@ outbuf_add(struct outbuf *ob, const void *data, size_t n)
 	return 0;
 }
 
+void
+outbuf_consume(struct outbuf *ob, size_t n)
+{
+	if (n > ob->len - ob->off)
+		n = ob->len - ob->off;
+	ob->off += n;
+	if (ob->off < ob->len)
+		return;
+	ob->off = ob->len = 0;
+	if (ob->cap > OUTBUF_KEEP) {
+		free(ob->buf);
+		ob->buf = NULL;
+		ob->cap = 0;
+	}
+}
+
 size_t
 outbuf_len(const struct outbuf *ob)
 {

@@ -54,6 +54,8 @@ int	 outbuf_add(struct outbuf *ob, const void *p, size_t n);
 /* Reserve n bytes at the end; returns where to write them, or NULL. */
 char	*outbuf_reserve(struct outbuf *ob, size_t n);
 size_t	 outbuf_len(const struct outbuf *ob);
+/* Forget the first n bytes (written elsewhere); all gone: empty. */
+void	 outbuf_consume(struct outbuf *ob, size_t n);
 
 /*
  * Write as much as the socket takes.  Returns 0 when all is written, 1 when

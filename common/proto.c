@@ -293,6 +293,119 @@ proto_hex_ok(const struct proto_field *f, size_t len)
 	return 1;
 }
 
+/* A decimal uint64 of 1 to 19 digits. */
+static int
+proto_u64(const struct proto_field *f, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (f->len == 0 || f->len > 19)
+		return -1;
+	for (i = 0; i < f->len; i++) {
+		if (!proto_isdigit(f->p[i]))
+			return -1;
+		v = v * 10 + (uint64_t)(f->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Exactly 16 lower-case hex digits: an epoch or a digest. */
+static int
+proto_x64(const struct proto_field *f, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+	char		 c;
+
+	if (f->len != 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		c = f->p[i];
+		if (proto_isdigit(c))
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The peer messages of catch-up and repair (herd-protocol(7)). */
+static enum proto_peer_type
+proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
+{
+	struct proto_field	 f[PROTO_SUMS + 2];
+	size_t			 n, i;
+
+	n = proto_split(line, len, f, PROTO_SUMS + 2);
+	if (n == 0)
+		return PEER_INVALID;
+	if (proto_field_eq(&f[0], "SINCE") || proto_field_eq(&f[0], "FROM")) {
+		if (n != 3 || proto_x64(&f[1], &msg->epoch) == -1 ||
+		    proto_u64(&f[2], &msg->lseq) == -1)
+			return PEER_INVALID;
+		return msg->type = f[0].p[0] == 'S' ? PEER_SINCE : PEER_FROM;
+	}
+	if (proto_field_eq(&f[0], "SEQ")) {
+		if (n != 2 || proto_u64(&f[1], &msg->lseq) == -1)
+			return PEER_INVALID;
+		return msg->type = PEER_SEQ;
+	}
+	if (proto_field_eq(&f[0], "DIGEST")) {
+		if (n != 3 || proto_u64(&f[1], &msg->dcount) == -1 ||
+		    proto_x64(&f[2], &msg->dsum) == -1)
+			return PEER_INVALID;
+		return msg->type = PEER_DIGEST;
+	}
+	if (proto_field_eq(&f[0], "SUMS")) {
+		if (n != PROTO_SUMS + 1)
+			return PEER_INVALID;
+		for (i = 0; i < PROTO_SUMS; i++)
+			if (proto_x64(&f[i + 1], &msg->sums[i]) == -1)
+				return PEER_INVALID;
+		return msg->type = PEER_SUMS;
+	}
+	return PEER_INVALID;
+}
+
+const char *
+proto_at_line(const struct proto_at *at, char *buf, size_t size, size_t *len)
+{
+	const struct proto_field *f[5] = { &at->server, &at->diff, &at->id,
+	    &at->coords, &at->time };
+	const char	*start = at->server.p - 3;
+	size_t		 i, n = 2;
+	char		*o = buf;
+
+	for (i = 0; i < 5; i++)
+		n += 1 + f[i]->len;
+	/* contiguous "AT x y ..." with single spaces: use it as it is */
+	if (start[0] == 'A' && start[1] == 'T' && start[2] == ' ' &&
+	    at->time.p + at->time.len - start == (ptrdiff_t)n) {
+		for (i = 0; i < 4; i++)
+			if (f[i]->p + f[i]->len + 1 != f[i + 1]->p)
+				break;
+		if (i == 4) {
+			*len = n;
+			return start;
+		}
+	}
+	if (n + 1 > size)
+		return NULL;
+	memcpy(o, "AT", 2), o += 2;
+	for (i = 0; i < 5; i++) {
+		*o++ = ' ';
+		memcpy(o, f[i]->p, f[i]->len), o += f[i]->len;
+	}
+	*o = '\0';
+	*len = n;
+	return buf;
+}
+
 enum proto_peer_type
 proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 {
@@ -347,6 +460,8 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 		if (n > PROTO_MAX_FIELDS ||
 		    proto_parse_at(f + 1, n - 1, &msg->at) == -1)
 			return PEER_INVALID;
+		msg->line.p = f[1].p;
+		msg->line.len = (size_t)(f[6].p + f[6].len - f[1].p);
 		return msg->type = PEER_UPDATE;
 	}
 	if (proto_field_eq(&f[0], "SYNCED")) {
@@ -358,7 +473,7 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 		return msg->type = PEER_PING;
 	if (proto_field_eq(&f[0], "PONG") && n == 1)
 		return msg->type = PEER_PONG;
-	return PEER_INVALID;
+	return proto_parse_sync(line, len, msg);
 }
 
 size_t

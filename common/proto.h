@@ -11,6 +11,7 @@
 #define HERD_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "htime.h"
 
@@ -21,6 +22,7 @@
 #define PROTO_MAC_LEN		32	/* bytes of an HMAC-SHA256 */
 #define PROTO_MAC_HEX		(2 * PROTO_MAC_LEN)	/* on the wire */
 #define PROTO_MAX_FIELDS	8
+#define PROTO_SUMS		32	/* parts of a SUMS digest */
 #define PROTO_RADIUS_MAX_KM	50
 #define PROTO_RESULTS_MAX	20
 
@@ -68,6 +70,11 @@ enum proto_peer_type {
 	PEER_SYNCED,		/* SYNCED <count> */
 	PEER_PING,		/* PING */
 	PEER_PONG,		/* PONG */
+	PEER_SINCE,		/* SINCE <epoch> <lseq>: listener's resume point */
+	PEER_FROM,		/* FROM <epoch> <lseq>: dialler's stream starts */
+	PEER_SEQ,		/* SEQ <lseq>: the stream is sent up to lseq */
+	PEER_DIGEST,		/* DIGEST <count> <sum> */
+	PEER_SUMS,		/* SUMS <sum> x PROTO_SUMS */
 };
 
 struct proto_peer {
@@ -79,6 +86,11 @@ struct proto_peer {
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */
 	struct proto_at	 at;		/* UPDATE */
+	struct proto_field line;	/* UPDATE: from "AT" to the end */
+	uint64_t	 epoch;		/* SINCE, FROM */
+	uint64_t	 lseq;		/* SINCE, FROM, SEQ */
+	uint64_t	 dcount, dsum;	/* DIGEST */
+	uint64_t	 sums[PROTO_SUMS];	/* SUMS */
 };
 
 /* Split on white space (space, \t, \r, \f, \v); returns the field count. */
@@ -114,6 +126,15 @@ size_t	 proto_format_at(char *buf, size_t size, const char *server,
  * number of bytes written.
  */
 size_t	 proto_format_json(char *dst, const char *json, size_t len);
+
+/*
+ * The AT line of a parsed record, single-spaced as the herd stores and
+ * floods it: a pointer into the line it was parsed from when that is
+ * already so, else rebuilt in buf (size bytes).  Its length in *len; NULL
+ * when it does not fit.
+ */
+const char *proto_at_line(const struct proto_at *at, char *buf, size_t size,
+	    size_t *len);
 
 /* Lower-case hex of the len bytes at buf into out (2 * len + 1 bytes). */
 void	 proto_hex(char *out, const unsigned char *buf, size_t len);

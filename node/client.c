@@ -8,6 +8,14 @@
  * are pending, so no client can make the node buffer without bound.  A line
  * longer than CLIENT_LINE_MAX is answered "? LINE" by streaming it back as
  * it arrives.
+ *
+ * Replies are not written as they are made: client_flush() writes each
+ * connection once per loop iteration, after the journal and the links
+ * (node.c), so an AT reply never leaves before its update is in the journal
+ * and on its way to the neighbours.  With a journal, the replies made after
+ * an update was stored wait in "held", with a copy in "alt" that answers
+ * those updates "? IAMAT ..." instead: if the journal could not be written
+ * that is what goes out, so no AT is ever sent for an update not on disk.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +27,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "journal.h"
 #include "linebuf.h"
 #include "listener.h"
 #include "log.h"
@@ -27,13 +36,16 @@
 #include "proto.h"
 #include "sock.h"
 #include "store.h"
+#include "update.h"
 
 struct reply {
 	struct reply		*next;
 	struct client		*c;
 	struct places_req	*req;	/* pending lookup, or NULL */
 	int			 done;
+	int			 held;	/* an IAMAT stored in this batch */
 	struct outbuf		 data;
+	struct outbuf		 alt;	/* held: the answer if not written */
 };
 
 struct client {
@@ -50,6 +62,11 @@ struct client {
 	int		 overlong;	/* echoing an over-long line */
 	size_t		 overlong_len;
 	int		 busy;		/* in client_service() */
+	int		 holding;	/* held and alt in use this batch */
+	struct outbuf	 held;		/* replies after a stored IAMAT */
+	struct outbuf	 alt;		/* the same, should the journal fail */
+	int		 pending;	/* on client_pending */
+	struct client	*pnext;
 	struct client	*prev, *next;
 };
 
@@ -59,6 +76,8 @@ static struct listener		 client_listener;
 static struct client		*client_list;
 static size_t			 client_n;
 static unsigned long		 client_ids;
+static struct client		*client_pending;	/* to be flushed */
+static ev_idle			 client_idle;	/* more to do: do not sleep */
 
 static int	 client_collect(struct client *);
 static void	 client_service(struct client *);
@@ -82,11 +101,23 @@ client_free(struct client *c, const char *why)
 		if (r->req != NULL)
 			places_cancel(r->req);
 		outbuf_free(&r->data);
+		outbuf_free(&r->alt);
 		free(r);
+	}
+	if (c->pending) {
+		struct client **pp;
+
+		for (pp = &client_pending; *pp != NULL; pp = &(*pp)->pnext)
+			if (*pp == c) {
+				*pp = c->pnext;
+				break;
+			}
 	}
 	close(c->fd);
 	linebuf_free(&c->in);
 	outbuf_free(&c->out);
+	outbuf_free(&c->held);
+	outbuf_free(&c->alt);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -98,15 +129,30 @@ client_free(struct client *c, const char *why)
 }
 
 /*
- * Answer "a b\n": straight into the output when nothing waits before it,
- * else as a finished reply at the end of the queue.
+ * Put bytes after everything answered before: in the output, or, once a
+ * stored IAMAT is held in this batch, in held and alt alike.
+ */
+static int
+client_emit(struct client *c, const char *p, size_t n)
+{
+	if (!c->holding)
+		return outbuf_add(&c->out, p, n);
+	if (outbuf_add(&c->held, p, n) == -1 || outbuf_add(&c->alt, p, n) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Answer "a b\n" (or, with alt, "a b\n" if the journal is written and
+ * "? alt\n" if not): at once when nothing waits before it, else as a
+ * finished reply at the end of the queue.
  */
 static int
 client_reply(struct client *c, const char *a, size_t alen, const char *b,
-    size_t blen)
+    size_t blen, const char *alt, size_t altlen, int held)
 {
 	struct reply	*r;
-	struct outbuf	*ob = &c->out;
+	struct outbuf	*ob = NULL;
 	char		 tag[64];
 	size_t		 n = alen + blen + 1;
 
@@ -120,12 +166,36 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 		*c->tailp = r;
 		c->tailp = &r->next;
 		ob = &r->data;
-	}
+		if (held) {
+			r->held = 1;
+			if (outbuf_add(&r->alt, "? ", 2) == -1 ||
+			    outbuf_add(&r->alt, alt, altlen) == -1 ||
+			    outbuf_add(&r->alt, "\n", 1) == -1)
+				return -1;
+		}
+	} else if (held || c->holding) {
+		if (!c->holding) {
+			c->holding = 1;
+			outbuf_consume(&c->held, outbuf_len(&c->held));
+			outbuf_consume(&c->alt, outbuf_len(&c->alt));
+		}
+		ob = &c->held;
+		if (held) {
+			if (outbuf_add(&c->alt, "? ", 2) == -1 ||
+			    outbuf_add(&c->alt, alt, altlen) == -1 ||
+			    outbuf_add(&c->alt, "\n", 1) == -1)
+				return -1;
+		} else if (outbuf_add(&c->alt, a, alen) == -1 ||
+		    outbuf_add(&c->alt, b, blen) == -1 ||
+		    outbuf_add(&c->alt, "\n", 1) == -1)
+			return -1;
+	} else
+		ob = &c->out;
 	/* outbuf_add may move what is queued: the reply is the last n bytes */
 	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
 	    outbuf_add(ob, "\n", 1) == -1)
 		return -1;
-	if (ob != &c->out)
+	if (ob != &c->out && ob != &c->held)
 		c->queued += n;
 	snprintf(tag, sizeof(tag), "client %lu sent", c->id);
 	log_line(tag, ob->buf + ob->len - n, n - 1);
@@ -135,30 +205,33 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 static int
 client_invalid(struct client *c, const char *line, size_t len)
 {
-	return client_reply(c, "? ", 2, line, len);
+	return client_reply(c, "? ", 2, line, len, NULL, 0, 0);
 }
 
+/*
+ * IAMAT: accept the update, and answer AT, held until the journal has it
+ * (when there is a journal).  While the journal cannot be written the
+ * update is refused: "? " and the line, as for any command not taken.
+ */
 static int
 client_iamat(struct client *c, const struct proto_cmd *cmd,
-    const struct htime *now)
+    const struct htime *now, const char *line, size_t len)
 {
 	char	 at[CLIENT_LINE_MAX + 128];
 	size_t	 n;
+	int	 rc;
 
+	if (!journal_ok())
+		return client_invalid(c, line, len);
 	n = proto_format_at(at, sizeof(at), client_self->name, now, cmd);
 	if (n == 0)
 		return -1;
-	switch (store_put(cmd->id.p, cmd->id.len, &cmd->t, cmd->lat, cmd->lng,
-	    at, n, 0)) {
-	case 1:
-		peer_flood(at, n, NULL);	/* before the reply */
-		break;
-	case -1:
-		log_warnx("client %lu: out of memory storing an update",
-		    c->id);
-		break;
-	}
-	return client_reply(c, at, n, NULL, 0);
+	rc = update_accept(cmd->id.p, cmd->id.len, &cmd->t, cmd->lat,
+	    cmd->lng, at, n, STORE_SRC_CLIENT);
+	if (rc == -1)
+		return client_invalid(c, line, len);
+	return client_reply(c, at, n, NULL, 0, line, len,
+	    rc == 1 && journal_enabled());
 }
 
 static void
@@ -222,7 +295,7 @@ client_command(struct client *c, const char *line, size_t len)
 	log_line(tag, line, len);
 	switch (proto_parse_client(line, len, &cmd)) {
 	case PROTO_IAMAT:
-		return client_iamat(c, &cmd, &now);
+		return client_iamat(c, &cmd, &now, line, len);
 	case PROTO_WHATSAT:
 		return client_whatsat(c, &cmd, line, len);
 	default:
@@ -325,13 +398,14 @@ client_collect(struct client *c)
 	struct reply	*r;
 	int		 n = 0;
 
-	while ((r = c->head) != NULL && r->done) {
-		if (outbuf_add(&c->out, r->data.buf + r->data.off,
+	while ((r = c->head) != NULL && r->done && !r->held) {
+		if (client_emit(c, r->data.buf + r->data.off,
 		    outbuf_len(&r->data)) == -1)
 			return -1;
 		c->queued -= outbuf_len(&r->data);
 		c->head = r->next;
 		outbuf_free(&r->data);
+		outbuf_free(&r->alt);
 		free(r);
 		n++;
 	}
@@ -340,15 +414,24 @@ client_collect(struct client *c)
 	return n;
 }
 
+static void
+client_mark_pending(struct client *c)
+{
+	if (c->pending)
+		return;
+	c->pending = 1;
+	c->pnext = client_pending;
+	client_pending = c;
+}
+
 /*
- * Parse, collect and write until nothing moves (a reply collected may let
- * an over-long line held back behind it go on); then decide what to wait
- * for.  Frees the connection when it is done or broken.
+ * Parse and collect until nothing moves (a reply collected may let an
+ * over-long line held back behind it go on); client_flush() writes.
  */
 static void
 client_service(struct client *c)
 {
-	int	 n, m, rc = 0;
+	int	 n, m;
 
 	c->busy = 1;
 	for (;;) {
@@ -358,15 +441,54 @@ client_service(struct client *c)
 			client_free(c, "out of memory");
 			return;
 		}
-		if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
-			c->busy = 0;
-			client_free(c, strerror(errno));
-			return;
-		}
 		if (n == 0 && m == 0)
 			break;
 	}
 	c->busy = 0;
+	client_mark_pending(c);
+}
+
+/*
+ * The batch is over (written is whether the journal took it): let the
+ * held replies go as they are, or as their alternatives; write the output
+ * once; decide what to wait for.  Frees the connection when it is done or
+ * broken.
+ */
+static void
+client_flush_one(struct client *c, int written)
+{
+	struct reply	*r;
+	struct outbuf	 t;
+	int		 rc, throttled = client_throttled(c);
+
+	for (r = c->head; r != NULL; r = r->next)
+		if (r->held) {
+			if (!written) {
+				c->queued -= outbuf_len(&r->data);
+				t = r->data, r->data = r->alt, r->alt = t;
+				c->queued += outbuf_len(&r->data);
+			}
+			r->held = 0;
+		}
+	if (c->holding) {
+		c->holding = 0;
+		if (client_emit(c, written ? c->held.buf + c->held.off :
+		    c->alt.buf + c->alt.off, outbuf_len(written ? &c->held :
+		    &c->alt)) == -1) {
+			client_free(c, "out of memory");
+			return;
+		}
+		outbuf_consume(&c->held, outbuf_len(&c->held));
+		outbuf_consume(&c->alt, outbuf_len(&c->alt));
+	}
+	if (client_collect(c) == -1) {
+		client_free(c, "out of memory");
+		return;
+	}
+	if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
+		client_free(c, strerror(errno));
+		return;
+	}
 	if (rc == 1)
 		ev_io_start(client_loop, &c->wio);
 	else
@@ -377,11 +499,42 @@ client_service(struct client *c)
 		client_free(c, "end of input, all answered");
 		return;
 	}
+	if (throttled && !client_throttled(c)) {
+		client_service(c);	/* what it sent meanwhile */
+		return;
+	}
 	if (c->eof || client_throttled(c) ||
 	    (linebuf_pending(&c->in) == c->in.max && !c->overlong))
 		ev_io_stop(client_loop, &c->rio);
 	else
 		ev_io_start(client_loop, &c->rio);
+}
+
+void
+client_flush(int written)
+{
+	struct client	*list = client_pending, *c;
+
+	client_pending = NULL;
+	while ((c = list) != NULL) {
+		list = c->pnext;
+		c->pending = 0;
+		c->pnext = NULL;
+		client_flush_one(c, written);
+	}
+	/* a client to serve again: the next iteration must not sleep */
+	if (client_pending != NULL)
+		ev_idle_start(client_loop, &client_idle);
+	else
+		ev_idle_stop(client_loop, &client_idle);
+}
+
+static void
+client_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;			/* the prepare watcher does the work */
 }
 
 static void
@@ -415,7 +568,7 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	client_service(c);
+	client_service(c);	/* what it holds is written out: released */
 }
 
 static void
@@ -450,6 +603,7 @@ client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
 {
 	client_loop = loop;
 	client_self = self;
+	ev_idle_init(&client_idle, client_idle_cb);
 	if (listener_start(&client_listener, loop, self->host, self->port,
 	    "client", client_accept_cb, err, errlen) == -1)
 		return -1;
@@ -462,6 +616,8 @@ void
 client_shutdown(void)
 {
 	listener_stop(&client_listener, client_loop);
+	ev_idle_stop(client_loop, &client_idle);
+	client_flush(journal_flush() == 0);
 	while (client_list != NULL) {
 		client_collect(client_list);
 		outbuf_write(&client_list->out, client_list->fd);

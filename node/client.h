@@ -20,6 +20,12 @@ int	 client_init(struct ev_loop *loop, const struct herd_server *self,
 /* Stop accepting, write out what is buffered, close every connection. */
 void	 client_shutdown(void);
 
+/*
+ * Write every connection that has something new, once (after the journal
+ * and the links: node.c).  written: the journal took this batch.
+ */
+void	 client_flush(int written);
+
 /* Client connections open. */
 size_t	 client_count(void);
 

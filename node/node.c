@@ -19,11 +19,13 @@
 
 #include "client.h"
 #include "conf.h"
+#include "journal.h"
 #include "log.h"
 #include "peer.h"
 #include "places.h"
 #include "status.h"
 #include "store.h"
+#include "update.h"
 
 #define NODE_USAGE	"usage: herd-node [-v] [-f FILE] NAME\n"
 #define NODE_CONF	"etc/herd.ini"
@@ -55,13 +57,25 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("log reopened");
 }
 
-/* Once per loop iteration, before sleeping: write the log out. */
+/*
+ * Once per loop iteration, before sleeping (Redis's beforeSleep): what this
+ * iteration accepted goes to the journal in one write, then to each link in
+ * one write, then the replies to each client in one write, then the log.
+ * That order is the promise of an AT reply: written, and on its way.
+ */
 static void
 node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
+	int	 written;
+
 	(void)loop;
 	(void)w;
 	(void)revents;
+	written = journal_flush() == 0;
+	if (!written)
+		peer_hold(1);
+	peer_flush();
+	client_flush(written);
 	log_flush();
 }
 
@@ -136,6 +150,12 @@ main(int argc, char *argv[])
 
 	loop = ev_default_loop(EVFLAG_AUTO);
 	store_init();
+	update_init(&node_conf);
+	if (journal_open(loop, &node_conf, self, err, sizeof(err)) == -1) {
+		log_warnx("journal: %s", err);
+		log_flush();
+		return 1;
+	}
 	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
 		log_warnx("places: %s", err);
 		log_flush();
@@ -164,6 +184,7 @@ main(int argc, char *argv[])
 
 	client_shutdown();
 	peer_shutdown();
+	journal_close();
 	places_shutdown();
 	status_shutdown();
 	store_free();

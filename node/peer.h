@@ -1,5 +1,7 @@
 /*
- * peer.h -- links to the neighbours on the peer port (herd-protocol(7)).
+ * peer.h -- links to the neighbours on the peer port (herd-protocol(7)):
+ * the dialling side (link.c) sends our changes, the listening side
+ * (pconn.c) receives theirs; this is what the rest of the node sees.
  */
 #ifndef HERD_PEER_H
 #define HERD_PEER_H
@@ -11,16 +13,16 @@ struct herd_conf;
 struct herd_server;
 
 #define PEER_LINE_MAX		(160 * 1024)
-#define PEER_OUT_MAX		(64 * 1024 * 1024)	/* then the link drops */
+#define PEER_LINK_HWM		(256 * 1024)	/* a link's queue, at most */
 #define PEER_PCONN_OUT_MAX	(64 * 1024)	/* OK, PONG, ERROR: then drop */
-#define PEER_SNAP_CHUNK		(256 * 1024)	/* catch-up output at a time */
 #define PEER_BACKOFF_MIN_MS	100
 #define PEER_BACKOFF_MAX_MS	3200
-#define PEER_CONNECT_S		3.0	/* connect and HELLO time-out */
+#define PEER_CONNECT_S		3.0	/* connect and handshake time-out */
 #define PEER_LOOKUP_S		10.0	/* a neighbour's name lookup */
 #define PEER_LOOKUP_POLL_S	0.02	/* how often to look at it */
 #define PEER_PING_S		5.0	/* a quiet link is pinged this often */
 #define PEER_IDLE_S		15.0	/* nothing heard this long: drop */
+#define PEER_DIGEST_S		5.0	/* an idle link's digest, this often */
 
 /* Listen on the peer port and start dialling the neighbours. */
 int	 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
@@ -29,10 +31,13 @@ int	 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 void	 peer_shutdown(void);
 
 /*
- * Send the AT line (no newline) to every neighbour whose link is up, except
- * the one it came from (from, or NULL for our own clients) and its origin.
+ * Send every link what changed since its last write (once per loop
+ * iteration, after the journal is written).
  */
-void	 peer_flood(const char *at, size_t len, const struct herd_server *from);
+void	 peer_flush(void);
+
+/* Stop taking neighbours' updates while the journal fails (1), or go on. */
+void	 peer_hold(int hold);
 
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 peer_links_up(char *buf, size_t size);

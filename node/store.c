@@ -14,8 +14,50 @@ static struct store_rec	**store_tab;
 static size_t		  store_size;	/* buckets, a power of two */
 static size_t		  store_n;
 static uint64_t		  store_seed;
-static struct store_rec	 *store_oldest, *store_newest;
+static struct store_rec	 *store_oldest, *store_newest_r;
 static struct store_cursor *store_cursors;
+static uint64_t		  store_lseq;	/* the newest change's */
+static size_t		  store_nbytes;	/* of the AT lines */
+static struct store_digest store_dig;
+
+/* FNV-1a, unseeded: the same on every server (digests, buckets). */
+static uint64_t
+store_fnv(const char *p, size_t n)
+{
+	uint64_t	 h = 0xcbf29ce484222325ULL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+unsigned
+store_bucket(const char *id, size_t idlen)
+{
+	return (unsigned)(store_fnv(id, idlen) >> 59) % STORE_BUCKETS;
+}
+
+static void
+store_dig_add(const struct store_rec *r, int sign)
+{
+	if (sign > 0) {
+		store_dig.count++;
+		store_dig.sum += r->dig;
+		store_dig.part[r->bucket] += r->dig;
+		store_nbytes += r->atlen;
+	} else {
+		store_dig.count--;
+		store_dig.sum -= r->dig;
+		store_dig.part[r->bucket] -= r->dig;
+		store_nbytes -= r->atlen;
+	}
+}
 
 /* A seeded 64-bit hash (FNV-1a over the bytes, then a strong finaliser). */
 static uint64_t
@@ -45,6 +87,9 @@ store_init(void)
 	store_size = 1024;
 	store_tab = calloc(store_size, sizeof(*store_tab));
 	store_n = 0;
+	store_lseq = 0;
+	store_nbytes = 0;
+	memset(&store_dig, 0, sizeof(store_dig));
 }
 
 void
@@ -63,9 +108,12 @@ store_free(void)
 	free(store_tab);
 	store_tab = NULL;
 	store_size = store_n = 0;
-	store_oldest = store_newest = NULL;
+	store_oldest = store_newest_r = NULL;
 	while (store_cursors != NULL)
 		store_cursor_stop(store_cursors);
+	store_lseq = 0;
+	store_nbytes = 0;
+	memset(&store_dig, 0, sizeof(store_dig));
 }
 
 /*
@@ -89,15 +137,15 @@ store_touch(struct store_rec *r, int linked)
 		if (r->newer != NULL)
 			r->newer->older = r->older;
 		else
-			store_newest = r->older;
+			store_newest_r = r->older;
 	}
-	r->older = store_newest;
+	r->older = store_newest_r;
 	r->newer = NULL;
-	if (store_newest != NULL)
-		store_newest->newer = r;
+	if (store_newest_r != NULL)
+		store_newest_r->newer = r;
 	else
 		store_oldest = r;
-	store_newest = r;
+	store_newest_r = r;
 	for (c = store_cursors; c != NULL; c = c->next_c)
 		if (c->next == NULL)
 			c->next = r;
@@ -157,9 +205,15 @@ store_newer(const struct store_rec *r, const struct htime *t, const char *at,
 	return c > 0 || (c == 0 && atlen > r->atlen);
 }
 
-int
-store_put(const char *id, size_t idlen, const struct htime *t, double lat,
-    double lng, const char *at, size_t atlen, int ties)
+/*
+ * Set the record for id to at, with the given lseq: the one way a record
+ * changes.  ties < 0: unconditionally (a journal read back); else only
+ * when newer (see store_newer).  1 stored, 0 not newer, -1 out of memory.
+ */
+static int
+store_set(const char *id, size_t idlen, const struct htime *t, double lat,
+    double lng, const char *at, size_t atlen, int ties, int src,
+    uint64_t lseq)
 {
 	struct store_rec	**rp, *r;
 	uint64_t		  h;
@@ -170,13 +224,14 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 		return -1;
 	h = store_hash(id, idlen);
 	rp = store_slot(id, idlen, h);
-	if ((r = *rp) != NULL && !store_newer(r, t, at, atlen, ties))
+	if ((r = *rp) != NULL && ties >= 0 &&
+	    !store_newer(r, t, at, atlen, ties))
 		return 0;
 	linked = r != NULL;
-	if ((line = malloc(atlen + 1)) == NULL)
+	if (r != NULL && r->atlen >= atlen && r->atlen <= atlen + 32)
+		line = r->at;		/* reuse: no allocation on the path */
+	else if ((line = malloc(atlen + 1)) == NULL)
 		return -1;
-	memcpy(line, at, atlen);
-	line[atlen] = '\0';
 	if (r == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL ||
 		    (r->id = malloc(idlen + 1)) == NULL) {
@@ -188,18 +243,86 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 		r->id[idlen] = '\0';
 		r->idlen = idlen;
 		r->hash = h;
+		r->bucket = store_bucket(id, idlen);
 		*rp = r;
 		if (++store_n > store_size)
 			store_grow();
-	} else
-		free(r->at);
+	} else {
+		store_dig_add(r, -1);
+		if (line != r->at)
+			free(r->at);
+	}
+	memcpy(line, at, atlen);
+	line[atlen] = '\0';
 	r->at = line;
 	r->atlen = atlen;
 	r->t = *t;
 	r->lat = lat;
 	r->lng = lng;
+	r->src = src;
+	r->lseq = lseq;
+	r->dig = store_fnv(at, atlen);
+	store_dig_add(r, 1);
 	store_touch(r, linked);
 	return 1;
+}
+
+int
+store_put(const char *id, size_t idlen, const struct htime *t, double lat,
+    double lng, const char *at, size_t atlen, int ties, int src)
+{
+	int	 rc;
+
+	rc = store_set(id, idlen, t, lat, lng, at, atlen, ties ? 1 : 0, src,
+	    store_lseq + 1);
+	if (rc == 1)
+		store_lseq++;
+	return rc;
+}
+
+int
+store_load(const char *id, size_t idlen, const struct htime *t, double lat,
+    double lng, const char *at, size_t atlen, int src, uint64_t lseq)
+{
+	int	 rc;
+
+	if (lseq <= store_lseq)
+		lseq = store_lseq + 1;	/* keep the order strict */
+	rc = store_set(id, idlen, t, lat, lng, at, atlen, -1, src, lseq);
+	if (rc == 1)
+		store_lseq = lseq;
+	return rc;
+}
+
+const struct store_rec *
+store_newest(void)
+{
+	return store_newest_r;
+}
+
+size_t
+store_bytes(void)
+{
+	return store_nbytes;
+}
+
+uint64_t
+store_head(void)
+{
+	return store_lseq;
+}
+
+void
+store_bump(uint64_t lseq)
+{
+	if (lseq > store_lseq)
+		store_lseq = lseq;
+}
+
+const struct store_digest *
+store_digest(void)
+{
+	return &store_dig;
 }
 
 size_t
@@ -214,6 +337,7 @@ store_cursor_start(struct store_cursor *c)
 	if (c->active)
 		store_cursor_stop(c);
 	c->next = store_oldest;
+	c->follow = 0;
 	c->prev_c = NULL;
 	c->next_c = store_cursors;
 	if (store_cursors != NULL)
@@ -222,19 +346,50 @@ store_cursor_start(struct store_cursor *c)
 	c->active = 1;
 }
 
+void
+store_cursor_follow(struct store_cursor *c, uint64_t lseq)
+{
+	struct store_rec	*r;
+
+	store_cursor_start(c);
+	c->follow = 1;
+	/* from the newest end back: costs what changed after lseq */
+	for (r = store_newest_r; r != NULL && r->lseq > lseq; r = r->older)
+		c->next = r;
+	if (r == store_newest_r)
+		c->next = NULL;
+}
+
 const struct store_rec *
-store_cursor_next(struct store_cursor *c)
+store_cursor_next_upto(struct store_cursor *c, uint64_t limit)
 {
 	struct store_rec	*r;
 
 	if (!c->active)
 		return NULL;
 	if ((r = c->next) == NULL) {
-		store_cursor_stop(c);
+		if (!c->follow)
+			store_cursor_stop(c);
 		return NULL;
 	}
+	if (r->lseq > limit)
+		return NULL;
 	c->next = r->newer;
 	return r;
+}
+
+const struct store_rec *
+store_cursor_next(struct store_cursor *c)
+{
+	return store_cursor_next_upto(c, UINT64_MAX);
+}
+
+uint64_t
+store_cursor_pos(const struct store_cursor *c)
+{
+	if (c->active && c->next != NULL)
+		return c->next->lseq - 1;
+	return store_lseq;
 }
 
 void
@@ -251,4 +406,5 @@ store_cursor_stop(struct store_cursor *c)
 	c->next = NULL;
 	c->prev_c = c->next_c = NULL;
 	c->active = 0;
+	c->follow = 0;
 }

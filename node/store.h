@@ -1,5 +1,11 @@
 /*
  * store.h -- the newest AT record per client, in a hash table.
+ *
+ * Every change gets the next local sequence number (lseq), and records are
+ * kept in change order, so "what changed after lseq X" is the tail of that
+ * order: the journal, the links' streams and their resumption all read it.
+ * The store also keeps an order-independent digest of its content, in
+ * STORE_BUCKETS parts by a fixed hash of the id, for neighbours to compare.
  */
 #ifndef HERD_STORE_H
 #define HERD_STORE_H
@@ -8,6 +14,9 @@
 #include <stdint.h>
 
 #include "htime.h"
+
+#define STORE_BUCKETS		32	/* parts of the digest */
+#define STORE_SRC_CLIENT	(-1)	/* src of a record from a client */
 
 struct store_rec {
 	struct store_rec *next;		/* hash chain */
@@ -19,6 +28,17 @@ struct store_rec {
 	size_t		 atlen;
 	struct htime	 t;		/* the client's time stamp */
 	double		 lat, lng;
+	uint64_t	 lseq;		/* local sequence number of the change */
+	uint64_t	 dig;		/* hash of the AT line, for the digest */
+	int		 src;		/* server index it came from, or -1 */
+	unsigned	 bucket;	/* digest part: fixed hash of the id */
+};
+
+/* The digest of the whole store: record count and sum of the hashes. */
+struct store_digest {
+	uint64_t	 count;
+	uint64_t	 sum;
+	uint64_t	 part[STORE_BUCKETS];	/* sums per bucket */
 };
 
 void	 store_init(void);
@@ -33,9 +53,31 @@ const struct store_rec *store_get(const char *id, size_t idlen);
  * stored, 0 when not newer, -1 when out of memory.
  */
 int	 store_put(const char *id, size_t idlen, const struct htime *t,
-	    double lat, double lng, const char *at, size_t atlen, int ties);
+	    double lat, double lng, const char *at, size_t atlen, int ties,
+	    int src);
+
+/*
+ * Replace the record for id with one read back from the journal, with its
+ * recorded lseq (larger than any before: the journal is in lseq order).
+ * 1, or -1 when out of memory.
+ */
+int	 store_load(const char *id, size_t idlen, const struct htime *t,
+	    double lat, double lng, const char *at, size_t atlen, int src,
+	    uint64_t lseq);
+
+/* The record changed last (by store_put or store_load), or NULL. */
+const struct store_rec *store_newest(void);
 
 size_t	 store_count(void);
+/* Bytes of the AT lines held: what a compacted journal takes, roughly. */
+size_t	 store_bytes(void);
+/* The lseq of the newest change (0: none yet). */
+uint64_t store_head(void);
+/* Make the next lseq larger than lseq (after a peer saw a later one). */
+void	 store_bump(uint64_t lseq);
+const struct store_digest *store_digest(void);
+/* The digest bucket of an id: the same on every server. */
+unsigned store_bucket(const char *id, size_t idlen);
 
 /*
  * A walk over every record, oldest change first, that may be spread over
@@ -47,11 +89,25 @@ struct store_cursor {
 	struct store_rec	*next;		/* the record to return next */
 	struct store_cursor	*prev_c, *next_c;	/* active cursors */
 	int			 active;
+	int			 follow;	/* stays at the end for more */
 };
 
 void	 store_cursor_start(struct store_cursor *c);
-/* The next record, or NULL at the end (the walk is then over). */
+/*
+ * A cursor that follows the changes: it starts after lseq (0: at the
+ * oldest), costing the number of records after it, and at the end waits
+ * for the next change instead of ending.
+ */
+void	 store_cursor_follow(struct store_cursor *c, uint64_t lseq);
+/*
+ * The next record, or NULL at the end (a walk is then over; a follower
+ * waits there).  With limit, records of a larger lseq are not returned yet.
+ */
 const struct store_rec *store_cursor_next(struct store_cursor *c);
+const struct store_rec *store_cursor_next_upto(struct store_cursor *c,
+	    uint64_t limit);
+/* Every change up to this lseq has been returned (or superseded). */
+uint64_t store_cursor_pos(const struct store_cursor *c);
 void	 store_cursor_stop(struct store_cursor *c);
 
 #endif /* HERD_STORE_H */

@@ -485,8 +485,12 @@ def test_sigterm_flushes_and_exits_0():
         h.stop()
 
 
-def fake_neighbour(h, name, ok=b"OK 1 %s\n"):
-    """Listen on name's peer port, accept one link, say OK, read nothing."""
+NOTHING_SEEN = b"SINCE 0000000000000000 0\n"   # a listener new to the stream
+
+
+def fake_neighbour(h, name, ok=b"OK 1 %s\n" + NOTHING_SEEN):
+    """Listen on name's peer port, accept one link, say OK (and SINCE:
+    nothing of the stream seen yet), read nothing."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", h.peer_port[name]))
@@ -728,8 +732,9 @@ def test_impostor_listener_gets_no_update():
             SECRET, "herd-ok", "B", "A", NONCE, NONCE))
         assert "UPDATE" not in got, got
         # the control: one that does hold the secret gets the catch-up
-        got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n" % mac(
-            SECRET, "herd-ok", "B", "A", NONCE, hello[4]))
+        got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n%s" % (mac(
+            SECRET, "herd-ok", "B", "A", NONCE, hello[4]),
+            NOTHING_SEEN.decode()))
         assert re.search(r"^UPDATE AT A \S+ secretive ", got, re.M), got
         assert "SYNCED 1" in got, got
     finally:

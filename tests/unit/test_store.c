@@ -12,7 +12,8 @@ put(const char *id, long sec, const char *at, int ties)
 {
 	struct htime	 t = { sec, 0 };
 
-	return store_put(id, strlen(id), &t, 1.0, 2.0, at, strlen(at), ties);
+	return store_put(id, strlen(id), &t, 1.0, 2.0, at, strlen(at), ties,
+	    STORE_SRC_CLIENT);
 }
 
 /* Walk to the end; the ids returned, space-separated, in buf. */
@@ -52,7 +53,7 @@ main(void)
 	ok(put("kiwi", 11, "AT A +0.1 kiwi +1+2 11", 0) == 1, "newer: yes");
 	ok(store_get("kiw", 3) == NULL && store_get("kiwi\0", 5) == NULL,
 	    "ids are compared as bytes");
-	ok(store_put("a\0b", 3, &(struct htime){ 1, 0 }, 0, 0, "AT X", 4, 0) ==
+	ok(store_put("a\0b", 3, &(struct htime){ 1, 0 }, 0, 0, "AT X", 4, 0, -1) ==
 	    1 && store_get("a\0b", 3) != NULL && store_get("a", 1) == NULL,
 	    "a NUL inside an id");
 	for (i = 0; i < 5000; i++) {
@@ -109,5 +110,61 @@ main(void)
 	store_cursor_start(&c);
 	store_free();
 	ok(!c.active, "store_free stops the walks");
+
+	/* change numbers, following cursors, the digest */
+	store_init();
+	put("a", 1, "AT a", 0);
+	put("b", 1, "AT b", 0);
+	put("c", 1, "AT c", 0);
+	ok(store_head() == 3 && store_get("c", 1)->lseq == 3,
+	    "each change takes the next lseq");
+	ok(put("a", 1, "AT a", 0) == 0 && store_head() == 3,
+	    "no change, no lseq");
+	store_cursor_follow(&c, 1);
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "b c") == 0,
+	    "a follower after lseq 1 starts at b: %s", buf);
+	ok(c.active && store_cursor_pos(&c) == 3,
+	    "a follower at the end stays, at the head");
+	put("a", 2, "AT a2", 0);
+	put("d", 1, "AT d", 0);
+	ok(store_cursor_pos(&c) == 3, "new changes: still at 3");
+	ok(store_cursor_next_upto(&c, 4) != NULL &&
+	    store_cursor_next_upto(&c, 4) == NULL && store_cursor_pos(&c) == 4,
+	    "a limit holds the follower back: at %llu",
+	    (unsigned long long)store_cursor_pos(&c));
+	ok(strcmp(walk(&c, buf, sizeof(buf)), "d") == 0 && c.active,
+	    "past the limit, d: %s", buf);
+	store_cursor_follow(&d, 5);
+	ok(d.next == NULL && store_cursor_pos(&d) == 5,
+	    "a follower after the head waits at the end");
+	store_cursor_stop(&c);
+	store_cursor_stop(&d);
+	{
+		struct store_digest	 one = *store_digest();
+
+		ok(one.count == 4, "the digest counts records");
+		put("e", 1, "AT e", 0);
+		ok(store_digest()->sum != one.sum &&
+		    store_digest()->part[store_bucket("e", 1)] !=
+		    one.part[store_bucket("e", 1)], "a record moves the digest");
+		store_free();
+		store_init();
+		/* the same content in another order: the same digest */
+		put("e", 1, "AT e", 0);
+		put("d", 1, "AT d", 0);
+		put("c", 1, "AT c", 0);
+		put("b", 1, "AT b", 0);
+		put("a", 2, "AT a2", 0);
+		ok(store_digest()->sum != one.sum, "five records differ");
+		store_load("q", 1, &(struct htime){ 1, 0 }, 0, 0, "AT q", 4,
+		    -1, 100);
+		ok(store_head() == 100 && store_get("q", 1)->lseq == 100,
+		    "a record read back keeps its lseq");
+		store_load("q", 1, &(struct htime){ 0, 0 }, 0, 0, "AT q0", 5,
+		    -1, 101);
+		ok(strcmp(store_get("q", 1)->at, "AT q0") == 0,
+		    "read back, a later record replaces an earlier one");
+	}
+	store_free();
 	return tap_done();
 }

@@ -1,0 +1,722 @@
+/*
+ * journal.c -- the table on disk (see journal.h; format in jrec.h).
+ *
+ * Loading maps the file and replays it in order: later records of a client
+ * replace earlier ones, as they did when they were written.  The first line
+ * that fails its checksum or has no newline ends the replay; the file is cut
+ * there and the cut is logged (Redis's aof-load-truncated), so a crash in
+ * the middle of a write, or a damaged tail, costs only what was not whole.
+ *
+ * Compaction writes the live table to <name>.journal.new a slice per loop
+ * iteration, walking the store in change order with a cursor (a record that
+ * changes meanwhile is walked again at the end, so the copy is whole when
+ * the walk ends), then writes every batch to both files until the new one
+ * is synced in the background, and renames it over the old.  Clients are
+ * served throughout.
+ */
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "bio.h"
+#include "conf.h"
+#include "journal.h"
+#include "jrec.h"
+#include "linebuf.h"
+#include "log.h"
+#include "store.h"
+
+struct jmark {
+	char		 name[HERD_NAME_MAX + 1];
+	uint64_t	 epoch, lseq;
+	int		 dirty;		/* to be written */
+};
+
+static struct ev_loop		*jr_loop;
+static const struct herd_conf	*jr_conf;
+static int		 jr_on;		/* a state_dir is set */
+static char		 jr_path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
+static char		 jr_tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
+static char		 jr_dir[HERD_PATH_MAX];
+static int		 jr_fd = -1;
+static enum herd_fsync	 jr_mode;
+static uint64_t		 jr_epoch_v;
+static struct outbuf	 jr_buf;	/* accepted, not yet written */
+static uint64_t		 jr_size_v;	/* bytes in the file */
+static uint64_t		 jr_durable_v;	/* lseq written out */
+static int		 jr_unsynced;	/* written since the last sync */
+static int		 jr_syncing;	/* an everysec sync is running */
+static int		 jr_failed;
+static char		 jr_why[160];
+static ev_timer		 jr_timer;
+static void		(*jr_recover_cb)(void);
+static struct jmark	*jr_marks;
+static size_t		 jr_nmarks;
+static int		 jr_marks_dirty;
+/* compaction */
+static int		 jr_cfd = -1;	/* the new file */
+static int		 jr_cdual;	/* walk done: batches go to both */
+static uint64_t		 jr_csize;
+static struct store_cursor jr_ccur;
+static ev_tstamp	 jr_cnext;	/* not before, after a failure */
+
+static void	 jr_compact_abort(const char *why);
+
+static uint64_t
+jr_random(void)
+{
+	uint64_t	 v = 0;
+
+	while (v == 0)
+		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+			v = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	return v;
+}
+
+/* Write all of buf to fd.  0, or -1 with errno; *done says how much went. */
+static int
+jr_write(int fd, const char *buf, size_t len, size_t *done)
+{
+	ssize_t	 n;
+
+	*done = 0;
+	while (*done < len) {
+		n = write(fd, buf + *done, len - *done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
+static struct jmark *
+jr_mark_find(const char *name, size_t len, int create)
+{
+	struct jmark	*m;
+	size_t		 i;
+
+	for (i = 0; i < jr_nmarks; i++)
+		if (strlen(jr_marks[i].name) == len &&
+		    memcmp(jr_marks[i].name, name, len) == 0)
+			return &jr_marks[i];
+	if (!create || len > HERD_NAME_MAX)
+		return NULL;
+	if ((m = realloc(jr_marks, (jr_nmarks + 1) * sizeof(*m))) == NULL)
+		return NULL;
+	jr_marks = m;
+	m = &jr_marks[jr_nmarks++];
+	memset(m, 0, sizeof(*m));
+	memcpy(m->name, name, len);
+	return m;
+}
+
+int
+journal_mark_get(const char *server, uint64_t *epoch, uint64_t *lseq)
+{
+	struct jmark	*m = jr_mark_find(server, strlen(server), 0);
+
+	if (m == NULL)
+		return -1;
+	*epoch = m->epoch;
+	*lseq = m->lseq;
+	return 0;
+}
+
+void
+journal_mark_set(const char *server, uint64_t epoch, uint64_t lseq)
+{
+	struct jmark	*m = jr_mark_find(server, strlen(server), 1);
+
+	if (m == NULL || (m->epoch == epoch && m->lseq == lseq))
+		return;
+	m->epoch = epoch;
+	m->lseq = lseq;
+	m->dirty = jr_marks_dirty = 1;
+}
+
+/* Append every mark (all: for a new file; else the changed ones). */
+static int
+jr_marks_out(struct outbuf *ob, int all)
+{
+	char	*p;
+	size_t	 i, n;
+
+	for (i = 0; i < jr_nmarks; i++) {
+		if (!all && !jr_marks[i].dirty)
+			continue;
+		if ((p = outbuf_reserve(ob, JREC_HDR_MAX)) == NULL)
+			return -1;
+		n = jrec_format_mark(p, JREC_HDR_MAX, jr_marks[i].name,
+		    jr_marks[i].epoch, jr_marks[i].lseq);
+		ob->len -= JREC_HDR_MAX - n;
+		if (!all)
+			jr_marks[i].dirty = 0;
+	}
+	if (!all)
+		jr_marks_dirty = 0;
+	return 0;
+}
+
+void
+journal_update(const struct store_rec *r, const char *src)
+{
+	size_t	 need, n;
+	char	*p;
+
+	if (!jr_on)
+		return;
+	need = jrec_update_len(src, r->atlen);
+	if ((p = outbuf_reserve(&jr_buf, need)) == NULL) {
+		/* nothing is lost yet: the flush fails, and says so */
+		jr_failed = 1;
+		snprintf(jr_why, sizeof(jr_why), "out of memory");
+		return;
+	}
+	n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
+	jr_buf.len -= need - n;
+}
+
+uint64_t
+journal_epoch(void)
+{
+	return jr_epoch_v;
+}
+
+void
+journal_new_epoch(void)
+{
+	char	 buf[JREC_HDR_MAX], *p;
+	size_t	 n;
+
+	jr_epoch_v = jr_random();
+	log_warnx("a new epoch %016llx: this server's stream starts again "
+	    "for every neighbour", (unsigned long long)jr_epoch_v);
+	if (!jr_on)
+		return;
+	n = jrec_format_epoch(buf, sizeof(buf), jr_epoch_v);
+	if ((p = outbuf_reserve(&jr_buf, n)) != NULL)
+		memcpy(p, buf, n);
+}
+
+uint64_t
+journal_durable(void)
+{
+	return jr_on ? jr_durable_v : store_head();
+}
+
+int
+journal_enabled(void)
+{
+	return jr_on;
+}
+
+int
+journal_ok(void)
+{
+	return !jr_failed;
+}
+
+const char *
+journal_state(void)
+{
+	static char	 s[200];
+
+	if (!jr_on)
+		return "off";
+	if (!jr_failed)
+		return "ok";
+	snprintf(s, sizeof(s), "error: %s", jr_why);
+	return s;
+}
+
+uint64_t
+journal_size(void)
+{
+	return jr_size_v;
+}
+
+void
+journal_on_recover(void (*cb)(void))
+{
+	jr_recover_cb = cb;
+}
+
+static void
+jr_fail(const char *what, int e)
+{
+	if (!jr_failed || strncmp(jr_why, what, strlen(what)) != 0)
+		log_warnx("journal %s: %s: %s; updates are refused until it "
+		    "can be written", jr_path, what, strerror(e));
+	jr_failed = 1;
+	snprintf(jr_why, sizeof(jr_why), "%s: %s", what, strerror(e));
+	ev_timer_stop(jr_loop, &jr_timer);
+	ev_timer_set(&jr_timer, JOURNAL_RETRY_S, JOURNAL_RETRY_S);
+	ev_timer_start(jr_loop, &jr_timer);
+}
+
+/* The timer's normal pace: everysec's sync, compaction checks. */
+static void
+jr_everysec(void)
+{
+	ev_timer_stop(jr_loop, &jr_timer);
+	ev_timer_set(&jr_timer, 1.0, 1.0);
+	ev_timer_start(jr_loop, &jr_timer);
+}
+
+/* ----- compaction ----- */
+
+static void
+jr_compact_abort(const char *why)
+{
+	log_warnx("journal %s: compaction abandoned: %s", jr_path, why);
+	store_cursor_stop(&jr_ccur);
+	if (jr_cfd != -1) {
+		close(jr_cfd);
+		jr_cfd = -1;
+	}
+	unlink(jr_tmp);
+	jr_cdual = 0;
+	jr_cnext = ev_now(jr_loop) + 60.0;
+}
+
+static void
+jr_compact_start(void)
+{
+	char	 hdr[JREC_HDR_MAX];
+	size_t	 n, done;
+
+	jr_cfd = open(jr_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	    O_CLOEXEC, 0644);
+	if (jr_cfd == -1) {
+		jr_compact_abort(strerror(errno));
+		return;
+	}
+	n = jrec_format_header(hdr, sizeof(hdr), jr_epoch_v);
+	if (jr_write(jr_cfd, hdr, n, &done) == -1) {
+		jr_compact_abort(strerror(errno));
+		return;
+	}
+	jr_csize = n;
+	jr_cdual = 0;
+	store_cursor_start(&jr_ccur);
+	log_info("journal %s: compacting (%llu bytes for %zu records)",
+	    jr_path, (unsigned long long)jr_size_v, store_count());
+}
+
+static void
+jr_compact_finish(void)
+{
+	int	 dfd;
+
+	if (rename(jr_tmp, jr_path) == -1) {
+		jr_compact_abort(strerror(errno));
+		return;
+	}
+	log_info("journal %s: compacted, %llu bytes to %llu", jr_path,
+	    (unsigned long long)jr_size_v, (unsigned long long)jr_csize);
+	close(jr_fd);
+	jr_fd = jr_cfd;
+	jr_cfd = -1;
+	jr_cdual = 0;
+	jr_size_v = jr_csize;
+	if (jr_mode != HERD_FSYNC_NO &&
+	    (dfd = open(jr_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		if (fsync(dfd) == -1)
+			log_warn("journal: fsync of %s", jr_dir);
+		close(dfd);
+	}
+}
+
+static void
+jr_compact_synced(int err, void *arg)
+{
+	(void)arg;
+	if (jr_cfd == -1)
+		return;		/* abandoned meanwhile */
+	if (err != 0) {
+		jr_compact_abort(strerror(err));
+		return;
+	}
+	jr_compact_finish();
+}
+
+/* One slice of the walk: budget bytes of records into the new file. */
+static void
+jr_compact_step(size_t budget)
+{
+	const struct store_rec	*r;
+	struct outbuf		 ob = { 0 };
+	char			*p;
+	const char		*src;
+	size_t			 need, n, done;
+
+	if (jr_cdual)
+		return;		/* waiting for the sync */
+	while (outbuf_len(&ob) < budget &&
+	    (r = store_cursor_next(&jr_ccur)) != NULL) {
+		src = r->src >= 0 ? jr_conf->servers[r->src].name : NULL;
+		need = jrec_update_len(src, r->atlen);
+		if ((p = outbuf_reserve(&ob, need)) == NULL)
+			break;
+		n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
+		ob.len -= need - n;
+	}
+	if (!jr_ccur.active && jr_marks_out(&ob, 1) == -1) {
+		outbuf_free(&ob);
+		jr_compact_abort("out of memory");
+		return;
+	}
+	if (jr_write(jr_cfd, ob.buf + ob.off, outbuf_len(&ob), &done) == -1) {
+		outbuf_free(&ob);
+		jr_compact_abort(strerror(errno));
+		return;
+	}
+	jr_csize += done;
+	outbuf_free(&ob);
+	if (jr_ccur.active)
+		return;
+	/* whole: from now on every batch goes to both files */
+	jr_cdual = 1;
+	if (jr_mode == HERD_FSYNC_NO)
+		jr_compact_finish();
+	else if (bio_sync(jr_cfd, jr_compact_synced, NULL) == -1)
+		jr_compact_abort("could not queue its sync");
+}
+
+static void
+jr_compact_check(size_t batch)
+{
+	if (jr_failed)
+		return;
+	if (jr_cfd != -1) {
+		jr_compact_step(batch * 2 > JOURNAL_COMPACT_STEP ? batch * 2 :
+		    JOURNAL_COMPACT_STEP);
+		return;
+	}
+	if (jr_size_v > JOURNAL_COMPACT_MIN &&
+	    jr_size_v > 2 * (uint64_t)(store_bytes() + 40 * store_count()) &&
+	    ev_now(jr_loop) >= jr_cnext)
+		jr_compact_start();
+}
+
+/* ----- writing ----- */
+
+static void
+jr_sync_done(int err, void *arg)
+{
+	(void)arg;
+	jr_syncing = 0;
+	if (err != 0)
+		log_warnx("journal %s: fsync: %s", jr_path, strerror(err));
+}
+
+int
+journal_flush(void)
+{
+	size_t	 len, done;
+	int	 was = jr_failed;
+
+	if (!jr_on)
+		return 0;
+	if (jr_marks_dirty && jr_marks_out(&jr_buf, 0) == -1) {
+		jr_fail("buffering", ENOMEM);
+		return -1;
+	}
+	if ((len = outbuf_len(&jr_buf)) == 0) {
+		if (jr_failed && strcmp(jr_why, "out of memory") == 0)
+			jr_failed = 0;
+		goto out;
+	}
+	if (jr_write(jr_fd, jr_buf.buf + jr_buf.off, len, &done) == -1) {
+		int e = errno;
+
+		jr_size_v += done;
+		outbuf_consume(&jr_buf, done);
+		if (jr_cfd != -1)
+			jr_compact_abort("the journal could not be written");
+		jr_fail("write", e);
+		return -1;
+	}
+	jr_size_v += len;
+	jr_unsynced = 1;
+	if (jr_cdual && jr_write(jr_cfd, jr_buf.buf + jr_buf.off, len,
+	    &done) == -1)
+		jr_compact_abort(strerror(errno));
+	else if (jr_cdual)
+		jr_csize += len;
+	if (jr_mode == HERD_FSYNC_ALWAYS && fdatasync(jr_fd) == -1) {
+		/* the bytes are written: a retry syncs them */
+		outbuf_consume(&jr_buf, len);
+		jr_fail("fsync", errno);
+		return -1;
+	}
+	outbuf_consume(&jr_buf, len);
+out:
+	jr_durable_v = store_head();
+	jr_failed = 0;
+	if (was) {
+		log_warnx("journal %s: written again; updates are taken",
+		    jr_path);
+		jr_everysec();
+		if (jr_recover_cb != NULL)
+			jr_recover_cb();
+	}
+	jr_compact_check(len);
+	return 0;
+}
+
+static void
+jr_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (jr_failed) {
+		if (jr_mode == HERD_FSYNC_ALWAYS && outbuf_len(&jr_buf) == 0 &&
+		    strncmp(jr_why, "fsync", 5) == 0 && fdatasync(jr_fd) == -1)
+			return;
+		journal_flush();
+		return;
+	}
+	if (jr_mode == HERD_FSYNC_EVERYSEC && jr_unsynced && !jr_syncing) {
+		if (bio_sync(jr_fd, jr_sync_done, NULL) == 0) {
+			jr_syncing = 1;
+			jr_unsynced = 0;
+		}
+	}
+	jr_compact_check(0);
+}
+
+/* ----- loading ----- */
+
+static int
+jr_mkdirs(const char *dir)
+{
+	char	 tmp[HERD_PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* The server index of a src field, or -1 ("-" or not in the herd). */
+static int
+jr_src(const struct proto_field *f)
+{
+	char				 name[HERD_NAME_MAX + 1];
+	const struct herd_server	*s;
+
+	if (f->len == 1 && f->p[0] == '-')
+		return STORE_SRC_CLIENT;
+	if (f->len > HERD_NAME_MAX)
+		return STORE_SRC_CLIENT;
+	memcpy(name, f->p, f->len);
+	name[f->len] = '\0';
+	if ((s = conf_server(jr_conf, name)) == NULL)
+		return STORE_SRC_CLIENT;
+	return (int)(s - jr_conf->servers);
+}
+
+/*
+ * Replay the file's bytes; returns the length of the whole records at its
+ * start (where to cut), or -1 when out of memory.
+ */
+static long long
+jr_replay(const char *buf, size_t len, size_t *nrec)
+{
+	struct jrec	 rec;
+	struct jmark	*m;
+	const char	*nl;
+	size_t		 off = 0, ll;
+
+	*nrec = 0;
+	while (off < len) {
+		if ((nl = memchr(buf + off, '\n', len - off)) == NULL)
+			break;
+		ll = (size_t)(nl - (buf + off));
+		switch (jrec_parse(buf + off, ll, &rec)) {
+		case JREC_HEADER:
+			if (off != 0)
+				return (long long)off;
+			jr_epoch_v = rec.epoch;
+			break;
+		case JREC_EPOCH:
+			if (off == 0)
+				return 0;
+			jr_epoch_v = rec.epoch;
+			break;
+		case JREC_MARK:
+			if (off == 0)
+				return 0;
+			if ((m = jr_mark_find(rec.src.p, rec.src.len, 1)) ==
+			    NULL)
+				return -1;
+			m->epoch = rec.epoch;
+			m->lseq = rec.lseq;
+			break;
+		case JREC_UPDATE:
+			if (off == 0)
+				return 0;
+			if (store_load(rec.at.id.p, rec.at.id.len, &rec.at.t,
+			    rec.at.lat, rec.at.lng, rec.line.p, rec.line.len,
+			    jr_src(&rec.src), rec.lseq) == -1)
+				return -1;
+			(*nrec)++;
+			break;
+		default:
+			return (long long)off;
+		}
+		off += ll + 1;
+	}
+	return (long long)off;
+}
+
+static int
+jr_load(char *err, size_t errlen)
+{
+	struct stat	 st;
+	struct timespec	 t0, t1;
+	char		*map = NULL, hdr[JREC_HDR_MAX];
+	long long	 keep;
+	size_t		 nrec = 0, n, done;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((jr_fd = open(jr_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) ==
+	    -1 || fstat(jr_fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", jr_path, strerror(errno));
+		return -1;
+	}
+	keep = 0;
+	if (st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+		    jr_fd, 0);
+		if (map == MAP_FAILED) {
+			snprintf(err, errlen, "%s: mmap: %s", jr_path,
+			    strerror(errno));
+			return -1;
+		}
+		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		keep = jr_replay(map, (size_t)st.st_size, &nrec);
+		munmap(map, (size_t)st.st_size);
+		if (keep == -1) {
+			snprintf(err, errlen, "%s: out of memory loading it",
+			    jr_path);
+			return -1;
+		}
+	}
+	if (keep < (long long)st.st_size) {
+		if (st.st_size > 0)
+			log_warnx("journal %s: bad or incomplete record at "
+			    "byte %lld: cut %lld bytes, kept %zu records",
+			    jr_path, keep, (long long)st.st_size - keep, nrec);
+		if (ftruncate(jr_fd, (off_t)keep) == -1) {
+			snprintf(err, errlen, "%s: ftruncate: %s", jr_path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (lseek(jr_fd, 0, SEEK_END) == -1 ||
+	    fcntl(jr_fd, F_SETFL, fcntl(jr_fd, F_GETFL) | O_APPEND) == -1) {
+		snprintf(err, errlen, "%s: %s", jr_path, strerror(errno));
+		return -1;
+	}
+	jr_size_v = (uint64_t)keep;
+	if (keep == 0) {
+		jr_epoch_v = jr_random();
+		n = jrec_format_header(hdr, sizeof(hdr), jr_epoch_v);
+		if (jr_write(jr_fd, hdr, n, &done) == -1 ||
+		    (jr_mode != HERD_FSYNC_NO && fdatasync(jr_fd) == -1)) {
+			snprintf(err, errlen, "%s: %s", jr_path,
+			    strerror(errno));
+			return -1;
+		}
+		jr_size_v = n;
+	}
+	jr_durable_v = store_head();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("journal %s: %zu records replayed, %zu clients, epoch "
+	    "%016llx, in %.3f s", jr_path, nrec, store_count(),
+	    (unsigned long long)jr_epoch_v, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+int
+journal_open(struct ev_loop *loop, const struct herd_conf *conf,
+    const struct herd_server *self, char *err, size_t errlen)
+{
+	jr_loop = loop;
+	jr_conf = conf;
+	jr_mode = conf->fsync;
+	ev_timer_init(&jr_timer, jr_timer_cb, 1.0, 1.0);
+	if (conf->state_dir[0] == '\0') {
+		jr_on = 0;
+		jr_epoch_v = jr_random();
+		return 0;
+	}
+	jr_on = 1;
+	snprintf(jr_dir, sizeof(jr_dir), "%s", conf->state_dir);
+	snprintf(jr_path, sizeof(jr_path), "%s/%s.journal", jr_dir,
+	    self->name);
+	snprintf(jr_tmp, sizeof(jr_tmp), "%s.new", jr_path);
+	if (jr_mkdirs(jr_dir) == -1) {
+		snprintf(err, errlen, "state_dir %s: %s", jr_dir,
+		    strerror(errno));
+		return -1;
+	}
+	unlink(jr_tmp);		/* a compaction that did not finish */
+	if (jr_load(err, errlen) == -1)
+		return -1;
+	if (bio_init(loop) == -1) {
+		snprintf(err, errlen, "starting the fsync thread: %s",
+		    strerror(errno));
+		return -1;
+	}
+	jr_everysec();
+	return 0;
+}
+
+void
+journal_close(void)
+{
+	if (!jr_on)
+		return;
+	journal_flush();
+	if (jr_cfd != -1)
+		jr_compact_abort("server stopping");
+	ev_timer_stop(jr_loop, &jr_timer);
+	bio_shutdown();
+	if (jr_mode != HERD_FSYNC_NO && fdatasync(jr_fd) == -1)
+		log_warn("journal %s: fsync", jr_path);
+	close(jr_fd);
+	jr_fd = -1;
+	outbuf_free(&jr_buf);
+	free(jr_marks);
+	jr_marks = NULL;
+	jr_nmarks = 0;
+	jr_on = 0;
+}

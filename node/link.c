@@ -1,0 +1,696 @@
+/*
+ * link.c -- the dialling side of the peer links (see link.h).
+ *
+ * A link's stream is this server's changes in lseq order (store.h), read
+ * with a cursor that follows the store: the handshake tells where the
+ * neighbour's copy of the stream stops (SINCE), the link answers where it
+ * starts again (FROM), and from there the cursor sends what the neighbour
+ * lacks, 256 KiB at a time as the connection drains, then follows new
+ * changes.  So a catch-up and the live flood are one mechanism, a link
+ * that cannot keep up only lags (its memory is bounded by PEER_LINK_HWM),
+ * and each loop iteration costs at most one write per link.  SEQ lines tell
+ * the neighbour how far the stream has come, which it records (journal.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "journal.h"
+#include "jrec.h"
+#include "linebuf.h"
+#include "link.h"
+#include "log.h"
+#include "peer.h"
+#include "peer_ctx.h"
+#include "proto.h"
+#include "sock.h"
+#include "store.h"
+
+enum link_state {
+	LINK_BACKOFF,		/* waiting to dial again */
+	LINK_RESOLVING,		/* looking the neighbour's name up */
+	LINK_CONNECTING,	/* connect() in progress */
+	LINK_HELLO,		/* HELLO sent, waiting for OK (or CHALLENGE) */
+	LINK_AUTH,		/* AUTH sent, waiting for OK with its MAC */
+	LINK_SINCE,		/* OK, waiting for SINCE */
+	LINK_UP,		/* updates flow */
+};
+
+struct link {
+	const struct herd_server *srv;	/* the neighbour */
+	int		 idx;		/* its index in the herd */
+	struct sock_addr sa;
+	int		 resolved;	/* sa holds its address */
+	struct sock_lookup *lookup;	/* while resolving */
+	ev_tstamp	 lookup_start;
+	int		 fd;
+	ev_io		 rio, wio;
+	ev_timer	 timer;
+	enum link_state	 state;
+	int		 backoff_ms;	/* next delay */
+	int		 down_logged;	/* its drop was logged already */
+	struct linebuf	 in;
+	struct outbuf	 out;
+	ev_tstamp	 last_rx;	/* anything from the neighbour */
+	ev_tstamp	 last_ping;
+	ev_tstamp	 last_digest;
+	struct store_cursor cur;	/* the stream */
+	uint64_t	 seq_sent;	/* the last SEQ */
+	uint64_t	 full_upto;	/* a full sync sends even its own */
+	int		 catching;	/* the catch-up is not over */
+	size_t		 nsnap;		/* records sent in it */
+	uint64_t	 snap_bytes;
+	struct store_cursor rep;	/* a repair walk */
+	uint32_t	 rep_mask;	/* of the digest's parts */
+	size_t		 nrep;
+	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
+	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
+};
+
+static struct link	*links;
+static size_t		 nlinks;
+
+static void	 link_connect(struct link *);
+static void	 link_lookup_poll(struct link *);
+static void	 link_pump(struct link *);
+
+static void
+link_log(struct link *l, const char *dir, const char *buf, size_t len)
+{
+	char	 tag[HERD_NAME_MAX + 32];
+
+	snprintf(tag, sizeof(tag), "peer %s %s", l->srv->name, dir);
+	log_line(tag, buf, len);
+}
+
+static void
+link_down(struct link *l, const char *why)
+{
+	if (l->fd != -1) {
+		ev_io_stop(peer_ctx.loop, &l->rio);
+		ev_io_stop(peer_ctx.loop, &l->wio);
+		close(l->fd);
+		l->fd = -1;
+	}
+	linebuf_free(&l->in);
+	outbuf_free(&l->out);
+	store_cursor_stop(&l->cur);
+	store_cursor_stop(&l->rep);
+	ev_timer_stop(peer_ctx.loop, &l->timer);
+	if (l->lookup != NULL) {
+		sock_lookup_cancel(l->lookup);
+		l->lookup = NULL;
+	}
+	l->resolved = 0;	/* look a name up again: it may have moved */
+	if (l->state == LINK_UP)
+		log_warnx("link to %s down: %s; retrying in %d ms",
+		    l->srv->name, why, l->backoff_ms);
+	else if (!l->down_logged)
+		log_info("link to %s not up yet: %s; retrying in %d ms",
+		    l->srv->name, why, l->backoff_ms);
+	else
+		log_debug("link to %s: %s; retrying in %d ms", l->srv->name,
+		    why, l->backoff_ms);
+	l->down_logged = 1;
+	l->state = LINK_BACKOFF;
+	ev_timer_set(&l->timer, l->backoff_ms / 1000.0, 0.);
+	ev_timer_start(peer_ctx.loop, &l->timer);
+	l->backoff_ms *= 2;
+	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
+		l->backoff_ms = PEER_BACKOFF_MAX_MS;
+}
+
+/*
+ * The neighbour answered, but not as a neighbour should: always worth a
+ * warning (a misconfiguration, or not a herd server at all).
+ */
+static void
+link_refused(struct link *l, const char *why)
+{
+	log_warnx("link to %s refused: %s", l->srv->name, why);
+	link_down(l, why);
+}
+
+/*
+ * The listener failed to prove it holds the herd's secret: it is not the
+ * neighbour (or its secret differs).  Say so, and send it nothing else.
+ */
+static void
+link_auth_failed(struct link *l, const char *why)
+{
+	static const char	 err[] = "ERROR authentication failed\n";
+
+	log_warnx("link to %s (%s port %u): authentication failed: %s",
+	    l->srv->name, l->srv->host, l->srv->peer_port, why);
+	link_log(l, "sent", err, sizeof(err) - 2);
+	if (outbuf_add(&l->out, err, sizeof(err) - 1) == 0)
+		(void)outbuf_write(&l->out, l->fd);	/* best effort */
+	link_down(l, "authentication failed");
+}
+
+/* Write what is queued; -1 when the link dropped. */
+static int
+link_write(struct link *l)
+{
+	int	 rc;
+
+	if ((rc = outbuf_write(&l->out, l->fd)) == -1) {
+		link_down(l, strerror(errno));
+		return -1;
+	}
+	if (rc == 1)
+		ev_io_start(peer_ctx.loop, &l->wio);
+	else
+		ev_io_stop(peer_ctx.loop, &l->wio);
+	return 0;
+}
+
+/* Queue bytes and write; -1 when the link dropped. */
+static int
+link_send(struct link *l, const char *buf, size_t len)
+{
+	if (outbuf_add(&l->out, buf, len) == -1) {
+		link_down(l, "out of memory");
+		return -1;
+	}
+	return link_write(l);
+}
+
+/* Append "UPDATE <at>\n"; -1 when out of memory. */
+static int
+link_put(struct link *l, const struct store_rec *r)
+{
+	char	*p;
+
+	if ((p = outbuf_reserve(&l->out, 7 + r->atlen + 1)) == NULL)
+		return -1;
+	memcpy(p, "UPDATE ", 7);
+	memcpy(p + 7, r->at, r->atlen);
+	p[7 + r->atlen] = '\n';
+	return 0;
+}
+
+/*
+ * Queue what the stream and a repair have next, up to PEER_LINK_HWM bytes,
+ * never a change not yet in the journal; then SEQ, and SYNCED at the end of
+ * a catch-up; then write it all at once.
+ */
+static void
+link_pump(struct link *l)
+{
+	const struct store_rec	*r;
+	uint64_t		 limit = journal_durable(), pos;
+	size_t			 start;
+	char			 buf[64];
+	int			 n;
+
+	if (l->state != LINK_UP)
+		return;
+	while (outbuf_len(&l->out) < PEER_LINK_HWM &&
+	    (r = store_cursor_next_upto(&l->cur, limit)) != NULL) {
+		/* the neighbour has what it sent us, unless it starts anew */
+		if (r->src == l->idx && r->lseq > l->full_upto)
+			continue;
+		start = l->out.len;
+		if (link_put(l, r) == -1) {
+			link_down(l, "out of memory");
+			return;
+		}
+		if (l->catching) {
+			l->nsnap++;
+			l->snap_bytes += r->atlen + 8;
+		} else
+			link_log(l, "sent", l->out.buf + start, r->atlen + 7);
+	}
+	while (l->rep.active && outbuf_len(&l->out) < PEER_LINK_HWM) {
+		if ((r = store_cursor_next(&l->rep)) == NULL) {
+			log_info("link to %s: repair done, %zu records resent",
+			    l->srv->name, l->nrep);
+			break;
+		}
+		if (!(l->rep_mask & (1u << r->bucket)))
+			continue;
+		if (link_put(l, r) == -1) {
+			link_down(l, "out of memory");
+			return;
+		}
+		l->nrep++;
+	}
+	pos = store_cursor_pos(&l->cur);
+	if (pos != l->seq_sent) {
+		n = snprintf(buf, sizeof(buf), "SEQ %llu\n",
+		    (unsigned long long)pos);
+		if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
+			link_down(l, "out of memory");
+			return;
+		}
+		l->seq_sent = pos;
+	}
+	if (l->catching && l->cur.next == NULL) {
+		n = snprintf(buf, sizeof(buf), "SYNCED %zu\n", l->nsnap);
+		link_log(l, "sent", buf, (size_t)n - 1);
+		log_info("link to %s: sent %zu records (%llu bytes)",
+		    l->srv->name, l->nsnap,
+		    (unsigned long long)l->snap_bytes);
+		l->catching = 0;
+		if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
+			link_down(l, "out of memory");
+			return;
+		}
+	}
+	if (outbuf_len(&l->out) > 0)
+		link_write(l);
+}
+
+void
+link_flush(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++)
+		if (links[i].state == LINK_UP && !ev_is_active(&links[i].wio))
+			link_pump(&links[i]);
+}
+
+/*
+ * SINCE: where the neighbour's copy of our stream stops.  Resume after it
+ * when it is of our epoch and not past our newest change; else send all.
+ */
+static void
+link_since(struct link *l, const struct proto_peer *msg)
+{
+	uint64_t	 head = store_head(), start = 0;
+	char		 e[17], buf[80];
+	int		 n;
+
+	if (l->state != LINK_SINCE) {
+		link_refused(l, "unexpected SINCE");
+		return;
+	}
+	if (msg->epoch == journal_epoch() && msg->lseq <= head)
+		start = msg->lseq;
+	else if (msg->epoch == journal_epoch()) {
+		/* it saw changes we no longer have: a lost journal tail */
+		log_warnx("link to %s: it has seen our change %llu, but our "
+		    "newest is %llu", l->srv->name,
+		    (unsigned long long)msg->lseq, (unsigned long long)head);
+		store_bump(msg->lseq);
+		journal_new_epoch();
+	}
+	l->state = LINK_UP;
+	l->backoff_ms = PEER_BACKOFF_MIN_MS;
+	l->down_logged = 0;
+	ev_timer_stop(peer_ctx.loop, &l->timer);
+	ev_timer_set(&l->timer, 1.0, 1.0);
+	ev_timer_start(peer_ctx.loop, &l->timer);
+	l->full_upto = start == 0 ? store_head() : 0;
+	l->catching = 1;
+	l->nsnap = 0;
+	l->snap_bytes = 0;
+	l->seq_sent = start;
+	l->last_digest = ev_now(peer_ctx.loop);
+	store_cursor_follow(&l->cur, start);
+	if (start == 0)
+		log_info("link to %s up: sending all %zu records", l->srv->name,
+		    store_count());
+	else
+		log_info("link to %s up: resuming after change %llu of %llu",
+		    l->srv->name, (unsigned long long)start,
+		    (unsigned long long)head);
+	jrec_hex64(e, journal_epoch());
+	n = snprintf(buf, sizeof(buf), "FROM %s %llu\n", e,
+	    (unsigned long long)start);
+	link_log(l, "sent", buf, (size_t)n - 1);
+	if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
+		link_down(l, "out of memory");
+		return;
+	}
+	link_pump(l);
+}
+
+/* SUMS: the neighbour's digest, part by part: resend the parts that differ. */
+static void
+link_sums(struct link *l, const struct proto_peer *msg)
+{
+	const struct store_digest	*d = store_digest();
+	uint32_t			 mask = 0;
+	int				 i, k = 0;
+
+	if (l->state != LINK_UP) {
+		link_refused(l, "unexpected SUMS");
+		return;
+	}
+	for (i = 0; i < PROTO_SUMS && i < STORE_BUCKETS; i++)
+		if (d->part[i] != msg->sums[i]) {
+			mask |= 1u << i;
+			k++;
+		}
+	if (mask == 0 || l->rep.active)
+		return;
+	log_info("link to %s: digests differ in %d of %d parts: resending them",
+	    l->srv->name, k, STORE_BUCKETS);
+	l->rep_mask = mask;
+	l->nrep = 0;
+	store_cursor_start(&l->rep);
+	if (!ev_is_active(&l->wio))
+		link_pump(l);
+}
+
+/* The neighbour sends no updates on this connection: only answers. */
+static void
+link_line(struct link *l, const char *line, size_t len)
+{
+	struct proto_peer	 msg;
+	char			 text[128], why[192];
+
+	l->last_rx = ev_now(peer_ctx.loop);
+	switch (proto_parse_peer(line, len, &msg)) {
+	case PEER_OK:
+		link_log(l, "recv", line, len);
+		switch (peer_ok_check(l->srv, l->state == LINK_HELLO,
+		    l->state == LINK_AUTH, l->nonce_d, l->nonce_l, &msg, why,
+		    sizeof(why))) {
+		case 0:
+			l->state = LINK_SINCE;
+			return;
+		case -2:
+			link_auth_failed(l, why);
+			return;
+		default:
+			link_refused(l, why);
+			return;
+		}
+	case PEER_CHALLENGE:
+		link_log(l, "recv", line, len);
+		if (l->state != LINK_HELLO || peer_ctx.secret == NULL) {
+			link_refused(l, "unexpected CHALLENGE");
+			return;
+		}
+		memcpy(l->nonce_l, msg.nonce.p, PROTO_NONCE_HEX);
+		l->nonce_l[PROTO_NONCE_HEX] = '\0';
+		if (peer_auth_line(why, sizeof(why), l->srv, l->nonce_d,
+		    l->nonce_l) == -1) {
+			link_down(l, "could not compute the MAC");
+			return;
+		}
+		link_log(l, "sent", why, strlen(why) - 1);
+		l->state = LINK_AUTH;
+		link_send(l, why, strlen(why));
+		return;
+	case PEER_SINCE:
+		link_log(l, "recv", line, len);
+		link_since(l, &msg);
+		return;
+	case PEER_SUMS:
+		link_sums(l, &msg);
+		return;
+	case PEER_PONG:
+		if (l->state == LINK_UP)
+			return;
+		break;
+	case PEER_ERROR:
+		link_log(l, "recv", line, len);
+		peer_text(text, sizeof(text), &msg.text);
+		snprintf(why, sizeof(why), "refused by the neighbour: %s",
+		    text);
+		link_refused(l, why);
+		return;
+	default:
+		link_log(l, "recv", line, len);
+		break;
+	}
+	link_refused(l, "protocol error");
+}
+
+static void
+link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct link	*l = w->data;
+	const char	*line;
+	size_t		 len;
+	ssize_t		 n;
+	int		 fd = l->fd;
+
+	(void)loop;
+	(void)revents;
+	n = linebuf_fill(&l->in, l->fd);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n == -1 || n == 0 || n == -2) {
+		link_down(l, n == 0 ? "closed by the neighbour" : n == -2 ?
+		    "line too long" : strerror(errno));
+		return;
+	}
+	while (l->fd == fd && linebuf_next(&l->in, &line, &len))
+		link_line(l, line, len);
+}
+
+static void
+link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct link	*l = w->data;
+	char		 buf[2 * HERD_NAME_MAX + PROTO_NONCE_HEX + 32];
+	int		 e;
+
+	(void)loop;
+	(void)revents;
+	if (l->state == LINK_CONNECTING) {
+		if ((e = sock_error(l->fd)) != 0) {
+			link_down(l, strerror(e));
+			return;
+		}
+		l->state = LINK_HELLO;
+		ev_io_start(peer_ctx.loop, &l->rio);
+		if (peer_hello_line(buf, sizeof(buf), l->srv, l->nonce_d) ==
+		    -1) {
+			link_down(l, "getrandom failed");
+			return;
+		}
+		link_log(l, "sent", buf, strlen(buf) - 1);
+		if (outbuf_add(&l->out, buf, strlen(buf)) == -1) {
+			link_down(l, "out of memory");
+			return;
+		}
+	}
+	if (link_write(l) == -1)
+		return;
+	if (outbuf_len(&l->out) == 0)
+		link_pump(l);		/* drained: the stream goes on */
+}
+
+static void
+link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link			*l = w->data;
+	const struct store_digest	*d;
+	ev_tstamp			 now = ev_now(loop);
+	char				 buf[80], s[17];
+	int				 n;
+
+	(void)revents;
+	switch (l->state) {
+	case LINK_BACKOFF:
+		link_connect(l);
+		break;
+	case LINK_RESOLVING:
+		link_lookup_poll(l);
+		break;
+	case LINK_CONNECTING:
+	case LINK_HELLO:
+	case LINK_AUTH:
+	case LINK_SINCE:
+		link_down(l, "timed out");
+		break;
+	case LINK_UP:
+		/*
+		 * PING on a timer, busy or not: the PONGs are what tells a
+		 * live neighbour from a dead one on a link that only sends.
+		 */
+		if (now - l->last_rx > PEER_IDLE_S) {
+			link_down(l, "no answer to PING");
+			break;
+		}
+		if (now - l->last_ping >= PEER_PING_S) {
+			l->last_ping = now;
+			if (link_send(l, "PING\n", 5) == -1)
+				break;
+		}
+		/* caught up and idle: let the neighbour compare digests */
+		if (now - l->last_digest >= PEER_DIGEST_S && !l->catching &&
+		    !l->rep.active && l->cur.next == NULL &&
+		    outbuf_len(&l->out) == 0) {
+			l->last_digest = now;
+			d = store_digest();
+			jrec_hex64(s, d->sum);
+			n = snprintf(buf, sizeof(buf), "DIGEST %llu %s\n",
+			    (unsigned long long)d->count, s);
+			link_send(l, buf, (size_t)n);
+		}
+		break;
+	}
+}
+
+static void
+link_dial(struct link *l)
+{
+	if ((l->fd = sock_connect(&l->sa)) == -1) {
+		link_down(l, strerror(errno));
+		return;
+	}
+	l->state = LINK_CONNECTING;
+	l->last_rx = l->last_ping = ev_now(peer_ctx.loop);
+	linebuf_init(&l->in, PEER_LINE_MAX);
+	ev_io_set(&l->rio, l->fd, EV_READ);
+	ev_io_set(&l->wio, l->fd, EV_WRITE);
+	ev_io_start(peer_ctx.loop, &l->wio);
+	ev_timer_stop(peer_ctx.loop, &l->timer);
+	ev_timer_set(&l->timer, PEER_CONNECT_S, 0.);
+	ev_timer_start(peer_ctx.loop, &l->timer);
+}
+
+/* Dial the neighbour, looking its name up first (without blocking). */
+static void
+link_connect(struct link *l)
+{
+	char	 err[512];
+
+	if (l->resolved) {
+		link_dial(l);
+		return;
+	}
+	switch (sock_lookup_start(l->srv->host, l->srv->peer_port, &l->sa,
+	    &l->lookup, err, sizeof(err))) {
+	case 1:
+		l->resolved = 1;
+		link_dial(l);
+		return;
+	case 0:
+		l->state = LINK_RESOLVING;
+		l->lookup_start = ev_now(peer_ctx.loop);
+		ev_timer_stop(peer_ctx.loop, &l->timer);
+		ev_timer_set(&l->timer, PEER_LOOKUP_POLL_S, PEER_LOOKUP_POLL_S);
+		ev_timer_start(peer_ctx.loop, &l->timer);
+		return;
+	default:
+		link_down(l, err);
+	}
+}
+
+static void
+link_lookup_poll(struct link *l)
+{
+	char	 err[512];
+	int	 rc;
+
+	rc = sock_lookup_poll(l->lookup, &l->sa, err, sizeof(err));
+	if (rc == 0) {
+		if (ev_now(peer_ctx.loop) - l->lookup_start > PEER_LOOKUP_S)
+			link_down(l, "name lookup timed out");
+		return;
+	}
+	l->lookup = NULL;
+	ev_timer_stop(peer_ctx.loop, &l->timer);
+	if (rc == -1) {
+		link_down(l, err);
+		return;
+	}
+	l->resolved = 1;
+	link_dial(l);
+}
+
+void
+link_kick(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++)
+		if (links[i].srv == srv && links[i].state == LINK_BACKOFF) {
+			links[i].backoff_ms = PEER_BACKOFF_MIN_MS;
+			ev_timer_stop(peer_ctx.loop, &links[i].timer);
+			link_connect(&links[i]);
+		}
+}
+
+size_t
+link_names_up(char *buf, size_t size)
+{
+	size_t	 i, o = 0;
+	int	 n;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].state != LINK_UP)
+			continue;
+		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
+		    links[i].srv->name);
+		if (n < 0 || (size_t)n >= size - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
+}
+
+int
+link_init(char *err, size_t errlen)
+{
+	const struct herd_server	*self = peer_ctx.self;
+	struct link			*l;
+	size_t				 i;
+
+	nlinks = self->nneighbors;
+	if (nlinks > 0 && (links = calloc(nlinks, sizeof(*links))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nlinks; i++) {
+		l = &links[i];
+		l->srv = &peer_ctx.conf->servers[self->neighbors[i]];
+		l->idx = peer_index(l->srv);
+		l->fd = -1;
+		l->backoff_ms = PEER_BACKOFF_MIN_MS;
+		ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
+		ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
+		ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
+		l->rio.data = l->wio.data = l->timer.data = l;
+		log_info("dialling neighbour %s at %s port %u", l->srv->name,
+		    l->srv->host, l->srv->peer_port);
+		link_connect(l);
+	}
+	return 0;
+}
+
+void
+link_shutdown(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++) {
+		struct link *l = &links[i];
+
+		ev_timer_stop(peer_ctx.loop, &l->timer);
+		if (l->fd != -1) {
+			outbuf_write(&l->out, l->fd);
+			ev_io_stop(peer_ctx.loop, &l->rio);
+			ev_io_stop(peer_ctx.loop, &l->wio);
+			close(l->fd);
+		}
+		linebuf_free(&l->in);
+		outbuf_free(&l->out);
+		store_cursor_stop(&l->cur);	/* they are in the store's list */
+		store_cursor_stop(&l->rep);
+		if (l->lookup != NULL)
+			sock_lookup_cancel(l->lookup);
+	}
+	free(links);
+	links = NULL;
+	nlinks = 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * link.h -- the dialling side of the peer links: we dial each neighbour's
+ * peer port and send it our changes (herd-protocol(7)).
+ */
+#ifndef HERD_LINK_H
+#define HERD_LINK_H
+
+#include <stddef.h>
+
+struct herd_server;
+
+int	 link_init(char *err, size_t errlen);
+void	 link_shutdown(void);
+
+/* Send what changed to every link that is up: one write per link. */
+void	 link_flush(void);
+
+/* The neighbour dialled us: if our link to it is backing off, dial now. */
+void	 link_kick(const struct herd_server *srv);
+
+/* The names of the neighbours whose link is up, comma-separated. */
+size_t	 link_names_up(char *buf, size_t size);
+
+#endif /* HERD_LINK_H */

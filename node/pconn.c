@@ -1,0 +1,446 @@
+/*
+ * pconn.c -- the listening side of the peer links (see pconn.h).
+ *
+ * A neighbour that dials us proves who it is (HELLO, and with the herd's
+ * secret CHALLENGE and AUTH), hears where its stream stopped last time
+ * (SINCE, from our journal's marks), and then sends its changes: UPDATE
+ * lines, each accepted by update_accept(); SEQ lines, which we record as
+ * the new mark, after the records they cover; SYNCED at the end of its
+ * catch-up; and now and then a DIGEST of its table, which we compare with
+ * ours, asking for the parts that differ (SUMS) when they differ twice
+ * running while neither side changed (herd-protocol(7)).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "journal.h"
+#include "jrec.h"
+#include "linebuf.h"
+#include "link.h"
+#include "log.h"
+#include "pconn.h"
+#include "peer.h"
+#include "peer_ctx.h"
+#include "proto.h"
+#include "store.h"
+#include "update.h"
+
+struct pconn {
+	struct pconn	*prev, *next;
+	int		 fd;
+	ev_io		 rio, wio;
+	ev_timer	 timer;
+	char		 addr[64];
+	const struct herd_server *srv;	/* NULL until HELLO (and AUTH) */
+	const struct herd_server *claim;	/* HELLO says, AUTH to prove */
+	int		 idx;		/* srv's index in the herd */
+	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* its HELLO's */
+	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* our CHALLENGE */
+	struct linebuf	 in;
+	struct outbuf	 out;
+	ev_tstamp	 last_rx;
+	int		 closing;	/* ERROR sent: close once written */
+	int		 have_from;	/* FROM seen: SEQ lines are marks */
+	uint64_t	 epoch;		/* of its stream */
+	int		 catching;	/* between FROM and SYNCED */
+	size_t		 nrecv;		/* records in the catch-up */
+	uint64_t	 d_count, d_sum;	/* its last DIGEST */
+	uint64_t	 o_count, o_sum;	/* ours then */
+	ev_tstamp	 last_sums;
+};
+
+static struct pconn	*pconns;
+static int		 pconn_paused;
+
+static void
+pconn_close(struct pconn *p, const char *why)
+{
+	if (p->srv != NULL)
+		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
+		    why);
+	else
+		log_info("peer connection from %s closed: %s", p->addr, why);
+	ev_io_stop(peer_ctx.loop, &p->rio);
+	ev_io_stop(peer_ctx.loop, &p->wio);
+	ev_timer_stop(peer_ctx.loop, &p->timer);
+	close(p->fd);
+	linebuf_free(&p->in);
+	outbuf_free(&p->out);
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		pconns = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	free(p);
+}
+
+static int
+pconn_send(struct pconn *p, const char *buf, size_t len, int log)
+{
+	char	 tag[HERD_NAME_MAX + 32];
+	int	 rc;
+
+	if (log) {
+		snprintf(tag, sizeof(tag), "peer %s sent", p->srv != NULL ?
+		    p->srv->name : p->addr);
+		log_line(tag, buf, len - 1);
+	}
+	if (outbuf_add(&p->out, buf, len) == -1 ||
+	    (rc = outbuf_write(&p->out, p->fd)) == -1) {
+		pconn_close(p, "write failed");
+		return -1;
+	}
+	if (outbuf_len(&p->out) > PEER_PCONN_OUT_MAX) {
+		pconn_close(p, "neighbour not reading: output over the cap");
+		return -1;
+	}
+	if (rc == 1)
+		ev_io_start(peer_ctx.loop, &p->wio);
+	return 0;
+}
+
+static int
+pconn_refuse(struct pconn *p, const char *why)
+{
+	char	 buf[256];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "ERROR %s\n", why);
+	p->closing = 1;
+	if (pconn_send(p, buf, (size_t)n, 1) == -1)
+		return -1;
+	if (outbuf_len(&p->out) == 0) {
+		pconn_close(p, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The neighbour srv is who it says: say OK, and where its stream stopped;
+ * redial it if our own link to it is backing off.
+ */
+static int
+pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
+    size_t oklen)
+{
+	uint64_t	 epoch = 0, lseq = 0;
+	char		 buf[80], e[17];
+	int		 n;
+
+	p->srv = srv;
+	p->idx = peer_index(srv);
+	log_info("peer %s connected from %s%s", srv->name, p->addr,
+	    peer_ctx.secret != NULL ? " (authenticated)" : "");
+	if (pconn_send(p, ok, oklen, 1) == -1)
+		return -1;
+	if (journal_mark_get(srv->name, &epoch, &lseq) == -1)
+		epoch = lseq = 0;
+	jrec_hex64(e, epoch);
+	n = snprintf(buf, sizeof(buf), "SINCE %s %llu\n", e,
+	    (unsigned long long)lseq);
+	if (pconn_send(p, buf, (size_t)n, 1) == -1)
+		return -1;
+	link_kick(srv);
+	return 0;
+}
+
+static int
+pconn_hello(struct pconn *p, const struct proto_peer *msg)
+{
+	const struct herd_server	*srv;
+	char				 name[HERD_NAME_MAX + 1], buf[128];
+	int				 n;
+
+	if (msg->version == PROTO_VERSION && msg->nonce.len == 0) {
+		if (peer_ctx.secret != NULL) {
+			log_warnx("peer connection from %s (says it is %.*s): "
+			    "refused: a version 1 HELLO, without "
+			    "authentication, but this herd has a secret",
+			    p->addr, (int)msg->from.len, msg->from.p);
+			return pconn_refuse(p, "authentication required");
+		}
+	} else if (msg->version == PROTO_VERSION_AUTH && msg->nonce.len > 0) {
+		if (peer_ctx.secret == NULL) {
+			log_warnx("peer connection from %s (says it is %.*s): "
+			    "refused: a version 2 (authenticated) HELLO, but "
+			    "no secret is configured here", p->addr,
+			    (int)msg->from.len, msg->from.p);
+			return pconn_refuse(p, "no secret configured here");
+		}
+	} else
+		return pconn_refuse(p, "unsupported protocol version");
+	if (!proto_field_eq(&msg->to, peer_ctx.self->name))
+		return pconn_refuse(p, "wrong server");
+	memcpy(name, msg->from.p, msg->from.len);
+	name[msg->from.len] = '\0';
+	if ((srv = conf_server(peer_ctx.conf, name)) == NULL ||
+	    !conf_linked(peer_ctx.conf, peer_ctx.self, srv))
+		return pconn_refuse(p, "not a neighbour");
+	if (peer_ctx.secret == NULL) {
+		n = snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
+		    peer_ctx.self->name);
+		return pconn_accept(p, srv, buf, (size_t)n);
+	}
+	/* version 2: it must prove it holds the secret before anything */
+	p->claim = srv;
+	memcpy(p->nonce_d, msg->nonce.p, PROTO_NONCE_HEX);
+	p->nonce_d[PROTO_NONCE_HEX] = '\0';
+	if (peer_nonce(p->nonce_l) == -1) {
+		log_warn("peer connection from %s: getrandom", p->addr);
+		return pconn_refuse(p, "internal error");
+	}
+	n = snprintf(buf, sizeof(buf), "CHALLENGE %s\n", p->nonce_l);
+	return pconn_send(p, buf, (size_t)n, 1);
+}
+
+/* AUTH: the MAC of its HELLO's names and both nonces, under the secret. */
+static int
+pconn_auth(struct pconn *p, const struct proto_peer *msg)
+{
+	char	 mac[PROTO_MAC_HEX + 1], buf[HERD_NAME_MAX + PROTO_MAC_HEX + 16];
+	int	 n;
+
+	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-link",
+	    p->claim->name, peer_ctx.self->name, p->nonce_d, p->nonce_l) == -1)
+		return pconn_refuse(p, "internal error");
+	if (!proto_mac_eq(&msg->mac, mac)) {
+		log_warnx("peer connection from %s (says it is %s): "
+		    "authentication failed: a wrong MAC (another secret, or "
+		    "not %s)", p->addr, p->claim->name, p->claim->name);
+		return pconn_refuse(p, "authentication failed");
+	}
+	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-ok",
+	    peer_ctx.self->name, p->claim->name, p->nonce_l, p->nonce_d) == -1)
+		return pconn_refuse(p, "internal error");
+	n = snprintf(buf, sizeof(buf), "OK %d %s %s\n", PROTO_VERSION_AUTH,
+	    peer_ctx.self->name, mac);
+	return pconn_accept(p, p->claim, buf, (size_t)n);
+}
+
+static int
+pconn_update(struct pconn *p, const struct proto_peer *msg)
+{
+	const struct proto_at	*at = &msg->at;
+	char			 buf[PEER_LINE_MAX];
+	const char		*line;
+	size_t			 n;
+
+	if ((line = proto_at_line(at, buf, sizeof(buf), &n)) == NULL)
+		return pconn_refuse(p, "update too long");
+	if (p->catching)
+		p->nrecv++;
+	if (update_accept(at->id.p, at->id.len, &at->t, at->lat, at->lng,
+	    line, n, p->idx) == -1)
+		return pconn_refuse(p, "out of memory");
+	return 0;
+}
+
+/* DIGEST: tables that differ twice running, neither changing: repair. */
+static int
+pconn_digest(struct pconn *p, const struct proto_peer *msg)
+{
+	const struct store_digest	*d = store_digest();
+	char				 buf[24 + PROTO_SUMS * 17], *o = buf;
+	int				 i, again;
+
+	if (msg->dcount == d->count && msg->dsum == d->sum)
+		return 0;
+	again = msg->dcount == p->d_count && msg->dsum == p->d_sum &&
+	    d->count == p->o_count && d->sum == p->o_sum;
+	p->d_count = msg->dcount;
+	p->d_sum = msg->dsum;
+	p->o_count = d->count;
+	p->o_sum = d->sum;
+	if (!again || ev_now(peer_ctx.loop) - p->last_sums < PEER_DIGEST_S)
+		return 0;
+	p->last_sums = ev_now(peer_ctx.loop);
+	log_info("peer %s: its table differs from ours (%llu records, ours "
+	    "%llu): asking for the parts that differ", p->srv->name,
+	    (unsigned long long)msg->dcount, (unsigned long long)d->count);
+	o += snprintf(o, sizeof(buf), "SUMS");
+	for (i = 0; i < PROTO_SUMS; i++) {
+		*o++ = ' ';
+		jrec_hex64(o, i < STORE_BUCKETS ? d->part[i] : 0);
+		o += 16;
+	}
+	*o++ = '\n';
+	return pconn_send(p, buf, (size_t)(o - buf), 0);
+}
+
+/* One line from a neighbour; -1 when the connection is gone or closing. */
+static int
+pconn_line(struct pconn *p, const char *line, size_t len)
+{
+	struct proto_peer	 msg;
+	char			 tag[HERD_NAME_MAX + 32];
+	enum proto_peer_type	 type;
+
+	p->last_rx = ev_now(peer_ctx.loop);
+	type = proto_parse_peer(line, len, &msg);
+	if (type != PEER_PING && type != PEER_SEQ && type != PEER_DIGEST &&
+	    !(type == PEER_UPDATE && p->catching)) {
+		snprintf(tag, sizeof(tag), "peer %s recv", p->srv != NULL ?
+		    p->srv->name : p->addr);
+		log_line(tag, line, len);
+	}
+	if (p->srv == NULL && p->claim == NULL)
+		return type == PEER_HELLO ? pconn_hello(p, &msg) :
+		    pconn_refuse(p, "expected HELLO");
+	if (p->srv == NULL)
+		return type == PEER_AUTH ? pconn_auth(p, &msg) :
+		    pconn_refuse(p, "expected AUTH");
+	switch (type) {
+	case PEER_UPDATE:
+		return pconn_update(p, &msg);
+	case PEER_FROM:
+		p->have_from = 1;
+		p->epoch = msg.epoch;
+		p->catching = 1;
+		p->nrecv = 0;
+		return 0;
+	case PEER_SEQ:
+		if (p->have_from)
+			journal_mark_set(p->srv->name, p->epoch, msg.lseq);
+		return 0;
+	case PEER_DIGEST:
+		return pconn_digest(p, &msg);
+	case PEER_PING:
+		return pconn_send(p, "PONG\n", 5, 0);
+	case PEER_SYNCED:
+		log_info("peer %s: caught up (%lu records)", p->srv->name,
+		    msg.count);
+		p->catching = 0;
+		return 0;
+	case PEER_ERROR:
+		pconn_close(p, "error from the neighbour");
+		return -1;
+	default:
+		return pconn_refuse(p, "protocol error");
+	}
+}
+
+/* Handle the lines buffered (unless the journal is failing). */
+static void
+pconn_lines(struct pconn *p)
+{
+	const char	*line;
+	size_t		 len;
+
+	while (!p->closing && !pconn_paused &&
+	    linebuf_next(&p->in, &line, &len))
+		if (pconn_line(p, line, len) == -1)
+			return;
+}
+
+static void
+pconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pconn	*p = w->data;
+	ssize_t		 n;
+
+	(void)loop;
+	(void)revents;
+	n = linebuf_fill(&p->in, p->fd);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n == -1 || n == 0 || n == -2) {
+		pconn_close(p, n == 0 ? "closed" : n == -2 ? "line too long" :
+		    strerror(errno));
+		return;
+	}
+	pconn_lines(p);
+}
+
+static void
+pconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pconn	*p = w->data;
+	int		 rc;
+
+	(void)revents;
+	if ((rc = outbuf_write(&p->out, p->fd)) == -1) {
+		pconn_close(p, strerror(errno));
+		return;
+	}
+	if (rc == 0) {
+		ev_io_stop(loop, &p->wio);
+		if (p->closing)
+			pconn_close(p, "refused");
+	}
+}
+
+static void
+pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pconn	*p = w->data;
+
+	(void)revents;
+	if (p->srv == NULL)
+		pconn_close(p, p->claim == NULL ? "no HELLO in time" :
+		    "no AUTH in time");
+	else if (ev_now(loop) - p->last_rx > PEER_IDLE_S && !pconn_paused)
+		pconn_close(p, "silent for too long");
+	else if (p->closing)
+		pconn_close(p, "refused");
+}
+
+void
+pconn_pause(int paused)
+{
+	struct pconn	*p, *next;
+
+	pconn_paused = paused;
+	for (p = pconns; p != NULL; p = next) {
+		next = p->next;
+		if (paused) {
+			ev_io_stop(peer_ctx.loop, &p->rio);
+			continue;
+		}
+		p->last_rx = ev_now(peer_ctx.loop);
+		ev_io_start(peer_ctx.loop, &p->rio);
+		pconn_lines(p);
+	}
+}
+
+void
+pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
+{
+	struct pconn	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warnx("peer accept: out of memory");
+		close(fd);
+		return;
+	}
+	p->fd = fd;
+	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	linebuf_init(&p->in, PEER_LINE_MAX);
+	p->last_rx = ev_now(loop);
+	ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);
+	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
+	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
+	p->rio.data = p->wio.data = p->timer.data = p;
+	if (!pconn_paused)
+		ev_io_start(loop, &p->rio);
+	ev_timer_start(loop, &p->timer);
+	p->next = pconns;
+	if (pconns != NULL)
+		pconns->prev = p;
+	pconns = p;
+	log_debug("peer connection from %s", addr);
+}
+
+void
+pconn_shutdown(void)
+{
+	while (pconns != NULL)
+		pconn_close(pconns, "server stopping");
+}

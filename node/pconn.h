@@ -1,0 +1,18 @@
+/*
+ * pconn.h -- the listening side of the peer links: neighbours dial our peer
+ * port and send us their changes (herd-protocol(7)).
+ */
+#ifndef HERD_PCONN_H
+#define HERD_PCONN_H
+
+struct ev_loop;
+
+/* A connection accepted on the peer port. */
+void	 pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr);
+
+/* Stop reading every neighbour (the journal cannot be written), or go on. */
+void	 pconn_pause(int paused);
+
+void	 pconn_shutdown(void);
+
+#endif /* HERD_PCONN_H */

@@ -1,0 +1,45 @@
+/*
+ * update.c -- accepting an update (see update.h).
+ */
+#include "conf.h"
+#include "journal.h"
+#include "log.h"
+#include "store.h"
+#include "update.h"
+
+static const struct herd_conf	*update_conf;
+static struct update_counts	 update_n;
+
+void
+update_init(const struct herd_conf *conf)
+{
+	update_conf = conf;
+}
+
+int
+update_accept(const char *id, size_t idlen, const struct htime *t,
+    double lat, double lng, const char *at, size_t atlen, int src)
+{
+	int	 rc;
+
+	rc = store_put(id, idlen, t, lat, lng, at, atlen,
+	    src != STORE_SRC_CLIENT, src);
+	if (rc == 1) {
+		journal_update(store_newest(), src == STORE_SRC_CLIENT ? NULL :
+		    update_conf->servers[src].name);
+		if (src == STORE_SRC_CLIENT)
+			update_n.client++;
+		else
+			update_n.peer++;
+	} else if (rc == 0)
+		update_n.stale++;
+	else
+		log_warnx("out of memory storing an update");
+	return rc;
+}
+
+const struct update_counts *
+update_counts(void)
+{
+	return &update_n;
+}

@@ -1,0 +1,36 @@
+/*
+ * update.h -- the one way an update enters a server, from a client's IAMAT
+ * or from a neighbour: stored if newer, appended to the journal, counted.
+ * The links' streams read the store in change order, so a stored update is
+ * queued for every link by being stored (peer_flush sends it).
+ */
+#ifndef HERD_UPDATE_H
+#define HERD_UPDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "htime.h"
+
+struct herd_conf;
+
+struct update_counts {
+	uint64_t	 client;	/* stored, from clients */
+	uint64_t	 peer;		/* stored, from neighbours */
+	uint64_t	 stale;		/* not newer: answered, not stored */
+};
+
+void	 update_init(const struct herd_conf *conf);
+
+/*
+ * Accept the AT line at (single-spaced, no newline) for client id with
+ * time stamp t: src is the index of the server it came from, or
+ * STORE_SRC_CLIENT.  Returns 1 when stored, 0 when not newer, -1 when out
+ * of memory.
+ */
+int	 update_accept(const char *id, size_t idlen, const struct htime *t,
+	    double lat, double lng, const char *at, size_t atlen, int src);
+
+const struct update_counts *update_counts(void);
+
+#endif /* HERD_UPDATE_H */
