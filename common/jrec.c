@@ -50,19 +50,22 @@ jrec_parse_hex64(const struct proto_field *f, uint64_t *v)
 	return 0;
 }
 
-/* A decimal uint64 of 1 to 19 digits (no sign, no leading garbage). */
+/* A decimal uint64 (1 to 20 digits, no sign, no overflow). */
 static int
 jrec_u64(const struct proto_field *f, uint64_t *v)
 {
-	uint64_t	 x = 0;
+	uint64_t	 x = 0, d;
 	size_t		 i;
 
-	if (f->len == 0 || f->len > 19)
+	if (f->len == 0 || f->len > 20)
 		return -1;
 	for (i = 0; i < f->len; i++) {
 		if (f->p[i] < '0' || f->p[i] > '9')
 			return -1;
-		x = x * 10 + (uint64_t)(f->p[i] - '0');
+		d = (uint64_t)(f->p[i] - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
 	}
 	*v = x;
 	return 0;

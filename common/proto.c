@@ -3,6 +3,7 @@
  */
 #include <float.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +58,21 @@ proto_field_eq(const struct proto_field *a, const char *s)
 /*
  * The value of the decimal ip[.fp] (digits only), exact to the 40 digits a
  * double can use: the significant digits and an exponent go to strtod, so
- * neither leading zeros nor a long fraction matter.
+ * neither leading zeros nor a long fraction matter.  Up to 15 significant
+ * digits with a scale of at most 22 take Clinger's fast path instead: the
+ * digits are an integer a double holds exactly, and so is the power of
+ * ten, so one multiplication or division rounds correctly, as strtod does.
  */
 static double
 proto_decimal(const char *ip, size_t ni, const char *fp, size_t nf)
 {
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6,
+	    1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+	    1e18, 1e19, 1e20, 1e21, 1e22 };
 	char	 buf[80];
 	size_t	 o = 0, i;
-	long	 exp;
+	long	 exp, scale;
+	uint64_t d = 0;
 
 	while (ni > 0 && *ip == '0')
 		ip++, ni--;
@@ -72,6 +80,17 @@ proto_decimal(const char *ip, size_t ni, const char *fp, size_t nf)
 	if (ni == 0)
 		while (nf > 0 && *fp == '0')
 			fp++, nf--, exp--;
+	if (ni + nf <= 15) {
+		for (i = 0; i < ni; i++)
+			d = d * 10 + (uint64_t)(ip[i] - '0');
+		for (i = 0; i < nf; i++)
+			d = d * 10 + (uint64_t)(fp[i] - '0');
+		scale = exp - (long)(ni + nf);	/* value = d * 10^scale */
+		if (scale >= 0 && scale <= 22)
+			return (double)d * pow10[scale];
+		if (scale < 0 && scale >= -22)
+			return (double)d / pow10[-scale];
+	}
 	buf[o++] = '0';
 	buf[o++] = '.';
 	for (i = 0; i < ni && o < 42; i++)
@@ -384,7 +403,7 @@ proto_at_line(const struct proto_at *at, char *buf, size_t size, size_t *len)
 	for (i = 0; i < 5; i++)
 		n += 1 + f[i]->len;
 	/* contiguous "AT x y ..." with single spaces: use it as it is */
-	if (start[0] == 'A' && start[1] == 'T' && start[2] == ' ' &&
+	if (at->server.p != NULL && start[0] == 'A' && start[1] == 'T' && start[2] == ' ' &&
 	    at->time.p + at->time.len - start == (ptrdiff_t)n) {
 		for (i = 0; i < 4; i++)
 			if (f[i]->p + f[i]->len + 1 != f[i + 1]->p)

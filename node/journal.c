@@ -620,6 +620,8 @@ jr_load(char *err, size_t errlen)
 			return -1;
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		/* records are 80 to 100 bytes: size the table once */
+		store_reserve((size_t)st.st_size / 96);
 		keep = jr_replay(map, (size_t)st.st_size, &nrec);
 		munmap(map, (size_t)st.st_size);
 		if (keep == -1) {

@@ -20,21 +20,13 @@ static uint64_t		  store_lseq;	/* the newest change's */
 static size_t		  store_nbytes;	/* of the AT lines */
 static struct store_digest store_dig;
 
-/* FNV-1a, unseeded: the same on every server (digests, buckets). */
+static uint64_t	 store_hash64(uint64_t, const char *, size_t);
+
+/* Unseeded: the same on every server (digests, buckets). */
 static uint64_t
 store_fnv(const char *p, size_t n)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
-	size_t		 i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	return store_hash64(0, p, n);
 }
 
 unsigned
@@ -59,23 +51,55 @@ store_dig_add(const struct store_rec *r, int sign)
 	}
 }
 
-/* A seeded 64-bit hash (FNV-1a over the bytes, then a strong finaliser). */
+/* 8 bytes at p as a little-endian integer, on any machine. */
 static uint64_t
-store_hash(const char *p, size_t n)
+store_le64(const unsigned char *p)
 {
-	uint64_t	 h = store_seed ^ 0xcbf29ce484222325ULL;
-	size_t		 i;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ULL;
-	}
+static uint64_t
+store_mix(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	return h;
+}
+
+/*
+ * A 64-bit hash of n bytes from seed, eight bytes a step (multiply and
+ * rotate, then a strong finaliser): seeded for the table, so that a client
+ * cannot pick ids that all land in one chain; with seed 0 the same on every
+ * server, for the digests.
+ */
+static uint64_t
+store_hash64(uint64_t seed, const char *p, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)p;
+	uint64_t		 h = seed ^ (0x9e3779b97f4a7c15ULL * (n + 1));
+	unsigned char		 tail[8] = { 0 };
+
+	for (; n >= 8; s += 8, n -= 8) {
+		h ^= store_le64(s) * 0x87c37b91114253d5ULL;
+		h = (h << 31 | h >> 33) * 0x4cf5ad432745937fULL;
+	}
+	if (n > 0) {
+		memcpy(tail, s, n);
+		h ^= store_le64(tail) * 0x87c37b91114253d5ULL;
+		h = (h << 31 | h >> 33) * 0x4cf5ad432745937fULL;
+	}
+	return store_mix(h);
+}
+
+static uint64_t
+store_hash(const char *p, size_t n)
+{
+	return store_hash64(store_seed, p, n);
 }
 
 void
@@ -101,7 +125,6 @@ store_free(void)
 	for (i = 0; i < store_size; i++)
 		for (r = store_tab[i]; r != NULL; r = next) {
 			next = r->next;
-			free(r->id);
 			free(r->at);
 			free(r);
 		}
@@ -173,10 +196,10 @@ store_get(const char *id, size_t idlen)
 }
 
 static void
-store_grow(void)
+store_resize(size_t size)
 {
 	struct store_rec	**tab, *r, *next;
-	size_t			  i, size = store_size * 2;
+	size_t			  i;
 
 	if ((tab = calloc(size, sizeof(*tab))) == NULL)
 		return;		/* stay at this size: slower, still right */
@@ -189,6 +212,23 @@ store_grow(void)
 	free(store_tab);
 	store_tab = tab;
 	store_size = size;
+}
+
+static void
+store_grow(void)
+{
+	store_resize(store_size * 2);
+}
+
+void
+store_reserve(size_t n)
+{
+	size_t	 size = store_size;
+
+	while (size < n)
+		size *= 2;
+	if (size > store_size)
+		store_resize(size);
 }
 
 static int
@@ -233,12 +273,12 @@ store_set(const char *id, size_t idlen, const struct htime *t, double lat,
 	else if ((line = malloc(atlen + 1)) == NULL)
 		return -1;
 	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL ||
-		    (r->id = malloc(idlen + 1)) == NULL) {
-			free(r);
+		/* the id lives with the record: one allocation */
+		if ((r = calloc(1, sizeof(*r) + idlen + 1)) == NULL) {
 			free(line);
 			return -1;
 		}
+		r->id = (char *)(r + 1);
 		memcpy(r->id, id, idlen);
 		r->id[idlen] = '\0';
 		r->idlen = idlen;

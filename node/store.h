@@ -68,6 +68,9 @@ int	 store_load(const char *id, size_t idlen, const struct htime *t,
 /* The record changed last (by store_put or store_load), or NULL. */
 const struct store_rec *store_newest(void);
 
+/* Make room for n records at once (before reading a journal back). */
+void	 store_reserve(size_t n);
+
 size_t	 store_count(void);
 /* Bytes of the AT lines held: what a compacted journal takes, roughly. */
 size_t	 store_bytes(void);

@@ -772,6 +772,9 @@ def test_welsh(top):
                           h.link_up("Holiday", "Welsh"), 10)
         ok(linked, "welsh: Welsh and Holiday back, linked to each other",
            h.log("Holiday")[-1500:])
+        before = snapshot(h.port["Welsh"], ["x"]).get("x")
+        ok(before == "?", "welsh: the new Welsh does not know x yet "
+           "(no state_dir; the only copies are in stopped servers)", before)
         t0 = time.monotonic()
         for n in ("Goloman", "Wilkes"):
             signal_pid(h.procs[n].pid, signal.SIGCONT)
@@ -1135,6 +1138,10 @@ def test_pause(top):
            "pause: under 64 KiB crossed the links after B resumed (%d bytes)"
            % resent)
 
+        for n in ("A", "B"):
+            ok(h.procs[n].poll() is None, "pause: %s still runs" % n,
+               "exit %s\n%s\n%s" % (h.procs[n].poll(), h.stderr(n)[-2000:],
+                                     h.log(n)[-2000:]))
         # no update missed: every one of them at B
         t0 = time.monotonic()
         snap = {}

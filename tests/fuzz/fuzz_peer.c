@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto.h"
 
@@ -28,5 +29,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (msg.type == PEER_CHALLENGE && msg.nonce.len == 0) ||
 	    (msg.type == PEER_AUTH && msg.mac.len == 0))
 		abort();
+	/* an update's AT line, single-spaced, parses back to the same */
+	if (msg.type == PEER_UPDATE) {
+		static char		 buf[1 << 17], line[(1 << 17) + 8];
+		struct proto_peer	 again;
+		const char		*at;
+		size_t			 n;
+
+		inside(&msg.line, data, size);
+		at = proto_at_line(&msg.at, buf, sizeof(buf), &n);
+		if (at == NULL)
+			return 0;
+		memcpy(line, "UPDATE ", 7);
+		memcpy(line + 7, at, n);
+		if (proto_parse_peer(line, n + 7, &again) != PEER_UPDATE ||
+		    again.line.len != n ||
+		    memcmp(again.line.p, at, n) != 0 ||
+		    again.at.t.sec != msg.at.t.sec ||
+		    again.at.t.nsec != msg.at.t.nsec)
+			abort();
+	}
 	return 0;
 }

@@ -272,5 +272,67 @@ main(void)
 	    "split");
 	ok(proto_split("a b c d e f g h i j", 19, f, 2) == 10,
 	    "split counts past max");
+
+	/* catch-up and repair (herd-protocol(7)) */
+	{
+		struct proto_peer	 m;
+		char			 line[1024], abuf[256];
+		const char		*l;
+		size_t			 k, o;
+
+		ok(peer("SINCE 00000000000000ff 42", &m) == PEER_SINCE &&
+		    m.epoch == 255 && m.lseq == 42, "SINCE");
+		ok(peer("FROM 0123456789abcdef 0", &m) == PEER_FROM &&
+		    m.epoch == 0x0123456789abcdefULL && m.lseq == 0, "FROM");
+		ok(peer("SEQ 18446744073709551", &m) == PEER_SEQ &&
+		    m.lseq == 18446744073709551ULL, "SEQ");
+		ok(peer("DIGEST 3 fedcba9876543210", &m) == PEER_DIGEST &&
+		    m.dcount == 3 && m.dsum == 0xfedcba9876543210ULL, "DIGEST");
+		ok(peer("SINCE 0123 1", &m) == PEER_INVALID &&
+		    peer("SINCE 0123456789ABCDEF 1", &m) == PEER_INVALID &&
+		    peer("FROM 0123456789abcdef -1", &m) == PEER_INVALID &&
+		    peer("SEQ", &m) == PEER_INVALID &&
+		    peer("SEQ 1 2", &m) == PEER_INVALID &&
+		    peer("DIGEST 1", &m) == PEER_INVALID &&
+		    peer("SEQ 12345678901234567890", &m) == PEER_INVALID,
+		    "malformed SINCE, FROM, SEQ, DIGEST");
+		o = (size_t)snprintf(line, sizeof(line), "SUMS");
+		for (k = 0; k < PROTO_SUMS; k++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+			    " %016zx", k);
+		ok(peer(line, &m) == PEER_SUMS && m.sums[0] == 0 &&
+		    m.sums[PROTO_SUMS - 1] == PROTO_SUMS - 1, "SUMS");
+		line[o - 17] = '\0';
+		ok(peer(line, &m) == PEER_INVALID, "SUMS short of a part");
+
+		ok(peer("UPDATE AT A +0.100000000 k +1+1 1", &m) == PEER_UPDATE,
+		    "UPDATE");
+		l = proto_at_line(&m.at, abuf, sizeof(abuf), &k);
+		ok(l == m.line.p && k == 26 && memcmp(l,
+		    "AT A +0.100000000 k +1+1 1", k) == 0,
+		    "a single-spaced AT line is used as it is");
+		ok(peer("UPDATE AT\tA  +0.100000000 k +1+1 1 ", &m) ==
+		    PEER_UPDATE, "UPDATE, other white space");
+		l = proto_at_line(&m.at, abuf, sizeof(abuf), &k);
+		ok(l == abuf && k == 26 &&
+		    strcmp(l, "AT A +0.100000000 k +1+1 1") == 0,
+		    "is rebuilt single-spaced: %s", l);
+		ok(proto_at_line(&m.at, abuf, 10, &k) == NULL,
+		    "rebuilt into too small a buffer: NULL");
+	}
+	/* exact decimals, both ways of computing them */
+	{
+		struct proto_cmd c2;
+
+		ok(client("IAMAT k +34.068930-118.445127 1", &c2) ==
+		    PROTO_IAMAT && c2.lat == 34.06893 && c2.lng == -118.445127,
+		    "coordinates, the fast path");
+		ok(client("IAMAT k +34.0689300000000000000001-118.4451270000000000"
+		    "00000001 1", &c2) == PROTO_IAMAT && c2.lat == 34.06893 &&
+		    c2.lng == -118.445127, "coordinates, past 15 digits");
+		ok(client("IAMAT k +0.000000000000000000000000001-0.1 1", &c2) ==
+		    PROTO_IAMAT && c2.lat == 1e-27 && c2.lng == -0.1,
+		    "a tiny latitude, past the scale of the fast path");
+	}
 	return tap_done();
 }
