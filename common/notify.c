@@ -45,6 +45,22 @@ notify_parse(const char *line, size_t len, struct notify_msg *msg)
 	    *p++ != ' ' || notify_ulong(&p, end, &msg->conns) == -1 ||
 	    p >= end || *p++ != ' ' || p >= end)
 		return -1;
+	{
+		const char *sp = memchr(p, ' ', (size_t)(end - p)), *w;
+
+		if (sp != NULL) {	/* " journal=<word>" after the links */
+			w = sp + 1;
+			if ((size_t)(end - w) < 9 || memcmp(w, "journal=", 8) != 0 ||
+			    (size_t)(end - w - 8) >= sizeof(msg->journal))
+				return -1;
+			for (w += 8; w < end; w++)
+				if (!isalpha((unsigned char)*w))
+					return -1;
+			memcpy(msg->journal, sp + 9, (size_t)(end - sp - 9));
+			msg->journal[end - sp - 9] = '\0';
+			end = sp;
+		}
+	}
 	n = (size_t)(end - p);
 	if (n == 1 && *p == '-')
 		n = 0;
@@ -66,12 +82,13 @@ notify_parse(const char *line, size_t len, struct notify_msg *msg)
 
 size_t
 notify_format_stats(char *buf, size_t size, unsigned long clients,
-    unsigned long conns, const char *links)
+    unsigned long conns, const char *links, const char *journal)
 {
 	int	 n;
 
-	n = snprintf(buf, size, "STATS %lu %lu %s\n", clients, conns,
-	    links[0] != '\0' ? links : "-");
+	n = snprintf(buf, size, "STATS %lu %lu %s%s%s\n", clients, conns,
+	    links[0] != '\0' ? links : "-", journal != NULL ? " journal=" : "",
+	    journal != NULL ? journal : "");
 	if (n < 0)
 		return 0;
 	return (size_t)n >= size ? size - 1 : (size_t)n;

@@ -6,12 +6,14 @@
  * newline-terminated text records on it:
  *
  *	READY				once, when both ports listen
- *	STATS <clients> <conns> <links>	when a figure changes (at most every
+ *	STATS <clients> <conns> <links> [journal=<state>]
+ *					when a figure changes (at most every
  *					100 ms) and every second
  *
  * <clients> is the number of clients known to the node, <conns> the number
  * of client connections open, <links> the comma-separated names of the
- * neighbours whose link is up, or "-" for none.  EOF means the worker is
+ * neighbours whose link is up, or "-" for none; <state> the journal's:
+ * off (no state_dir), ok, or error (updates refused until it is written).  EOF means the worker is
  * gone.  The parser is pure and fuzzed.
  */
 #ifndef HERD_NOTIFY_H
@@ -32,6 +34,7 @@ struct notify_msg {
 	unsigned long	 clients;
 	unsigned long	 conns;
 	char		 links[NOTIFY_LINE_MAX];	/* "A,B" or "" */
+	char		 journal[16];	/* "off", "ok", "error"; "" unsaid */
 };
 
 /* Parse one record (without its newline).  0, or -1 when malformed. */
@@ -39,6 +42,6 @@ int	 notify_parse(const char *line, size_t len, struct notify_msg *msg);
 
 /* Format a STATS record with its newline into buf; returns its length. */
 size_t	 notify_format_stats(char *buf, size_t size, unsigned long clients,
-	    unsigned long conns, const char *links);
+	    unsigned long conns, const char *links, const char *journal);
 
 #endif /* HERD_NOTIFY_H */

@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "journal.h"
 #include "log.h"
 #include "notify.h"
 #include "peer.h"
@@ -50,7 +51,8 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	peer_links_up(links, sizeof(links));
 	n = notify_format_stats(buf, sizeof(buf), store_count(),
-	    client_count(), links);
+	    client_count(), links, !journal_enabled() ? "off" :
+	    journal_ok() ? "ok" : "error");
 	if (++status_ticks >= 10 || strcmp(buf, status_last) != 0) {
 		status_ticks = 0;
 		memcpy(status_last, buf, n + 1);

@@ -102,6 +102,7 @@ output_status(FILE *fp, struct json_object *reply)
 	const char		*name, *state, *last;
 	char			 pid[24], up[24], rs[24], cl[24], cn[24];
 	char			 st[48], links[1024];
+	const char		*jr;
 	size_t			 i, count;
 	int			 w = 4;
 
@@ -114,9 +115,9 @@ output_status(FILE *fp, struct json_object *reply)
 		if (name != NULL && (int)strlen(name) > w)
 			w = (int)strlen(name);
 	}
-	fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %s\n", w, "NAME",
-	    "STATE", "PID", "UPTIME", "RESTARTS", "CLIENTS", "CONNS",
-	    "LAST EXIT", "LINKS");
+	fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %-7s %s\n", w,
+	    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CLIENTS", "CONNS",
+	    "LAST EXIT", "JOURNAL", "LINKS");
 	for (i = 0; i < count; i++) {
 		n = json_object_array_get_idx(nodes, i);
 		name = output_str(n, "name");
@@ -144,9 +145,10 @@ output_status(FILE *fp, struct json_object *reply)
 			    "another machine");
 		else
 			output_links(links, sizeof(links), n);
-		fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %s\n", w,
-		    name ? name : "?", st, pid, up, rs, cl, cn,
-		    last ? last : "-", links);
+		jr = output_str(n, "journal");
+		fprintf(fp, "%-*s  %-14s %8s %7s %8s %7s %5s  %-10s %-7s %s\n",
+		    w, name ? name : "?", st, pid, up, rs, cl, cn,
+		    last ? last : "-", jr != NULL ? jr : "-", links);
 	}
 }
 

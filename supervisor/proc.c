@@ -72,6 +72,7 @@ struct proc {
 	unsigned long	 clients;	/* clients known */
 	unsigned long	 conns;		/* client connections open */
 	char		 links[NOTIFY_LINE_MAX];	/* "A,B" */
+	char		 journal[16];	/* its journal: off, ok, error */
 	char		 buf[NOTIFY_LINE_MAX + 1];	/* partial record */
 	size_t		 buflen;
 	int		 skipping;	/* inside an over-long record */
@@ -562,6 +563,14 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 		p->clients = msg.clients;
 		p->conns = msg.conns;
 		memcpy(p->links, msg.links, sizeof(p->links));
+		if (strcmp(msg.journal, "error") == 0 &&
+		    strcmp(p->journal, "error") != 0)
+			log_warnx("%s: its journal cannot be written: updates "
+			    "are refused (see its log)", p->name);
+		else if (strcmp(msg.journal, "error") != 0 &&
+		    strcmp(p->journal, "error") == 0)
+			log_info("%s: its journal is written again", p->name);
+		memcpy(p->journal, msg.journal, sizeof(p->journal));
 		break;
 	}
 }
@@ -862,6 +871,7 @@ proc_json(struct proc *p)
 		json_object_object_add(o, "clients", NULL);
 		json_object_object_add(o, "conns", NULL);
 		json_object_object_add(o, "links", NULL);
+		json_object_object_add(o, "journal", NULL);
 		return o;
 	}
 	json_object_object_add(o, "clients",
@@ -874,6 +884,8 @@ proc_json(struct proc *p)
 	    w = strtok_r(NULL, ",", &save))
 		json_object_array_add(links, json_object_new_string(w));
 	json_object_object_add(o, "links", links);
+	json_object_object_add(o, "journal", p->journal[0] != '\0' ?
+	    json_object_new_string(p->journal) : NULL);
 	return o;
 }
 
@@ -883,7 +895,7 @@ proc_json_remote(const struct herd_server *s)
 {
 	struct json_object	*o;
 	static const char	*none[] = { "pid", "restarts", "uptime_s",
-				    "last_exit", "clients", "conns", "links" };
+				    "last_exit", "clients", "conns", "links", "journal" };
 	size_t			 i;
 
 	o = json_object_new_object();

@@ -32,7 +32,15 @@ main(void)
 	    "overflowing count");
 	ok(parse("READY ", &m) == -1, "trailing space");
 	ok(parse("", &m) == -1, "empty");
-	n = notify_format_stats(buf, sizeof(buf), 5, 1, "");
+	ok(parse("STATS 1 2 A,B journal=error", &m) == 0 &&
+	    strcmp(m.links, "A,B") == 0 && strcmp(m.journal, "error") == 0,
+	    "STATS with the journal's state");
+	ok(parse("STATS 1 2 - journal=", &m) == -1 &&
+	    parse("STATS 1 2 - journal=o k", &m) == -1 &&
+	    parse("STATS 1 2 - jour=ok", &m) == -1, "a bad journal field");
+	n = notify_format_stats(buf, sizeof(buf), 5, 1, "A", "ok");
+	ok(strcmp(buf, "STATS 5 1 A journal=ok\n") == 0, "format: %s", buf);
+	n = notify_format_stats(buf, sizeof(buf), 5, 1, "", NULL);
 	ok(n == 12 && strcmp(buf, "STATS 5 1 -\n") == 0, "format: %s", buf);
 	ok(notify_parse(buf, n - 1, &m) == 0 && m.clients == 5,
 	    "format and parse agree");
