@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Integration tests of the journal and of catch-up: real herd-node
+processes on loopback with a state_dir (herd-node(8), herd-protocol(7)).
+
+- an AT reply means the update is in the journal: the file is read back
+- a node restarted from its state_dir is sent only what it missed
+- compaction rewrites the journal and loses nothing
+- a full file system (a 1 MiB tmpfs, needs root) refuses updates with
+  "? IAMAT ...", never AT, and recovers by itself once space is back
+- a gap that the streams cannot see (a record its neighbour is thought to
+  have) is found by the digests and repaired
+- a lost journal tail (the neighbour saw changes we no longer have) starts
+  a new epoch and a full catch-up
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdtest import Herd, exchange, run, wait_for  # noqa: E402
+
+
+def iamats(ids, t, pad=""):
+    return "".join("IAMAT %s%s +1.5-2.5 %d.%09d\n" % (pad, i, t, n)
+                   for n, i in enumerate(ids)).encode()
+
+
+def send(h, name, data, timeout=30):
+    s = h.connect(name, timeout)
+    try:
+        return exchange(s, data, timeout).decode()
+    finally:
+        s.close()
+
+
+def answers(h, name, ids):
+    """{id: AT line or None} from pipelined WHATSATs."""
+    out = send(h, name, "".join("WHATSAT %s 1 1\n" % i
+                                for i in ids).encode())
+    got, lines = {}, out.split("\n")
+    k = 0
+    for i in ids:
+        while k < len(lines) and not (lines[k].startswith("AT ") or
+                                      lines[k].startswith("? ")):
+            k += 1
+        if k >= len(lines):
+            got[i] = None
+            continue
+        got[i] = lines[k] if lines[k].startswith("AT ") else None
+        k += 1
+    return got
+
+
+def journal(h, name):
+    with open(os.path.join(h.dir, "state", name + ".journal"), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def seal(body):
+    return "%08x %s\n" % (zlib.crc32(body.encode()), body)
+
+
+def test_at_means_written():
+    """Every id answered AT is in the journal when the reply arrives."""
+    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = no")
+    try:
+        h.start("A")
+        ids = ["w%d" % i for i in range(2000)]
+        out = send(h, "A", iamats(ids, 1700000000))
+        n = out.count("\nAT A ") + out.startswith("AT A ")
+        assert n == 2000, out[:200]
+        j = journal(h, "A")
+        missing = [i for i in ids if " %s +1.5-2.5 " % i not in j]
+        assert not missing, missing[:5]
+        h.kill("A")
+        h.start("A")
+        got = answers(h, "A", ids[::97])
+        assert all(got.values()), got
+    finally:
+        h.stop()
+
+
+def test_restart_sends_only_what_was_missed():
+    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    try:
+        h.start_all()
+        h.wait_links()
+        ids = ["r%d" % i for i in range(3000)]
+        send(h, "A", iamats(ids, 1700000000))
+        wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10, "B has all")
+        h.kill("B", signal.SIGTERM)
+        send(h, "A", iamats(ids[:10], 1700000001))     # missed by B
+        before = len(re.findall(r"link to B: sent", h.log("A")))
+        h.start("B")
+        wait_for(lambda: len(re.findall(r"link to B: sent", h.log("A"))) >
+                 before, 10, "the catch-up")
+        last = re.findall(r"link to B: sent (\d+) records", h.log("A"))[-1]
+        assert last == "10", "sent %s records, not the 10 missed" % last
+        assert re.search(r"link to B up: resuming after change \d+",
+                         h.log("A")), h.log("A")[-2000:]
+        got = answers(h, "B", ids[:10])
+        assert all(v and v.endswith(" 1700000001.%09d" % n)
+                   for n, v in enumerate(got.values())), got
+        # B's own link back to A resumes too: it has nothing A lacks
+        sent = re.findall(r"link to A: sent (\d+) records", h.log("B"))
+        assert sent and sent[-1] == "0", sent
+    finally:
+        h.stop()
+
+
+def test_compaction():
+    """The same clients updated over and over: the journal is rewritten
+    while clients are served, and nothing is lost."""
+    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = everysec")
+    try:
+        h.start("A")
+        ids = ["c%d" % i for i in range(1000)]
+        pad = "p" * 60
+        for k in range(30):
+            send(h, "A", iamats(ids, 1700000000 + k, pad))
+        wait_for(lambda: "compacted" in h.log("A"), 10, "the compaction")
+        size = os.path.getsize(os.path.join(h.dir, "state", "A.journal"))
+        assert size < 600000, size
+        send(h, "A", iamats(ids, 1700000100, pad))
+        h.kill("A")
+        h.start("A")
+        got = answers(h, "A", [pad + i for i in ids])
+        bad = [i for i, v in got.items()
+               if not v or not re.search(r" 1700000100\.\d{9}$", v)]
+        assert not bad, bad[:3]
+        assert "1000 clients" in h.log("A"), h.log("A")[-1500:]
+    finally:
+        h.stop()
+
+
+def test_disk_full():
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        print("# skipped: needs root to mount a tmpfs")
+        return
+    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = always")
+    state = os.path.join(h.dir, "state")
+    os.makedirs(state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", state],
+                   check=True)
+    try:
+        with open(os.path.join(state, "filler"), "wb") as f:
+            f.write(b"x" * 700000)
+        h.start("A")
+        pad = "f" * 4000
+        ids = ["%s%d" % (pad, i) for i in range(200)]
+        s = h.connect("A", 10)
+        acked, refused = [], []
+        for i in ids:
+            line = "IAMAT %s +1.5-2.5 1700000000.5\n" % i
+            s.sendall(line.encode())
+            r = b""
+            while not r.endswith(b"\n"):
+                r += s.recv(65536)
+            if r.startswith(b"AT "):
+                acked.append(i)
+            else:
+                assert r == line.encode()[:0] + b"? " + line.encode(), r[:80]
+                refused.append(i)
+        s.close()
+        assert acked and refused, (len(acked), len(refused))
+        assert refused[0] == ids[len(acked)], "refused are the last ones"
+        j = journal(h, "A")
+        missing = [i[-4:] for i in acked if i not in j]
+        assert not missing, "acked but not in the journal: %s" % missing
+        log = h.log("A")
+        assert re.search(r"journal \S+: write: No space left on device; "
+                         r"updates are refused", log), log[-2000:]
+        assert log.count("No space left") == 1, "logged once"
+        os.unlink(os.path.join(state, "filler"))
+        # it recovers by itself: an update is taken again within a second
+        def taken():
+            r = send(h, "A", ("IAMAT again +1.5-2.5 1700000001.5\n").encode())
+            return r.startswith("AT ")
+        wait_for(taken, 3, "writes to succeed again", step=0.2)
+        assert "written again; updates are taken" in h.log("A")
+        h.kill("A")
+        h.start("A")
+        got = answers(h, "A", acked[-3:] + ["again"])
+        assert all(got.values()), got
+    finally:
+        for p in h.procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        subprocess.run(["umount", "-l", state])
+        h.stop()
+
+
+def test_digest_repairs_a_gap():
+    """A record A believes came from B (so its stream never sends it back)
+    that B lacks: the digests differ, and A resends that part."""
+    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    try:
+        h.start_all()
+        h.wait_links()
+        send(h, "A", iamats(["g%d" % i for i in range(50)], 1700000000))
+        wait_for(lambda: answers(h, "B", ["g49"])["g49"], 10, "B has g49")
+        h.kill("A", signal.SIGTERM)
+        lseq = max(int(m) for m in re.findall(r"^\w{8} U (\d+) ",
+                                                journal(h, "A"), re.M))
+        with open(os.path.join(h.dir, "state", "A.journal"), "a") as f:
+            f.write(seal("U %d B AT B +0.100000000 ghost +1.5-2.5 "
+                         "1700000000.5" % (lseq + 1)))
+        h.start("A")
+        h.wait_links()
+        assert answers(h, "B", ["ghost"])["ghost"] is None, "no gap"
+        wait_for(lambda: answers(h, "B", ["ghost"])["ghost"], 25,
+                 "the repair", step=0.5)
+        assert "digests differ in 1 of 32 parts" in h.log("A"), \
+            h.log("A")[-2000:]
+        assert "its table differs from ours" in h.log("B")
+    finally:
+        h.stop()
+
+
+def test_lost_tail_new_epoch():
+    """B saw A's changes up to n; A's journal lost its tail: A starts a
+    new epoch and B gets everything again (nothing is skipped)."""
+    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    try:
+        h.start_all()
+        h.wait_links()
+        send(h, "A", iamats(["t%d" % i for i in range(20)], 1700000000))
+        wait_for(lambda: answers(h, "B", ["t19"])["t19"], 10, "B has t19")
+        h.kill("A", signal.SIGKILL)
+        path = os.path.join(h.dir, "state", "A.journal")
+        with open(path) as f:
+            lines = f.readlines()
+        with open(path, "w") as f:      # a power cut ate the last 5
+            f.writelines(lines[:-5])
+        h.start("A")
+        wait_for(lambda: "a new epoch" in h.log("A"), 10, "the new epoch")
+        m = re.search(r"link to B: it has seen our change (\d+), but our "
+                      r"newest is (\d+)", h.log("A"))
+        assert m and int(m.group(1)) > int(m.group(2)), h.log("A")[-2000:]
+        # what A lost comes back from B
+        got = answers(h, "A", ["t%d" % i for i in range(20)])
+        assert all(got.values()), got
+        # A's new updates reach B: none hides under lseqs B has seen
+        send(h, "A", iamats(["n%d" % i for i in range(5)], 1700000005))
+        wait_for(lambda: all(answers(h, "B", ["n%d" % i for i in
+                                              range(5)]).values()),
+                 10, "new updates at B")
+    finally:
+        h.stop()
+
+
+if __name__ == "__main__":
+    run([test_at_means_written, test_restart_sends_only_what_was_missed,
+         test_compaction, test_disk_full, test_digest_repairs_a_gap,
+         test_lost_tail_new_epoch])
