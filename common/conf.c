@@ -825,6 +825,24 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0;
 }
 
+int
+conf_mkdirs(const char *dir)
+{
+	char	 tmp[HERD_PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (p = tmp + 1; *p != '\0'; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 const char *
 conf_fsync_name(enum herd_fsync mode)
 {

@@ -114,4 +114,7 @@ void	 conf_print(FILE *fp, const struct herd_conf *conf);
 const char *conf_backend_name(enum herd_backend backend);
 const char *conf_fsync_name(enum herd_fsync mode);
 
+/* Make dir and its parents (mode 755) as needed.  0, or -1 with errno. */
+int	 conf_mkdirs(const char *dir);
+
 #endif /* HERD_CONF_H */

@@ -22,53 +22,10 @@ jrec_hex64(char *out, uint64_t v)
 	out[16] = '\0';
 }
 
-static int
-jrec_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 jrec_parse_hex64(const struct proto_field *f, uint64_t *v)
 {
-	uint64_t	 x = 0;
-	size_t		 i;
-	int		 d;
-
-	if (f->len != 16)
-		return -1;
-	for (i = 0; i < 16; i++) {
-		if ((d = jrec_hexval(f->p[i])) == -1)
-			return -1;
-		x = x << 4 | (uint64_t)d;
-	}
-	*v = x;
-	return 0;
-}
-
-/* A decimal uint64 (1 to 20 digits, no sign, no overflow). */
-static int
-jrec_u64(const struct proto_field *f, uint64_t *v)
-{
-	uint64_t	 x = 0, d;
-	size_t		 i;
-
-	if (f->len == 0 || f->len > 20)
-		return -1;
-	for (i = 0; i < f->len; i++) {
-		if (f->p[i] < '0' || f->p[i] > '9')
-			return -1;
-		d = (uint64_t)(f->p[i] - '0');
-		if (x > (UINT64_MAX - d) / 10)
-			return -1;
-		x = x * 10 + d;
-	}
-	*v = x;
-	return 0;
+	return proto_x64(f, v);
 }
 
 static uint32_t
@@ -76,24 +33,6 @@ jrec_crc(const char *p, size_t n)
 {
 	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)p,
 	    (uInt)n);
-}
-
-/* A server name, as proto.c takes it: [A-Za-z0-9._-], 1 to 63 bytes. */
-static int
-jrec_name_ok(const struct proto_field *f)
-{
-	size_t	 i;
-	char	 c;
-
-	if (f->len == 0 || f->len > 63)
-		return 0;
-	for (i = 0; i < f->len; i++) {
-		c = f->p[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
 }
 
 enum jrec_type
@@ -108,7 +47,9 @@ jrec_parse(const char *line, size_t len, struct jrec *rec)
 	if (len < 11 || line[8] != ' ')
 		return JREC_INVALID;
 	for (i = 0; i < 8; i++) {
-		if ((d = jrec_hexval(line[i])) == -1)
+		d = line[i] >= '0' && line[i] <= '9' ? line[i] - '0' :
+		    line[i] >= 'a' && line[i] <= 'f' ? line[i] - 'a' + 10 : -1;
+		if (d == -1)
 			return JREC_INVALID;
 		crc = crc << 4 | (uint32_t)d;
 	}
@@ -133,16 +74,16 @@ jrec_parse(const char *line, size_t len, struct jrec *rec)
 		return rec->type = JREC_EPOCH;
 	case 'M':
 		n = proto_split(line + 2, len - 2, f, 4);
-		if (n != 3 || !jrec_name_ok(&f[0]) ||
+		if (n != 3 || !proto_name_ok(&f[0]) ||
 		    jrec_parse_hex64(&f[1], &rec->epoch) == -1 ||
-		    jrec_u64(&f[2], &rec->lseq) == -1)
+		    proto_u64(&f[2], &rec->lseq) == -1)
 			return JREC_INVALID;
 		rec->src = f[0];
 		return rec->type = JREC_MARK;
 	case 'U':
 		n = proto_split(line + 2, len - 2, f, PROTO_MAX_FIELDS + 4);
-		if (n != 8 || jrec_u64(&f[0], &rec->lseq) == -1 ||
-		    (!proto_field_eq(&f[1], "-") && !jrec_name_ok(&f[1])) ||
+		if (n != 8 || proto_u64(&f[0], &rec->lseq) == -1 ||
+		    (!proto_field_eq(&f[1], "-") && !proto_name_ok(&f[1])) ||
 		    proto_parse_at(f + 2, 6, &rec->at) == -1)
 			return JREC_INVALID;
 		rec->src = f[1];

@@ -244,7 +244,7 @@ proto_parse_client(const char *line, size_t len, struct proto_cmd *cmd)
 	return PROTO_INVALID;
 }
 
-static int
+int
 proto_name_ok(const struct proto_field *f)
 {
 	size_t	 i;
@@ -312,26 +312,27 @@ proto_hex_ok(const struct proto_field *f, size_t len)
 	return 1;
 }
 
-/* A decimal uint64 of 1 to 19 digits. */
-static int
+int
 proto_u64(const struct proto_field *f, uint64_t *out)
 {
-	uint64_t	 v = 0;
+	uint64_t	 v = 0, d;
 	size_t		 i;
 
-	if (f->len == 0 || f->len > 19)
+	if (f->len == 0 || f->len > 20)
 		return -1;
 	for (i = 0; i < f->len; i++) {
 		if (!proto_isdigit(f->p[i]))
 			return -1;
-		v = v * 10 + (uint64_t)(f->p[i] - '0');
+		d = (uint64_t)(f->p[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
 }
 
-/* Exactly 16 lower-case hex digits: an epoch or a digest. */
-static int
+int
 proto_x64(const struct proto_field *f, uint64_t *out)
 {
 	uint64_t	 v = 0;

@@ -152,6 +152,15 @@ int	 proto_mac(char *out, const void *secret, size_t secretlen,
 /* 1 when the field holds the hex MAC mac; in constant time. */
 int	 proto_mac_eq(const struct proto_field *f, const char *mac);
 
+/* 1 when f is a server name: [A-Za-z0-9._-], 1 to 63 bytes. */
+int	 proto_name_ok(const struct proto_field *f);
+
+/* A decimal uint64 (1 to 20 digits, no sign, no overflow).  0 or -1. */
+int	 proto_u64(const struct proto_field *f, uint64_t *out);
+
+/* Exactly 16 lower-case hex digits (an epoch, a digest).  0 or -1. */
+int	 proto_x64(const struct proto_field *f, uint64_t *out);
+
 /* 1 when a and the C string s are equal. */
 int	 proto_field_eq(const struct proto_field *a, const char *s);
 

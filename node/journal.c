@@ -505,24 +505,6 @@ jr_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ----- loading ----- */
 
-static int
-jr_mkdirs(const char *dir)
-{
-	char	 tmp[HERD_PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (p = tmp + 1; *p != '\0'; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* The server index of a src field, or -1 ("-" or not in the herd). */
 static int
 jr_src(const struct proto_field *f)
@@ -685,7 +667,7 @@ journal_open(struct ev_loop *loop, const struct herd_conf *conf,
 	snprintf(jr_path, sizeof(jr_path), "%s/%s.journal", jr_dir,
 	    self->name);
 	snprintf(jr_tmp, sizeof(jr_tmp), "%s.new", jr_path);
-	if (jr_mkdirs(jr_dir) == -1) {
+	if (conf_mkdirs(jr_dir) == -1) {
 		snprintf(err, errlen, "state_dir %s: %s", jr_dir,
 		    strerror(errno));
 		return -1;

@@ -79,24 +79,6 @@ node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	log_flush();
 }
 
-static int
-node_mkdirs(const char *dir)
-{
-	char	 tmp[HERD_PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (p = tmp + 1; *p != '\0'; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -137,7 +119,7 @@ main(int argc, char *argv[])
 	node_name = self->name;
 	snprintf(node_logpath, sizeof(node_logpath), "%s/%s.log",
 	    node_conf.log_dir, self->name);
-	if (node_mkdirs(node_conf.log_dir) == -1 ||
+	if (conf_mkdirs(node_conf.log_dir) == -1 ||
 	    log_init(self->name, node_logpath, 1) == -1) {
 		fprintf(stderr, "herd-node: %s: %s\n", node_logpath,
 		    strerror(errno));

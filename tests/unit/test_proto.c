@@ -294,7 +294,7 @@ main(void)
 		    peer("SEQ", &m) == PEER_INVALID &&
 		    peer("SEQ 1 2", &m) == PEER_INVALID &&
 		    peer("DIGEST 1", &m) == PEER_INVALID &&
-		    peer("SEQ 12345678901234567890", &m) == PEER_INVALID,
+		    peer("SEQ 18446744073709551616", &m) == PEER_INVALID,
 		    "malformed SINCE, FROM, SEQ, DIGEST");
 		o = (size_t)snprintf(line, sizeof(line), "SUMS");
 		for (k = 0; k < PROTO_SUMS; k++)
