@@ -44,7 +44,8 @@ Run it with the rest of the suite, or alone:
 
     meson test -C build fault --print-errorlogs
     HERDD=build/supervisor/herdd HERDCTL=build/supervisor/herdctl \\
-        HERD_NODE=build/node/herd-node python3 tests/fault/test_fault.py [TEST...]
+        HERD_NODE=build/node/herd-node \\
+        python3 tests/fault/test_fault.py [TEST...]
 
 TEST names choose tests (default: all).  HERD_FAULT_SEED fixes the random
 seed (printed at the start); HERD_KEEP=1 keeps the directory of a failed
@@ -648,7 +649,8 @@ def burst(h, ids, per_id, timeout=60.0):
     for k in range(per_id):
         for i, cid in enumerate(ids):
             stamp, ns = next_stamp()
-            per_server[h.names[(i + k) % len(h.names)]].append((cid, stamp, ns))
+            name = h.names[(i + k) % len(h.names)]
+            per_server[name].append((cid, stamp, ns))
     results = {}
 
     def one(name):
