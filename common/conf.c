@@ -287,8 +287,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
 	}
-	else if (strcmp(k, "state_dir") == 0)
-		conf_str(p, c->state_dir, sizeof(c->state_dir), v, k);
+	else if (strcmp(k, "state_dir") == 0) {
+		if (conf_str(p, c->state_dir, sizeof(c->state_dir), v, k))
+			c->state_dir_line = p->line;
+	}
 	else if (strcmp(k, "fsync") == 0) {
 		if (strcmp(v, "always") == 0)
 			c->fsync = HERD_FSYNC_ALWAYS;
@@ -841,6 +843,47 @@ conf_mkdirs(const char *dir)
 	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+conf_check_state_dir(const struct herd_conf *conf, char *err, size_t errlen)
+{
+	char		 dir[HERD_PATH_MAX], *slash;
+	struct stat	 st;
+	const char	*why = NULL;
+
+	if (conf->state_dir[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", conf->state_dir);
+	for (;;) {
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				why = "not a directory";
+			else if (access(dir, W_OK | X_OK) == -1)
+				why = strerror(errno);
+			break;
+		}
+		if (errno != ENOENT) {
+			why = strerror(errno);
+			break;
+		}
+		/* missing: it is made if its parent can take it */
+		if ((slash = strrchr(dir, '/')) == NULL) {
+			snprintf(dir, sizeof(dir), ".");
+			continue;
+		}
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "%s:%d: state_dir %s: %s%s%s\n", conf->path,
+	    conf->state_dir_line, conf->state_dir, strcmp(dir,
+	    conf->state_dir) != 0 ? dir : "", strcmp(dir, conf->state_dir) !=
+	    0 ? ": " : "", why);
+	return -1;
 }
 
 const char *

@@ -60,6 +60,7 @@ struct herd_conf {
 	char	 control[HERD_PATH_MAX];	/* default "herd.sock" */
 	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
 	char	 state_dir[HERD_PATH_MAX];	/* journals; "" = nothing on disk */
+	int	 state_dir_line;	/* where state_dir was set */
 	enum herd_fsync fsync;		/* default everysec */
 	int	 restart_delay_ms;	/* first backoff delay, default 100 */
 	int	 restart_max_ms;	/* backoff cap, default 30000 */
@@ -116,5 +117,13 @@ const char *conf_fsync_name(enum herd_fsync mode);
 
 /* Make dir and its parents (mode 755) as needed.  0, or -1 with errno. */
 int	 conf_mkdirs(const char *dir);
+
+/*
+ * That state_dir is a directory this process can write in, or can be made
+ * (its nearest existing parent is one): what a worker needs to open its
+ * journal.  0, or -1 with "file:line: state_dir ...: reason" in err.
+ */
+int	 conf_check_state_dir(const struct herd_conf *conf, char *err,
+	    size_t errlen);
 
 #endif /* HERD_CONF_H */

@@ -134,9 +134,13 @@ main(int argc, char *argv[])
 	store_init();
 	update_init(&node_conf);
 	if (journal_open(loop, &node_conf, self, err, sizeof(err)) == -1) {
+		/* a state_dir it cannot write in is a configuration error */
+		int	 perm = errno == EACCES || errno == EPERM ||
+		    errno == EROFS || errno == ENOTDIR || errno == ENOENT;
+
 		log_warnx("journal: %s", err);
 		log_flush();
-		return 1;
+		return perm ? HERD_EXIT_CONFIG : 1;
 	}
 	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
 		log_warnx("places: %s", err);

@@ -277,6 +277,7 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 	log_info("reloading %s", herdd_conf_file);
 	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
 	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
+	    conf_check_state_dir(cf, err, errlen) == -1 ||
 	    (run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL ||
 	    (nrun = herdd_select(cf, run, NULL, err, errlen)) <= 0) {
 		if (nrun == 0)
@@ -407,6 +408,14 @@ main(int argc, char *argv[])
 		conf_free(cf);
 		free(cf);
 		herdd_usage();
+	}
+	if (conf_check_state_dir(cf, err, sizeof(err)) == -1) {
+		herdd_conf_errors(err, 0);
+		herdd_chosen_free();
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return HERD_EXIT_CONFIG;
 	}
 	if (noaction) {
 		if (verbose) {

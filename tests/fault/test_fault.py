@@ -18,6 +18,8 @@ failure.  Each test is bounded in time, and the whole file by an alarm.
           worker running within a few seconds, with every update.
  orphans  herdd alone SIGKILLed: its workers exit; a new herdd has them all
           running again within 2 s, with their journals.
+ reload   a reload that restarts every server ([places] changed) after 500
+          acknowledged updates: every one is still everywhere.
  welsh    The Welsh case (herd-node processes, no state_dir): IAMAT x at
           Welsh; kill Welsh and Holiday, SIGSTOP Goloman and Wilkes, start
           Welsh and Holiday, SIGCONT the others: Welsh knows x within 5 s.
@@ -747,6 +749,40 @@ def test_orphans(top):
         check_sanitizers("orphans", h)
 
 
+def test_reload(top):
+    """A reload that restarts every server (a [places] change) while
+    updates are acknowledged: none is lost."""
+    h = Supervised(top, "reload", "everysec")
+    try:
+        h.start()
+        if not ok(h.wait_running(15) is not None,
+                  "reload: the herd comes up under herdd", h.tail()):
+            return
+        ids = ["reload-%03d" % i for i in range(500)]
+        acked, n = burst(h, ids, 1)
+        pids = set(h.worker_pids())
+        with open(h.conf) as f:
+            text = f.read()
+        with open(h.conf, "w") as f:
+            f.write(text.replace("[places]\n", "[places]\ntimeout_ms = 4000\n"))
+        r = subprocess.run([HERDCTL, "-s", h.sock, "reload"],
+                           capture_output=True, text=True, timeout=10)
+        t0 = time.monotonic()
+        restarted = wait_for(lambda: (lambda st: st and len(st) == 5 and
+                                      not pids & set(n["pid"] for n in
+                                                     st.values()))(
+            h.all_running()), 15)
+        ok(r.returncode == 0 and restarted,
+           "reload: every server restarted (%.2f s)" % (
+               time.monotonic() - t0), r.stdout + r.stderr + h.tail())
+        h.wait_running(10)
+        t, v = converge(h.port, acked, time.monotonic())
+        report("reload", n, t, v)
+    finally:
+        h.stop()
+        check_sanitizers("reload", h)
+
+
 # -- 4. the Welsh case -------------------------------------------------------
 
 def test_welsh(top):
@@ -1174,7 +1210,8 @@ def test_pause(top):
 # -- main --------------------------------------------------------------------
 
 TESTS = [("storm", test_storm), ("wipeout", test_wipeout),
-         ("orphans", test_orphans), ("welsh", test_welsh),
+         ("orphans", test_orphans), ("reload", test_reload),
+         ("welsh", test_welsh),
          ("journal", test_journal), ("pause", test_pause)]
 
 

@@ -257,7 +257,26 @@ def test_lost_tail_new_epoch():
         h.stop()
 
 
+def test_state_dir_errors():
+    """herdd -n catches a state_dir that cannot be used, with file:line;
+    a worker given one exits 78 (configuration), not a crash loop."""
+    herdd = os.environ.get("HERDD")
+    h = Herd(links={"A": []}, extra_herd="state_dir = herd.ini")
+    try:
+        if herdd:
+            p = subprocess.run([herdd, "-n", "-f", h.conf],
+                               capture_output=True, text=True, timeout=10)
+            assert p.returncode == 78, p
+            assert re.search(r"herd\.ini:\d+: state_dir \S+herd\.ini: not a "
+                             r"directory", p.stderr), p.stderr
+        p = h.start("A", wait=False)
+        assert p.wait(10) == 78, p.returncode
+        assert "journal:" in h.log("A") or "journal" in h.stderr("A")
+    finally:
+        h.stop()
+
+
 if __name__ == "__main__":
-    run([test_at_means_written, test_restart_sends_only_what_was_missed,
+    run([test_state_dir_errors, test_at_means_written, test_restart_sends_only_what_was_missed,
          test_compaction, test_disk_full, test_digest_repairs_a_gap,
          test_lost_tail_new_epoch])
