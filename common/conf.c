@@ -21,6 +21,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "log.h"
 
 #ifndef HERD_DATASET
 #define HERD_DATASET "/usr/local/share/herd/cities.dat"
@@ -267,6 +268,13 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 
 	if (strcmp(k, "log_dir") == 0)
 		conf_str(p, c->log_dir, sizeof(c->log_dir), v, k);
+	else if (strcmp(k, "log_level") == 0) {
+		if ((c->log_level = log_level_parse(v)) == -1) {
+			c->log_level = LOG_LEVEL_INFO;
+			conf_error(p, p->line, "log_level: expected debug, info, "
+			    "notice, warning or error, not \"%s\"", v);
+		}
+	}
 	else if (strcmp(k, "control") == 0)
 		conf_str(p, c->control, sizeof(c->control), v, k);
 	else if (strcmp(k, "node") == 0)
@@ -517,6 +525,7 @@ conf_defaults(struct herd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->log_dir, sizeof(c->log_dir), "log");
+	c->log_level = LOG_LEVEL_INFO;
 	snprintf(c->control, sizeof(c->control), "herd.sock");
 	c->restart_delay_ms = 100;
 	c->restart_max_ms = 30000;
@@ -717,7 +726,8 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 	else
 		snprintf(dir, sizeof(dir), ".");
 	snprintf(written, sizeof(written), "%s", conf->secret_file);
-	if (conf_resolve(conf->log_dir, sizeof(conf->log_dir), dir) == -1 ||
+	if ((strcmp(conf->log_dir, "-") != 0 &&
+	    conf_resolve(conf->log_dir, sizeof(conf->log_dir), dir) == -1) ||
 	    conf_resolve(conf->secret_file, sizeof(conf->secret_file),
 	    dir) == -1 ||
 	    conf_resolve(conf->control, sizeof(conf->control), dir) == -1 ||
@@ -918,8 +928,8 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	const struct herd_server	*s;
 	size_t				 i, j;
 
-	fprintf(fp, "[herd]\nlog_dir = %s\ncontrol = %s\n", c->log_dir,
-	    c->control);
+	fprintf(fp, "[herd]\nlog_dir = %s\nlog_level = %s\ncontrol = %s\n",
+	    c->log_dir, log_level_name(c->log_level), c->control);
 	if (c->node_path[0] != '\0')
 		fprintf(fp, "node = %s\n", c->node_path);
 	if (c->secret_file[0] != '\0')		/* never the secret itself */

@@ -56,7 +56,8 @@ struct herd_server {
 
 struct herd_conf {
 	char	 path[HERD_PATH_MAX];	/* the file, as given */
-	char	 log_dir[HERD_PATH_MAX];	/* default "log" */
+	char	 log_dir[HERD_PATH_MAX];	/* default "log"; "-": stderr */
+	int	 log_level;		/* LOG_LEVEL_*, default info */
 	char	 control[HERD_PATH_MAX];	/* default "herd.sock" */
 	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
 	char	 state_dir[HERD_PATH_MAX];	/* journals; "" = nothing on disk */

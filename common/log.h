@@ -11,12 +11,29 @@
 
 #include <stddef.h>
 
+/* The levels of [herd] log_level, least severe first. */
+#define LOG_LEVEL_DEBUG		0	/* and debugging events */
+#define LOG_LEVEL_INFO		1	/* and every protocol line (default) */
+#define LOG_LEVEL_NOTICE	2	/* connections, links, state changes */
+#define LOG_LEVEL_WARNING	3	/* failures */
+#define LOG_LEVEL_ERROR		4	/* fatal errors only */
+
+extern int	 log_min;	/* events below it are not logged */
+
+/* Log events of level and up (HERD_DEBUG in the environment: all). */
+void	 log_set_level(int level);
+/* The level named s ("debug" ... "error"), or -1. */
+int	 log_level_parse(const char *s);
+const char *log_level_name(int level);
+
 /* path NULL: standard error only.  echo: copy warnings to stderr too. */
 int	 log_init(const char *procname, const char *path, int echo);
 void	 log_close(void);
 void	 log_flush(void);
 
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_notice(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -26,8 +43,9 @@ void	 fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
 /*
- * Log a protocol line: "<tag> <text>", with bytes outside printable ASCII
- * written as \xNN and the line cut at 1024 bytes (the length is noted).
+ * Log a protocol line (level info): "<tag> <text>", with bytes outside
+ * printable ASCII written as \xNN and the line cut at 1024 bytes (the
+ * length is noted).  Formatted straight into the buffer, without stdio.
  */
 void	 log_line(const char *tag, const char *buf, size_t len);
 

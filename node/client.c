@@ -53,6 +53,7 @@ struct client {
 	int		 fd;
 	unsigned long	 id;
 	char		 addr[64];
+	char		 tag_in[32], tag_out[32];	/* "client N recv|sent" */
 	struct linebuf	 in;
 	struct outbuf	 out;
 	struct reply	*head, **tailp;	/* replies, oldest first */
@@ -93,7 +94,7 @@ client_free(struct client *c, const char *why)
 {
 	struct reply	*r, *next;
 
-	log_info("client %lu %s closed (%s)", c->id, c->addr, why);
+	log_notice("client %lu %s closed (%s)", c->id, c->addr, why);
 	ev_io_stop(client_loop, &c->rio);
 	ev_io_stop(client_loop, &c->wio);
 	for (r = c->head; r != NULL; r = next) {
@@ -153,7 +154,6 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 {
 	struct reply	*r;
 	struct outbuf	*ob = NULL;
-	char		 tag[64];
 	size_t		 n = alen + blen + 1;
 
 	if (c->head != NULL && c->head->done && client_collect(c) == -1)
@@ -197,8 +197,7 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 		return -1;
 	if (ob != &c->out && ob != &c->held)
 		c->queued += n;
-	snprintf(tag, sizeof(tag), "client %lu sent", c->id);
-	log_line(tag, ob->buf + ob->len - n, n - 1);
+	log_line(c->tag_out, ob->buf + ob->len - n, n - 1);
 	return 0;
 }
 
@@ -238,7 +237,7 @@ static void
 client_places_cb(void *arg, const char *json, size_t len)
 {
 	struct reply	*r = arg;
-	char		*p, tag[64];
+	char		*p;
 
 	r->req = NULL;
 	r->done = 1;
@@ -246,8 +245,7 @@ client_places_cb(void *arg, const char *json, size_t len)
 	if ((p = outbuf_reserve(&r->data, len + 2)) != NULL)
 		r->data.len -= len + 2 - proto_format_json(p, json, len);
 	r->c->queued += outbuf_len(&r->data);
-	snprintf(tag, sizeof(tag), "client %lu sent", r->c->id);
-	log_line(tag, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);
+	log_line(r->c->tag_out, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);
 	if (!r->c->busy)
 		client_service(r->c);
 }
@@ -288,11 +286,9 @@ client_command(struct client *c, const char *line, size_t len)
 {
 	struct proto_cmd cmd;
 	struct htime	 now;
-	char		 tag[64];
 
 	htime_now(&now);
-	snprintf(tag, sizeof(tag), "client %lu recv", c->id);
-	log_line(tag, line, len);
+	log_line(c->tag_in, line, len);
 	switch (proto_parse_client(line, len, &cmd)) {
 	case PROTO_IAMAT:
 		return client_iamat(c, &cmd, &now, line, len);
@@ -554,7 +550,7 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (n == 0) {
-		log_info("client %lu half-closed", c->id);
+		log_notice("client %lu half-closed", c->id);
 		c->eof = 1;
 	}
 	client_service(c);
@@ -583,6 +579,8 @@ client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	}
 	c->fd = fd;
 	c->id = ++client_ids;
+	snprintf(c->tag_in, sizeof(c->tag_in), "client %lu recv", c->id);
+	snprintf(c->tag_out, sizeof(c->tag_out), "client %lu sent", c->id);
 	c->tailp = &c->head;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	linebuf_init(&c->in, CLIENT_LINE_MAX);
@@ -594,7 +592,7 @@ client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 		client_list->prev = c;
 	client_list = c;
 	client_n++;
-	log_info("client %lu connected from %s", c->id, c->addr);
+	log_notice("client %lu connected from %s", c->id, c->addr);
 }
 
 int
@@ -607,7 +605,7 @@ client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
 	if (listener_start(&client_listener, loop, self->host, self->port,
 	    "client", client_accept_cb, err, errlen) == -1)
 		return -1;
-	log_info("listening for clients on %s port %u", self->host,
+	log_notice("listening for clients on %s port %u", self->host,
 	    self->port);
 	return 0;
 }

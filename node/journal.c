@@ -315,7 +315,7 @@ jr_compact_start(void)
 	jr_csize = n;
 	jr_cdual = 0;
 	store_cursor_start(&jr_ccur);
-	log_info("journal %s: compacting (%llu bytes for %zu records)",
+	log_notice("journal %s: compacting (%llu bytes for %zu records)",
 	    jr_path, (unsigned long long)jr_size_v, store_count());
 }
 
@@ -328,7 +328,7 @@ jr_compact_finish(void)
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	log_info("journal %s: compacted, %llu bytes to %llu", jr_path,
+	log_notice("journal %s: compacted, %llu bytes to %llu", jr_path,
 	    (unsigned long long)jr_size_v, (unsigned long long)jr_csize);
 	close(jr_fd);
 	jr_fd = jr_cfd;
@@ -642,7 +642,7 @@ jr_load(char *err, size_t errlen)
 	}
 	jr_durable_v = store_head();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_info("journal %s: %zu records replayed, %zu clients, epoch "
+	log_notice("journal %s: %zu records replayed, %zu clients, epoch "
 	    "%016llx, in %.3f s", jr_path, nrec, store_count(),
 	    (unsigned long long)jr_epoch_v, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

@@ -70,6 +70,8 @@ struct link {
 	size_t		 nrep;
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
+	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
+	char		 tag_recv[HERD_NAME_MAX + 16];
 };
 
 static struct link	*links;
@@ -82,10 +84,7 @@ static void	 link_pump(struct link *);
 static void
 link_log(struct link *l, const char *dir, const char *buf, size_t len)
 {
-	char	 tag[HERD_NAME_MAX + 32];
-
-	snprintf(tag, sizeof(tag), "peer %s %s", l->srv->name, dir);
-	log_line(tag, buf, len);
+	log_line(dir[0] == 's' ? l->tag_sent : l->tag_recv, buf, len);
 }
 
 static void
@@ -111,7 +110,7 @@ link_down(struct link *l, const char *why)
 		log_warnx("link to %s down: %s; retrying in %d ms",
 		    l->srv->name, why, l->backoff_ms);
 	else if (!l->down_logged)
-		log_info("link to %s not up yet: %s; retrying in %d ms",
+		log_notice("link to %s not up yet: %s; retrying in %d ms",
 		    l->srv->name, why, l->backoff_ms);
 	else
 		log_debug("link to %s: %s; retrying in %d ms", l->srv->name,
@@ -229,7 +228,7 @@ link_pump(struct link *l)
 	}
 	while (l->rep.active && outbuf_len(&l->out) < PEER_LINK_HWM) {
 		if ((r = store_cursor_next(&l->rep)) == NULL) {
-			log_info("link to %s: repair done, %zu records resent",
+			log_notice("link to %s: repair done, %zu records resent",
 			    l->srv->name, l->nrep);
 			break;
 		}
@@ -254,7 +253,7 @@ link_pump(struct link *l)
 	if (l->catching && l->cur.next == NULL) {
 		n = snprintf(buf, sizeof(buf), "SYNCED %zu\n", l->nsnap);
 		link_log(l, "sent", buf, (size_t)n - 1);
-		log_info("link to %s: sent %zu records (%llu bytes)",
+		log_notice("link to %s: sent %zu records (%llu bytes)",
 		    l->srv->name, l->nsnap,
 		    (unsigned long long)l->snap_bytes);
 		l->catching = 0;
@@ -316,10 +315,10 @@ link_since(struct link *l, const struct proto_peer *msg)
 	l->last_digest = ev_now(peer_ctx.loop);
 	store_cursor_follow(&l->cur, start);
 	if (start == 0)
-		log_info("link to %s up: sending all %zu records", l->srv->name,
+		log_notice("link to %s up: sending all %zu records", l->srv->name,
 		    store_count());
 	else
-		log_info("link to %s up: resuming after change %llu of %llu",
+		log_notice("link to %s up: resuming after change %llu of %llu",
 		    l->srv->name, (unsigned long long)start,
 		    (unsigned long long)head);
 	jrec_hex64(e, journal_epoch());
@@ -352,7 +351,7 @@ link_sums(struct link *l, const struct proto_peer *msg)
 		}
 	if (mask == 0 || l->rep.active)
 		return;
-	log_info("link to %s: digests differ in %d of %d parts: resending them",
+	log_notice("link to %s: digests differ in %d of %d parts: resending them",
 	    l->srv->name, k, STORE_BUCKETS);
 	l->rep_mask = mask;
 	l->nrep = 0;
@@ -655,13 +654,17 @@ link_init(char *err, size_t errlen)
 		l = &links[i];
 		l->srv = &peer_ctx.conf->servers[self->neighbors[i]];
 		l->idx = peer_index(l->srv);
+		snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent",
+		    l->srv->name);
+		snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv",
+		    l->srv->name);
 		l->fd = -1;
 		l->backoff_ms = PEER_BACKOFF_MIN_MS;
 		ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
 		ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
 		ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
 		l->rio.data = l->wio.data = l->timer.data = l;
-		log_info("dialling neighbour %s at %s port %u", l->srv->name,
+		log_notice("dialling neighbour %s at %s port %u", l->srv->name,
 		    l->srv->host, l->srv->peer_port);
 		link_connect(l);
 	}

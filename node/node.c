@@ -34,27 +34,44 @@ static struct herd_conf	 node_conf;
 static ev_signal	 node_sigterm, node_sigint, node_sighup;
 static char		 node_logpath[HERD_PATH_MAX + HERD_NAME_MAX + 8];
 static const char	*node_name;
+static int		 node_verbose;	/* -v: debug, whatever the file says */
 static ev_prepare	 node_prepare;
 
 static void
 node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
-	log_info("signal %d: stopping", w->signum);
+	log_notice("signal %d: stopping", w->signum);
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* SIGHUP: reopen the log, for log rotation. */
+/*
+ * SIGHUP: reopen the log (for log rotation) and take the file's log_level
+ * (herdd sends it when a reload changes only that).
+ */
 static void
 node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct herd_conf	*cf;
+	char			 err[256];
+
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (log_init(node_name, node_logpath, 1) == -1)
+	if (node_logpath[0] != '\0' &&
+	    log_init(node_name, node_logpath, 1) == -1)
 		log_warn("reopening %s", node_logpath);
 	else
-		log_info("log reopened");
+		log_notice("log reopened");
+	if (node_verbose || (cf = calloc(1, sizeof(*cf))) == NULL)
+		return;
+	if (conf_load(node_conf.path, cf, err, sizeof(err)) == 0) {
+		if (cf->log_level != log_min)
+			log_notice("log_level %s", log_level_name(cf->log_level));
+		log_set_level(cf->log_level);
+		conf_free(cf);
+	}
+	free(cf);
 }
 
 /*
@@ -117,17 +134,24 @@ main(int argc, char *argv[])
 		return HERD_EXIT_CONFIG;
 	}
 	node_name = self->name;
-	snprintf(node_logpath, sizeof(node_logpath), "%s/%s.log",
-	    node_conf.log_dir, self->name);
-	if (conf_mkdirs(node_conf.log_dir) == -1 ||
-	    log_init(self->name, node_logpath, 1) == -1) {
-		fprintf(stderr, "herd-node: %s: %s\n", node_logpath,
-		    strerror(errno));
-		return HERD_EXIT_CONFIG;
+	node_verbose = verbose;
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : node_conf.log_level);
+	if (strcmp(node_conf.log_dir, "-") == 0) {
+		/* standard error, for journald: one event a line, named */
+		node_logpath[0] = '\0';
+		if (log_init(self->name, NULL, 0) == -1)
+			return HERD_EXIT_CONFIG;
+	} else {
+		snprintf(node_logpath, sizeof(node_logpath), "%s/%s.log",
+		    node_conf.log_dir, self->name);
+		if (conf_mkdirs(node_conf.log_dir) == -1 ||
+		    log_init(self->name, node_logpath, 1) == -1) {
+			fprintf(stderr, "herd-node: %s: %s\n", node_logpath,
+			    strerror(errno));
+			return HERD_EXIT_CONFIG;
+		}
 	}
-	if (verbose)
-		setenv("HERD_DEBUG", "1", 1);
-	log_info("starting: %s, places backend %s", file,
+	log_notice("starting: %s, places backend %s", file,
 	    conf_backend_name(node_conf.places.backend));
 
 	loop = ev_default_loop(EVFLAG_AUTO);
@@ -163,7 +187,7 @@ main(int argc, char *argv[])
 	ev_signal_start(loop, &node_sighup);
 	ev_prepare_init(&node_prepare, node_prepare_cb);
 	ev_prepare_start(loop, &node_prepare);
-	log_info("ready");
+	log_notice("ready");
 	log_flush();
 
 	ev_run(loop, 0);
@@ -174,7 +198,7 @@ main(int argc, char *argv[])
 	places_shutdown();
 	status_shutdown();
 	store_free();
-	log_info("stopped");
+	log_notice("stopped");
 	log_close();
 	conf_free(&node_conf);
 	ev_loop_destroy(loop);

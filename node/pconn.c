@@ -53,7 +53,19 @@ struct pconn {
 	uint64_t	 d_count, d_sum;	/* its last DIGEST */
 	uint64_t	 o_count, o_sum;	/* ours then */
 	ev_tstamp	 last_sums;
+	char		 tag_sent[HERD_NAME_MAX + 80];	/* "peer WHO sent" */
+	char		 tag_recv[HERD_NAME_MAX + 80];
 };
+
+/* The log's tags: by address until the neighbour is known, then by name. */
+static void
+pconn_tags(struct pconn *p)
+{
+	const char	*who = p->srv != NULL ? p->srv->name : p->addr;
+
+	snprintf(p->tag_sent, sizeof(p->tag_sent), "peer %s sent", who);
+	snprintf(p->tag_recv, sizeof(p->tag_recv), "peer %s recv", who);
+}
 
 static struct pconn	*pconns;
 static int		 pconn_paused;
@@ -65,7 +77,7 @@ pconn_close(struct pconn *p, const char *why)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
 	else
-		log_info("peer connection from %s closed: %s", p->addr, why);
+		log_notice("peer connection from %s closed: %s", p->addr, why);
 	ev_io_stop(peer_ctx.loop, &p->rio);
 	ev_io_stop(peer_ctx.loop, &p->wio);
 	ev_timer_stop(peer_ctx.loop, &p->timer);
@@ -84,14 +96,10 @@ pconn_close(struct pconn *p, const char *why)
 static int
 pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 {
-	char	 tag[HERD_NAME_MAX + 32];
 	int	 rc;
 
-	if (log) {
-		snprintf(tag, sizeof(tag), "peer %s sent", p->srv != NULL ?
-		    p->srv->name : p->addr);
-		log_line(tag, buf, len - 1);
-	}
+	if (log)
+		log_line(p->tag_sent, buf, len - 1);
 	if (outbuf_add(&p->out, buf, len) == -1 ||
 	    (rc = outbuf_write(&p->out, p->fd)) == -1) {
 		pconn_close(p, "write failed");
@@ -137,7 +145,8 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 
 	p->srv = srv;
 	p->idx = peer_index(srv);
-	log_info("peer %s connected from %s%s", srv->name, p->addr,
+	pconn_tags(p);
+	log_notice("peer %s connected from %s%s", srv->name, p->addr,
 	    peer_ctx.secret != NULL ? " (authenticated)" : "");
 	if (pconn_send(p, ok, oklen, 1) == -1)
 		return -1;
@@ -262,7 +271,7 @@ pconn_digest(struct pconn *p, const struct proto_peer *msg)
 	if (!again || ev_now(peer_ctx.loop) - p->last_sums < PEER_DIGEST_S)
 		return 0;
 	p->last_sums = ev_now(peer_ctx.loop);
-	log_info("peer %s: its table differs from ours (%llu records, ours "
+	log_notice("peer %s: its table differs from ours (%llu records, ours "
 	    "%llu): asking for the parts that differ", p->srv->name,
 	    (unsigned long long)msg->dcount, (unsigned long long)d->count);
 	o += snprintf(o, sizeof(buf), "SUMS");
@@ -280,17 +289,13 @@ static int
 pconn_line(struct pconn *p, const char *line, size_t len)
 {
 	struct proto_peer	 msg;
-	char			 tag[HERD_NAME_MAX + 32];
 	enum proto_peer_type	 type;
 
 	p->last_rx = ev_now(peer_ctx.loop);
 	type = proto_parse_peer(line, len, &msg);
 	if (type != PEER_PING && type != PEER_SEQ && type != PEER_DIGEST &&
-	    !(type == PEER_UPDATE && p->catching)) {
-		snprintf(tag, sizeof(tag), "peer %s recv", p->srv != NULL ?
-		    p->srv->name : p->addr);
-		log_line(tag, line, len);
-	}
+	    !(type == PEER_UPDATE && p->catching))
+		log_line(p->tag_recv, line, len);
 	if (p->srv == NULL && p->claim == NULL)
 		return type == PEER_HELLO ? pconn_hello(p, &msg) :
 		    pconn_refuse(p, "expected HELLO");
@@ -315,7 +320,7 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	case PEER_PING:
 		return pconn_send(p, "PONG\n", 5, 0);
 	case PEER_SYNCED:
-		log_info("peer %s: caught up (%lu records)", p->srv->name,
+		log_notice("peer %s: caught up (%lu records)", p->srv->name,
 		    msg.count);
 		p->catching = 0;
 		return 0;
@@ -422,6 +427,7 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	}
 	p->fd = fd;
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
+	pconn_tags(p);
 	linebuf_init(&p->in, PEER_LINE_MAX);
 	p->last_rx = ev_now(loop);
 	ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);

@@ -161,7 +161,7 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	if (conf->secret_len > 0) {
 		peer_ctx.secret = conf->secret;
 		peer_ctx.secret_len = conf->secret_len;
-		log_info("peer links are authenticated with the herd's secret "
+		log_notice("peer links are authenticated with the herd's secret "
 		    "(protocol version %d)", PROTO_VERSION_AUTH);
 	} else {
 		peer_ctx.secret = NULL;
@@ -174,7 +174,7 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	if (listener_start(&peer_listener, loop, self->host, self->peer_port,
 	    "peer", pconn_accept_cb, err, errlen) == -1)
 		return -1;
-	log_info("listening for neighbours on %s port %u", self->host,
+	log_notice("listening for neighbours on %s port %u", self->host,
 	    self->peer_port);
 	return link_init(err, errlen);
 }

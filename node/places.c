@@ -73,7 +73,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 			    places.conf.dataset, lerr);
 			return -1;
 		}
-		log_info("places: offline backend, %zu places from %s",
+		log_notice("places: offline backend, %zu places from %s",
 		    offline_count(places.db), places.conf.dataset);
 		break;
 	case HERD_BACKEND_GOOGLE:
@@ -99,7 +99,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 			log_warnx("places: backend %s without a key: Google "
 			    "will deny every lookup",
 			    conf_backend_name(places.conf.backend));
-		log_info("places: %s backend, %s, timeout %d ms, at most %d "
+		log_notice("places: %s backend, %s, timeout %d ms, at most %d "
 		    "in flight", conf_backend_name(places.conf.backend),
 		    places.conf.url, places.conf.timeout_ms,
 		    places.conf.max_inflight);

@@ -139,7 +139,7 @@ places_http_init(struct ev_loop *loop, int timeout_ms, int max_inflight,
 	if (!(vi->features & CURL_VERSION_ASYNCHDNS))
 		log_warnx("places: libcurl %s resolves names synchronously",
 		    vi->version);
-	log_info("places: libcurl %s, %s, HTTP/2 %s", vi->version,
+	log_notice("places: libcurl %s, %s, HTTP/2 %s", vi->version,
 	    vi->ssl_version != NULL ? vi->ssl_version : "no TLS",
 	    (vi->features & CURL_VERSION_HTTP2) ? "where offered" :
 	    "unavailable");

@@ -118,7 +118,7 @@ control_init(const char *path, char *err, size_t errlen)
 			    strerror(errno));
 			return -1;
 		}
-		log_info("replaced the stale control socket %s", path);
+		log_notice("replaced the stale control socket %s", path);
 	} else if (errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -150,7 +150,7 @@ control_init(const char *path, char *err, size_t errlen)
 	ev_io_init(&control_accept_w, control_accept_cb, fd, EV_READ);
 	ev_io_start(EV_DEFAULT_ &control_accept_w);
 	ev_init(&control_pause_w, control_pause_cb);
-	log_info("control socket %s", path);
+	log_notice("control socket %s", path);
 	return 0;
 }
 
@@ -335,7 +335,7 @@ control_dispatch(struct ctl_conn *c, const char *line, size_t len)
 		rc = herdd_reload(res, err, sizeof(err));
 		break;
 	case CONTROL_SHUTDOWN:
-		log_info("control: shutdown requested");
+		log_notice("control: shutdown requested");
 		shutdown = 1;
 		break;
 	case CONTROL_NONE:

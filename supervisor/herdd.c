@@ -195,7 +195,7 @@ herdd_select(const struct herd_conf *cf, unsigned char *run, FILE *fp,
 				    run[i] ? "runs here" : "not run here",
 				    s->host);
 			else if (!run[i])
-				log_info("%s: not run here (not named with "
+				log_notice("%s: not run here (not named with "
 				    "-s; host %s)", s->name, s->host);
 		}
 		return n;
@@ -221,7 +221,7 @@ herdd_select(const struct herd_conf *cf, unsigned char *run, FILE *fp,
 			log_warnx("%s: taken as on another machine: %s",
 			    s->name, why);
 		else if (rc == 0)
-			log_info("%s: on another machine (%s)", s->name,
+			log_notice("%s: on another machine (%s)", s->name,
 			    s->host);
 	}
 	local_addrs_free(&la);
@@ -274,7 +274,7 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 		return -1;
 	}
 	err[0] = '\0';
-	log_info("reloading %s", herdd_conf_file);
+	log_notice("reloading %s", herdd_conf_file);
 	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
 	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
 	    conf_check_state_dir(cf, err, errlen) == -1 ||
@@ -298,9 +298,10 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 	if (strcmp(cf->control, herdd_control) != 0)
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", cf->control, herdd_control);
+	log_set_level(cf->log_level);
 	proc_reload(cf, node, run, result);
 	free(run);
-	log_info("reloaded %s", herdd_conf_file);
+	log_notice("reloaded %s", herdd_conf_file);
 	return 0;
 }
 
@@ -314,7 +315,7 @@ herdd_shutdown(void)
 static void
 herdd_done_cb(void)
 {
-	log_info("every worker is down");
+	log_notice("every worker is down");
 	ev_break(EV_DEFAULT_ EVBREAK_ALL);
 }
 
@@ -328,14 +329,14 @@ herdd_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	switch (w->signum) {
 	case SIGHUP:
-		log_info("SIGHUP: reload");
+		log_notice("SIGHUP: reload");
 		res = json_object_new_object();
 		(void)herdd_reload(res, err, sizeof(err));
 		json_object_put(res);
 		break;
 	case SIGTERM:
 	case SIGINT:
-		log_info("%s: stopping the herd",
+		log_notice("%s: stopping the herd",
 		    w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		herdd_shutdown();
 		break;
@@ -437,7 +438,8 @@ main(int argc, char *argv[])
 		free(cf);
 		return HERD_EXIT_CONFIG;
 	}
-	if (mkdir(cf->log_dir, 0755) == -1 && errno != EEXIST) {
+	log_set_level(cf->log_level);
+	if (strcmp(cf->log_dir, "-") != 0 && conf_mkdirs(cf->log_dir) == -1) {
 		fprintf(stderr, "herdd: mkdir %s: %s\n", cf->log_dir,
 		    strerror(errno));
 		free(run);
@@ -446,7 +448,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	snprintf(logpath, sizeof(logpath), "%s/herdd.log", cf->log_dir);
-	if (log_init("herdd", logpath, 1) == -1) {
+	if (log_init("herdd", strcmp(cf->log_dir, "-") == 0 ? NULL : logpath,
+	    1) == -1) {
 		fprintf(stderr, "herdd: %s: %s\n", logpath, strerror(errno));
 		free(run);
 		conf_free(cf);
@@ -485,7 +488,7 @@ main(int argc, char *argv[])
 	ev_prepare_init(&prep, herdd_prepare_cb);
 	ev_prepare_start(loop, &prep);
 
-	log_info("starting %ld of the %zu servers of %s with %s", nrun,
+	log_notice("starting %ld of the %zu servers of %s with %s", nrun,
 	    cf->nservers, herdd_conf_file, node);
 	proc_init(cf, node, run, herdd_nchosen > 0);
 	free(run);
@@ -495,7 +498,7 @@ main(int argc, char *argv[])
 	control_cleanup();
 	proc_free();
 	herdd_chosen_free();
-	log_info("exiting");
+	log_notice("exiting");
 	log_flush();
 	log_close();
 	ev_loop_destroy(loop);

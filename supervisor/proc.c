@@ -158,7 +158,7 @@ proc_set_state(struct proc *p, enum proc_state state, const char *why)
 		log_warnx("%s: %s%s%s", p->name, proc_state_name(state),
 		    why[0] ? ": " : "", why);
 	else
-		log_info("%s: %s%s%s", p->name, proc_state_name(state),
+		log_notice("%s: %s%s%s", p->name, proc_state_name(state),
 		    why[0] ? ": " : "", why);
 }
 
@@ -464,7 +464,7 @@ proc_after_stop(struct proc *p)
 	}
 	switch (p->want) {
 	case PROC_WANT_REMOVE:
-		log_info("%s: removed", p->name);
+		log_notice("%s: removed", p->name);
 		proc_delete(p);
 		break;
 	case PROC_WANT_START:
@@ -569,7 +569,7 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 			    "are refused (see its log)", p->name);
 		else if (strcmp(msg.journal, "error") != 0 &&
 		    strcmp(p->journal, "error") == 0)
-			log_info("%s: its journal is written again", p->name);
+			log_notice("%s: its journal is written again", p->name);
 		memcpy(p->journal, msg.journal, sizeof(p->journal));
 		break;
 	}
@@ -742,13 +742,13 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 			json_object_array_add(removed,
 			    json_object_new_string(p->name));
 			if (s == NULL)
-				log_info("%s: removed from the configuration",
+				log_notice("%s: removed from the configuration",
 				    p->name);
 			else if (proc_chosen)
-				log_info("%s: no longer run here (-s)",
+				log_notice("%s: no longer run here (-s)",
 				    p->name);
 			else
-				log_info("%s: now on another machine (%s)",
+				log_notice("%s: now on another machine (%s)",
 				    p->name, s->host);
 			p->reload_start = 0;
 			proc_reload_wait(p);
@@ -761,11 +761,15 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		os = conf_server(old, p->name);
 		if (os != NULL && conf_server_equal(old, os, cf, s)) {
 			unchanged++;
+			/* a new log_level: a running worker re-reads it on HUP */
+			if (old->log_level != cf->log_level && p->pid > 0 &&
+			    (p->state == PROC_STARTING || p->state == PROC_RUNNING))
+				kill(p->pid, SIGHUP);
 			continue;
 		}
 		json_object_array_add(changed,
 		    json_object_new_string(p->name));
-		log_info("%s: configuration changed", p->name);
+		log_notice("%s: configuration changed", p->name);
 		snprintf(p->host, sizeof(p->host), "%s", s->host);
 		p->port = s->port;
 		p->peer_port = s->peer_port;
@@ -800,9 +804,9 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		json_object_array_add(added,
 		    json_object_new_string(p->name));
 		if (conf_server(old, p->name) == NULL)
-			log_info("%s: added to the configuration", p->name);
+			log_notice("%s: added to the configuration", p->name);
 		else
-			log_info("%s: now runs here (%s)", p->name, p->host);
+			log_notice("%s: now runs here (%s)", p->name, p->host);
 	}
 
 	/* the table in the order of the new file, leaving ones at the end */
@@ -1018,7 +1022,7 @@ proc_ctl_start(const char *name, struct json_object *result, char *err,
 	case PROC_STOPPED:
 	case PROC_FAILED:
 	case PROC_BACKOFF:
-		log_info("%s: start requested", p->name);
+		log_notice("%s: start requested", p->name);
 		p->crashes = 0;
 		proc_spawn(p);
 		break;
@@ -1041,7 +1045,7 @@ proc_ctl_stop(const char *name, struct json_object *result, char *err,
 
 	if ((p = proc_lookup(name, err, errlen)) == NULL)
 		return -1;
-	log_info("%s: stop requested", p->name);
+	log_notice("%s: stop requested", p->name);
 	p->reload_start = 0;
 	proc_stop(p, PROC_WANT_STOP);
 	proc_result(p, result);
@@ -1056,7 +1060,7 @@ proc_ctl_restart(const char *name, struct json_object *result, char *err,
 
 	if ((p = proc_lookup_startable(name, err, errlen)) == NULL)
 		return -1;
-	log_info("%s: restart requested", p->name);
+	log_notice("%s: restart requested", p->name);
 	proc_stop(p, PROC_WANT_START);
 	proc_result(p, result);
 	return 0;
@@ -1080,7 +1084,7 @@ proc_ctl_kill(const char *name, int signo, struct json_object *result,
 		    strerror(errno));
 		return -1;
 	}
-	log_info("%s: sent signal %d to pid %ld on request", p->name, signo,
+	log_notice("%s: sent signal %d to pid %ld on request", p->name, signo,
 	    (long)p->pid);
 	proc_result(p, result);
 	json_object_object_add(result, "signal", json_object_new_int(signo));
