@@ -102,8 +102,29 @@ htime_diff(char *buf, size_t size, const struct htime *a,
 		nsec += 1000000000;
 		sec--;
 	}
-	n = snprintf(buf, size, "%c%lld.%09d", sign, (long long)sec, nsec);
-	if (n < 0)
-		return 0;
-	return (size_t)n >= size ? size - 1 : (size_t)n;
+	/* "<sign><sec>.<nine digits>", by hand: this is on every IAMAT */
+	{
+		char		 tmp[HTIME_DIFF_MAX + 24];
+		size_t		 o = sizeof(tmp), len;
+		uint64_t	 s = (uint64_t)sec;
+		int		 i;
+
+		for (i = 0; i < 9; i++) {
+			tmp[--o] = (char)('0' + nsec % 10);
+			nsec /= 10;
+		}
+		tmp[--o] = '.';
+		do {
+			tmp[--o] = (char)('0' + s % 10);
+			s /= 10;
+		} while (s > 0);
+		tmp[--o] = sign;
+		len = sizeof(tmp) - o;
+		n = len >= size ? (int)size - 1 : (int)len;
+		if (n < 0)
+			return 0;
+		memcpy(buf, tmp + o, (size_t)n);
+		buf[n] = '\0';
+		return (size_t)n;
+	}
 }

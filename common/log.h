@@ -10,6 +10,7 @@
 #define HERD_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The levels of [herd] log_level, least severe first. */
 #define LOG_LEVEL_DEBUG		0	/* and debugging events */
@@ -48,5 +49,8 @@ void	 fatalx(const char *fmt, ...)
  * length is noted).  Formatted straight into the buffer, without stdio.
  */
 void	 log_line(const char *tag, const char *buf, size_t len);
+/* The same, stamped with a time the caller has just read (sec, nsec). */
+void	 log_line_at(const char *tag, const char *buf, size_t len,
+	    int64_t sec, long nsec);
 
 #endif /* HERD_LOG_H */

@@ -54,6 +54,7 @@ struct client {
 	unsigned long	 id;
 	char		 addr[64];
 	char		 tag_in[32], tag_out[32];	/* "client N recv|sent" */
+	struct htime	 now;		/* when the command in hand arrived */
 	struct linebuf	 in;
 	struct outbuf	 out;
 	struct reply	*head, **tailp;	/* replies, oldest first */
@@ -197,7 +198,8 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 		return -1;
 	if (ob != &c->out && ob != &c->held)
 		c->queued += n;
-	log_line(c->tag_out, ob->buf + ob->len - n, n - 1);
+	log_line_at(c->tag_out, ob->buf + ob->len - n, n - 1, c->now.sec,
+	    c->now.nsec);
 	return 0;
 }
 
@@ -288,7 +290,8 @@ client_command(struct client *c, const char *line, size_t len)
 	struct htime	 now;
 
 	htime_now(&now);
-	log_line(c->tag_in, line, len);
+	c->now = now;
+	log_line_at(c->tag_in, line, len, now.sec, now.nsec);
 	switch (proto_parse_client(line, len, &cmd)) {
 	case PROTO_IAMAT:
 		return client_iamat(c, &cmd, &now, line, len);

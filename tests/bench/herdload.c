@@ -20,7 +20,9 @@
  * a random id with a radius of 1..50 km and a bound of 1..20, from a
  * seeded generator.
  * iamat sends IAMATs for those ids, with the current time; mixed sends one
- * IAMAT for every four WHATSATs.
+ * IAMAT for every four WHATSATs.  set is for Redis, the reference: the same
+ * update as an inline command, SET load-<n> "<coords> <time>", answered
+ * +OK (one line, like an AT reply).
  *
  * The last line of the output is "herdload: key=value ...", for scripts
  * (bench_node.py).  Exit 0 when the run completed, 1 when a connection was
@@ -49,7 +51,7 @@
 #define LOAD_STALL_S	10.0		/* no reply for this long: give up */
 #define LOAD_EVENTS	256
 
-enum load_mode { LOAD_IAMAT, LOAD_WHATSAT, LOAD_MIXED };
+enum load_mode { LOAD_IAMAT, LOAD_WHATSAT, LOAD_MIXED, LOAD_SET };
 enum load_kind { LOAD_K_IAMAT, LOAD_K_WHATSAT };
 
 struct load_req {
@@ -186,6 +188,10 @@ load_iamat_cmd(char *buf, size_t len, size_t id)
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	if (load_mode == LOAD_SET)
+		return snprintf(buf, len, "SET load-%zu \"%s %lld.%09ld\"\r\n",
+		    id, load_points[id].coord, (long long)ts.tv_sec,
+		    ts.tv_nsec);
 	return snprintf(buf, len, "IAMAT load-%zu %s %lld.%09ld\n", id,
 	    load_points[id].coord, (long long)ts.tv_sec, ts.tv_nsec);
 }
@@ -200,7 +206,7 @@ load_send_one(struct load_conn *lc, uint64_t now)
 	int		 n, kind;
 
 	kind = LOAD_K_WHATSAT;
-	if (load_mode == LOAD_IAMAT ||
+	if (load_mode == LOAD_IAMAT || load_mode == LOAD_SET ||
 	    (load_mode == LOAD_MIXED && lc->nmixed++ % 5 == 0))
 		kind = LOAD_K_IAMAT;
 	if (kind == LOAD_K_IAMAT)
@@ -280,8 +286,11 @@ load_reply(const struct load_req *rq, const char *p, size_t len,
 	load_replies++;
 	load_bytes += len;
 	load_record(now - rq->sent);
-	if (len >= 2 && p[0] == '?' && p[1] == ' ')
+	if ((len >= 2 && p[0] == '?' && p[1] == ' ') ||
+	    (load_mode == LOAD_SET && len >= 1 && p[0] == '-'))
 		load_errors++;
+	else if (load_mode == LOAD_SET && len >= 3 && memcmp(p, "+OK", 3) == 0)
+		;
 	else if (len < 3 || memcmp(p, "AT ", 3) != 0)
 		load_bad++;
 	else if (rq->kind == LOAD_K_WHATSAT) {
@@ -581,6 +590,8 @@ main(int argc, char *argv[])
 		load_mode = LOAD_WHATSAT;
 	else if (strcmp(mode, "mixed") == 0)
 		load_mode = LOAD_MIXED;
+	else if (strcmp(mode, "set") == 0)
+		load_mode = LOAD_SET;
 	else
 		port = NULL;
 	if (port == NULL || argc != optind || load_nconns < 1 ||
@@ -615,7 +626,7 @@ main(int argc, char *argv[])
 			return 1;
 		}
 	}
-	if (load_mode != LOAD_IAMAT && load_seed_ids() == -1)
+	if (load_mode != LOAD_IAMAT && load_mode != LOAD_SET && load_seed_ids() == -1)
 		return 1;
 
 	start = load_now();
@@ -670,7 +681,7 @@ main(int argc, char *argv[])
 	    secs > 0 ? load_bytes / secs / 1e6 : 0);
 	printf("errors:       %llu \"? ...\", %llu malformed\n",
 	    (unsigned long long)load_errors, (unsigned long long)load_bad);
-	if (load_mode != LOAD_IAMAT)
+	if (load_mode != LOAD_IAMAT && load_mode != LOAD_SET)
 		printf("WHATSAT:      %llu answered, %.1f%% ZERO_RESULTS\n",
 		    (unsigned long long)load_nwhatsat, load_nwhatsat ?
 		    100.0 * load_zero / load_nwhatsat : 0);
