@@ -63,6 +63,7 @@ static void		(*jr_recover_cb)(void);
 static struct jmark	*jr_marks;
 static size_t		 jr_nmarks;
 static int		 jr_marks_dirty;
+static int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
 /* compaction */
 static int		 jr_cfd = -1;	/* the new file */
 static int		 jr_cdual;	/* walk done: batches go to both */
@@ -124,6 +125,18 @@ jr_mark_find(const char *name, size_t len, int create)
 	memset(m, 0, sizeof(*m));
 	memcpy(m->name, name, len);
 	return m;
+}
+
+void
+journal_forget_marks(void)
+{
+	size_t	 i;
+
+	/* epoch 0 is no epoch: written so, it survives a restart */
+	for (i = 0; i < jr_nmarks; i++) {
+		jr_marks[i].epoch = jr_marks[i].lseq = 0;
+		jr_marks[i].dirty = jr_marks_dirty = 1;
+	}
 }
 
 int
@@ -613,10 +626,12 @@ jr_load(char *err, size_t errlen)
 		}
 	}
 	if (keep < (long long)st.st_size) {
-		if (st.st_size > 0)
+		if (st.st_size > 0) {
 			log_warnx("journal %s: bad or incomplete record at "
 			    "byte %lld: cut %lld bytes, kept %zu records",
 			    jr_path, keep, (long long)st.st_size - keep, nrec);
+			jr_lost_tail = keep > 0;
+		}
 		if (ftruncate(jr_fd, (off_t)keep) == -1) {
 			snprintf(err, errlen, "%s: ftruncate: %s", jr_path,
 			    strerror(errno));
@@ -641,6 +656,14 @@ jr_load(char *err, size_t errlen)
 		jr_size_v = n;
 	}
 	jr_durable_v = store_head();
+	if (jr_lost_tail) {
+		/* what was cut may be what we passed on: start afresh */
+		log_warnx("journal %s: changes may be lost: a new epoch, and "
+		    "every neighbour sends us its whole table", jr_path);
+		journal_forget_marks();
+		journal_new_epoch();
+		jr_lost_tail = 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_notice("journal %s: %zu records replayed, %zu clients, epoch "
 	    "%016llx, in %.3f s", jr_path, nrec, store_count(),

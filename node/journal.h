@@ -69,6 +69,12 @@ uint64_t journal_epoch(void);
 /* Start a new epoch (the lseqs went back: a lost journal tail). */
 void	 journal_new_epoch(void);
 
+/*
+ * Forget every mark: each neighbour then sends its whole stream, even
+ * what came from us (after we lost changes we had passed on).
+ */
+void	 journal_forget_marks(void);
+
 /* A neighbour's stream as received: 0 and the mark, or -1 for none. */
 int	 journal_mark_get(const char *server, uint64_t *epoch, uint64_t *lseq);
 /* Record it (written with the next flush, after the records it covers). */

@@ -61,6 +61,7 @@ struct link {
 	ev_tstamp	 last_digest;
 	struct store_cursor cur;	/* the stream */
 	uint64_t	 seq_sent;	/* the last SEQ */
+	ev_tstamp	 seq_at;	/* when it was sent */
 	uint64_t	 full_upto;	/* a full sync sends even its own */
 	int		 catching;	/* the catch-up is not over */
 	size_t		 nsnap;		/* records sent in it */
@@ -204,12 +205,13 @@ link_pump(struct link *l)
 {
 	const struct store_rec	*r;
 	uint64_t		 limit = journal_durable(), pos;
-	size_t			 start;
+	size_t			 start, queued;
 	char			 buf[64];
 	int			 n;
 
 	if (l->state != LINK_UP)
 		return;
+	queued = outbuf_len(&l->out);
 	while (outbuf_len(&l->out) < PEER_LINK_HWM &&
 	    (r = store_cursor_next_upto(&l->cur, limit)) != NULL) {
 		/* the neighbour has what it sent us, unless it starts anew */
@@ -240,8 +242,14 @@ link_pump(struct link *l)
 		}
 		l->nrep++;
 	}
+	/*
+	 * SEQ with what was sent; a stream that only passed over changes the
+	 * neighbour sent us has nothing to say but that, once a second (so a
+	 * neighbour that only takes our updates is not woken for each batch).
+	 */
 	pos = store_cursor_pos(&l->cur);
-	if (pos != l->seq_sent) {
+	if (pos != l->seq_sent && (outbuf_len(&l->out) > queued ||
+	    ev_now(peer_ctx.loop) - l->seq_at >= 1.0)) {
 		n = snprintf(buf, sizeof(buf), "SEQ %llu\n",
 		    (unsigned long long)pos);
 		if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
@@ -249,6 +257,7 @@ link_pump(struct link *l)
 			return;
 		}
 		l->seq_sent = pos;
+		l->seq_at = ev_now(peer_ctx.loop);
 	}
 	if (l->catching && l->cur.next == NULL) {
 		n = snprintf(buf, sizeof(buf), "SYNCED %zu\n", l->nsnap);
@@ -285,21 +294,23 @@ link_since(struct link *l, const struct proto_peer *msg)
 {
 	uint64_t	 head = store_head(), start = 0;
 	char		 e[17], buf[80];
-	int		 n;
+	int		 n, full = 1;
 
 	if (l->state != LINK_SINCE) {
 		link_refused(l, "unexpected SINCE");
 		return;
 	}
-	if (msg->epoch == journal_epoch() && msg->lseq <= head)
-		start = msg->lseq;
-	else if (msg->epoch == journal_epoch()) {
+	if (msg->epoch == journal_epoch() && msg->lseq <= head) {
+		start = msg->lseq;	/* from 0 too: it has what it sent us */
+		full = 0;
+	} else if (msg->epoch == journal_epoch()) {
 		/* it saw changes we no longer have: a lost journal tail */
 		log_warnx("link to %s: it has seen our change %llu, but our "
 		    "newest is %llu", l->srv->name,
 		    (unsigned long long)msg->lseq, (unsigned long long)head);
 		store_bump(msg->lseq);
 		journal_new_epoch();
+		peer_lost_changes();
 	}
 	l->state = LINK_UP;
 	l->backoff_ms = PEER_BACKOFF_MIN_MS;
@@ -307,14 +318,15 @@ link_since(struct link *l, const struct proto_peer *msg)
 	ev_timer_stop(peer_ctx.loop, &l->timer);
 	ev_timer_set(&l->timer, 1.0, 1.0);
 	ev_timer_start(peer_ctx.loop, &l->timer);
-	l->full_upto = start == 0 ? store_head() : 0;
+	l->full_upto = full ? store_head() : 0;
 	l->catching = 1;
 	l->nsnap = 0;
 	l->snap_bytes = 0;
 	l->seq_sent = start;
+	l->seq_at = ev_now(peer_ctx.loop);
 	l->last_digest = ev_now(peer_ctx.loop);
 	store_cursor_follow(&l->cur, start);
-	if (start == 0)
+	if (full)
 		log_notice("link to %s up: sending all %zu records", l->srv->name,
 		    store_count());
 	else
@@ -519,6 +531,8 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			if (link_send(l, "PING\n", 5) == -1)
 				break;
 		}
+		if (!ev_is_active(&l->wio))
+			link_pump(l);		/* a SEQ held back */
 		/* caught up and idle: let the neighbour compare digests */
 		if (now - l->last_digest >= PEER_DIGEST_S && !l->catching &&
 		    !l->rep.active && l->cur.next == NULL &&

@@ -310,6 +310,8 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		p->epoch = msg.epoch;
 		p->catching = 1;
 		p->nrecv = 0;
+		/* its stream, from here: so a resumption knows the epoch */
+		journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
 		return 0;
 	case PEER_SEQ:
 		if (p->have_from)
@@ -442,6 +444,13 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 		pconns->prev = p;
 	pconns = p;
 	log_debug("peer connection from %s", addr);
+}
+
+void
+pconn_drop_all(const char *why)
+{
+	while (pconns != NULL)
+		pconn_close(pconns, why);
 }
 
 void

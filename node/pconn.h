@@ -13,6 +13,9 @@ void	 pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr);
 /* Stop reading every neighbour (the journal cannot be written), or go on. */
 void	 pconn_pause(int paused);
 
+/* Close every neighbour's connection (they redial), saying why. */
+void	 pconn_drop_all(const char *why);
+
 void	 pconn_shutdown(void);
 
 #endif /* HERD_PCONN_H */

@@ -140,6 +140,13 @@ peer_links_up(char *buf, size_t size)
 }
 
 void
+peer_lost_changes(void)
+{
+	journal_forget_marks();
+	pconn_drop_all("we lost changes: send us everything");
+}
+
+void
 peer_hold(int hold)
 {
 	pconn_pause(hold);

@@ -27,6 +27,14 @@ extern struct peer_ctx	 peer_ctx;
 /* The index of a server in the herd (records' src). */
 int	 peer_index(const struct herd_server *srv);
 
+/*
+ * This server lost changes it may have passed on (a neighbour saw more of
+ * our stream than we hold): forget the marks and drop the neighbours'
+ * connections, so each redials and sends us everything, even what came
+ * from us.
+ */
+void	 peer_lost_changes(void);
+
 /* A fresh nonce, PROTO_NONCE_LEN random bytes in hex.  0 or -1. */
 int	 peer_nonce(char *out);
 

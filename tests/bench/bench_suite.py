@@ -1,0 +1,611 @@
+#!/usr/bin/env python3
+"""bench_suite.py -- herd against Redis and the asyncio reference, in the
+same shapes on this machine, written up as docs/BENCHMARKS.md with plots.
+
+Shapes (every one run --rounds times, servers alternating within a round):
+
+  throughput  IAMAT to one herd-node with 0, 2 and 4 neighbours against
+              SET to one Redis master with 0, 2 and 4 replicas (Debian's
+              redis-server, started here on loopback), and against
+              ref_asyncio.py (one server: it does not flood); pipeline
+              depth 1, 4, 16, 64; 50 and 1,000 connections; like against
+              like for durability: herd without state_dir against Redis
+              without persistence, herd with fsync = everysec against
+              Redis with appendonly yes, appendfsync everysec.
+  whatsat     WHATSAT (offline data set) against the asyncio reference.
+  propagation the five-server herd of etc/herd.ini: IAMATs to Hands at a
+              fixed rate (1,000 and 10,000 a second), and the time from
+              each IAMAT's send to its arrival at a listener that Welsh
+              streams to (a sixth, fake server linked to Welsh: Hands ->
+              Welsh is three hops, the listener a fourth on loopback).
+  memory      bytes of resident memory per stored client at 1,000,000
+              clients, herd-node against redis-server.
+
+The server under test runs on core 0 (taskset); the load generator,
+neighbours, replicas and listener on core 1.  herdload drives every
+throughput run (-m iamat for herd and the reference, -m set for Redis).
+Medians of the rounds and herd/Redis, herd/asyncio ratios go to
+docs/BENCHMARKS.md (--out), with PNG plots made by gnuplot (Debian's
+gnuplot-nox) beside it.  Not a test; an optimised build is best:
+
+    tools/bootstrap build-bench -Dbuildtype=release
+    python3 tests/bench/bench_suite.py --build build-bench
+
+--quick runs one round of fewer shapes, to try the script.
+"""
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from bench_node import free_ports, run_load, wait_accepting  # noqa: E402
+
+DATASET = os.path.join(REPO, "data", "cities.dat")
+PROCS = []
+
+
+def spawn(argv, core, cwd=None, log=None):
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    p = subprocess.Popen(["taskset", "-c", str(core)] + argv, cwd=cwd,
+                         stdout=out, stderr=out)
+    PROCS.append(p)
+    return p
+
+
+def stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# ----- the servers ---------------------------------------------------------
+
+def herd_conf(d, name, peers, durable, extra=""):
+    """A herd of A (the server under test) and peers neighbours."""
+    ports = free_ports(2 * (peers + 1))
+    names = ["A"] + ["N%d" % i for i in range(peers)]
+    out = ["[herd]", "log_dir = log-%s" % name, extra]
+    if durable:
+        out += ["state_dir = state-%s" % name, "fsync = everysec"]
+    out += ["[places]", "backend = offline", "dataset = %s" % DATASET]
+    for i, n in enumerate(names):
+        out += ["[server %s]" % n, "host = 127.0.0.1",
+                "port = %d" % ports[2 * i], "peer_port = %d" % ports[2 * i + 1]]
+        if n == "A" and peers:
+            out.append("neighbors = " + " ".join(names[1:]))
+    path = os.path.join(d, "%s.ini" % name)
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return path, names, ports[0]
+
+
+def start_herd(a, d, peers, durable, tag):
+    shutil.rmtree(os.path.join(d, "state-" + tag), ignore_errors=True)
+    ini, names, port = herd_conf(d, tag, peers, durable)
+    procs = [spawn([a.node, "-f", ini, n], 0 if n == "A" else 1, cwd=d)
+             for n in names]
+    if wait_accepting(port, procs[0], 30) is None:
+        sys.exit("bench_suite: herd-node did not start")
+    time.sleep(0.3 + 0.1 * peers)        # links up
+    return procs, port
+
+
+def start_redis(a, d, replicas, durable, tag):
+    ports = free_ports(replicas + 1)
+    procs = []
+    for i, port in enumerate(ports):
+        rd = os.path.join(d, "redis-%s-%d" % (tag, i))
+        shutil.rmtree(rd, ignore_errors=True)
+        os.makedirs(rd)
+        argv = [a.redis, "--port", str(port), "--bind", "127.0.0.1",
+                "--save", "", "--dir", rd, "--protected-mode", "no"]
+        argv += ["--appendonly", "yes", "--appendfsync", "everysec"] \
+            if durable else ["--appendonly", "no"]
+        if i > 0:
+            argv += ["--replicaof", "127.0.0.1", str(ports[0])]
+        procs.append(spawn(argv, 0 if i == 0 else 1))
+    for p, port in zip(procs, ports):
+        if wait_accepting(port, p, 30) is None:
+            sys.exit("bench_suite: redis-server did not start")
+    if replicas:                        # replicas in sync
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            info = subprocess.run(["redis-cli", "-p", str(ports[0]), "info",
+                                   "replication"], capture_output=True,
+                                  text=True).stdout
+            if info.count("state=online") >= replicas:
+                break
+            time.sleep(0.1)
+    return procs, ports[0]
+
+
+def start_ref(a, d):
+    port = free_ports(1)[0]
+    p = spawn([sys.executable, os.path.join(HERE, "ref_asyncio.py"),
+               "--port", str(port), "--dataset", DATASET,
+               "--log", os.path.join(d, "ref.log")], 0)
+    if wait_accepting(port, p, 120) is None:
+        sys.exit("bench_suite: ref_asyncio.py did not start")
+    return [p], port
+
+
+# ----- shapes --------------------------------------------------------------
+
+class LoadArgs:
+    def __init__(self, a, conns, depth):
+        self.conns, self.pipeline = conns, depth
+        self.duration, self.warmup, self.seed = a.duration, a.warmup, 1
+
+
+def load(a, port, mode, conns, depth):
+    return run_pinned(a, port, mode, LoadArgs(a, conns, depth))
+
+
+def run_pinned(a, port, mode, la):
+    """run_load with herdload on core 1."""
+    wrapper = os.path.join(a.tmp, "herdload-core1")
+    if not os.path.exists(wrapper):
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec taskset -c 1 %s \"$@\"\n" % a.herdload)
+        os.chmod(wrapper, 0o755)
+    return run_load(wrapper, port, mode, la)
+
+
+def throughput(a, results):
+    depths = [1, 16] if a.quick else [1, 4, 16, 64]
+    conns_list = [50] if a.quick else [50, 1000]
+    peers_list = [0, 2] if a.quick else [0, 2, 4]
+    for durable in (False, True):
+        for conns in conns_list:
+            for peers in peers_list:
+                for depth in depths:
+                    subjects = ["herd", "redis"]
+                    if peers == 0 and not durable:
+                        subjects.append("asyncio")
+                    for rnd in range(a.rounds):
+                        order = subjects if rnd % 2 == 0 else subjects[::-1]
+                        for s in order:
+                            tag = "%s-%d-%d-%d-%d" % (s, durable, conns,
+                                                      peers, depth)
+                            if s == "herd":
+                                procs, port = start_herd(a, a.tmp, peers,
+                                                         durable, tag)
+                                mode = "iamat"
+                            elif s == "redis":
+                                procs, port = start_redis(a, a.tmp, peers,
+                                                          durable, tag)
+                                mode = "set"
+                            else:
+                                procs, port = start_ref(a, a.tmp)
+                                mode = "iamat"
+                            try:
+                                r = load(a, port, mode, conns, depth)
+                            finally:
+                                stop(procs)
+                            key = (s, durable, conns, peers, depth)
+                            results.setdefault(key, []).append(r["rps"])
+                            print("%-8s %-9s conns %4d peers %d depth %2d: "
+                                  "%9.0f/s p99 %.2f ms" % (
+                                      s, "everysec" if durable else "none",
+                                      conns, peers, depth, r["rps"],
+                                      r["p99_ms"]), flush=True)
+                            shutil.rmtree(os.path.join(a.tmp, "log-" + tag),
+                                          ignore_errors=True)
+
+
+def whatsat(a, results):
+    for depth in ([1] if a.quick else [1, 16]):
+        for rnd in range(a.rounds):
+            for s in (("herd", "asyncio") if rnd % 2 == 0 else
+                      ("asyncio", "herd")):
+                if s == "herd":
+                    procs, port = start_herd(a, a.tmp, 0, False, "w" + s)
+                else:
+                    procs, port = start_ref(a, a.tmp)
+                try:
+                    r = load(a, port, "whatsat", 50, depth)
+                finally:
+                    stop(procs)
+                results.setdefault(("whatsat", s, depth), []).append(r["rps"])
+                print("whatsat %-8s depth %2d: %9.0f/s p99 %.2f ms" % (
+                    s, depth, r["rps"], r["p99_ms"]), flush=True)
+
+
+def sink_main(port, q, stop):
+    """A fake server linked to Welsh, in a process of its own (so that the
+    sender's pacing cannot hold it back): takes the link, and puts on q
+    {client id: arrival time} once stop is set."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(4)
+    arrived, conns = {}, []
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(ls, selectors.EVENT_READ)
+    bufs = {}
+    while not stop.is_set():
+        for key, _ in sel.select(0.2):
+            if key.fileobj is ls:
+                c, _ = ls.accept()
+                sel.register(c, selectors.EVENT_READ)
+                bufs[c] = b""
+                conns.append(c)
+                continue
+            c = key.fileobj
+            b = c.recv(1 << 20)
+            now = time.perf_counter()
+            if not b:
+                sel.unregister(c)
+                continue
+            bufs[c] += b
+            *lines, bufs[c] = bufs[c].split(b"\n")
+            for line in lines:
+                if line.startswith(b"HELLO "):
+                    c.sendall(b"OK 1 Sink\nSINCE 0000000000000000 0\n")
+                elif line.startswith(b"UPDATE "):
+                    f = line.split(b" ", 5)
+                    if len(f) >= 5:
+                        arrived.setdefault(f[4], now)
+                elif line == b"PING":
+                    c.sendall(b"PONG\n")
+    q.put(arrived)
+
+
+def propagation(a, results):
+    links = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
+             "Holiday": ["Welsh", "Wilkes"], "Welsh": ["Sink"], "Wilkes": [],
+             "Sink": []}
+    ports = free_ports(2 * len(links))
+    port = {n: ports[2 * i] for i, n in enumerate(links)}
+    pport = {n: ports[2 * i + 1] for i, n in enumerate(links)}
+    out = ["[herd]", "log_dir = log-prop", "log_level = %s" % a.prop_log_level,
+           "[places]", "backend = offline", "dataset = %s" % DATASET]
+    for n, nb in links.items():
+        out += ["[server %s]" % n, "host = 127.0.0.1", "port = %d" % port[n],
+                "peer_port = %d" % pport[n]]
+        if nb:
+            out.append("neighbors = " + " ".join(nb))
+    ini = os.path.join(a.tmp, "prop.ini")
+    with open(ini, "w") as f:
+        f.write("\n".join(out) + "\n")
+    import multiprocessing
+    q, stopev = multiprocessing.Queue(), multiprocessing.Event()
+    sink = multiprocessing.Process(target=sink_main,
+                                   args=(pport["Sink"], q, stopev))
+    sink.start()
+    os.sched_setaffinity(sink.pid, {1})
+    procs = [spawn([a.node, "-f", ini, n], 0, cwd=a.tmp)
+             for n in links if n != "Sink"]
+    try:
+        for n in links:
+            if n != "Sink" and wait_accepting(port[n], procs[0], 30) is None:
+                sys.exit("bench_suite: the herd did not start")
+        time.sleep(1.5)
+        sends = {}
+        for rate in (1000, 10000):
+            s = socket.create_connection(("127.0.0.1", port["Hands"]))
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            drain = threading.Thread(target=lambda: [None for _ in iter(
+                lambda: s.recv(1 << 20), b"")], daemon=True)
+            drain.start()
+            sent = {}
+            n = int(rate * a.prop_seconds)
+            t0 = time.perf_counter()
+            batch = max(1, rate // 1000)
+            for i in range(0, n, batch):
+                due = t0 + i / rate
+                while True:
+                    left = due - time.perf_counter()
+                    if left <= 0:
+                        break
+                    time.sleep(left)
+                lines = []
+                now = time.perf_counter()
+                for k in range(i, min(n, i + batch)):
+                    cid = b"prop-%d-%d" % (rate, k)
+                    sent[cid] = now
+                    lines.append(b"IAMAT %s +34.068930-118.445127 %d.%09d\n"
+                                 % (cid, 1700000000 + k // 1000000000,
+                                    k % 1000000000))
+                s.sendall(b"".join(lines))
+            time.sleep(1.0)
+            s.close()
+            sends[rate] = sent
+        stopev.set()
+        arrived = q.get(timeout=30)
+        for rate, sent in sends.items():
+            lat = sorted((arrived[c] - t) * 1e6 for c, t in sent.items()
+                         if c in arrived)
+            got = len(lat)
+            if not lat:
+                sys.exit("bench_suite: nothing reached the listener")
+            p50 = lat[len(lat) // 2]
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            results[("prop", rate)] = (p50, p99, got, len(sent))
+            print("propagation at %5d/s: p50 %.0f us, p99 %.0f us (%d of %d)"
+                  % (rate, p50, p99, got, len(sent)), flush=True)
+        # the herd's own view, by its logs' stamps (one clock): from Hands
+        # reading the IAMAT to Welsh reading the UPDATE
+        stop(procs)
+        hands = log_stamps(os.path.join(a.tmp, "log-prop", "Hands.log"),
+                           b" recv IAMAT prop-", 5)
+        welsh = log_stamps(os.path.join(a.tmp, "log-prop", "Welsh.log"),
+                           b" recv UPDATE AT Hands ", 8)
+        for rate in sends:
+            lat = sorted((welsh[c] - t) * 1e6 for c, t in hands.items()
+                         if c in welsh and c.startswith(b"prop-%d-" % rate))
+            if lat:
+                results[("hop3", rate)] = (lat[len(lat) // 2],
+                                           lat[int(len(lat) * 0.99)])
+                print("Hands -> Welsh by the logs at %5d/s: p50 %.0f us, "
+                      "p99 %.0f us" % ((rate,) + results[("hop3", rate)]),
+                      flush=True)
+    finally:
+        stopev.set()
+        sink.join(10)
+        stop(procs)
+
+
+def log_stamps(path, marker, field):
+    """{client id: the time of its first line holding marker} from a log;
+    the id is the field'th word after the log prefix."""
+    out = {}
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return out
+    with f:
+        for line in f:
+            if marker not in line:
+                continue
+            w = line.split()
+            t = datetime.datetime.strptime(w[0][:26].decode(),
+                                           "%Y-%m-%dT%H:%M:%S.%f")
+            cid = w[1 + field] if len(w) > 1 + field else None
+            if cid is not None and cid not in out:
+                out[cid] = t.timestamp()
+    return out
+
+
+def memory(a, results):
+    n = 100000 if a.quick else 1000000
+    line = "IAMAT mem-%d +34.068930-118.445127 1700000000.123456789\n"
+    procs, port = start_herd(a, a.tmp, 0, False, "mem")
+    try:
+        before = rss_kb(procs[0].pid)
+        push(port, (line % i for i in range(n)), n)
+        results[("mem", "herd")] = (rss_kb(procs[0].pid) - before) * 1024 / n
+    finally:
+        stop(procs)
+    procs, port = start_redis(a, a.tmp, 0, False, "mem")
+    try:
+        before = rss_kb(procs[0].pid)
+        push(port, ('SET mem-%d "+34.068930-118.445127 1700000000.123456789"'
+                    '\r\n' % i for i in range(n)), n)
+        results[("mem", "redis")] = (rss_kb(procs[0].pid) - before) * 1024 / n
+    finally:
+        stop(procs)
+    print("memory per client at %d: herd %.0f B, redis %.0f B" % (
+        n, results[("mem", "herd")], results[("mem", "redis")]), flush=True)
+    results[("mem", "n")] = n
+
+
+def push(port, lines, n):
+    s = socket.create_connection(("127.0.0.1", port))
+    got, chunk = 0, []
+    for i, l in enumerate(lines):
+        chunk.append(l)
+        if len(chunk) == 20000 or i == n - 1:
+            s.sendall("".join(chunk).encode())
+            want = i + 1
+            while got < want:
+                got += s.recv(1 << 20).count(b"\n")
+            chunk = []
+    s.close()
+
+
+# ----- the write-up --------------------------------------------------------
+
+def med(results, key):
+    v = results.get(key)
+    return statistics.median(v) if v else None
+
+
+def plot(a, results, outdir):
+    if shutil.which("gnuplot") is None:
+        print("bench_suite: no gnuplot: no plots", flush=True)
+        return []
+    made = []
+    depths = sorted({k[4] for k in results if len(k) == 5})
+    peers = sorted({k[3] for k in results if len(k) == 5})
+    data = os.path.join(a.tmp, "depth.dat")
+    with open(data, "w") as f:
+        for d in depths:
+            f.write("%d %s %s %s\n" % (d, *[
+                "%.0f" % (med(results, (s, False, 50, 0, d)) or 0)
+                for s in ("herd", "redis", "asyncio")]))
+    png = os.path.join(outdir, "bench-depth.png")
+    gp(data, png, "IAMAT (SET) per second against pipeline depth, 50 "
+       "connections, alone, no durability", "pipeline depth",
+       [(2, "herd-node"), (3, "Redis"), (4, "asyncio reference")], logx=True)
+    made.append(png)
+    data = os.path.join(a.tmp, "peers.dat")
+    with open(data, "w") as f:
+        for p in peers:
+            f.write("%d %s\n" % (p, " ".join(
+                "%.0f" % (med(results, (s, False, 50, p, d)) or 0)
+                for d in (1, 16) for s in ("herd", "redis"))))
+    png = os.path.join(outdir, "bench-peers.png")
+    gp(data, png, "IAMAT (SET) per second against neighbours (replicas), 50 "
+       "connections", "neighbours / replicas",
+       [(2, "herd, depth 1"), (3, "Redis, depth 1"), (4, "herd, depth 16"),
+        (5, "Redis, depth 16")])
+    made.append(png)
+    return made
+
+
+def gp(data, png, title, xlabel, cols, logx=False):
+    script = ["set terminal png size 900,500 noenhanced",
+              "set output '%s'" % png, "set title '%s'" % title,
+              "set xlabel '%s'" % xlabel, "set ylabel 'per second'",
+              "set key left top", "set grid", "set yrange [0:*]"]
+    if logx:
+        script.append("set logscale x 2")
+    script.append("plot " + ", ".join(
+        "'%s' using 1:%d with linespoints lw 2 title '%s'" % (data, c, t)
+        for c, t in cols))
+    subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True,
+                   check=True)
+
+
+def write_md(a, results, pngs):
+    def ratio(x, y):
+        return "%.2fx" % (x / y) if x and y else "-"
+
+    lines = ["# Benchmarks", "",
+             "Made by `tests/bench/bench_suite.py%s` on %s; numbers are "
+             "medians of %d rounds of %.0f s (after %.0f s of warm-up), the "
+             "servers alternating within each round." % (
+                 " --quick" if a.quick else "",
+                 datetime.date.today().isoformat(), a.rounds, a.duration,
+                 a.warmup), "",
+             "Machine: %s, %d cores, Linux %s; %s; Redis `%s`.  The server "
+             "under test is pinned to core 0; the load generator (herdload), "
+             "neighbours, replicas and listener to core 1.  herd-node logs "
+             "at `log_level = info` (every line in and out, as PROTOCOL.md "
+             "asks); Redis logs at its default." % (
+                 platform.processor() or platform.machine(), os.cpu_count(),
+                 platform.release(), a.build,
+                 subprocess.run([a.redis, "--version"], capture_output=True,
+                                text=True).stdout.strip()), "",
+             "Redis is sent `SET load-N \"<coords> <time>\"` inline (one "
+             "line, answered `+OK`), herd `IAMAT load-N <coords> <time>`; "
+             "both through herdload, the same ids and the same pacing.", ""]
+    for p in pngs:
+        lines.append("![%s](%s)" % (os.path.basename(p),
+                                    os.path.basename(p)))
+        lines.append("")
+    for durable in (False, True):
+        lines += ["## IAMAT against SET, %s" % (
+            "durable: herd `fsync = everysec`, Redis `appendonly yes`, "
+            "`appendfsync everysec`" if durable else
+            "no durability: herd without state_dir, Redis without "
+            "persistence"), "",
+            "| conns | peers | depth | herd/s | Redis/s | herd/Redis | "
+            "asyncio/s | herd/asyncio |", "|---|---|---|---|---|---|---|---|"]
+        for key in sorted(k for k in results if len(k) == 5 and
+                          k[0] == "herd" and k[1] == durable):
+            _, _, conns, peers, depth = key
+            h = med(results, key)
+            r = med(results, ("redis", durable, conns, peers, depth))
+            y = med(results, ("asyncio", durable, conns, peers, depth))
+            lines.append("| %d | %d | %d | %.0f | %s | %s | %s | %s |" % (
+                conns, peers, depth, h, "%.0f" % r if r else "-",
+                ratio(h, r), "%.0f" % y if y else "-", ratio(h, y)))
+        lines.append("")
+    if any(k[0] == "whatsat" for k in results if isinstance(k, tuple)):
+        lines += ["## WHATSAT (offline data set), 50 connections", "",
+                  "| depth | herd/s | asyncio/s | herd/asyncio |",
+                  "|---|---|---|---|"]
+        for d in sorted({k[2] for k in results if k[0] == "whatsat"}):
+            h = med(results, ("whatsat", "herd", d))
+            y = med(results, ("whatsat", "asyncio", d))
+            lines.append("| %d | %.0f | %.0f | %s |" % (d, h, y, ratio(h, y)))
+        lines.append("")
+    if ("prop", 1000) in results:
+        lines += ["## Propagation, Hands to Welsh (three hops)", "",
+                  "From each IAMAT's send to Hands to its arrival at a "
+                  "listener that Welsh streams to (one hop more, on "
+                  "loopback); the five servers share core 0.", "",
+                  "| rate | p50 | p99 | arrived |", "|---|---|---|---|"]
+        for rate in (1000, 10000):
+            p50, p99, got, n = results[("prop", rate)]
+            lines.append("| %d/s | %.0f us | %.0f us | %d of %d |" % (
+                rate, p50, p99, got, n))
+        for rate in (1000, 10000):
+            if ("hop3", rate) in results:
+                lines.append("| %d/s, by the servers' logs: Hands reads the "
+                             "IAMAT, Welsh reads the UPDATE | %.0f us | %.0f "
+                             "us | |" % ((rate,) + results[("hop3", rate)]))
+        lines.append("")
+    if ("mem", "herd") in results:
+        lines += ["## Memory per stored client", "",
+                  "Resident memory grown over %d clients (the AT line, "
+                  "about 70 bytes of it, is the value)." % results[
+                      ("mem", "n")], "",
+                  "| herd-node | redis-server |", "|---|---|",
+                  "| %.0f B | %.0f B |" % (results[("mem", "herd")],
+                                          results[("mem", "redis")]), ""]
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines))
+    print("bench_suite: wrote %s" % a.out, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--redis", default=shutil.which("redis-server") or
+                    "redis-server")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=3)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--prop-seconds", type=float, default=3)
+    ap.add_argument("--prop-log-level", default="info")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="throughput,whatsat,propagation,memory")
+    ap.add_argument("--out", default=os.path.join(REPO, "docs",
+                                                  "BENCHMARKS.md"))
+    a = ap.parse_args()
+    if a.quick:
+        a.rounds = 1
+    a.node = os.path.abspath(os.path.join(a.build, "node", "herd-node"))
+    a.herdload = os.path.abspath(os.path.join(a.build, "tests", "bench",
+                                              "herdload"))
+    a.tmp = tempfile.mkdtemp(prefix="herdsuite-")
+    results = {}
+    try:
+        only = a.only.split(",")
+        if "throughput" in only:
+            throughput(a, results)
+        if "whatsat" in only:
+            whatsat(a, results)
+        if "propagation" in only:
+            propagation(a, results)
+        if "memory" in only:
+            memory(a, results)
+        os.makedirs(os.path.dirname(a.out), exist_ok=True)
+        pngs = plot(a, results, os.path.dirname(a.out)) if any(
+            len(k) == 5 for k in results) else []
+        write_md(a, results, pngs)
+    finally:
+        stop(PROCS)
+        shutil.rmtree(a.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
