@@ -479,7 +479,11 @@ journal_flush(void)
 		jr_fail("fsync", errno);
 		return -1;
 	}
-	outbuf_consume(&jr_buf, len);
+	/* all written: keep the buffer (up to 1 MiB) for the next batch */
+	if (jr_buf.cap <= JOURNAL_BUF_KEEP)
+		jr_buf.off = jr_buf.len = 0;
+	else
+		outbuf_consume(&jr_buf, len);
 out:
 	jr_durable_v = store_head();
 	jr_failed = 0;

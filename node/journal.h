@@ -27,6 +27,7 @@ struct store_rec;
 #define JOURNAL_COMPACT_MIN	(1024 * 1024)	/* bytes before compacting */
 #define JOURNAL_COMPACT_STEP	(256 * 1024)	/* written per iteration */
 #define JOURNAL_RETRY_S		0.25	/* a failed write is tried again */
+#define JOURNAL_BUF_KEEP	(1024 * 1024)	/* batch buffer kept between */
 
 /*
  * Open (creating) the journal of server self under conf->state_dir and

@@ -7,11 +7,13 @@ Shapes (every one run --rounds times, servers alternating within a round):
   throughput  IAMAT to one herd-node with 0, 2 and 4 neighbours against
               SET to one Redis master with 0, 2 and 4 replicas (Debian's
               redis-server, started here on loopback), and against
-              ref_asyncio.py (one server: it does not flood); pipeline
-              depth 1, 4, 16, 64; 50 and 1,000 connections; like against
+              ref_asyncio.py (one server: it does not flood); like against
               like for durability: herd without state_dir against Redis
               without persistence, herd with fsync = everysec against
-              Redis with appendonly yes, appendfsync everysec.
+              Redis with appendonly yes, appendfsync everysec.  Shapes
+              (see shapes()): pipeline depth 1, 4, 16, 64 with 0, 2 and 4
+              peers at 50 connections; 1,000 connections alone at depth 1
+              and 16; with durability, 0, 2 and 4 peers at depth 1 and 16.
   whatsat     WHATSAT (offline data set) against the asyncio reference.
   propagation the five-server herd of etc/herd.ini: IAMATs to Hands at a
               fixed rate (1,000 and 10,000 a second), and the time from
@@ -175,46 +177,49 @@ def run_pinned(a, port, mode, la):
     return run_load(wrapper, port, mode, la)
 
 
+def shapes(a):
+    """(durable, conns, peers, depth) of the throughput runs: every depth
+    and fan-out at 50 connections without durability; the goals' shapes
+    (depth 1 and 16) with durability; 1,000 connections alone."""
+    if a.quick:
+        return [(d, 50, p, q) for d in (False, True) for p in (0, 2)
+                for q in (1, 16)]
+    out = [(False, 50, p, q) for p in (0, 2, 4) for q in (1, 4, 16, 64)]
+    out += [(False, 1000, 0, q) for q in (1, 16)]
+    out += [(True, 50, p, q) for p in (0, 2, 4) for q in (1, 16)]
+    return out
+
+
 def throughput(a, results):
-    depths = [1, 16] if a.quick else [1, 4, 16, 64]
-    conns_list = [50] if a.quick else [50, 1000]
-    peers_list = [0, 2] if a.quick else [0, 2, 4]
-    for durable in (False, True):
-        for conns in conns_list:
-            for peers in peers_list:
-                for depth in depths:
-                    subjects = ["herd", "redis"]
-                    if peers == 0 and not durable:
-                        subjects.append("asyncio")
-                    for rnd in range(a.rounds):
-                        order = subjects if rnd % 2 == 0 else subjects[::-1]
-                        for s in order:
-                            tag = "%s-%d-%d-%d-%d" % (s, durable, conns,
-                                                      peers, depth)
-                            if s == "herd":
-                                procs, port = start_herd(a, a.tmp, peers,
-                                                         durable, tag)
-                                mode = "iamat"
-                            elif s == "redis":
-                                procs, port = start_redis(a, a.tmp, peers,
-                                                          durable, tag)
-                                mode = "set"
-                            else:
-                                procs, port = start_ref(a, a.tmp)
-                                mode = "iamat"
-                            try:
-                                r = load(a, port, mode, conns, depth)
-                            finally:
-                                stop(procs)
-                            key = (s, durable, conns, peers, depth)
-                            results.setdefault(key, []).append(r["rps"])
-                            print("%-8s %-9s conns %4d peers %d depth %2d: "
-                                  "%9.0f/s p99 %.2f ms" % (
-                                      s, "everysec" if durable else "none",
-                                      conns, peers, depth, r["rps"],
-                                      r["p99_ms"]), flush=True)
-                            shutil.rmtree(os.path.join(a.tmp, "log-" + tag),
-                                          ignore_errors=True)
+    for durable, conns, peers, depth in shapes(a):
+        subjects = ["herd", "redis"]
+        if peers == 0 and not durable:
+            subjects.append("asyncio")
+        for rnd in range(a.rounds):
+            order = subjects if rnd % 2 == 0 else subjects[::-1]
+            for s in order:
+                tag = "%s-%d-%d-%d-%d" % (s, durable, conns, peers, depth)
+                if s == "herd":
+                    procs, port = start_herd(a, a.tmp, peers, durable, tag)
+                    mode = "iamat"
+                elif s == "redis":
+                    procs, port = start_redis(a, a.tmp, peers, durable, tag)
+                    mode = "set"
+                else:
+                    procs, port = start_ref(a, a.tmp)
+                    mode = "iamat"
+                try:
+                    r = load(a, port, mode, conns, depth)
+                finally:
+                    stop(procs)
+                key = (s, durable, conns, peers, depth)
+                results.setdefault(key, []).append(r["rps"])
+                print("%-8s %-9s conns %4d peers %d depth %2d: %9.0f/s p99 "
+                      "%.2f ms" % (s, "everysec" if durable else "none",
+                                   conns, peers, depth, r["rps"],
+                                   r["p99_ms"]), flush=True)
+                shutil.rmtree(os.path.join(a.tmp, "log-" + tag),
+                              ignore_errors=True)
 
 
 def whatsat(a, results):
@@ -473,7 +478,7 @@ def gp(data, png, title, xlabel, cols, logx=False):
     script = ["set terminal png size 900,500 noenhanced",
               "set output '%s'" % png, "set title '%s'" % title,
               "set xlabel '%s'" % xlabel, "set ylabel 'per second'",
-              "set key left top", "set grid", "set yrange [0:*]"]
+              "set key right top", "set grid", "set yrange [0:*]"]
     if logx:
         script.append("set logscale x 2")
     script.append("plot " + ", ".join(
@@ -483,24 +488,39 @@ def gp(data, png, title, xlabel, cols, logx=False):
                    check=True)
 
 
+def buildtype(build):
+    """The meson buildtype of a build directory, or "?"."""
+    try:
+        r = subprocess.run(["meson", "introspect", "--buildoptions", build],
+                           capture_output=True, text=True, timeout=30)
+        import json
+        for o in json.loads(r.stdout):
+            if o.get("name") == "buildtype":
+                return o.get("value")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+    return "?"
+
+
 def write_md(a, results, pngs):
     def ratio(x, y):
         return "%.2fx" % (x / y) if x and y else "-"
 
     lines = ["# Benchmarks", "",
              "Made by `tests/bench/bench_suite.py%s` on %s; numbers are "
-             "medians of %d rounds of %.0f s (after %.0f s of warm-up), the "
+             "medians of %d rounds of %.1f s (after %.1f s of warm-up), the "
              "servers alternating within each round." % (
                  " --quick" if a.quick else "",
                  datetime.date.today().isoformat(), a.rounds, a.duration,
                  a.warmup), "",
-             "Machine: %s, %d cores, Linux %s; %s; Redis `%s`.  The server "
+             "Machine: %s, %d cores, Linux %s; herd built in `%s` (%s); "
+             "Redis `%s`.  The server "
              "under test is pinned to core 0; the load generator (herdload), "
              "neighbours, replicas and listener to core 1.  herd-node logs "
              "at `log_level = info` (every line in and out, as PROTOCOL.md "
              "asks); Redis logs at its default." % (
                  platform.processor() or platform.machine(), os.cpu_count(),
-                 platform.release(), a.build,
+                 platform.release(), a.build, buildtype(a.build),
                  subprocess.run([a.redis, "--version"], capture_output=True,
                                 text=True).stdout.strip()), "",
              "Redis is sent `SET load-N \"<coords> <time>\"` inline (one "

@@ -74,7 +74,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 os.environ.setdefault("HERD_DATASET", os.path.join(ROOT, "data", "cities.dat"))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import herdtest  # noqa: E402
-from herdtest import DEFAULT_LINKS, Tap, free_ports  # noqa: E402
+from herdtest import (DEFAULT_LINKS, Tap, cmdline, free_ports,  # noqa: E402
+                      pid_alive)
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
@@ -130,29 +131,6 @@ def stamp_ns(s):
 
 
 # -- processes ---------------------------------------------------------------
-
-def pid_alive(pid):
-    """pid is a live process (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
 
 def signal_pid(pid, sig):
     try:

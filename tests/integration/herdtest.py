@@ -55,6 +55,30 @@ def google_places(port, key):
         key, port)
 
 
+def pid_alive(pid):
+    """pid is a live process (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline(pid):
+    """A process's command line, with spaces for its NULs ("" if gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def wait_for(pred, timeout=5.0, what="condition", step=0.02):
     deadline = time.monotonic() + timeout
     while True:
