@@ -44,7 +44,7 @@ jrec_parse(const char *line, size_t len, struct jrec *rec)
 	int			 d;
 
 	memset(rec, 0, sizeof(*rec));
-	if (len < 11 || line[8] != ' ')
+	if (len < 10 || line[8] != ' ')
 		return JREC_INVALID;
 	for (i = 0; i < 8; i++) {
 		d = line[i] >= '0' && line[i] <= '9' ? line[i] - '0' :
@@ -57,6 +57,8 @@ jrec_parse(const char *line, size_t len, struct jrec *rec)
 		return JREC_INVALID;
 	line += 9;
 	len -= 9;
+	if (len == 1 && line[0] == 'C')
+		return rec->type = JREC_CLOSE;
 	if (len < 2 || line[1] != ' ')
 		return JREC_INVALID;
 	switch (line[0]) {
@@ -72,6 +74,16 @@ jrec_parse(const char *line, size_t len, struct jrec *rec)
 		if (n != 1 || jrec_parse_hex64(&f[0], &rec->epoch) == -1)
 			return JREC_INVALID;
 		return rec->type = JREC_EPOCH;
+	case 'B':
+		n = proto_split(line + 2, len - 2, f, 2);
+		if (n != 1 || f[0].len != 32)
+			return JREC_INVALID;
+		for (i = 0; i < 32; i++)
+			if (!((f[0].p[i] >= '0' && f[0].p[i] <= '9') ||
+			    (f[0].p[i] >= 'a' && f[0].p[i] <= 'f')))
+				return JREC_INVALID;
+		rec->boot = f[0];
+		return rec->type = JREC_BOOT;
 	case 'M':
 		n = proto_split(line + 2, len - 2, f, 4);
 		if (n != 3 || !proto_name_ok(&f[0]) ||
@@ -135,6 +147,26 @@ jrec_format_epoch(char *buf, size_t size, uint64_t epoch)
 	if (n < 0 || (size_t)n + 1 >= size)
 		return 0;
 	return jrec_seal(buf, (size_t)n);
+}
+
+size_t
+jrec_format_boot(char *buf, size_t size, const char *boot)
+{
+	int	 n;
+
+	n = snprintf(buf, size, "-------- B %s", boot);
+	if (n < 0 || (size_t)n + 1 >= size || strlen(boot) != 32)
+		return 0;
+	return jrec_seal(buf, (size_t)n);
+}
+
+size_t
+jrec_format_close(char *buf, size_t size)
+{
+	if (size < 12)
+		return 0;
+	memcpy(buf, "-------- C", 10);
+	return jrec_seal(buf, 10);
 }
 
 size_t

@@ -8,9 +8,12 @@
  *	<crc> U <lseq> <src> <AT line>	a stored update, src "-" for a client
  *	<crc> M <server> <epoch> <lseq>	a neighbour's stream, seen up to lseq
  *	<crc> E <epoch>			the epoch changes from here on
+ *	<crc> B <boot>			the journal opened, in this boot
+ *	<crc> C				the journal closed cleanly
  *
  * <crc> is the CRC-32 (zlib's) of the rest of the line after "<crc> ",
- * without the newline, in 8 lower-case hex digits; an epoch is 16.  The
+ * without the newline, in 8 lower-case hex digits; an epoch is 16, a boot
+ * (the kernel's boot_id, without its dashes) 32.  The
  * AT line is the one the herd floods (proto.h), fields single-spaced.
  */
 #ifndef HERD_JREC_H
@@ -30,6 +33,8 @@ enum jrec_type {
 	JREC_UPDATE,		/* U */
 	JREC_MARK,		/* M */
 	JREC_EPOCH,		/* E */
+	JREC_BOOT,		/* B */
+	JREC_CLOSE,		/* C */
 };
 
 struct jrec {
@@ -40,6 +45,7 @@ struct jrec {
 	struct proto_field src;		/* U: "-" or a server; M: the server */
 	struct proto_field line;	/* U: the AT line */
 	struct proto_at	 at;		/* U: its fields */
+	struct proto_field boot;	/* B: 32 lower-case hex digits */
 };
 
 /*
@@ -58,6 +64,8 @@ size_t	 jrec_format_update(char *buf, size_t size, uint64_t lseq,
 size_t	 jrec_format_mark(char *buf, size_t size, const char *server,
 	    uint64_t epoch, uint64_t lseq);
 size_t	 jrec_format_epoch(char *buf, size_t size, uint64_t epoch);
+size_t	 jrec_format_boot(char *buf, size_t size, const char *boot);
+size_t	 jrec_format_close(char *buf, size_t size);
 
 /* The bytes jrec_format_update needs. */
 size_t	 jrec_update_len(const char *src, size_t atlen);

@@ -407,7 +407,8 @@ proto_at_line(const struct proto_at *at, char *buf, size_t size, size_t *len)
 	if (at->server.p != NULL && start[0] == 'A' && start[1] == 'T' && start[2] == ' ' &&
 	    at->time.p + at->time.len - start == (ptrdiff_t)n) {
 		for (i = 0; i < 4; i++)
-			if (f[i]->p + f[i]->len + 1 != f[i + 1]->p)
+			if (f[i]->p + f[i]->len + 1 != f[i + 1]->p ||
+			    f[i]->p[f[i]->len] != ' ')
 				break;
 		if (i == 4) {
 			*len = n;

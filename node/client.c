@@ -218,9 +218,10 @@ static int
 client_iamat(struct client *c, const struct proto_cmd *cmd,
     const struct htime *now, const char *line, size_t len)
 {
-	char	 at[CLIENT_LINE_MAX + 128];
-	size_t	 n;
-	int	 rc;
+	const struct store_rec	*r;
+	char			 at[CLIENT_LINE_MAX + 128];
+	size_t			 n;
+	int			 rc, held;
 
 	if (!journal_ok())
 		return client_invalid(c, line, len);
@@ -231,8 +232,14 @@ client_iamat(struct client *c, const struct proto_cmd *cmd,
 	    cmd->lng, at, n, STORE_SRC_CLIENT);
 	if (rc == -1)
 		return client_invalid(c, line, len);
-	return client_reply(c, at, n, NULL, 0, line, len,
-	    rc == 1 && journal_enabled());
+	/*
+	 * Held until this batch is written: a stored update, and also one not
+	 * newer than a record of this same batch (its AT is a promise too).
+	 */
+	held = journal_enabled() && (rc == 1 ||
+	    ((r = store_get(cmd->id.p, cmd->id.len)) != NULL &&
+	    r->lseq > journal_durable()));
+	return client_reply(c, at, n, NULL, 0, line, len, held);
 }
 
 static void

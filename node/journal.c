@@ -64,14 +64,19 @@ static struct jmark	*jr_marks;
 static size_t		 jr_nmarks;
 static int		 jr_marks_dirty;
 static int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
+static char		 jr_boot[33];	/* this boot's id, 32 hex digits */
+static char		 jr_lastboot[33];	/* the journal's last B record */
+static int		 jr_closed;	/* it ended with C: closed cleanly */
 /* compaction */
 static int		 jr_cfd = -1;	/* the new file */
 static int		 jr_cdual;	/* walk done: batches go to both */
 static uint64_t		 jr_csize;
 static struct store_cursor jr_ccur;
 static ev_tstamp	 jr_cnext;	/* not before, after a failure */
+static uintptr_t	 jr_cgen;	/* which compaction a sync is for */
 
 static void	 jr_compact_abort(const char *why);
+static void	 jr_boot_out(struct outbuf *);
 
 static uint64_t
 jr_random(void)
@@ -186,6 +191,19 @@ jr_marks_out(struct outbuf *ob, int all)
 	return 0;
 }
 
+int
+journal_room(const char *src, size_t atlen)
+{
+	size_t	 need = jrec_update_len(src, atlen);
+
+	if (!jr_on)
+		return 0;
+	if (outbuf_reserve(&jr_buf, need) == NULL)
+		return -1;
+	jr_buf.len -= need;		/* capacity kept, nothing added */
+	return 0;
+}
+
 void
 journal_update(const struct store_rec *r, const char *src)
 {
@@ -195,12 +213,9 @@ journal_update(const struct store_rec *r, const char *src)
 	if (!jr_on)
 		return;
 	need = jrec_update_len(src, r->atlen);
-	if ((p = outbuf_reserve(&jr_buf, need)) == NULL) {
-		/* nothing is lost yet: the flush fails, and says so */
-		jr_failed = 1;
-		snprintf(jr_why, sizeof(jr_why), "out of memory");
-		return;
-	}
+	/* journal_room() made the space: this cannot fail */
+	if ((p = outbuf_reserve(&jr_buf, need)) == NULL)
+		fatalx("journal: no room for a record after journal_room");
 	n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
 	jr_buf.len -= need - n;
 }
@@ -294,6 +309,16 @@ jr_everysec(void)
 
 /* ----- compaction ----- */
 
+static int
+jr_epoch_out(struct outbuf *ob)
+{
+	char	 buf[JREC_HDR_MAX];
+	size_t	 n;
+
+	n = jrec_format_epoch(buf, sizeof(buf), jr_epoch_v);
+	return outbuf_add(ob, buf, n);
+}
+
 static void
 jr_compact_abort(const char *why)
 {
@@ -326,17 +351,43 @@ jr_compact_start(void)
 		return;
 	}
 	jr_csize = n;
+	{
+		struct outbuf	 ob = { 0 };
+
+		jr_boot_out(&ob);
+		if (outbuf_len(&ob) > 0 && jr_write(jr_cfd, ob.buf,
+		    outbuf_len(&ob), &done) == 0)
+			jr_csize += done;
+		outbuf_free(&ob);
+	}
 	jr_cdual = 0;
+	jr_cgen++;
 	store_cursor_start(&jr_ccur);
 	log_notice("journal %s: compacting (%llu bytes for %zu records)",
 	    jr_path, (unsigned long long)jr_size_v, store_count());
 }
 
+/* Sync the state directory: a new name in it survives a power cut. */
 static void
-jr_compact_finish(void)
+jr_sync_dir(void)
 {
 	int	 dfd;
 
+	if ((dfd = open(jr_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fsync(dfd) == -1)
+		log_warn("journal: fsync of %s", jr_dir);
+	close(dfd);
+}
+
+static void
+jr_compact_finish(void)
+{
+	/* batches written to both since its sync: the tail, synced here */
+	if (jr_mode != HERD_FSYNC_NO && fdatasync(jr_cfd) == -1) {
+		jr_compact_abort(strerror(errno));
+		return;
+	}
 	if (rename(jr_tmp, jr_path) == -1) {
 		jr_compact_abort(strerror(errno));
 		return;
@@ -348,20 +399,15 @@ jr_compact_finish(void)
 	jr_cfd = -1;
 	jr_cdual = 0;
 	jr_size_v = jr_csize;
-	if (jr_mode != HERD_FSYNC_NO &&
-	    (dfd = open(jr_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		if (fsync(dfd) == -1)
-			log_warn("journal: fsync of %s", jr_dir);
-		close(dfd);
-	}
+	if (jr_mode != HERD_FSYNC_NO)
+		jr_sync_dir();
 }
 
 static void
 jr_compact_synced(int err, void *arg)
 {
-	(void)arg;
-	if (jr_cfd == -1)
-		return;		/* abandoned meanwhile */
+	if (jr_cfd == -1 || (uintptr_t)arg != jr_cgen || !jr_cdual)
+		return;		/* abandoned meanwhile, or another one's */
 	if (err != 0) {
 		jr_compact_abort(strerror(err));
 		return;
@@ -385,12 +431,17 @@ jr_compact_step(size_t budget)
 	    (r = store_cursor_next(&jr_ccur)) != NULL) {
 		src = r->src >= 0 ? jr_conf->servers[r->src].name : NULL;
 		need = jrec_update_len(src, r->atlen);
-		if ((p = outbuf_reserve(&ob, need)) == NULL)
-			break;
+		if ((p = outbuf_reserve(&ob, need)) == NULL) {
+			outbuf_free(&ob);	/* r is walked past: start again */
+			jr_compact_abort("out of memory");
+			return;
+		}
 		n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
 		ob.len -= need - n;
 	}
-	if (!jr_ccur.active && jr_marks_out(&ob, 1) == -1) {
+	/* whole: the epoch as it is now (it may have changed), the marks */
+	if (!jr_ccur.active && (jr_epoch_out(&ob) == -1 ||
+	    jr_marks_out(&ob, 1) == -1)) {
 		outbuf_free(&ob);
 		jr_compact_abort("out of memory");
 		return;
@@ -408,7 +459,7 @@ jr_compact_step(size_t budget)
 	jr_cdual = 1;
 	if (jr_mode == HERD_FSYNC_NO)
 		jr_compact_finish();
-	else if (bio_sync(jr_cfd, jr_compact_synced, NULL) == -1)
+	else if (bio_sync(jr_cfd, jr_compact_synced, (void *)jr_cgen) == -1)
 		jr_compact_abort("could not queue its sync");
 }
 
@@ -447,15 +498,16 @@ journal_flush(void)
 
 	if (!jr_on)
 		return 0;
+	/* a failed sync is over only when a sync succeeds */
+	if (jr_failed && strncmp(jr_why, "fsync", 5) == 0 &&
+	    fdatasync(jr_fd) == -1)
+		return -1;
 	if (jr_marks_dirty && jr_marks_out(&jr_buf, 0) == -1) {
 		jr_fail("buffering", ENOMEM);
 		return -1;
 	}
-	if ((len = outbuf_len(&jr_buf)) == 0) {
-		if (jr_failed && strcmp(jr_why, "out of memory") == 0)
-			jr_failed = 0;
+	if ((len = outbuf_len(&jr_buf)) == 0)
 		goto out;
-	}
 	if (jr_write(jr_fd, jr_buf.buf + jr_buf.off, len, &done) == -1) {
 		int e = errno;
 
@@ -473,6 +525,8 @@ journal_flush(void)
 		jr_compact_abort(strerror(errno));
 	else if (jr_cdual)
 		jr_csize += len;
+	if (jr_mode == HERD_FSYNC_ALWAYS && jr_cdual && fdatasync(jr_cfd) == -1)
+		jr_compact_abort(strerror(errno));
 	if (jr_mode == HERD_FSYNC_ALWAYS && fdatasync(jr_fd) == -1) {
 		/* the bytes are written: a retry syncs them */
 		outbuf_consume(&jr_buf, len);
@@ -493,6 +547,9 @@ out:
 		jr_everysec();
 		if (jr_recover_cb != NULL)
 			jr_recover_cb();
+		/* what the neighbours' streams brought meanwhile: written now */
+		if (outbuf_len(&jr_buf) > 0)
+			return journal_flush();
 	}
 	jr_compact_check(len);
 	return 0;
@@ -557,6 +614,7 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 		if ((nl = memchr(buf + off, '\n', len - off)) == NULL)
 			break;
 		ll = (size_t)(nl - (buf + off));
+		jr_closed = 0;
 		switch (jrec_parse(buf + off, ll, &rec)) {
 		case JREC_HEADER:
 			if (off != 0)
@@ -568,6 +626,18 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 				return 0;
 			jr_epoch_v = rec.epoch;
 			break;
+		case JREC_BOOT:
+			if (off == 0)
+				return 0;
+			memcpy(jr_lastboot, rec.boot.p, 32);
+			jr_lastboot[32] = '\0';
+			break;
+		case JREC_CLOSE:
+			if (off == 0)
+				return 0;
+			jr_closed = 1;
+			off += ll + 1;
+			continue;	/* stays set only if it is the last */
 		case JREC_MARK:
 			if (off == 0)
 				return 0;
@@ -592,6 +662,40 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 		off += ll + 1;
 	}
 	return (long long)off;
+}
+
+/* This boot's id (the kernel's boot_id without dashes), or "". */
+static void
+jr_read_boot(void)
+{
+	char	 buf[64];
+	size_t	 i, o = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	jr_boot[0] = '\0';
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	for (i = 0; n > 0 && i < (size_t)n && o < 32; i++)
+		if ((buf[i] >= '0' && buf[i] <= '9') ||
+		    (buf[i] >= 'a' && buf[i] <= 'f'))
+			jr_boot[o++] = buf[i];
+	jr_boot[o == 32 ? 32 : 0] = '\0';
+}
+
+/* Append a B record for this boot (the journal is open in it). */
+static void
+jr_boot_out(struct outbuf *ob)
+{
+	char	 buf[JREC_HDR_MAX + 24];
+	size_t	 n;
+
+	if (jr_boot[0] != '\0' &&
+	    (n = jrec_format_boot(buf, sizeof(buf), jr_boot)) > 0)
+		(void)outbuf_add(ob, buf, n);
 }
 
 static int
@@ -629,6 +733,24 @@ jr_load(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (keep == 0 && st.st_size > 0) {
+		char	 aside[sizeof(jr_path) + 8];
+
+		/* nothing readable: keep it for a person, start a new one */
+		snprintf(aside, sizeof(aside), "%s.bad", jr_path);
+		if (rename(jr_path, aside) == 0) {
+			log_warnx("journal %s: its first record is bad: kept as "
+			    "%s, starting empty", jr_path, aside);
+			close(jr_fd);
+			if ((jr_fd = open(jr_path, O_RDWR | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0644)) == -1) {
+				snprintf(err, errlen, "%s: %s", jr_path,
+				    strerror(errno));
+				return -1;
+			}
+			st.st_size = 0;
+		}
+	}
 	if (keep < (long long)st.st_size) {
 		if (st.st_size > 0) {
 			log_warnx("journal %s: bad or incomplete record at "
@@ -658,8 +780,23 @@ jr_load(char *err, size_t errlen)
 			return -1;
 		}
 		jr_size_v = n;
+		if (jr_mode != HERD_FSYNC_NO)
+			jr_sync_dir();	/* the new file's name, too */
 	}
 	jr_durable_v = store_head();
+	if (keep > 0 && !jr_closed && jr_lastboot[0] != '\0' &&
+	    jr_boot[0] != '\0' && strcmp(jr_lastboot, jr_boot) != 0 &&
+	    jr_mode != HERD_FSYNC_ALWAYS) {
+		/*
+		 * The machine went down under us: with fsync = everysec or no
+		 * the kernel may have lost the tail, and whole batches leave
+		 * no cut to find.
+		 */
+		log_warnx("journal %s: not closed, and the machine has "
+		    "restarted since (fsync = %s)", jr_path,
+		    conf_fsync_name(jr_mode));
+		jr_lost_tail = 1;
+	}
 	if (jr_lost_tail) {
 		/* what was cut may be what we passed on: start afresh */
 		log_warnx("journal %s: changes may be lost: a new epoch, and "
@@ -700,8 +837,10 @@ journal_open(struct ev_loop *loop, const struct herd_conf *conf,
 		return -1;
 	}
 	unlink(jr_tmp);		/* a compaction that did not finish */
+	jr_read_boot();
 	if (jr_load(err, errlen) == -1)
 		return -1;
+	jr_boot_out(&jr_buf);	/* written with the first batch */
 	if (bio_init(loop) == -1) {
 		snprintf(err, errlen, "starting the fsync thread: %s",
 		    strerror(errno));
@@ -714,8 +853,13 @@ journal_open(struct ev_loop *loop, const struct herd_conf *conf,
 void
 journal_close(void)
 {
+	char	 buf[16];
+	size_t	 n;
+
 	if (!jr_on)
 		return;
+	if (!jr_failed && (n = jrec_format_close(buf, sizeof(buf))) > 0)
+		(void)outbuf_add(&jr_buf, buf, n);	/* closed cleanly */
 	journal_flush();
 	if (jr_cfd != -1)
 		jr_compact_abort("server stopping");

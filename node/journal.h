@@ -40,6 +40,13 @@ int	 journal_open(struct ev_loop *loop, const struct herd_conf *conf,
 /* Write what is buffered, sync as configured, close. */
 void	 journal_close(void);
 
+/*
+ * Make room for a record of an AT line of atlen bytes from src, before it
+ * is stored (so that journal_update cannot fail).  0, or -1 when out of
+ * memory: the update is then refused.
+ */
+int	 journal_room(const char *src, size_t atlen);
+
 /* Append a record just stored (src: the server it came from, or NULL). */
 void	 journal_update(const struct store_rec *r, const char *src);
 

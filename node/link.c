@@ -229,10 +229,11 @@ link_pump(struct link *l)
 			link_log(l, "sent", l->out.buf + start, r->atlen + 7);
 	}
 	while (l->rep.active && outbuf_len(&l->out) < PEER_LINK_HWM) {
-		if ((r = store_cursor_next(&l->rep)) == NULL) {
-			log_notice("link to %s: repair done, %zu records resent",
-			    l->srv->name, l->nrep);
-			break;
+		if ((r = store_cursor_next_upto(&l->rep, limit)) == NULL) {
+			if (!l->rep.active)
+				log_notice("link to %s: repair done, %zu records "
+				    "resent", l->srv->name, l->nrep);
+			break;		/* or a change not yet in the journal */
 		}
 		if (!(l->rep_mask & (1u << r->bucket)))
 			continue;
@@ -271,8 +272,15 @@ link_pump(struct link *l)
 			return;
 		}
 	}
-	if (outbuf_len(&l->out) > 0)
-		link_write(l);
+	if (outbuf_len(&l->out) > 0 && link_write(l) == -1)
+		return;
+	/*
+	 * It stopped at the high-water mark and the socket took it all: more
+	 * is waiting, so wait for the socket to be writable, not for an event.
+	 */
+	if (outbuf_len(&l->out) == 0 && ((l->cur.next != NULL &&
+	    l->cur.next->lseq <= limit) || l->rep.active))
+		ev_io_start(peer_ctx.loop, &l->wio);
 }
 
 void
@@ -533,6 +541,8 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		if (!ev_is_active(&l->wio))
 			link_pump(l);		/* a SEQ held back */
+		if (l->state != LINK_UP)
+			break;			/* the pump dropped it */
 		/* caught up and idle: let the neighbour compare digests */
 		if (now - l->last_digest >= PEER_DIGEST_S && !l->catching &&
 		    !l->rep.active && l->cur.next == NULL &&

@@ -47,6 +47,8 @@ struct pconn {
 	ev_tstamp	 last_rx;
 	int		 closing;	/* ERROR sent: close once written */
 	int		 have_from;	/* FROM seen: SEQ lines are marks */
+	int		 full;		/* we asked for all (SINCE of epoch 0) */
+	uint64_t	 full_seq;	/* its last SEQ, recorded at SYNCED */
 	uint64_t	 epoch;		/* of its stream */
 	int		 catching;	/* between FROM and SYNCED */
 	size_t		 nrecv;		/* records in the catch-up */
@@ -152,6 +154,12 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 		return -1;
 	if (journal_mark_get(srv->name, &epoch, &lseq) == -1)
 		epoch = lseq = 0;
+	/*
+	 * Asking for everything (we have no mark, or forgot it after losing
+	 * changes): no mark is recorded until the whole of it has come, or a
+	 * catch-up cut short would resume past what came from us.
+	 */
+	p->full = epoch == 0;
 	jrec_hex64(e, epoch);
 	n = snprintf(buf, sizeof(buf), "SINCE %s %llu\n", e,
 	    (unsigned long long)lseq);
@@ -310,11 +318,15 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		p->epoch = msg.epoch;
 		p->catching = 1;
 		p->nrecv = 0;
+		p->full_seq = msg.lseq;
 		/* its stream, from here: so a resumption knows the epoch */
-		journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
+		if (!p->full)
+			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
 		return 0;
 	case PEER_SEQ:
-		if (p->have_from)
+		if (p->have_from && p->full)
+			p->full_seq = msg.lseq;
+		else if (p->have_from)
 			journal_mark_set(p->srv->name, p->epoch, msg.lseq);
 		return 0;
 	case PEER_DIGEST:
@@ -325,6 +337,10 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		log_notice("peer %s: caught up (%lu records)", p->srv->name,
 		    msg.count);
 		p->catching = 0;
+		if (p->have_from && p->full) {	/* all of it: now a mark */
+			journal_mark_set(p->srv->name, p->epoch, p->full_seq);
+			p->full = 0;
+		}
 		return 0;
 	case PEER_ERROR:
 		pconn_close(p, "error from the neighbour");

@@ -20,13 +20,18 @@ int
 update_accept(const char *id, size_t idlen, const struct htime *t,
     double lat, double lng, const char *at, size_t atlen, int src)
 {
-	int	 rc;
+	const char	*from = src == STORE_SRC_CLIENT ? NULL :
+			    update_conf->servers[src].name;
+	int		 rc;
 
+	if (journal_room(from, atlen) == -1) {
+		log_warnx("out of memory for the journal: update refused");
+		return -1;
+	}
 	rc = store_put(id, idlen, t, lat, lng, at, atlen,
 	    src != STORE_SRC_CLIENT, src);
 	if (rc == 1) {
-		journal_update(store_newest(), src == STORE_SRC_CLIENT ? NULL :
-		    update_conf->servers[src].name);
+		journal_update(store_newest(), from);
 		if (src == STORE_SRC_CLIENT)
 			update_n.client++;
 		else

@@ -252,6 +252,45 @@ def test_cut_tail_full_catch_up():
         h.stop()
 
 
+def test_machine_crash_full_catch_up():
+    """A journal not closed, last opened in another boot (the machine went
+    down under the server, fsync = everysec): whole batches may be gone
+    without a cut to find, so the server starts a new epoch, forgets its
+    marks, and its neighbour gives back what it holds."""
+    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    try:
+        h.start_all()
+        h.wait_links()
+        send(h, "A", iamats(["m%d" % i for i in range(10)], 1700000000))
+        wait_for(lambda: answers(h, "B", ["m9"])["m9"], 10, "B has m9")
+        h.kill("A", signal.SIGKILL)
+        path = os.path.join(h.dir, "state", "A.journal")
+        with open(path) as f:
+            lines = f.readlines()
+        assert any(l[9:11] == "B " for l in lines), lines[:3]
+        # another boot; and the last 3 records gone with it, cleanly
+        lines = [seal("B " + "f" * 32) if l[9:11] == "B " else l
+                 for l in lines]
+        kept = [l for l in lines if l[9:11] != "U "][:2] + \
+            [l for l in lines if l[9:11] == "U "][:7]
+        with open(path, "w") as f:
+            f.writelines(kept)
+        h.start("A")
+        assert "the machine has restarted since" in h.log("A"), \
+            h.log("A")[-1500:]
+        wait_for(lambda: all(answers(h, "A", ["m%d" % i for i in
+                                              range(10)]).values()),
+                 10, "m7..m9 back at A from B")
+        # a clean stop ends the journal with C: no such warning next time
+        h.kill("A", signal.SIGTERM)
+        with open(path) as f:
+            assert f.readlines()[-1][9:10] == "C"
+        h.start("A")
+        assert h.log("A").count("the machine has restarted since") == 1
+    finally:
+        h.stop()
+
+
 def test_lost_tail_new_epoch():
     """B saw A's changes up to n; A's journal lost its tail: A starts a
     new epoch and B gets everything again (nothing is skipped)."""
@@ -308,4 +347,5 @@ def test_state_dir_errors():
 if __name__ == "__main__":
     run([test_state_dir_errors, test_at_means_written, test_restart_sends_only_what_was_missed,
          test_compaction, test_disk_full, test_digest_repairs_a_gap,
-         test_cut_tail_full_catch_up, test_lost_tail_new_epoch])
+         test_cut_tail_full_catch_up, test_machine_crash_full_catch_up,
+         test_lost_tail_new_epoch])

@@ -85,6 +85,15 @@ main(void)
 	buf[n - 1] = '\0';
 	ok(parse(buf, &r) == JREC_EPOCH && r.epoch == 5, "an epoch record");
 
+	n = jrec_format_boot(buf, sizeof(buf),
+	    "0123456789abcdef0123456789abcdef");
+	buf[n - 1] = '\0';
+	ok(parse(buf, &r) == JREC_BOOT && r.boot.len == 32, "a boot record");
+	ok(jrec_format_boot(buf, sizeof(buf), "0123") == 0,
+	    "a boot id of another length: not formatted");
+	n = jrec_format_close(buf, sizeof(buf));
+	buf[n - 1] = '\0';
+	ok(parse(buf, &r) == JREC_CLOSE, "a close record: %s", buf);
 	ok(parse("", &r) == JREC_INVALID, "empty");
 	ok(parse("00000000 U 1 - AT", &r) == JREC_INVALID, "wrong crc");
 	ok(parse("zzzzzzzz H 1 0123456789abcdef", &r) == JREC_INVALID,
@@ -98,6 +107,8 @@ main(void)
 			"U 1 - AT A +0.1 k +1+1", "U 1 - AT A +0.1 k 1+1 1",
 			"U 1 b/c AT A +0.1 k +1+1 1", "X 1",
 			"U 18446744073709551616 - AT A +0.1 k +1+1 1",
+			"B 0123", "B 0123456789ABCDEF0123456789abcdef",
+			"C x",
 		};
 		char	 line[256];
 
