@@ -837,6 +837,46 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0;
 }
 
+struct conf_ctl {
+	char	 control[HERD_PATH_MAX];
+	int	 in_herd;
+};
+
+static int
+conf_ctl_handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct conf_ctl	*c = user;
+
+	if (strcmp(section, "herd") == 0 && strcmp(key, "control") == 0 &&
+	    strlen(value) < sizeof(c->control))
+		snprintf(c->control, sizeof(c->control), "%s", value);
+	return 1;			/* errors elsewhere are not ours */
+}
+
+int
+conf_control_path(const char *path, char *out, size_t outlen)
+{
+	struct conf_ctl	 c;
+	char		 dir[HERD_PATH_MAX], *slash;
+	int		 rc;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.control, sizeof(c.control), "herd.sock");
+	if ((rc = ini_parse(path, conf_ctl_handler, &c)) == -1 || rc == -2)
+		return -1;		/* unreadable, or out of memory */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (conf_resolve(c.control, sizeof(c.control), dir) == -1 ||
+	    strlen(c.control) >= outlen)
+		return -1;
+	snprintf(out, outlen, "%s", c.control);
+	return 0;
+}
+
 int
 conf_mkdirs(const char *dir)
 {

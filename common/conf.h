@@ -116,6 +116,14 @@ void	 conf_print(FILE *fp, const struct herd_conf *conf);
 const char *conf_backend_name(enum herd_backend backend);
 const char *conf_fsync_name(enum herd_fsync mode);
 
+/*
+ * The control socket's path as the file at path gives it ([herd] control,
+ * else herd.sock, relative to the file's directory), however broken the
+ * rest of the file: what herdctl needs to reach herdd.  0, or -1 when the
+ * file cannot be read.
+ */
+int	 conf_control_path(const char *path, char *out, size_t outlen);
+
 /* Make dir and its parents (mode 755) as needed.  0, or -1 with errno. */
 int	 conf_mkdirs(const char *dir);
 

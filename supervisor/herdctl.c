@@ -38,16 +38,17 @@
 #define HERDCTL_REPLY_MAX	(16 * 1024 * 1024)
 #define HERDCTL_TIMEOUT_S	30
 
-static void	 herdctl_usage(void) __attribute__((noreturn));
+static void	 herdctl_usage(FILE *, int) __attribute__((noreturn));
 
 static void
-herdctl_usage(void)
+herdctl_usage(FILE *fp, int status)
 {
-	fprintf(stderr, "usage: herdctl [-f file | -s socket] [-j] command "
+	fprintf(fp, "usage: herdctl [-f file | -s socket] [-j] command "
 	    "[argument ...]\n"
+	    "       herdctl -h | --help | --version\n"
 	    "commands: status [name], start name, stop name, restart name,\n"
 	    "          kill name [signal], reload, shutdown\n");
-	exit(HERD_EXIT_USAGE);
+	exit(status);
 }
 
 /* Join the words of the command into one line. */
@@ -166,7 +167,13 @@ main(int argc, char *argv[])
 	int			 ch, json = 0, fd, ok, fflag = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "+f:js:")) != -1) {
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		herdctl_usage(stdout, 0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("herdctl %s\n", HERD_VERSION);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "+f:hjs:")) != -1) {
 		switch (ch) {
 		case 'f':
 			conf_file = optarg;
@@ -178,28 +185,38 @@ main(int argc, char *argv[])
 		case 's':
 			sock = optarg;
 			break;
+		case 'h':
+			herdctl_usage(stdout, 0);
 		default:
-			herdctl_usage();
+			herdctl_usage(stderr, HERD_EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0 || (sock != NULL && fflag))
-		herdctl_usage();
+		herdctl_usage(stderr, HERD_EXIT_USAGE);
 
 	line = herdctl_line(argc, argv, &len);
 	if (control_parse(line, len - 1, &cmd) == -1)
 		errx(HERD_EXIT_USAGE, "%s", cmd.error);
 
 	if (sock == NULL) {
-		if (conf_load(conf_file, &cf, errs, sizeof(errs)) == -1) {
+		static char	 path[HERD_PATH_MAX];
+
+		/*
+		 * Only [herd] control is needed: a file broken elsewhere (say
+		 * mid-edit) still names the socket, so status and shutdown work.
+		 */
+		if (conf_control_path(conf_file, path, sizeof(path)) == 0)
+			sock = path;
+		else if (conf_load(conf_file, &cf, errs, sizeof(errs)) == -1) {
 			fprintf(stderr, "herdctl: %s", errs);
 			return HERD_EXIT_CONFIG;
+		} else {
+			snprintf(path, sizeof(path), "%s", cf.control);
+			conf_free(&cf);
+			sock = path;
 		}
-		sock = strdup(cf.control);
-		conf_free(&cf);
-		if (sock == NULL)
-			err(1, "strdup");
 	}
 
 	fd = herdctl_connect(sock);

@@ -365,6 +365,16 @@ main(int argc, char *argv[])
 	long			 nrun;
 	int			 ch, noaction = 0, verbose = 0;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		printf("usage: herdd [-nv] [-f file] [-s name[,name...]]\n"
+		    "       herdd -h | --help | --version\n");
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("herdd %s\n", HERD_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "f:nvs:")) != -1) {
 		switch (ch) {
 		case 'f':
