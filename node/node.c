@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "journal.h"
 #include "log.h"
+#include "notify.h"
 #include "peer.h"
 #include "places.h"
 #include "status.h"
@@ -35,6 +36,7 @@ static ev_signal	 node_sigterm, node_sigint, node_sighup;
 static char		 node_logpath[HERD_PATH_MAX + HERD_NAME_MAX + 8];
 static const char	*node_name;
 static int		 node_verbose;	/* -v: debug, whatever the file says */
+static int		 node_echo = 1;	/* warnings to stderr too (not under herdd) */
 static ev_prepare	 node_prepare;
 
 static void
@@ -59,7 +61,7 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)w;
 	(void)revents;
 	if (node_logpath[0] != '\0' &&
-	    log_init(node_name, node_logpath, 1) == -1)
+	    log_init(node_name, node_logpath, node_echo) == -1)
 		log_warn("reopening %s", node_logpath);
 	else
 		log_notice("log reopened");
@@ -144,8 +146,14 @@ main(int argc, char *argv[])
 	} else {
 		snprintf(node_logpath, sizeof(node_logpath), "%s/%s.log",
 		    node_conf.log_dir, self->name);
+		/*
+		 * Alone, warnings are copied to standard error; under herdd
+		 * (HERD_NOTIFY_FD) they are in the log only, and herdd speaks
+		 * for the herd on its terminal, once.
+		 */
+		node_echo = getenv(NOTIFY_ENV) == NULL;
 		if (conf_mkdirs(node_conf.log_dir) == -1 ||
-		    log_init(self->name, node_logpath, 1) == -1) {
+		    log_init(self->name, node_logpath, node_echo) == -1) {
 			fprintf(stderr, "herd-node: %s: %s\n", node_logpath,
 			    strerror(errno));
 			return HERD_EXIT_CONFIG;

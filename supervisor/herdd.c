@@ -467,6 +467,10 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	snprintf(herdd_control, sizeof(herdd_control), "%s", cf->control);
+	if (cf->secret_len == 0)	/* once for the herd, not per worker */
+		log_warnx("no secret_file and no HERD_SECRET: peer links are "
+		    "not authenticated (anyone who reaches a peer port can pose "
+		    "as a neighbour)");
 	if ((nrun = herdd_select(cf, run, NULL, err, sizeof(err))) <= 0) {
 		if (nrun == 0)
 			herdd_none_here(cf, err, sizeof(err));

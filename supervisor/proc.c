@@ -85,9 +85,12 @@ static void	 proc_child_cb(struct ev_loop *, ev_child *, int);
 static void	 proc_notify_cb(struct ev_loop *, ev_io *, int);
 static void	 proc_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	 proc_reload_settle(void);
+static void	 proc_herd_up(void);
 
 static struct proc	**proc_table;
 static size_t		  proc_n;
+static int		  proc_up_said;	/* "herd up" told, once */
+static ev_tstamp	  proc_started;	/* when proc_start_all first ran */
 static struct herd_conf	 *proc_conf;
 static unsigned char	 *proc_run;	/* [i]: proc_conf->servers[i] runs here */
 static int		  proc_chosen;	/* proc_run came from -s */
@@ -160,9 +163,32 @@ proc_set_state(struct proc *p, enum proc_state state, const char *why)
 	else
 		log_notice("%s: %s%s%s", p->name, proc_state_name(state),
 		    why[0] ? ": " : "", why);
+	if (state == PROC_RUNNING && !proc_up_said)
+		proc_herd_up();
 }
 
 /* A worker on its way out of the table (reload) is not found. */
+/*
+ * Every worker of this machine is running for the first time: say so once,
+ * on standard error too, for the person who started herdd.
+ */
+static void
+proc_herd_up(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < proc_n; i++)
+		if (proc_table[i]->state != PROC_RUNNING)
+			return;
+	proc_up_said = 1;
+	log_notice("herd up: %zu server%s ready in %.0f ms", proc_n,
+	    proc_n == 1 ? "" : "s", (ev_now(EV_DEFAULT) - proc_started) *
+	    1000.0);
+	fprintf(stderr, "herdd: herd up: %zu server%s ready in %.0f ms\n",
+	    proc_n, proc_n == 1 ? "" : "s", (ev_now(EV_DEFAULT) -
+	    proc_started) * 1000.0);
+}
+
 static int
 proc_leaving(const struct proc *p)
 {
@@ -270,6 +296,8 @@ proc_start_all(void)
 {
 	size_t	 i;
 
+	if (proc_started == 0)
+		proc_started = ev_now(EV_DEFAULT);
 	for (i = 0; i < proc_n; i++)
 		if (proc_table[i]->state == PROC_STOPPED)
 			proc_spawn(proc_table[i]);

@@ -44,6 +44,54 @@ def test_help_and_version():
     ok(r.returncode == 64, "herdctl -x: usage error, exit 64", r.stderr)
 
 
+def test_foreground_output():
+    """Three servers under herdd: one secret warning, one "herd up" line,
+    and a quiet stop (no link warnings from the workers)."""
+    d = tempfile.mkdtemp(prefix="herdctl-")
+    p = None
+    try:
+        ports = free_ports(6)
+        conf = os.path.join(d, "herd.ini")
+        text = ("[herd]\nlog_dir = log\ncontrol = ctl.sock\n[places]\n"
+                "backend = offline\ndataset = %s\n" % os.path.abspath(DATASET))
+        for i, (n, nb) in enumerate((("A", "B C"), ("B", "C"), ("C", ""))):
+            text += ("[server %s]\nhost = 127.0.0.1\nport = %d\n"
+                     "peer_port = %d\n%s" % (n, ports[2 * i],
+                                             ports[2 * i + 1],
+                                             "neighbors = %s\n" % nb
+                                             if nb else ""))
+        with open(conf, "w") as f:
+            f.write(text)
+        errpath = os.path.join(d, "herdd.err")
+        env = dict(os.environ, HERD_NODE=HERD_NODE)
+        env.pop("HERD_SECRET", None)
+        with open(errpath, "w") as err:
+            p = subprocess.Popen([HERDD, "-f", conf], stdout=err,
+                                 stderr=err, env=env)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with open(errpath) as f:
+                if "herd up" in f.read():
+                    break
+            time.sleep(0.05)
+        time.sleep(0.5)                 # the links come up
+        p.send_signal(signal.SIGINT)    # Ctrl-C
+        p.wait(15)
+        with open(errpath) as f:
+            out = f.read()
+        ok(out.count("not authenticated") == 1,
+           "one secret warning, not one per worker", out)
+        ok(out.count("herd up: 3 servers ready in") == 1, "one herd-up line",
+           out)
+        ok("link to" not in out and "dropped" not in out,
+           "a quiet stop: no link warnings", out)
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_broken_file():
     d = tempfile.mkdtemp(prefix="herdctl-")
     p = None
@@ -103,6 +151,7 @@ def main():
         return 77
     signal.alarm(120)
     test_help_and_version()
+    test_foreground_output()
     test_broken_file()
     return TAP.plan()
 
