@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <sys/random.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -53,6 +54,39 @@ static char		*herdd_chosen[HERDD_CHOSEN_MAX];	/* -s */
 static size_t		 herdd_nchosen;
 static char		 herdd_control[HERD_PATH_MAX];
 static int		 herdd_stopping;
+
+/*
+ * Secure by default: with no secret configured and the whole herd on this
+ * machine, make one for this herdd's workers, so that a stranger on a peer
+ * port cannot pose as a neighbour.  A herd on several machines needs one
+ * configured; say so, once.
+ */
+static void
+herdd_secret(const struct herd_conf *cf, long nrun)
+{
+	unsigned char	 b[32];
+	char		 hex[2 * sizeof(b) + 1];
+	const char	*env = getenv("HERD_SECRET");
+	size_t		 i;
+
+	if (cf->secret_len > 0 || (env != NULL && env[0] != '\0'))
+		return;
+	if ((size_t)nrun < cf->nservers) {
+		log_warnx("no secret_file and no HERD_SECRET, and the herd is on "
+		    "several machines: peer links are not authenticated (anyone "
+		    "who reaches a peer port can pose as a neighbour)");
+		return;
+	}
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		log_warn("getrandom: peer links are not authenticated");
+		return;
+	}
+	for (i = 0; i < sizeof(b); i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	proc_set_secret(hex);
+	log_notice("no secret_file: the workers authenticate their links "
+	    "with a secret made for this run of herdd");
+}
 
 static void
 herdd_usage(void)
@@ -467,10 +501,6 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	snprintf(herdd_control, sizeof(herdd_control), "%s", cf->control);
-	if (cf->secret_len == 0)	/* once for the herd, not per worker */
-		log_warnx("no secret_file and no HERD_SECRET: peer links are "
-		    "not authenticated (anyone who reaches a peer port can pose "
-		    "as a neighbour)");
 	if ((nrun = herdd_select(cf, run, NULL, err, sizeof(err))) <= 0) {
 		if (nrun == 0)
 			herdd_none_here(cf, err, sizeof(err));
@@ -481,6 +511,7 @@ main(int argc, char *argv[])
 		free(cf);
 		return HERD_EXIT_CONFIG;
 	}
+	herdd_secret(cf, nrun);
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)

@@ -90,6 +90,7 @@ static void	 proc_herd_up(void);
 static struct proc	**proc_table;
 static size_t		  proc_n;
 static int		  proc_up_said;	/* "herd up" told, once */
+static char		  proc_secret[2 * 32 + 1];	/* made by herdd, or "" */
 static ev_tstamp	  proc_started;	/* when proc_start_all first ran */
 static struct herd_conf	 *proc_conf;
 static unsigned char	 *proc_run;	/* [i]: proc_conf->servers[i] runs here */
@@ -292,6 +293,12 @@ proc_init(struct herd_conf *cf, const char *node_path,
 }
 
 void
+proc_set_secret(const char *hex)
+{
+	snprintf(proc_secret, sizeof(proc_secret), "%s", hex);
+}
+
+void
 proc_start_all(void)
 {
 	size_t	 i;
@@ -329,6 +336,10 @@ proc_exec(struct proc *p, int fd, pid_t parent)
 	if (fcntl(fd, F_SETFD, 0) == -1)
 		_exit(1);
 	snprintf(num, sizeof(num), "%d", fd);
+	/* no secret configured: the herd's own, made by herdd at start */
+	if (proc_secret[0] != '\0' && (getenv("HERD_SECRET") == NULL ||
+	    getenv("HERD_SECRET")[0] == '\0') && proc_conf->secret_len == 0)
+		(void)setenv("HERD_SECRET", proc_secret, 1);
 	if (setenv(NOTIFY_ENV, num, 1) == -1)
 		_exit(1);
 	execl(proc_node, "herd-node", "-f", proc_conf->path, p->name,

@@ -44,6 +44,12 @@ enum proc_state {
  * when cf->servers[i] runs here (copied); chosen: the set was named with
  * -s rather than found from the hosts (for messages).
  */
+/*
+ * A secret for the workers when the file gives none (hex, made by herdd):
+ * passed to each as HERD_SECRET, unless one is configured or in the
+ * environment already.
+ */
+void		 proc_set_secret(const char *hex);
 void		 proc_init(struct herd_conf *cf, const char *node_path,
 		    const unsigned char *run, int chosen);
 

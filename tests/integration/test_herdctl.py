@@ -45,8 +45,9 @@ def test_help_and_version():
 
 
 def test_foreground_output():
-    """Three servers under herdd: one secret warning, one "herd up" line,
-    and a quiet stop (no link warnings from the workers)."""
+    """Three servers under herdd, no secret configured: herdd makes one
+    for its workers (their links authenticate, a forged HELLO is refused),
+    says "herd up" once, and stops quietly (no link warnings)."""
     d = tempfile.mkdtemp(prefix="herdctl-")
     p = None
     try:
@@ -75,12 +76,23 @@ def test_foreground_output():
                     break
             time.sleep(0.05)
         time.sleep(0.5)                 # the links come up
+        import socket
+        with socket.create_connection(("127.0.0.1", ports[1]), 5) as c:
+            c.settimeout(5)
+            c.sendall(b"HELLO 1 B A\n")     # a stranger posing as B
+            answer = c.recv(200)
+        ok(answer.startswith(b"ERROR authentication required"),
+           "a forged unauthenticated HELLO is refused", answer)
+        with open(os.path.join(d, "log", "A.log")) as f:
+            alog = f.read()
+        ok("connected from" in alog and "(authenticated)" in alog,
+           "the workers' links authenticate", alog[-1500:])
         p.send_signal(signal.SIGINT)    # Ctrl-C
         p.wait(15)
         with open(errpath) as f:
             out = f.read()
-        ok(out.count("not authenticated") == 1,
-           "one secret warning, not one per worker", out)
+        ok(out.count("not authenticated") == 0,
+           "no secret warning: herdd made the herd's secret", out)
         ok(out.count("herd up: 3 servers ready in") == 1, "one herd-up line",
            out)
         ok("link to" not in out and "dropped" not in out,
