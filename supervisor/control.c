@@ -53,11 +53,13 @@ struct ctl_conn {
 	size_t		 outoff;	/* of which written */
 	size_t		 outcap;
 	int		 eof;		/* the peer is done sending */
+	ev_timer	 idle_w;	/* CONTROL_IDLE_S without a byte: close */
 };
 
 static void	 control_accept_cb(struct ev_loop *, ev_io *, int);
 static void	 control_pause_cb(struct ev_loop *, ev_timer *, int);
 static void	 control_read_cb(struct ev_loop *, ev_io *, int);
+static void	 control_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	 control_write_cb(struct ev_loop *, ev_io *, int);
 static void	 control_close(struct ctl_conn *);
 
@@ -185,6 +187,26 @@ control_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_io_start(loop, &control_accept_w);
 }
 
+/*
+ * Nothing read for CONTROL_IDLE_S and no reply waiting: a client that will
+ * not finish its line, or never sends one, gives its place back (64 such
+ * connections would lock every herdctl out).
+ */
+static void
+control_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_conn	*c = w->data;
+
+	(void)revents;
+	if (c->outlen > c->outoff) {
+		ev_timer_again(loop, w);	/* still being answered */
+		return;
+	}
+	log_notice("control: a connection idle for %d s closed%s",
+	    CONTROL_IDLE_S, c->inlen > 0 ? " (with an unfinished line)" : "");
+	control_close(c);
+}
+
 static void
 control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -221,6 +243,9 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->rd_w.data = c;
 	ev_io_init(&c->wr_w, control_write_cb, fd, EV_WRITE);
 	c->wr_w.data = c;
+	ev_timer_init(&c->idle_w, control_idle_cb, 0., CONTROL_IDLE_S);
+	c->idle_w.data = c;
+	ev_timer_again(loop, &c->idle_w);
 	ev_io_start(loop, &c->rd_w);
 	c->next = control_conns;
 	if (control_conns != NULL)
@@ -234,6 +259,7 @@ control_close(struct ctl_conn *c)
 {
 	ev_io_stop(EV_DEFAULT_ &c->rd_w);
 	ev_io_stop(EV_DEFAULT_ &c->wr_w);
+	ev_timer_stop(EV_DEFAULT_ &c->idle_w);
 	close(c->fd);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -409,6 +435,7 @@ control_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		control_close(c);
 		return;
 	}
+	ev_timer_again(loop, &c->idle_w);	/* it spoke */
 	if (n == 0) {
 		/* a last line without its newline is still a command */
 		ev_io_stop(loop, w);

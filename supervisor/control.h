@@ -25,6 +25,7 @@
 #define CONTROL_OUT_HIWAT	(64 * 1024)	/* stop reading past this */
 #define CONTROL_OUT_MAX		(1024 * 1024)	/* drop a client past this */
 #define CONTROL_CONN_MAX	64		/* connections at once */
+#define CONTROL_IDLE_S		5		/* silent this long: closed */
 
 enum control_verb {
 	CONTROL_NONE = 0,	/* empty line: no reply */

@@ -130,6 +130,30 @@ def test_broken_file():
             time.sleep(0.1)
         ok(st is not None and st["nodes"][0]["state"] == "running",
            "the herd is up", st)
+        # 64 connections that never finish a line: herdctl gets in again
+        # once they idle out (CONTROL_IDLE_S, 5 s)
+        import socket
+        stuck = []
+        for _ in range(64):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(os.path.join(d, "ctl.sock"))
+            c.sendall(b"stat")
+            stuck.append(c)
+        time.sleep(0.3)
+        r = run(HERDCTL, "-f", conf, "status")
+        locked = r.returncode != 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 10:
+            r = run(HERDCTL, "-f", conf, "status")
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        took = time.monotonic() - t0
+        ok(locked and r.returncode == 0 and took < 8,
+           "64 unfinished lines idle out: status again after %.1f s" % took,
+           r.stdout + r.stderr)
+        for c in stuck:
+            c.close()
         # the file breaks (an edit in progress): herdctl still answers
         with open(conf, "a") as f:
             f.write("[server Solo\nnonsense = 1\nport = banana\n")
