@@ -225,29 +225,47 @@ def test_digest_repairs_a_gap():
         h.stop()
 
 
-def test_cut_tail_full_catch_up():
-    """A journal cut at a bad record: the node starts a new epoch with no
-    marks, so its neighbour gives back what the cut took."""
+def damage(prefix, n, edit):
+    """A and B linked with state_dirs; n updates (ids prefix0..) reach B;
+    A is SIGKILLed, edit(lines) rewrites A's journal, A starts again.
+    Returns the herd (running) and the ids."""
     h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    ids = ["%s%d" % (prefix, i) for i in range(n)]
     try:
         h.start_all()
         h.wait_links()
-        send(h, "A", iamats(["k%d" % i for i in range(20)], 1700000000))
-        wait_for(lambda: answers(h, "B", ["k19"])["k19"], 10, "B has k19")
+        send(h, "A", iamats(ids, 1700000000))
+        wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10,
+                 "B has " + ids[-1])
         h.kill("A", signal.SIGKILL)
         path = os.path.join(h.dir, "state", "A.journal")
         with open(path) as f:
             lines = f.readlines()
+        with open(path, "w") as f:
+            f.writelines(edit(lines))
+        h.start("A")
+    except BaseException:
+        h.stop()
+        raise
+    return h, ids
+
+
+def back_at_a(h, ids, what):
+    wait_for(lambda: all(answers(h, "A", ids).values()), 10, what)
+
+
+def test_cut_tail_full_catch_up():
+    """A journal cut at a bad record: the node starts a new epoch with no
+    marks, so its neighbour gives back what the cut took."""
+    def flip(lines):
         bad = next(i for i, l in enumerate(lines) if " k12 " in l)
         lines[bad] = lines[bad].replace(" k12 ", " k1x ")   # fails its crc
-        with open(path, "w") as f:
-            f.writelines(lines)
-        h.start("A")
+        return lines
+    h, ids = damage("k", 20, flip)
+    try:
         log = h.log("A")
         assert "changes may be lost: a new epoch" in log, log[-2000:]
-        wait_for(lambda: all(answers(h, "A", ["k%d" % i for i in
-                                              range(20)]).values()),
-                 10, "the cut records back at A")
+        back_at_a(h, ids, "the cut records back at A")
     finally:
         h.stop()
 
@@ -257,33 +275,21 @@ def test_machine_crash_full_catch_up():
     down under the server, fsync = everysec): whole batches may be gone
     without a cut to find, so the server starts a new epoch, forgets its
     marks, and its neighbour gives back what it holds."""
-    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
-    try:
-        h.start_all()
-        h.wait_links()
-        send(h, "A", iamats(["m%d" % i for i in range(10)], 1700000000))
-        wait_for(lambda: answers(h, "B", ["m9"])["m9"], 10, "B has m9")
-        h.kill("A", signal.SIGKILL)
-        path = os.path.join(h.dir, "state", "A.journal")
-        with open(path) as f:
-            lines = f.readlines()
+    def other_boot(lines):
         assert any(l[9:11] == "B " for l in lines), lines[:3]
         # another boot; and the last 3 records gone with it, cleanly
         lines = [seal("B " + "f" * 32) if l[9:11] == "B " else l
                  for l in lines]
-        kept = [l for l in lines if l[9:11] != "U "][:2] + \
+        return [l for l in lines if l[9:11] != "U "][:2] + \
             [l for l in lines if l[9:11] == "U "][:7]
-        with open(path, "w") as f:
-            f.writelines(kept)
-        h.start("A")
+    h, ids = damage("m", 10, other_boot)
+    try:
         assert "the machine has restarted since" in h.log("A"), \
             h.log("A")[-1500:]
-        wait_for(lambda: all(answers(h, "A", ["m%d" % i for i in
-                                              range(10)]).values()),
-                 10, "m7..m9 back at A from B")
+        back_at_a(h, ids, "m7..m9 back at A from B")
         # a clean stop ends the journal with C: no such warning next time
         h.kill("A", signal.SIGTERM)
-        with open(path) as f:
+        with open(os.path.join(h.dir, "state", "A.journal")) as f:
             assert f.readlines()[-1][9:10] == "C"
         h.start("A")
         assert h.log("A").count("the machine has restarted since") == 1
@@ -294,33 +300,20 @@ def test_machine_crash_full_catch_up():
 def test_lost_tail_new_epoch():
     """B saw A's changes up to n; A's journal lost its tail: A starts a
     new epoch and B gets everything again (nothing is skipped)."""
-    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    h, ids = damage("t", 20, lambda lines: lines[:-5])  # a power cut
     try:
-        h.start_all()
-        h.wait_links()
-        send(h, "A", iamats(["t%d" % i for i in range(20)], 1700000000))
-        wait_for(lambda: answers(h, "B", ["t19"])["t19"], 10, "B has t19")
-        h.kill("A", signal.SIGKILL)
-        path = os.path.join(h.dir, "state", "A.journal")
-        with open(path) as f:
-            lines = f.readlines()
-        with open(path, "w") as f:      # a power cut ate the last 5
-            f.writelines(lines[:-5])
-        h.start("A")
         wait_for(lambda: "a new epoch" in h.log("A"), 10, "the new epoch")
         m = re.search(r"link to B: it has seen our change (\d+), but our "
                       r"newest is (\d+)", h.log("A"))
         assert m and int(m.group(1)) > int(m.group(2)), h.log("A")[-2000:]
         # what A lost comes back from B: A forgot its marks, so B sends
         # everything, even what came from A
-        wait_for(lambda: all(answers(h, "A", ["t%d" % i for i in
-                                              range(20)]).values()),
-                 10, "the lost records back at A")
+        back_at_a(h, ids, "the lost records back at A")
         # A's new updates reach B: none hides under lseqs B has seen
-        send(h, "A", iamats(["n%d" % i for i in range(5)], 1700000005))
-        wait_for(lambda: all(answers(h, "B", ["n%d" % i for i in
-                                              range(5)]).values()),
-                 10, "new updates at B")
+        new = ["n%d" % i for i in range(5)]
+        send(h, "A", iamats(new, 1700000005))
+        wait_for(lambda: all(answers(h, "B", new).values()), 10,
+                 "new updates at B")
     finally:
         h.stop()
 
