@@ -7,12 +7,8 @@
  * there and the cut is logged (Redis's aof-load-truncated), so a crash in
  * the middle of a write, or a damaged tail, costs only what was not whole.
  *
- * Compaction writes the live table to <name>.journal.new a slice per loop
- * iteration, walking the store in change order with a cursor (a record that
- * changes meanwhile is walked again at the end, so the copy is whole when
- * the walk ends), then writes every batch to both files until the new one
- * is synced in the background, and renames it over the old.  Clients are
- * served throughout.
+ * Compaction, the rewrite of the journal when it is well past the live
+ * table, is in compact.c; the state both use is in journal_int.h.
  */
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -31,52 +27,46 @@
 #include "bio.h"
 #include "conf.h"
 #include "journal.h"
+#include "journal_int.h"
 #include "jrec.h"
 #include "linebuf.h"
 #include "log.h"
 #include "store.h"
 
-struct jmark {
-	char		 name[HERD_NAME_MAX + 1];
-	uint64_t	 epoch, lseq;
-	int		 dirty;		/* to be written */
-};
 
-static struct ev_loop		*jr_loop;
-static const struct herd_conf	*jr_conf;
-static int		 jr_on;		/* a state_dir is set */
-static char		 jr_path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
-static char		 jr_tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
-static char		 jr_dir[HERD_PATH_MAX];
-static int		 jr_fd = -1;
-static enum herd_fsync	 jr_mode;
-static uint64_t		 jr_epoch_v;
-static struct outbuf	 jr_buf;	/* accepted, not yet written */
-static uint64_t		 jr_size_v;	/* bytes in the file */
-static uint64_t		 jr_durable_v;	/* lseq written out */
-static int		 jr_unsynced;	/* written since the last sync */
-static int		 jr_syncing;	/* an everysec sync is running */
-static int		 jr_failed;
-static char		 jr_why[160];
-static ev_timer		 jr_timer;
-static void		(*jr_recover_cb)(void);
-static struct jmark	*jr_marks;
-static size_t		 jr_nmarks;
-static int		 jr_marks_dirty;
-static int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
-static char		 jr_boot[33];	/* this boot's id, 32 hex digits */
-static char		 jr_lastboot[33];	/* the journal's last B record */
-static int		 jr_closed;	/* it ended with C: closed cleanly */
+struct ev_loop		*jr_loop;
+const struct herd_conf	*jr_conf;
+int		 jr_on;		/* a state_dir is set */
+char		 jr_path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
+char		 jr_tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
+char		 jr_dir[HERD_PATH_MAX];
+int		 jr_fd = -1;
+enum herd_fsync	 jr_mode;
+uint64_t		 jr_epoch_v;
+struct outbuf	 jr_buf;	/* accepted, not yet written */
+uint64_t		 jr_size_v;	/* bytes in the file */
+uint64_t		 jr_durable_v;	/* lseq written out */
+int		 jr_unsynced;	/* written since the last sync */
+int		 jr_syncing;	/* an everysec sync is running */
+int		 jr_failed;
+char		 jr_why[160];
+ev_timer		 jr_timer;
+void		(*jr_recover_cb)(void);
+struct jmark	*jr_marks;
+size_t		 jr_nmarks;
+int		 jr_marks_dirty;
+int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
+char		 jr_boot[33];	/* this boot's id, 32 hex digits */
+char		 jr_lastboot[33];	/* the journal's last B record */
+int		 jr_closed;	/* it ended with C: closed cleanly */
 /* compaction */
-static int		 jr_cfd = -1;	/* the new file */
-static int		 jr_cdual;	/* walk done: batches go to both */
-static uint64_t		 jr_csize;
-static struct store_cursor jr_ccur;
-static ev_tstamp	 jr_cnext;	/* not before, after a failure */
-static uintptr_t	 jr_cgen;	/* which compaction a sync is for */
+int		 jr_cfd = -1;	/* the new file */
+int		 jr_cdual;	/* walk done: batches go to both */
+uint64_t		 jr_csize;
+struct store_cursor jr_ccur;
+ev_tstamp	 jr_cnext;	/* not before, after a failure */
+uintptr_t	 jr_cgen;	/* which compaction a sync is for */
 
-static void	 jr_compact_abort(const char *why);
-static void	 jr_boot_out(struct outbuf *);
 
 static uint64_t
 jr_random(void)
@@ -90,7 +80,7 @@ jr_random(void)
 }
 
 /* Write all of buf to fd.  0, or -1 with errno; *done says how much went. */
-static int
+int
 jr_write(int fd, const char *buf, size_t len, size_t *done)
 {
 	ssize_t	 n;
@@ -169,7 +159,7 @@ journal_mark_set(const char *server, uint64_t epoch, uint64_t lseq)
 }
 
 /* Append every mark (all: for a new file; else the changed ones). */
-static int
+int
 jr_marks_out(struct outbuf *ob, int all)
 {
 	char	*p;
@@ -305,178 +295,6 @@ jr_everysec(void)
 	ev_timer_stop(jr_loop, &jr_timer);
 	ev_timer_set(&jr_timer, 1.0, 1.0);
 	ev_timer_start(jr_loop, &jr_timer);
-}
-
-/* ----- compaction ----- */
-
-static int
-jr_epoch_out(struct outbuf *ob)
-{
-	char	 buf[JREC_HDR_MAX];
-	size_t	 n;
-
-	n = jrec_format_epoch(buf, sizeof(buf), jr_epoch_v);
-	return outbuf_add(ob, buf, n);
-}
-
-static void
-jr_compact_abort(const char *why)
-{
-	log_warnx("journal %s: compaction abandoned: %s", jr_path, why);
-	store_cursor_stop(&jr_ccur);
-	if (jr_cfd != -1) {
-		close(jr_cfd);
-		jr_cfd = -1;
-	}
-	unlink(jr_tmp);
-	jr_cdual = 0;
-	jr_cnext = ev_now(jr_loop) + 60.0;
-}
-
-static void
-jr_compact_start(void)
-{
-	char	 hdr[JREC_HDR_MAX];
-	size_t	 n, done;
-
-	jr_cfd = open(jr_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
-	    O_CLOEXEC, 0644);
-	if (jr_cfd == -1) {
-		jr_compact_abort(strerror(errno));
-		return;
-	}
-	n = jrec_format_header(hdr, sizeof(hdr), jr_epoch_v);
-	if (jr_write(jr_cfd, hdr, n, &done) == -1) {
-		jr_compact_abort(strerror(errno));
-		return;
-	}
-	jr_csize = n;
-	{
-		struct outbuf	 ob = { 0 };
-
-		jr_boot_out(&ob);
-		if (outbuf_len(&ob) > 0 && jr_write(jr_cfd, ob.buf,
-		    outbuf_len(&ob), &done) == 0)
-			jr_csize += done;
-		outbuf_free(&ob);
-	}
-	jr_cdual = 0;
-	jr_cgen++;
-	store_cursor_start(&jr_ccur);
-	log_notice("journal %s: compacting (%llu bytes for %zu records)",
-	    jr_path, (unsigned long long)jr_size_v, store_count());
-}
-
-/* Sync the state directory: a new name in it survives a power cut. */
-static void
-jr_sync_dir(void)
-{
-	int	 dfd;
-
-	if ((dfd = open(jr_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if (fsync(dfd) == -1)
-		log_warn("journal: fsync of %s", jr_dir);
-	close(dfd);
-}
-
-static void
-jr_compact_finish(void)
-{
-	/* batches written to both since its sync: the tail, synced here */
-	if (jr_mode != HERD_FSYNC_NO && fdatasync(jr_cfd) == -1) {
-		jr_compact_abort(strerror(errno));
-		return;
-	}
-	if (rename(jr_tmp, jr_path) == -1) {
-		jr_compact_abort(strerror(errno));
-		return;
-	}
-	log_notice("journal %s: compacted, %llu bytes to %llu", jr_path,
-	    (unsigned long long)jr_size_v, (unsigned long long)jr_csize);
-	close(jr_fd);
-	jr_fd = jr_cfd;
-	jr_cfd = -1;
-	jr_cdual = 0;
-	jr_size_v = jr_csize;
-	if (jr_mode != HERD_FSYNC_NO)
-		jr_sync_dir();
-}
-
-static void
-jr_compact_synced(int err, void *arg)
-{
-	if (jr_cfd == -1 || (uintptr_t)arg != jr_cgen || !jr_cdual)
-		return;		/* abandoned meanwhile, or another one's */
-	if (err != 0) {
-		jr_compact_abort(strerror(err));
-		return;
-	}
-	jr_compact_finish();
-}
-
-/* One slice of the walk: budget bytes of records into the new file. */
-static void
-jr_compact_step(size_t budget)
-{
-	const struct store_rec	*r;
-	struct outbuf		 ob = { 0 };
-	char			*p;
-	const char		*src;
-	size_t			 need, n, done;
-
-	if (jr_cdual)
-		return;		/* waiting for the sync */
-	while (outbuf_len(&ob) < budget &&
-	    (r = store_cursor_next(&jr_ccur)) != NULL) {
-		src = r->src >= 0 ? jr_conf->servers[r->src].name : NULL;
-		need = jrec_update_len(src, r->atlen);
-		if ((p = outbuf_reserve(&ob, need)) == NULL) {
-			outbuf_free(&ob);	/* r is walked past: start again */
-			jr_compact_abort("out of memory");
-			return;
-		}
-		n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
-		ob.len -= need - n;
-	}
-	/* whole: the epoch as it is now (it may have changed), the marks */
-	if (!jr_ccur.active && (jr_epoch_out(&ob) == -1 ||
-	    jr_marks_out(&ob, 1) == -1)) {
-		outbuf_free(&ob);
-		jr_compact_abort("out of memory");
-		return;
-	}
-	if (jr_write(jr_cfd, ob.buf + ob.off, outbuf_len(&ob), &done) == -1) {
-		outbuf_free(&ob);
-		jr_compact_abort(strerror(errno));
-		return;
-	}
-	jr_csize += done;
-	outbuf_free(&ob);
-	if (jr_ccur.active)
-		return;
-	/* whole: from now on every batch goes to both files */
-	jr_cdual = 1;
-	if (jr_mode == HERD_FSYNC_NO)
-		jr_compact_finish();
-	else if (bio_sync(jr_cfd, jr_compact_synced, (void *)jr_cgen) == -1)
-		jr_compact_abort("could not queue its sync");
-}
-
-static void
-jr_compact_check(size_t batch)
-{
-	if (jr_failed)
-		return;
-	if (jr_cfd != -1) {
-		jr_compact_step(batch * 2 > JOURNAL_COMPACT_STEP ? batch * 2 :
-		    JOURNAL_COMPACT_STEP);
-		return;
-	}
-	if (jr_size_v > JOURNAL_COMPACT_MIN &&
-	    jr_size_v > 2 * (uint64_t)(store_bytes() + 40 * store_count()) &&
-	    ev_now(jr_loop) >= jr_cnext)
-		jr_compact_start();
 }
 
 /* ----- writing ----- */
@@ -687,7 +505,7 @@ jr_read_boot(void)
 }
 
 /* Append a B record for this boot (the journal is open in it). */
-static void
+void
 jr_boot_out(struct outbuf *ob)
 {
 	char	 buf[JREC_HDR_MAX + 24];
