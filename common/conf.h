@@ -19,6 +19,9 @@
 #define HERD_EXIT_USAGE		64	/* EX_USAGE */
 #define HERD_SECRET_MIN		16	/* bytes of the herd's secret, at least */
 #define HERD_SECRET_MAX		1024	/* and at most */
+/* The Places endpoints, by default */
+#define GOOGLE_URL	"https://maps.googleapis.com/maps/api/place/nearbysearch/json"
+#define GOOGLE_NEW_URL	"https://places.googleapis.com/v1/places:searchNearby"
 
 enum herd_backend {
 	HERD_BACKEND_OFFLINE = 0,	/* embedded GeoNames data set */
@@ -85,6 +88,9 @@ struct herd_conf {
  */
 int	 conf_parse(const char *text, size_t len, const char *fname,
 	    struct herd_conf *conf, char *err, size_t errlen);
+
+/* Fill conf with the defaults of every key. */
+void	 conf_defaults(struct herd_conf *conf);
 
 /*
  * Read and parse a file; relative paths become relative to its directory.
