@@ -205,7 +205,7 @@ link_pump(struct link *l)
 {
 	const struct store_rec	*r;
 	uint64_t		 limit = journal_durable(), pos;
-	size_t			 start, queued;
+	size_t			 queued;
 	char			 buf[64];
 	int			 n;
 
@@ -217,7 +217,6 @@ link_pump(struct link *l)
 		/* the neighbour has what it sent us, unless it starts anew */
 		if (r->src == l->idx && r->lseq > l->full_upto)
 			continue;
-		start = l->out.len;
 		if (link_put(l, r) == -1) {
 			link_down(l, "out of memory");
 			return;
@@ -226,7 +225,9 @@ link_pump(struct link *l)
 			l->nsnap++;
 			l->snap_bytes += r->atlen + 8;
 		} else
-			link_log(l, "sent", l->out.buf + start, r->atlen + 7);
+			/* the last bytes: reserving may have moved the queue */
+			link_log(l, "sent", l->out.buf + l->out.len -
+			    (r->atlen + 8), r->atlen + 7);
 	}
 	while (l->rep.active && outbuf_len(&l->out) < PEER_LINK_HWM) {
 		if ((r = store_cursor_next_upto(&l->rep, limit)) == NULL) {
