@@ -289,6 +289,12 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		conf_intkey(p, &c->stop_timeout_ms, v, k, 0, 3600000);
 	else if (strcmp(k, "ready_timeout_ms") == 0)
 		conf_intkey(p, &c->ready_timeout_ms, v, k, 1, 3600000);
+	else if (strcmp(k, "hang_timeout_ms") == 0)
+		conf_intkey(p, &c->hang_timeout_ms, v, k, 0, 3600000);
+	else if (strcmp(k, "start_limit_burst") == 0)
+		conf_intkey(p, &c->start_limit_burst, v, k, 0, 64);
+	else if (strcmp(k, "start_limit_interval_s") == 0)
+		conf_intkey(p, &c->start_limit_interval_s, v, k, 1, 86400);
 	else if (strcmp(k, "secret_file") == 0) {
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
@@ -530,6 +536,9 @@ conf_defaults(struct herd_conf *c)
 	c->restart_reset_s = 10;
 	c->stop_timeout_ms = 5000;
 	c->ready_timeout_ms = 10000;
+	c->hang_timeout_ms = 10000;
+	c->start_limit_burst = 5;
+	c->start_limit_interval_s = 10;
 	c->places.timeout_ms = 5000;
 	c->places.max_inflight = 64;
 	c->places.max_body = 1024 * 1024;
@@ -697,9 +706,11 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	fprintf(fp, "fsync = %s\n", conf_fsync_name(c->fsync));
 	fprintf(fp, "restart_delay_ms = %d\nrestart_max_ms = %d\n"
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
-	    "ready_timeout_ms = %d\n\n", c->restart_delay_ms,
-	    c->restart_max_ms, c->restart_reset_s, c->stop_timeout_ms,
-	    c->ready_timeout_ms);
+	    "ready_timeout_ms = %d\nhang_timeout_ms = %d\n"
+	    "start_limit_burst = %d\nstart_limit_interval_s = %d\n\n",
+	    c->restart_delay_ms, c->restart_max_ms, c->restart_reset_s,
+	    c->stop_timeout_ms, c->ready_timeout_ms, c->hang_timeout_ms,
+	    c->start_limit_burst, c->start_limit_interval_s);
 	fprintf(fp, "[places]\nbackend = %s\nkey = %s\nurl = %s\n"
 	    "timeout_ms = %d\nmax_inflight = %d\nmax_body = %zu\n"
 	    "dataset = %s\n", conf_backend_name(c->places.backend),

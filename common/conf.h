@@ -71,6 +71,9 @@ struct herd_conf {
 	int	 restart_reset_s;	/* healthy this long: backoff resets, 10 */
 	int	 stop_timeout_ms;	/* TERM, then KILL after this, 5000 */
 	int	 ready_timeout_ms;	/* a worker not ready by then restarts, 10000 */
+	int	 hang_timeout_ms;	/* no heartbeat answer: killed, 10000; 0 never */
+	int	 start_limit_burst;	/* crashes within the interval: failed, 5 */
+	int	 start_limit_interval_s;	/* 10 */
 	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
 	int	 secret_line;		/* where secret_file was set */
 	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */

@@ -16,6 +16,7 @@
 #define LOG_BUFSZ	(256 * 1024)	/* written once per iteration */
 #define LOG_LINE_MAX	1024	/* protocol bytes quoted per line */
 #define LOG_TAG_MAX	96	/* bytes of a log_line tag kept */
+#define LOG_MSG_MAX	(LOG_LINE_MAX * 4 + 256)	/* one event's text */
 
 static char	 log_name[64] = "herd";
 static long	 log_last_us = -1;	/* the microsecond of log_last */
@@ -24,6 +25,7 @@ static int	 log_fd = -1;		/* -1: standard error */
 static int	 log_echo;
 static char	 log_buf[LOG_BUFSZ];
 static size_t	 log_len;
+static void	(*log_fatal_hook)(const char *);
 int		 log_min = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = { "debug", "info", "notice",
@@ -211,22 +213,54 @@ log_emit(int warn, const char *msg, size_t n)
 	log_len += need;
 }
 
+/* Format one event into msg (size LOG_MSG_MAX); returns its length. */
+static size_t
+log_vformat(char *msg, size_t size, const char *errstr, const char *fmt,
+    va_list ap)
+{
+	int	 n;
+
+	n = vsnprintf(msg, size, fmt, ap);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= size)
+		n = (int)size - 1;
+	if (errstr != NULL)
+		n += snprintf(msg + n, size - (size_t)n, ": %s", errstr);
+	if ((size_t)n >= size)
+		n = (int)size - 1;
+	return (size_t)n;
+}
+
 static void
 log_vemit(int warn, const char *errstr, const char *fmt, va_list ap)
 {
-	char	 msg[LOG_LINE_MAX * 4 + 256];
-	int	 n;
+	char	 msg[LOG_MSG_MAX];
+	size_t	 n;
 
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	if (errstr != NULL)
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", errstr);
-	if ((size_t)n >= sizeof(msg))
-		n = sizeof(msg) - 1;
-	log_emit(warn, msg, (size_t)n);
+	n = log_vformat(msg, sizeof(msg), errstr, fmt, ap);
+	log_emit(warn, msg, n);
+}
+
+void
+log_set_fatal_hook(void (*hook)(const char *))
+{
+	log_fatal_hook = hook;
+}
+
+/* The end of fatal() and fatalx(): log, tell the hook, exit 1. */
+static void __attribute__((noreturn))
+log_vfatal(const char *errstr, const char *fmt, va_list ap)
+{
+	char	 msg[LOG_MSG_MAX];
+	size_t	 n;
+
+	n = log_vformat(msg, sizeof(msg), errstr, fmt, ap);
+	log_emit(1, msg, n);
+	log_flush();
+	if (log_fatal_hook != NULL)
+		log_fatal_hook(msg);
+	exit(1);
 }
 
 void
@@ -298,10 +332,8 @@ fatal(const char *fmt, ...)
 	int	 saved = errno;
 
 	va_start(ap, fmt);
-	log_vemit(1, strerror(saved), fmt, ap);
+	log_vfatal(strerror(saved), fmt, ap);
 	va_end(ap);
-	log_flush();
-	exit(1);
 }
 
 void
@@ -310,10 +342,8 @@ fatalx(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_vemit(1, NULL, fmt, ap);
+	log_vfatal(NULL, fmt, ap);
 	va_end(ap);
-	log_flush();
-	exit(1);
 }
 
 /*

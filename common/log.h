@@ -38,6 +38,11 @@ void	 log_notice(const char *fmt, ...)
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Called by fatal() and fatalx() with the message, after it is logged and
+ * before exit(1) (the node tells herdd why it goes).
+ */
+void	 log_set_fatal_hook(void (*hook)(const char *msg));
 void	 fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *fmt, ...)

@@ -98,6 +98,19 @@ node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	log_flush();
 }
 
+/* A start that cannot go on: log it, tell herdd why, return status. */
+static int
+node_fail(int status, const char *what, const char *err)
+{
+	char	 msg[4200];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, err);
+	log_warnx("%s", msg);
+	log_flush();
+	status_error(msg);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -128,6 +141,7 @@ main(int argc, char *argv[])
 
 	if (conf_load(file, &node_conf, err, sizeof(err)) == -1) {
 		fputs(err, stderr);
+		status_error(err);
 		return HERD_EXIT_CONFIG;
 	}
 	if ((self = conf_server(&node_conf, argv[optind])) == NULL) {
@@ -159,6 +173,7 @@ main(int argc, char *argv[])
 			return HERD_EXIT_CONFIG;
 		}
 	}
+	log_set_fatal_hook(status_error);
 	log_notice("starting: %s, places backend %s", file,
 	    conf_backend_name(node_conf.places.backend));
 
@@ -170,20 +185,14 @@ main(int argc, char *argv[])
 		int	 perm = errno == EACCES || errno == EPERM ||
 		    errno == EROFS || errno == ENOTDIR || errno == ENOENT;
 
-		log_warnx("journal: %s", err);
-		log_flush();
-		return perm ? HERD_EXIT_CONFIG : 1;
+		return node_fail(perm ? HERD_EXIT_CONFIG : 1, "journal", err);
 	}
 	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
-		log_warnx("places: %s", err);
-		log_flush();
-		return HERD_EXIT_CONFIG;
+		return node_fail(HERD_EXIT_CONFIG, "places", err);
 	}
 	if (client_init(loop, self, err, sizeof(err)) == -1 ||
 	    peer_init(loop, &node_conf, self, err, sizeof(err)) == -1) {
-		log_warnx("listen: %s", err);
-		log_flush();
-		return 1;
+		return node_fail(1, "listen", err);
 	}
 	status_init(loop);
 

@@ -475,3 +475,27 @@ pconn_shutdown(void)
 	while (pconns != NULL)
 		pconn_close(pconns, "server stopping");
 }
+
+size_t
+pconn_names_synced(char *buf, size_t size)
+{
+	struct pconn	*p;
+	size_t		 o = 0;
+	int		 n;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (p = pconns; p != NULL; p = p->next) {
+		if (p->srv == NULL || !p->have_from || p->catching || p->closing)
+			continue;
+		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
+		    p->srv->name);
+		if (n < 0 || (size_t)n >= size - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
+}

@@ -5,6 +5,8 @@
 #ifndef HERD_PCONN_H
 #define HERD_PCONN_H
 
+#include <stddef.h>
+
 struct ev_loop;
 
 /* A connection accepted on the peer port. */
@@ -17,5 +19,11 @@ void	 pconn_pause(int paused);
 void	 pconn_drop_all(const char *why);
 
 void	 pconn_shutdown(void);
+
+/*
+ * The names of the neighbours whose stream to us has caught up (SYNCED
+ * after its FROM), comma-separated; returns the length.
+ */
+size_t	 pconn_names_synced(char *buf, size_t size);
 
 #endif /* HERD_PCONN_H */

@@ -139,6 +139,12 @@ peer_links_up(char *buf, size_t size)
 	return link_names_up(buf, size);
 }
 
+size_t
+peer_links_synced(char *buf, size_t size)
+{
+	return pconn_names_synced(buf, size);
+}
+
 void
 peer_lost_changes(void)
 {

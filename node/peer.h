@@ -42,4 +42,7 @@ void	 peer_hold(int hold);
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 peer_links_up(char *buf, size_t size);
 
+/* The names of the neighbours whose stream to us has caught up. */
+size_t	 peer_links_synced(char *buf, size_t size);
+
 #endif /* HERD_PEER_H */

@@ -1,13 +1,23 @@
 /*
- * status.h -- readiness and live figures for herdd (see notify.h).
+ * status.h -- the worker's end of the notify channel (notify.h).
  */
 #ifndef HERD_STATUS_H
 #define HERD_STATUS_H
 
 struct ev_loop;
 
-/* Use the channel named by HERD_NOTIFY_FD, if any; say READY. */
+/*
+ * Use the channel named by HERD_NOTIFY_FD, if any: say READY, then send
+ * our figures and answer herdd's PINGs.
+ */
 void	 status_init(struct ev_loop *loop);
+
+/*
+ * Tell herdd why we are about to exit (ERROR): a failed start or a fatal
+ * error.  Works before status_init() too; nothing without a channel.
+ */
+void	 status_error(const char *msg);
+
 void	 status_shutdown(void);
 
 #endif /* HERD_STATUS_H */

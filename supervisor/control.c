@@ -1,5 +1,6 @@
 /*
- * control.c -- herdd's control socket: accept, read lines, reply in JSON.
+ * control.c -- herdd's control socket: accept (root or our own user only),
+ * read command lines, reply in JSON, at once or when the command is done.
  *
  * Copyright (c) 2026 The herd authors
  *
@@ -31,11 +32,8 @@
 #include <json-c/json.h>
 
 #include "control.h"
-#include "herdd.h"
+#include "linebuf.h"
 #include "log.h"
-#include "proc.h"
-
-#define CONTROL_CHUNK	4096	/* read at once */
 
 struct ctl_conn {
 	struct ctl_conn	*next;
@@ -43,17 +41,17 @@ struct ctl_conn {
 	int		 fd;
 	ev_io		 rd_w;
 	ev_io		 wr_w;
-	char		 in[CONTROL_LINE_MAX + 1];	/* partial line */
-	size_t		 inlen;
+	struct linebuf	 in;
 	int		 skipping;	/* inside an over-long line */
-	char		 held[CONTROL_CHUNK];	/* read, not run yet */
-	size_t		 heldlen;
-	char		*out;		/* replies not written yet */
-	size_t		 outlen;	/* bytes in out */
-	size_t		 outoff;	/* of which written */
-	size_t		 outcap;
+	struct outbuf	 out;		/* replies not written yet */
+	struct control_req *busy;	/* a command not answered yet */
 	int		 eof;		/* the peer is done sending */
+	ev_tstamp	 heard;		/* when it last sent a byte (or came) */
 	ev_timer	 idle_w;	/* CONTROL_IDLE_S without a byte: close */
+};
+
+struct control_req {
+	struct ctl_conn	*conn;		/* NULL once it has gone */
 };
 
 static void	 control_accept_cb(struct ev_loop *, ev_io *, int);
@@ -62,6 +60,7 @@ static void	 control_read_cb(struct ev_loop *, ev_io *, int);
 static void	 control_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	 control_write_cb(struct ev_loop *, ev_io *, int);
 static void	 control_close(struct ctl_conn *);
+static void	 control_service(struct ctl_conn *);
 
 static int		 control_fd = -1;
 static char		 control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -69,6 +68,7 @@ static ev_io		 control_accept_w;
 static ev_timer		 control_pause_w;
 static struct ctl_conn	*control_conns;
 static size_t		 control_nconns;
+static control_run_fn	 control_run;
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun, char *err,
@@ -86,13 +86,14 @@ control_addr(const char *path, struct sockaddr_un *sun, char *err,
 }
 
 int
-control_init(const char *path, char *err, size_t errlen)
+control_init(const char *path, control_run_fn run, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	mode_t			 old;
 	int			 fd;
 
+	control_run = run;
 	if (control_addr(path, &sun, err, errlen) == -1)
 		return -1;
 
@@ -140,7 +141,7 @@ control_init(const char *path, char *err, size_t errlen)
 	}
 	umask(old);
 	if (chmod(sun.sun_path, S_IRUSR | S_IWUSR) == -1 ||
-	    listen(fd, 16) == -1) {
+	    listen(fd, 128) == -1) {
 		snprintf(err, errlen, "listen %s: %s", sun.sun_path,
 		    strerror(errno));
 		unlink(sun.sun_path);
@@ -163,9 +164,7 @@ control_cleanup(void)
 
 	/* one last try at the replies, e.g. to "shutdown" */
 	while ((c = control_conns) != NULL) {
-		if (c->outlen > c->outoff &&
-		    write(c->fd, c->out + c->outoff, c->outlen - c->outoff)
-		    == -1)
+		if (outbuf_write(&c->out, c->fd) != 0)
 			log_debug("control: a last reply was lost");
 		control_close(c);
 	}
@@ -188,9 +187,10 @@ control_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Nothing read for CONTROL_IDLE_S and no reply waiting: a client that will
- * not finish its line, or never sends one, gives its place back (64 such
- * connections would lock every herdctl out).
+ * Nothing read for CONTROL_IDLE_S and nothing to answer: a client that
+ * will not finish its line, or never sends one, gives its place back (64
+ * such connections would lock every herdctl out).  A command being
+ * carried out (a rolling reload) is not idleness.
  */
 static void
 control_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -198,20 +198,66 @@ control_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct ctl_conn	*c = w->data;
 
 	(void)revents;
-	if (c->outlen > c->outoff) {
-		ev_timer_again(loop, w);	/* still being answered */
+	if (outbuf_len(&c->out) > 0 || c->busy != NULL) {
+		ev_timer_again(loop, w);
 		return;
 	}
 	log_notice("control: a connection idle for %d s closed%s",
-	    CONTROL_IDLE_S, c->inlen > 0 ? " (with an unfinished line)" : "");
+	    CONTROL_IDLE_S, linebuf_pending(&c->in) > 0 ?
+	    " (with an unfinished line)" : "");
 	control_close(c);
+}
+
+/*
+ * At CONTROL_CONN_MAX, a new connection takes the place of the one that
+ * has been silent longest among those with nothing under way (no command
+ * being carried out, no reply to write): a herdctl always gets in, however
+ * many idle connections are held open.  -1 when every one is busy.
+ */
+static int
+control_evict(void)
+{
+	struct ctl_conn	*c, *old = NULL;
+
+	for (c = control_conns; c != NULL; c = c->next)
+		if (c->busy == NULL && outbuf_len(&c->out) == 0 &&
+		    (old == NULL || c->heard < old->heard))
+			old = c;
+	if (old == NULL)
+		return -1;
+	log_notice("control: %d connections: closed the one silent longest "
+	    "(%.1f s)", CONTROL_CONN_MAX, ev_now(EV_DEFAULT) - old->heard);
+	control_close(old);
+	return 0;
+}
+
+/* Root, or the user herdd runs as: -1 (logged) for anyone else. */
+static int
+control_peer_ok(int fd, uid_t *uid)
+{
+	struct ucred	 cr;
+	socklen_t	 len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		return -1;
+	}
+	*uid = cr.uid;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 0;
+	log_warnx("control: refused a connection from uid %ld (pid %ld): "
+	    "only root and uid %ld may control herdd", (long)cr.uid,
+	    (long)cr.pid, (long)geteuid());
+	return -1;
 }
 
 static void
 control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn	*c;
+	uid_t		 uid = (uid_t)-1;
 	int		 fd;
+	char		 msg[160];
 
 	(void)revents;
 	if ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -227,9 +273,17 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			log_warn("control: accept");
 		return;
 	}
-	if (control_nconns >= CONTROL_CONN_MAX) {
-		log_warnx("control: %d connections already; refusing one",
-		    CONTROL_CONN_MAX);
+	if (control_peer_ok(fd, &uid) == -1) {
+		snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"permission "
+		    "denied: uid %ld is neither root nor herdd's user\"}\n",
+		    (long)uid);
+		(void)write(fd, msg, strlen(msg));
+		close(fd);
+		return;
+	}
+	if (control_nconns >= CONTROL_CONN_MAX && control_evict() == -1) {
+		log_warnx("control: %d connections already, all busy; refusing "
+		    "one", CONTROL_CONN_MAX);
 		close(fd);
 		return;
 	}
@@ -239,6 +293,8 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->fd = fd;
+	c->heard = ev_now(loop);
+	linebuf_init(&c->in, CONTROL_LINE_MAX + 2);
 	ev_io_init(&c->rd_w, control_read_cb, fd, EV_READ);
 	c->rd_w.data = c;
 	ev_io_init(&c->wr_w, control_write_cb, fd, EV_WRITE);
@@ -257,6 +313,8 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 control_close(struct ctl_conn *c)
 {
+	if (c->busy != NULL)
+		c->busy->conn = NULL;	/* its answer goes nowhere */
 	ev_io_stop(EV_DEFAULT_ &c->rd_w);
 	ev_io_stop(EV_DEFAULT_ &c->wr_w);
 	ev_timer_stop(EV_DEFAULT_ &c->idle_w);
@@ -268,7 +326,8 @@ control_close(struct ctl_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	control_nconns--;
-	free(c->out);
+	linebuf_free(&c->in);
+	outbuf_free(&c->out);
 	free(c);
 }
 
@@ -277,45 +336,28 @@ static int
 control_reply(struct ctl_conn *c, struct json_object *o)
 {
 	const char	*s;
-	size_t		 n, need;
-	char		*t;
+	size_t		 n;
 
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	n = strlen(s);
-	need = c->outlen - c->outoff + n + 1;
-	if (need > CONTROL_OUT_MAX) {
+	if (outbuf_len(&c->out) + n + 1 > CONTROL_OUT_MAX) {
 		json_object_put(o);
 		log_warnx("control: a client does not read its replies; "
 		    "dropping it");
 		return -1;
 	}
-	if (c->outoff > 0) {		/* compact */
-		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-		c->outlen -= c->outoff;
-		c->outoff = 0;
+	if (outbuf_add(&c->out, s, n) == -1 ||
+	    outbuf_add(&c->out, "\n", 1) == -1) {
+		json_object_put(o);
+		log_warn("control: out of memory");
+		return -1;
 	}
-	if (c->outlen + n + 1 > c->outcap) {
-		size_t cap = c->outcap ? c->outcap : 4096;
-
-		while (cap < c->outlen + n + 1)
-			cap *= 2;
-		if ((t = realloc(c->out, cap)) == NULL) {
-			json_object_put(o);
-			log_warn("control: realloc");
-			return -1;
-		}
-		c->out = t;
-		c->outcap = cap;
-	}
-	memcpy(c->out + c->outlen, s, n);
-	c->out[c->outlen + n] = '\n';
-	c->outlen += n + 1;
 	json_object_put(o);
 	ev_io_start(EV_DEFAULT_ &c->wr_w);
 	return 0;
 }
 
-static struct json_object *
+struct json_object *
 control_error(const char *msg)
 {
 	struct json_object	*o = json_object_new_object();
@@ -325,110 +367,121 @@ control_error(const char *msg)
 	return o;
 }
 
+void
+control_answer(struct control_req *req, struct json_object *reply)
+{
+	struct ctl_conn	*c = req->conn;
+
+	free(req);
+	if (c == NULL) {
+		json_object_put(reply);
+		return;
+	}
+	c->busy = NULL;
+	if (control_reply(c, reply) == -1) {
+		control_close(c);
+		return;
+	}
+	ev_timer_again(EV_DEFAULT_ &c->idle_w);
+	control_service(c);		/* the lines after it */
+}
+
 /* Run one command line; -1 when the connection must go. */
 static int
 control_dispatch(struct ctl_conn *c, const char *line, size_t len)
 {
-	struct control_cmd	 cmd;
+	static struct control_cmd cmd;	/* 8 KiB of names */
+	struct control_req	*req;
 	struct json_object	*res;
-	char			 err[8192];
-	int			 rc = 0, shutdown = 0;
 
 	if (control_parse(line, len, &cmd) == -1)
 		return control_reply(c, control_error(cmd.error));
 	if (cmd.verb == CONTROL_NONE)
 		return 0;
-	err[0] = '\0';
-	res = json_object_new_object();
-	json_object_object_add(res, "ok", json_object_new_boolean(1));
-	switch (cmd.verb) {
-	case CONTROL_STATUS:
-		rc = proc_status(cmd.name, res, err, sizeof(err));
-		break;
-	case CONTROL_START:
-		rc = proc_ctl_start(cmd.name, res, err, sizeof(err));
-		break;
-	case CONTROL_STOP:
-		rc = proc_ctl_stop(cmd.name, res, err, sizeof(err));
-		break;
-	case CONTROL_RESTART:
-		rc = proc_ctl_restart(cmd.name, res, err, sizeof(err));
-		break;
-	case CONTROL_KILL:
-		rc = proc_ctl_kill(cmd.name, cmd.signo, res, err, sizeof(err));
-		break;
-	case CONTROL_RELOAD:
-		rc = herdd_reload(res, err, sizeof(err));
-		break;
-	case CONTROL_SHUTDOWN:
-		log_notice("control: shutdown requested");
-		shutdown = 1;
-		break;
-	case CONTROL_NONE:
-		break;
-	}
-	if (rc == -1) {
-		json_object_put(res);
-		res = control_error(err);
-	}
-	if (control_reply(c, res) == -1)
-		return -1;
-	if (shutdown)
-		herdd_shutdown();
-	return 0;
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return control_reply(c, control_error("out of memory"));
+	req->conn = c;
+	c->busy = req;
+	if ((res = control_run(&cmd, req)) == NULL)
+		return 0;		/* answered later */
+	c->busy = NULL;
+	free(req);
+	return control_reply(c, res);
+}
+
+static int
+control_throttled(const struct ctl_conn *c)
+{
+	return c->busy != NULL || outbuf_len(&c->out) > CONTROL_OUT_HIWAT;
 }
 
 /*
- * Feed bytes in (at most sizeof(c->held)); -1 when the connection must go.
- * Past CONTROL_OUT_HIWAT of replies not yet written, the rest is held
- * until the client has read them, so that a client sending many commands
+ * Run the lines read, one command at a time: while one is being carried
+ * out, or past CONTROL_OUT_HIWAT of replies not yet written, the rest
+ * wait (and nothing more is read), so that a client sending many commands
  * at once is throttled rather than dropped.
  */
-static int
-control_input(struct ctl_conn *c, const char *buf, size_t n)
+static void
+control_service(struct ctl_conn *c)
 {
-	const char	*nl;
-	size_t		 take;
+	const char	*line;
+	size_t		 len;
 
-	while (n > 0) {
-		if (c->outlen - c->outoff > CONTROL_OUT_HIWAT) {
-			memmove(c->held, buf, n);	/* buf may be held */
-			c->heldlen = n;
-			return 0;
-		}
-		nl = memchr(buf, '\n', n);
-		take = nl != NULL ? (size_t)(nl - buf) : n;
-		if (!c->skipping && c->inlen + take <= CONTROL_LINE_MAX) {
-			memcpy(c->in + c->inlen, buf, take);
-			c->inlen += take;
-		} else
-			c->skipping = 1;
-		if (nl != NULL) {
+	while (!control_throttled(c)) {
+		if (linebuf_next(&c->in, &line, &len)) {
 			if (c->skipping) {
+				c->skipping = 0;	/* its end */
 				if (control_reply(c, control_error("line too "
 				    "long")) == -1)
-					return -1;
-			} else if (control_dispatch(c, c->in, c->inlen) == -1)
-				return -1;
-			c->inlen = 0;
-			c->skipping = 0;
-			take++;
+					goto drop;
+			} else if (control_dispatch(c, line, len) == -1)
+				goto drop;
+			continue;
 		}
-		buf += take;
-		n -= take;
+		if (linebuf_pending(&c->in) >= CONTROL_LINE_MAX + 1) {
+			/* over-long: forget it up to its newline */
+			linebuf_drop(&c->in, linebuf_pending(&c->in));
+			c->skipping = 1;
+		}
+		if (c->eof && linebuf_rest(&c->in, &line, &len)) {
+			/* a last line without its newline is still a command */
+			if (c->skipping) {
+				c->skipping = 0;
+				if (control_reply(c, control_error("line too "
+				    "long")) == -1)
+					goto drop;
+			} else if (control_dispatch(c, line, len) == -1)
+				goto drop;
+			continue;
+		}
+		if (c->eof && c->skipping) {
+			c->skipping = 0;
+			if (control_reply(c, control_error("line too long"))
+			    == -1)
+				goto drop;
+		}
+		break;
 	}
-	return 0;
+	if (control_throttled(c) || c->eof)
+		ev_io_stop(EV_DEFAULT_ &c->rd_w);
+	else if (!ev_is_active(&c->rd_w))
+		ev_io_start(EV_DEFAULT_ &c->rd_w);
+	if (c->eof && c->busy == NULL && outbuf_len(&c->out) == 0 &&
+	    linebuf_pending(&c->in) == 0)
+		control_close(c);
+	return;
+drop:
+	control_close(c);
 }
 
 static void
 control_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn	*c = w->data;
-	char		 buf[CONTROL_CHUNK];
 	ssize_t		 n;
 
 	(void)revents;
-	n = read(c->fd, buf, sizeof(buf));
+	n = linebuf_fill(&c->in, c->fd);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -436,60 +489,25 @@ control_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	ev_timer_again(loop, &c->idle_w);	/* it spoke */
-	if (n == 0) {
-		/* a last line without its newline is still a command */
-		ev_io_stop(loop, w);
+	c->heard = ev_now(loop);
+	if (n == 0)
 		c->eof = 1;
-		if (c->inlen > 0 || c->skipping) {
-			if (control_input(c, "\n", 1) == -1) {
-				control_close(c);
-				return;
-			}
-		}
-		if (c->outlen == c->outoff)
-			control_close(c);
-		return;
-	}
-	if (control_input(c, buf, (size_t)n) == -1) {
-		control_close(c);
-		return;
-	}
-	if (c->heldlen > 0 || c->outlen - c->outoff > CONTROL_OUT_HIWAT)
-		ev_io_stop(loop, w);	/* let it read what it asked for */
+	control_service(c);
 }
 
 static void
 control_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl_conn	*c = w->data;
-	ssize_t		 n;
+	int		 rc;
 
 	(void)revents;
-	n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
+	if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
 		control_close(c);
 		return;
 	}
-	c->outoff += (size_t)n;
-	if (c->outoff < c->outlen)
+	if (rc == 1)
 		return;
-	c->outoff = c->outlen = 0;
 	ev_io_stop(loop, w);
-	if (c->heldlen > 0) {
-		size_t	 held = c->heldlen;
-
-		c->heldlen = 0;
-		if (control_input(c, c->held, held) == -1) {
-			control_close(c);
-			return;
-		}
-		if (c->outlen > c->outoff)
-			return;		/* this again once written */
-	}
-	if (c->eof)
-		control_close(c);
-	else if (!ev_is_active(&c->rd_w))
-		ev_io_start(loop, &c->rd_w);
+	control_service(c);
 }

@@ -3,13 +3,22 @@
  *
  * One command per line, one JSON object per reply line:
  *
- *	status [NAME]		{"ok": true, "nodes": [...]}
- *	start NAME		start a stopped, failed or backing-off worker
- *	stop NAME		stop a worker; it stays down until started
- *	restart NAME		stop, then start
+ *	status [NAME ...]	{"ok": true, "nodes": [...]}
+ *	start [--no-wait] NAME ... | all
+ *				start stopped, failed or backing-off workers;
+ *				the reply comes once each runs (or failed)
+ *	stop [--no-wait] NAME ... | all
+ *				stop workers; they stay down until started
+ *	restart [--no-wait] NAME ... | all
+ *				stop, then start
  *	kill NAME [SIGNAL]	send a signal (default KILL): a crash
- *	reload			re-read the configuration, apply the diff
+ *	reload [--no-wait]	re-read the configuration, apply the diff; the
+ *				reply comes once the changed servers have
+ *				been restarted, one at a time
+ *	reopen			reopen every log file (herdd's and workers')
  *	shutdown		stop every worker and exit
+ *
+ * Only root and herdd's own user may connect (SO_PEERCRED).
  *
  * control_parse() is pure (no I/O, no globals): it is shared by herdd,
  * herdctl, the unit tests and the fuzzer.
@@ -19,6 +28,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "conf.h"
 
 #define CONTROL_LINE_MAX	1024		/* a longer line is refused */
@@ -26,6 +37,7 @@
 #define CONTROL_OUT_MAX		(1024 * 1024)	/* drop a client past this */
 #define CONTROL_CONN_MAX	64		/* connections at once */
 #define CONTROL_IDLE_S		5		/* silent this long: closed */
+#define CONTROL_NAMES_MAX	128		/* names in one command */
 
 enum control_verb {
 	CONTROL_NONE = 0,	/* empty line: no reply */
@@ -35,12 +47,16 @@ enum control_verb {
 	CONTROL_RESTART,
 	CONTROL_KILL,
 	CONTROL_RELOAD,
+	CONTROL_REOPEN,
 	CONTROL_SHUTDOWN,
 };
 
 struct control_cmd {
 	enum control_verb verb;
-	char		 name[HERD_NAME_MAX + 1];	/* "" when absent */
+	size_t		 nnames;			/* 0: none given */
+	char		 names[CONTROL_NAMES_MAX][HERD_NAME_MAX + 1];
+	int		 all;				/* "all" */
+	int		 nowait;			/* --no-wait */
 	int		 signo;				/* CONTROL_KILL */
 	char		 error[128];			/* when -1 */
 };
@@ -60,11 +76,33 @@ int		 control_signal(const char *s);
 const char	*control_verb_name(enum control_verb verb);
 
 /*
- * The socket itself (control.c).  control_init() refuses (-1 with a
- * message in err) when a live herdd answers at path, replaces a stale
- * socket file, and listens with mode 0600.
+ * The socket itself (control.c).
+ *
+ * A command still being carried out: its connection reads nothing more
+ * until it is answered.  Whoever holds it must answer it once, with
+ * control_answer(), even after the connection has gone (the answer is
+ * then dropped).
  */
-int		 control_init(const char *path, char *err, size_t errlen);
+struct control_req;
+
+/*
+ * What carries out each command: returns the reply (an object with "ok"),
+ * or NULL when it will answer req later.
+ */
+typedef struct json_object *(*control_run_fn)(const struct control_cmd *cmd,
+		    struct control_req *req);
+
+/*
+ * control_init() refuses (-1 with a message in err) when a live herdd
+ * answers at path, replaces a stale socket file, and listens with mode
+ * 0600.
+ */
+int		 control_init(const char *path, control_run_fn run, char *err,
+		    size_t errlen);
+void		 control_answer(struct control_req *req,
+		    struct json_object *reply);
+/* {"ok": false, "error": msg} */
+struct json_object *control_error(const char *msg);
 void		 control_cleanup(void);
 
 #endif /* HERD_CONTROL_H */

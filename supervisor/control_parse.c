@@ -22,13 +22,14 @@
 
 #include "control.h"
 
-#define CONTROL_NTOK	3	/* verb and at most two operands */
+#define CONTROL_NTOK	(CONTROL_NAMES_MAX + 2)	/* verb, --no-wait, names */
 #define CONTROL_TOK_MAX	64	/* longest operand we look at */
 
 enum control_args {
 	CONTROL_ARGS_NONE,	/* verb alone */
-	CONTROL_ARGS_NAME,	/* verb NAME */
-	CONTROL_ARGS_OPTNAME,	/* verb [NAME] */
+	CONTROL_ARGS_WAIT,	/* verb [--no-wait] */
+	CONTROL_ARGS_NAMES,	/* verb [--no-wait] NAME ... | all */
+	CONTROL_ARGS_OPTNAMES,	/* verb [NAME ...] */
 	CONTROL_ARGS_KILL,	/* verb NAME [SIGNAL] */
 };
 
@@ -38,12 +39,19 @@ static const struct control_verb_ent {
 	enum control_args	 args;
 	const char		*usage;
 } control_verbs[] = {
-	{ "status",	CONTROL_STATUS,	  CONTROL_ARGS_OPTNAME,	"status [NAME]" },
-	{ "start",	CONTROL_START,	  CONTROL_ARGS_NAME,	"start NAME" },
-	{ "stop",	CONTROL_STOP,	  CONTROL_ARGS_NAME,	"stop NAME" },
-	{ "restart",	CONTROL_RESTART,  CONTROL_ARGS_NAME,	"restart NAME" },
-	{ "kill",	CONTROL_KILL,	  CONTROL_ARGS_KILL,	"kill NAME [SIGNAL]" },
-	{ "reload",	CONTROL_RELOAD,	  CONTROL_ARGS_NONE,	"reload" },
+	{ "status",	CONTROL_STATUS,	  CONTROL_ARGS_OPTNAMES,
+	    "status [NAME ...]" },
+	{ "start",	CONTROL_START,	  CONTROL_ARGS_NAMES,
+	    "start [--no-wait] NAME ... | all" },
+	{ "stop",	CONTROL_STOP,	  CONTROL_ARGS_NAMES,
+	    "stop [--no-wait] NAME ... | all" },
+	{ "restart",	CONTROL_RESTART,  CONTROL_ARGS_NAMES,
+	    "restart [--no-wait] NAME ... | all" },
+	{ "kill",	CONTROL_KILL,	  CONTROL_ARGS_KILL,
+	    "kill NAME [SIGNAL]" },
+	{ "reload",	CONTROL_RELOAD,	  CONTROL_ARGS_WAIT,
+	    "reload [--no-wait]" },
+	{ "reopen",	CONTROL_REOPEN,	  CONTROL_ARGS_NONE,	"reopen" },
 	{ "shutdown",	CONTROL_SHUTDOWN, CONTROL_ARGS_NONE,	"shutdown" },
 };
 
@@ -148,6 +156,79 @@ control_fail(struct control_cmd *cmd, const char *fmt, const char *arg)
 	return -1;
 }
 
+static int
+control_is(const struct control_tok *t, const char *word)
+{
+	return t->len == strlen(word) && memcmp(t->p, word, t->len) == 0;
+}
+
+/* The operands of verb v: tok[1] .. tok[ntok - 1]. */
+static int
+control_args(const struct control_verb_ent *v, const struct control_tok *tok,
+    size_t ntok, struct control_cmd *cmd)
+{
+	char	 buf[CONTROL_TOK_MAX + 1];
+	size_t	 i = 1;
+
+	if ((v->args == CONTROL_ARGS_WAIT || v->args == CONTROL_ARGS_NAMES) &&
+	    ntok > 1 && control_is(&tok[1], "--no-wait")) {
+		cmd->nowait = 1;
+		i++;
+	}
+	switch (v->args) {
+	case CONTROL_ARGS_NONE:
+	case CONTROL_ARGS_WAIT:
+		if (ntok != i)
+			return control_fail(cmd, "usage: %s", v->usage);
+		return 0;
+	case CONTROL_ARGS_NAMES:
+		if (ntok == i)
+			return control_fail(cmd, "usage: %s", v->usage);
+		if (ntok == i + 1 && control_is(&tok[i], "all")) {
+			cmd->all = 1;
+			return 0;
+		}
+		break;
+	case CONTROL_ARGS_OPTNAMES:
+		break;
+	case CONTROL_ARGS_KILL:
+		if (ntok < 2 || ntok > 3)
+			return control_fail(cmd, "usage: %s", v->usage);
+		break;
+	}
+	for (; i < ntok; i++) {
+		if (v->args == CONTROL_ARGS_KILL && i == 2) {
+			control_quote(buf, sizeof(buf), &tok[2]);
+			if (tok[2].len > 32 ||
+			    (cmd->signo = control_signal(buf)) == -1) {
+				cmd->signo = 0;
+				return control_fail(cmd,
+				    "unknown signal \"%s\"", buf);
+			}
+			return 0;
+		}
+		if (tok[i].p[0] == '-' && v->args != CONTROL_ARGS_KILL) {
+			control_quote(buf, sizeof(buf), &tok[i]);
+			return control_fail(cmd, "unknown option \"%s\" (options "
+			    "go before the names)", buf);
+		}
+		if (!control_name_ok(&tok[i]) || control_is(&tok[i], "all")) {
+			control_quote(buf, sizeof(buf), &tok[i]);
+			return control_fail(cmd, control_is(&tok[i], "all") ?
+			    "\"%s\" goes alone" : "bad node name \"%s\"", buf);
+		}
+		if (cmd->nnames == CONTROL_NAMES_MAX)
+			return control_fail(cmd, "%s: too many names",
+			    v->name);
+		memcpy(cmd->names[cmd->nnames], tok[i].p, tok[i].len);
+		cmd->names[cmd->nnames][tok[i].len] = '\0';
+		cmd->nnames++;
+	}
+	if (v->args == CONTROL_ARGS_KILL)
+		cmd->signo = SIGKILL;
+	return 0;
+}
+
 int
 control_parse(const char *line, size_t len, struct control_cmd *cmd)
 {
@@ -189,44 +270,5 @@ control_parse(const char *line, size_t len, struct control_cmd *cmd)
 	}
 	if (ntok == 0)
 		return 0;			/* CONTROL_NONE */
-
-	switch (v->args) {
-	case CONTROL_ARGS_NONE:
-		if (ntok != 1)
-			return control_fail(cmd, "usage: %s", v->usage);
-		break;
-	case CONTROL_ARGS_OPTNAME:
-		if (ntok > 2)
-			return control_fail(cmd, "usage: %s", v->usage);
-		break;
-	case CONTROL_ARGS_NAME:
-		if (ntok != 2)
-			return control_fail(cmd, "usage: %s", v->usage);
-		break;
-	case CONTROL_ARGS_KILL:
-		if (ntok < 2)
-			return control_fail(cmd, "usage: %s", v->usage);
-		break;
-	}
-	if (ntok >= 2) {
-		if (!control_name_ok(&tok[1])) {
-			control_quote(buf, sizeof(buf), &tok[1]);
-			return control_fail(cmd, "bad node name \"%s\"", buf);
-		}
-		memcpy(cmd->name, tok[1].p, tok[1].len);
-		cmd->name[tok[1].len] = '\0';
-	}
-	if (v->args == CONTROL_ARGS_KILL) {
-		cmd->signo = SIGKILL;
-		if (ntok == 3) {
-			control_quote(buf, sizeof(buf), &tok[2]);
-			if (tok[2].len > 32 ||
-			    (cmd->signo = control_signal(buf)) == -1) {
-				cmd->signo = 0;
-				return control_fail(cmd,
-				    "unknown signal \"%s\"", buf);
-			}
-		}
-	}
-	return 0;
+	return control_args(v, tok, ntok, cmd);
 }

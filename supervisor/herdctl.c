@@ -20,7 +20,10 @@
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <sys/stat.h>
+
 #include <err.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,9 +39,11 @@
 
 #define HERDCTL_CONF		"etc/herd.ini"
 #define HERDCTL_REPLY_MAX	(16 * 1024 * 1024)
-#define HERDCTL_TIMEOUT_S	30
+#define HERDCTL_TIMEOUT_S	30	/* a command answered at once */
+#define HERDCTL_WAIT_S		600	/* one that waits: herdd's deadlines */
 
 static void	 herdctl_usage(FILE *, int) __attribute__((noreturn));
+static int	 herdctl_log(int, char *[], const char *);
 
 static void
 herdctl_usage(FILE *fp, int status)
@@ -46,8 +51,11 @@ herdctl_usage(FILE *fp, int status)
 	fprintf(fp, "usage: herdctl [-f file | -s socket] [-j] command "
 	    "[argument ...]\n"
 	    "       herdctl -h | --help | --version\n"
-	    "commands: status [name], start name, stop name, restart name,\n"
-	    "          kill name [signal], reload, shutdown\n");
+	    "commands: status [name ...]\n"
+	    "          start | stop | restart [--no-wait] name ... | all\n"
+	    "          kill name [signal]\n"
+	    "          log [-f] [-n lines] name\n"
+	    "          reload [--no-wait], reopen, shutdown\n");
 	exit(status);
 }
 
@@ -80,10 +88,11 @@ herdctl_line(int argc, char *argv[], size_t *lenp)
 }
 
 static int
-herdctl_connect(const char *path)
+herdctl_connect(const char *path, int waits)
 {
 	struct sockaddr_un	 sun;
-	struct timeval		 tv = { HERDCTL_TIMEOUT_S, 0 };
+	struct timeval		 tv = { waits ? HERDCTL_WAIT_S :
+				    HERDCTL_TIMEOUT_S, 0 };
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -153,6 +162,32 @@ herdctl_talk(int fd, const char *line, size_t len, const char *path)
 	return buf;
 }
 
+/* Where the last lines of the file begin (read backwards in blocks). */
+static off_t
+herdctl_tail_start(int fd, off_t size, long lines)
+{
+	char	 buf[8192];
+	off_t	 pos = size, start;
+	ssize_t	 n, i;
+	long	 seen = 0;
+
+	if (lines == 0)
+		return size;
+	while (pos > 0) {
+		start = pos > (off_t)sizeof(buf) ? pos - (off_t)sizeof(buf) : 0;
+		if ((n = pread(fd, buf, (size_t)(pos - start), start)) <= 0)
+			return 0;
+		for (i = n - 1; i >= 0; i--) {
+			/* the newline ending the file's last line is not a break */
+			if (buf[i] == '\n' && start + i != size - 1 &&
+			    ++seen == lines)
+				return start + i + 1;
+		}
+		pos = start;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -163,7 +198,7 @@ main(int argc, char *argv[])
 	/* static: still reachable when err(3) exits (LeakSanitizer) */
 	static char		*line, *text;
 	char			 errs[8192];
-	size_t			 len;
+	size_t			 len = 0;
 	int			 ch, json = 0, fd, ok, fflag = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -196,9 +231,11 @@ main(int argc, char *argv[])
 	if (argc == 0 || (sock != NULL && fflag))
 		herdctl_usage(stderr, HERD_EXIT_USAGE);
 
-	line = herdctl_line(argc, argv, &len);
-	if (control_parse(line, len - 1, &cmd) == -1)
-		errx(HERD_EXIT_USAGE, "%s", cmd.error);
+	if (strcmp(argv[0], "log") != 0) {
+		line = herdctl_line(argc, argv, &len);
+		if (control_parse(line, len - 1, &cmd) == -1)
+			errx(HERD_EXIT_USAGE, "%s", cmd.error);
+	}
 
 	if (sock == NULL) {
 		static char	 path[HERD_PATH_MAX];
@@ -219,7 +256,11 @@ main(int argc, char *argv[])
 		}
 	}
 
-	fd = herdctl_connect(sock);
+	if (strcmp(argv[0], "log") == 0)
+		return herdctl_log(argc, argv, sock);
+	fd = herdctl_connect(sock, !cmd.nowait && (cmd.verb == CONTROL_START ||
+	    cmd.verb == CONTROL_STOP || cmd.verb == CONTROL_RESTART ||
+	    cmd.verb == CONTROL_RELOAD));
 	text = herdctl_talk(fd, line, len, sock);
 	close(fd);
 	if ((reply = json_tokener_parse(text)) == NULL ||
@@ -239,10 +280,114 @@ main(int argc, char *argv[])
 		fprintf(stderr, "herdctl: %s\n", msg);
 	} else if (!json)
 		output_result(stdout, &cmd, reply);
+	/* a start, stop or restart that did not get there */
+	if (ok && !output_all_done(reply))
+		ok = 0;
 	json_object_put(reply);
 	free(text);
 	free(line);
 	if (fflush(stdout) == EOF)
 		err(1, "stdout");
 	return ok ? 0 : 1;
+}
+
+/*
+ * log [-f] [-n lines] NAME: the end of a worker's log, found by asking
+ * herdd where it is; -f follows it, across a rotation, as tail -F does.
+ */
+static int
+herdctl_log(int argc, char *argv[], const char *sock)
+{
+	struct json_object	*reply, *nodes, *v;
+	struct stat		 st, now;
+	static char		*text, *line;
+	char			 buf[65536], req[CONTROL_LINE_MAX + 16];
+	const char		*path;
+	long			 lines = 10;
+	int			 ch, follow = 0, fd, lfd;
+	off_t			 pos;
+	ssize_t			 n;
+	size_t			 len;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "fn:")) != -1) {
+		switch (ch) {
+		case 'f':
+			follow = 1;
+			break;
+		case 'n':
+			lines = strtol(optarg, NULL, 10);
+			if (lines < 0 || lines > 1000000)
+				errx(HERD_EXIT_USAGE, "-n %s: a number of lines",
+				    optarg);
+			break;
+		default:
+			herdctl_usage(stderr, HERD_EXIT_USAGE);
+		}
+	}
+	if (argc - optind != 1)
+		herdctl_usage(stderr, HERD_EXIT_USAGE);
+	if ((size_t)snprintf(req, sizeof(req), "status %s\n", argv[optind]) >=
+	    sizeof(req))
+		errx(HERD_EXIT_USAGE, "name too long");
+	line = req;
+	len = strlen(req);
+	fd = herdctl_connect(sock, 0);
+	text = herdctl_talk(fd, line, len, sock);
+	close(fd);
+	if ((reply = json_tokener_parse(text)) == NULL ||
+	    !json_object_object_get_ex(reply, "ok", &v))
+		errx(1, "%s: not a reply from herdd", sock);
+	if (!json_object_get_boolean(v)) {
+		json_object_object_get_ex(reply, "error", &v);
+		errx(1, "%s", v ? json_object_get_string(v) : "failed");
+	}
+	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
+	    json_object_array_length(nodes) != 1 ||
+	    !json_object_object_get_ex(json_object_array_get_idx(nodes, 0),
+	    "log", &v))
+		errx(1, "%s: not a reply from herdd", sock);
+	if (v == NULL)
+		errx(1, "%s has no log file here (log_dir is \"-\", or it runs "
+		    "on another machine): see herdd's standard error",
+		    argv[optind]);
+	path = json_object_get_string(v);
+	if ((lfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", path);
+	if (fstat(lfd, &st) == -1)
+		err(1, "%s", path);
+	pos = herdctl_tail_start(lfd, st.st_size, lines);
+	for (;;) {
+		while ((n = pread(lfd, buf, sizeof(buf), pos)) > 0) {
+			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+				err(1, "stdout");
+			pos += n;
+		}
+		if (n == -1)
+			err(1, "%s", path);
+		if (fflush(stdout) == EOF)
+			err(1, "stdout");
+		if (!follow)
+			break;
+		usleep(200 * 1000);
+		/* rotated (a new file at the path) or cut: start over */
+		if (stat(path, &now) == 0 && (now.st_ino != st.st_ino ||
+		    now.st_dev != st.st_dev)) {
+			int nfd = open(path, O_RDONLY | O_CLOEXEC);
+
+			if (nfd != -1) {
+				while ((n = pread(lfd, buf, sizeof(buf), pos)) > 0)
+					fwrite(buf, 1, (size_t)n, stdout);
+				close(lfd);
+				lfd = nfd;
+				st = now;
+				pos = 0;
+			}
+		} else if (fstat(lfd, &now) == 0 && now.st_size < pos)
+			pos = 0;
+	}
+	close(lfd);
+	json_object_put(reply);
+	free(text);
+	return 0;
 }

@@ -17,6 +17,12 @@ void	 output_status(FILE *fp, struct json_object *reply);
 void	 output_result(FILE *fp, const struct control_cmd *cmd,
 	    struct json_object *reply);
 
+/*
+ * 0 when a start, stop or restart left some worker short of where it was
+ * sent, or a reload's roll halted; else 1.
+ */
+int	 output_all_done(struct json_object *reply);
+
 /* "5s", "1m02s", "3h04m", "2d03h". */
 void	 output_duration(char *buf, size_t len, long long secs);
 

@@ -32,10 +32,10 @@
 
 #include "conf.h"
 #include "control.h"
-#include "herdd.h"
 #include "local.h"
 #include "log.h"
 #include "proc.h"
+#include "sdnotify.h"
 
 #define HERDD_CONF	"etc/herd.ini"
 #define HERDD_NODE_ENV	"HERD_NODE"
@@ -53,6 +53,7 @@ static const char	*herdd_conf_file = HERDD_CONF;
 static char		*herdd_chosen[HERDD_CHOSEN_MAX];	/* -s */
 static size_t		 herdd_nchosen;
 static char		 herdd_control[HERD_PATH_MAX];
+static char		 herdd_logpath[HERD_PATH_MAX + 16];	/* or "" */
 static int		 herdd_stopping;
 
 /*
@@ -148,8 +149,10 @@ herdd_node_path(const struct herd_conf *cf, char *path, size_t len,
 	n = snprintf(path, len, "%s/../node/herd-node", self);
 	if (n >= 0 && (size_t)n < len && herdd_executable(path))
 		return 0;
-	snprintf(err, errlen, "herd-node not found: not in %s nor in "
-	    "%s/../node; set [herd] node or %s", self, self, HERDD_NODE_ENV);
+	if (snprintf(err, errlen, "herd-node not found: not in %s nor in "
+	    "%s/../node; set [herd] node or %s", self, self, HERDD_NODE_ENV)
+	    < 0)
+		err[0] = '\0';
 	return -1;
 }
 
@@ -290,14 +293,21 @@ herdd_conf_errors(const char *errs, int logged)
 	}
 }
 
-int
-herdd_reload(struct json_object *result, char *err, size_t errlen)
+/*
+ * Re-read the configuration file and apply it (see proc_reload()): 0, or
+ * -1 with the file's errors in err (one per line) when the new
+ * configuration is refused; the herd is then left as it was.  req, when
+ * not NULL, is answered once the reload is done (or at once, nowait).
+ */
+static int
+herdd_reload(int nowait, struct control_req *req, char *err, size_t errlen)
 {
 	struct herd_conf	*cf;
 	unsigned char		*run = NULL;
 	char			 node[HERD_PATH_MAX];
 	size_t			 n;
 	long			 nrun = -1;
+	int			 level;
 
 	if (herdd_stopping) {
 		snprintf(err, errlen, "herdd is shutting down");
@@ -332,18 +342,66 @@ herdd_reload(struct json_object *result, char *err, size_t errlen)
 	if (strcmp(cf->control, herdd_control) != 0)
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", cf->control, herdd_control);
-	log_set_level(cf->log_level);
-	proc_reload(cf, node, run, result);
+	level = cf->log_level;
+	if (proc_reload(cf, node, run, nowait, req, err, errlen) == -1) {
+		log_warnx("reload refused: %s", err);
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return -1;
+	}
+	log_set_level(level);
 	free(run);
 	log_notice("reloaded %s", herdd_conf_file);
 	return 0;
 }
 
-void
+static void
 herdd_shutdown(void)
 {
 	herdd_stopping = 1;
+	sdnotify_send("STOPPING=1");
 	proc_shutdown(herdd_done_cb);
+}
+
+/* herdd's log and every worker's, opened again (after logrotate). */
+static void
+herdd_reopen(void)
+{
+	if (herdd_logpath[0] != '\0' && log_init("herdd", herdd_logpath, 1)
+	    == -1)
+		log_warn("reopening %s", herdd_logpath);
+	else
+		log_notice("logs reopened");
+	proc_reopen();
+}
+
+/* Carry out one control command (see control.h). */
+static struct json_object *
+herdd_run(const struct control_cmd *cmd, struct control_req *req)
+{
+	struct json_object	*res;
+	static char		 err[HERDD_ERR_MAX];
+
+	switch (cmd->verb) {
+	case CONTROL_RELOAD:
+		if (herdd_reload(cmd->nowait, req, err, sizeof(err)) == -1)
+			return control_error(err);
+		return NULL;		/* proc_reload() answers */
+	case CONTROL_REOPEN:
+		herdd_reopen();
+		res = json_object_new_object();
+		json_object_object_add(res, "ok", json_object_new_boolean(1));
+		return res;
+	case CONTROL_SHUTDOWN:
+		log_notice("control: shutdown requested");
+		herdd_shutdown();
+		res = json_object_new_object();
+		json_object_object_add(res, "ok", json_object_new_boolean(1));
+		return res;
+	default:
+		return proc_ctl(cmd, req);
+	}
 }
 
 static void
@@ -356,17 +414,18 @@ herdd_done_cb(void)
 static void
 herdd_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct json_object	*res;
-	char			 err[HERDD_ERR_MAX];
+	static char		 err[HERDD_ERR_MAX];
 
 	(void)loop;
 	(void)revents;
 	switch (w->signum) {
 	case SIGHUP:
 		log_notice("SIGHUP: reload");
-		res = json_object_new_object();
-		(void)herdd_reload(res, err, sizeof(err));
-		json_object_put(res);
+		(void)herdd_reload(1, NULL, err, sizeof(err));
+		break;
+	case SIGUSR1:
+		log_notice("SIGUSR1: reopening the logs");
+		herdd_reopen();
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -391,10 +450,9 @@ main(int argc, char *argv[])
 {
 	struct herd_conf	*cf;
 	struct ev_loop		*loop;
-	ev_signal		 sig_term, sig_int, sig_hup;
+	ev_signal		 sig_term, sig_int, sig_hup, sig_usr1;
 	ev_prepare		 prep;
 	char			 err[HERDD_ERR_MAX], node[HERD_PATH_MAX];
-	char			 logpath[HERD_PATH_MAX + 16];
 	unsigned char		*run;
 	long			 nrun;
 	int			 ch, noaction = 0, verbose = 0;
@@ -491,10 +549,13 @@ main(int argc, char *argv[])
 		free(cf);
 		return 1;
 	}
-	snprintf(logpath, sizeof(logpath), "%s/herdd.log", cf->log_dir);
-	if (log_init("herdd", strcmp(cf->log_dir, "-") == 0 ? NULL : logpath,
-	    1) == -1) {
-		fprintf(stderr, "herdd: %s: %s\n", logpath, strerror(errno));
+	if (strcmp(cf->log_dir, "-") != 0)
+		snprintf(herdd_logpath, sizeof(herdd_logpath), "%s/herdd.log",
+		    cf->log_dir);
+	if (log_init("herdd", herdd_logpath[0] ? herdd_logpath : NULL, 1)
+	    == -1) {
+		fprintf(stderr, "herdd: %s: %s\n", herdd_logpath,
+		    strerror(errno));
 		free(run);
 		conf_free(cf);
 		free(cf);
@@ -516,7 +577,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start libev's default loop");
-	if (control_init(cf->control, err, sizeof(err)) == -1) {
+	(void)sdnotify_init(loop);
+	if (control_init(cf->control, herdd_run, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		log_flush();
 		free(run);
@@ -530,6 +592,8 @@ main(int argc, char *argv[])
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_hup);
+	ev_signal_init(&sig_usr1, herdd_signal_cb, SIGUSR1);
+	ev_signal_start(loop, &sig_usr1);
 	ev_prepare_init(&prep, herdd_prepare_cb);
 	ev_prepare_start(loop, &prep);
 
@@ -542,6 +606,7 @@ main(int argc, char *argv[])
 
 	control_cleanup();
 	proc_free();
+	sdnotify_close();
 	herdd_chosen_free();
 	log_notice("exiting");
 	log_flush();

@@ -102,7 +102,7 @@ output_status(FILE *fp, struct json_object *reply)
 	const char		*name, *state, *last;
 	char			 pid[24], up[24], rs[24], cl[24], cn[24];
 	char			 st[48], links[1024];
-	const char		*jr;
+	const char		*jr, *why;
 	size_t			 i, count;
 	int			 w = 4;
 
@@ -150,6 +150,16 @@ output_status(FILE *fp, struct json_object *reply)
 		    w, name ? name : "?", st, pid, up, rs, cl, cn,
 		    last ? last : "-", jr != NULL ? jr : "-", links);
 	}
+	/* why the workers that are not well are so, under the table */
+	for (i = 0; i < count; i++) {
+		n = json_object_array_get_idx(nodes, i);
+		name = output_str(n, "name");
+		state = output_str(n, "state");
+		if ((why = output_str(n, "reason")) == NULL || state == NULL ||
+		    strcmp(state, "running") == 0)
+			continue;
+		fprintf(fp, "%s %s: %s\n", name ? name : "?", state, why);
+	}
 }
 
 static void
@@ -170,12 +180,63 @@ output_names(FILE *fp, struct json_object *reply, const char *key)
 	fprintf(fp, ";");
 }
 
+int
+output_all_done(struct json_object *reply)
+{
+	struct json_object	*nodes, *v;
+	size_t			 i, n;
+
+	if (json_object_object_get_ex(reply, "timed_out", &v) &&
+	    json_object_get_boolean(v))
+		return 0;
+	if (json_object_object_get_ex(reply, "halted", &v) && v != NULL)
+		return 0;
+	if (json_object_object_get_ex(reply, "waiting", &v) &&
+	    json_object_get_boolean(v))
+		return 1;		/* --no-wait: nothing was waited for */
+	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array))
+		return 1;
+	n = json_object_array_length(nodes);
+	for (i = 0; i < n; i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(nodes,
+		    i), "done", &v) && !json_object_get_boolean(v))
+			return 0;
+	return 1;
+}
+
+/* One line per worker of a start, stop or restart. */
+static void
+output_nodes(FILE *fp, struct json_object *reply)
+{
+	struct json_object	*nodes, *n;
+	const char		*name, *state, *why;
+	char			 pid[24];
+	size_t			 i, count;
+
+	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array))
+		return;
+	count = json_object_array_length(nodes);
+	for (i = 0; i < count; i++) {
+		n = json_object_array_get_idx(nodes, i);
+		name = output_str(n, "name");
+		state = output_str(n, "state");
+		why = output_str(n, "reason");
+		output_num(pid, sizeof(pid), n, "pid");
+		fprintf(fp, "%s: %s%s%s%s%s\n", name ? name : "?",
+		    state ? state : "?", strcmp(pid, "-") ? ", pid " : "",
+		    strcmp(pid, "-") ? pid : "", why ? ": " : "",
+		    why ? why : "");
+	}
+}
+
 void
 output_result(FILE *fp, const struct control_cmd *cmd,
     struct json_object *reply)
 {
 	struct json_object	*v;
-	const char		*node, *state;
+	const char		*node;
 	char			 pid[24];
 
 	switch (cmd->verb) {
@@ -187,10 +248,23 @@ output_result(FILE *fp, const struct control_cmd *cmd,
 		output_names(fp, reply, "added");
 		output_names(fp, reply, "removed");
 		output_names(fp, reply, "changed");
+		output_names(fp, reply, "started");
+		if (!cmd->nowait)
+			output_names(fp, reply, "restarted");
 		if (json_object_object_get_ex(reply, "unchanged", &v))
 			fprintf(fp, " unchanged: %d",
 			    json_object_get_int(v));
 		fprintf(fp, "\n");
+		if (json_object_object_get_ex(reply, "halted", &v) &&
+		    v != NULL)
+			fprintf(fp, "the rolling restart halted: %s failed "
+			    "after its restart\n", json_object_get_string(v));
+		if (cmd->nowait)
+			fprintf(fp, "changed servers restart one at a time; "
+			    "see herdctl status\n");
+		break;
+	case CONTROL_REOPEN:
+		fprintf(fp, "logs reopened\n");
 		break;
 	case CONTROL_SHUTDOWN:
 		fprintf(fp, "herdd is stopping the herd\n");
@@ -199,18 +273,17 @@ output_result(FILE *fp, const struct control_cmd *cmd,
 		node = output_str(reply, "node");
 		output_num(pid, sizeof(pid), reply, "pid");
 		fprintf(fp, "%s: sent signal %d to pid %s\n",
-		    node ? node : cmd->name,
+		    node ? node : cmd->names[0],
 		    json_object_object_get_ex(reply, "signal", &v) &&
 		    json_object_is_type(v, json_type_int) ?
 		    json_object_get_int(v) : cmd->signo, pid);
 		break;
 	default:
-		node = output_str(reply, "node");
-		state = output_str(reply, "state");
-		output_num(pid, sizeof(pid), reply, "pid");
-		fprintf(fp, "%s: %s%s%s\n", node ? node : cmd->name,
-		    state ? state : "?", strcmp(pid, "-") ? ", pid " : "",
-		    strcmp(pid, "-") ? pid : "");
+		output_nodes(fp, reply);
+		if (json_object_object_get_ex(reply, "timed_out", &v) &&
+		    json_object_get_boolean(v))
+			fprintf(fp, "herdctl: %s: timed out before every "
+			    "worker got there\n", control_verb_name(cmd->verb));
 		break;
 	}
 }

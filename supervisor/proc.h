@@ -5,10 +5,15 @@
  *
  *	starting	forked, not ready yet (no READY on its notify channel)
  *	running		ready: both its ports listen
+ *	unresponsive	running, but no answer to the heartbeat (a PING a
+ *			second on the notify channel) for 3 s: paused or
+ *			wedged; killed after hang_timeout_ms (a crash)
  *	backoff		exited; waiting next_start_ms before a new start
  *	stopping	sent TERM (KILL after stop_timeout_ms); waiting to reap
  *	stopped		down on request; stays down until started
- *	failed		exited 78 (configuration): never respawned by itself
+ *	failed		exited 78 (configuration), or crashed
+ *			start_limit_burst times within start_limit_interval_s:
+ *			never respawned by itself; start or reload clears it
  *
  * Servers of the configuration that this herdd does not run (their host is
  * on another machine, or -s left them out) have no worker here: status
@@ -28,10 +33,12 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "control.h"
 
 enum proc_state {
 	PROC_STARTING,
 	PROC_RUNNING,
+	PROC_UNRESPONSIVE,
 	PROC_BACKOFF,
 	PROC_STOPPING,
 	PROC_STOPPED,
@@ -69,34 +76,27 @@ void		 proc_free(void);
  * Apply a new configuration (already validated).  Takes ownership of cf
  * as proc_init() does, and frees the previous one; run is as for
  * proc_init().  A server that no longer runs here is stopped and leaves
- * the table (reported as removed); one that now does is started (added).
- * Writes what it did into result.
+ * the table (removed); one that now does is started (added); failed and
+ * backing-off ones start again; changed ones that run are restarted one
+ * at a time (see proc_reload.c).  req (NULL for SIGHUP) is answered with
+ * what happened once all of that is done, or at once with nowait.
+ * Returns 0, or -1 with err set when a reload is still under way.
  */
-void		 proc_reload(struct herd_conf *cf, const char *node_path,
-		    const unsigned char *run, struct json_object *result);
+int		 proc_reload(struct herd_conf *cf, const char *node_path,
+		    const unsigned char *run, int nowait,
+		    struct control_req *req, char *err, size_t errlen);
 
 /*
- * The control commands.  Each returns 0, or -1 with a message in err;
- * result gets the fields of the reply.
+ * The control commands about workers (status, start, stop, restart,
+ * kill).  Returns the reply, or NULL when req will be answered later
+ * (start, stop and restart wait for the workers to get there).
  */
-int		 proc_status(const char *name, struct json_object *result,
-		    char *err, size_t errlen);
-int		 proc_ctl_start(const char *name, struct json_object *result,
-		    char *err, size_t errlen);
-int		 proc_ctl_stop(const char *name, struct json_object *result,
-		    char *err, size_t errlen);
-int		 proc_ctl_restart(const char *name, struct json_object *result,
-		    char *err, size_t errlen);
-int		 proc_ctl_kill(const char *name, int signo,
-		    struct json_object *result, char *err, size_t errlen);
+struct json_object *proc_ctl(const struct control_cmd *cmd,
+		    struct control_req *req);
+
+/* SIGHUP to every worker: each reopens its log. */
+void		 proc_reopen(void);
 
 const char	*proc_state_name(enum proc_state state);
-
-/*
- * The delay before restart number crashes (1 = the first crash) of a
- * worker; healthy: it had been ready before this crash.  Pure; unit tested.
- */
-long		 proc_backoff_ms(unsigned int crashes, int healthy,
-		    int delay_ms, int max_ms);
 
 #endif /* HERD_PROC_H */

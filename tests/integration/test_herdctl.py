@@ -134,23 +134,19 @@ def test_broken_file():
         # once they idle out (CONTROL_IDLE_S, 5 s)
         import socket
         stuck = []
-        for _ in range(64):
+        for i in range(100):
             c = socket.socket(socket.AF_UNIX)
             c.connect(os.path.join(d, "ctl.sock"))
-            c.sendall(b"stat")
+            if i % 2 == 0:
+                c.sendall(b"stat")       # a line never finished
             stuck.append(c)
         time.sleep(0.3)
-        r = run(HERDCTL, "-f", conf, "status")
-        locked = r.returncode != 0
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 10:
-            r = run(HERDCTL, "-f", conf, "status")
-            if r.returncode == 0:
-                break
-            time.sleep(0.2)
+        r = run(HERDCTL, "-f", conf, "status")
         took = time.monotonic() - t0
-        ok(locked and r.returncode == 0 and took < 8,
-           "64 unfinished lines idle out: status again after %.1f s" % took,
+        ok(r.returncode == 0 and "Solo" in r.stdout and took < 2,
+           "100 idle control connections: herdctl still answers at once "
+           "(%.2f s; the one silent longest gives its place)" % took,
            r.stdout + r.stderr)
         for c in stuck:
             c.close()

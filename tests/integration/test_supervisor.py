@@ -462,8 +462,8 @@ def test_crash_loop(top):
     h = Herd(top, "loop", [("Loop", p[0], p[1], []), ("Bad", p[2], p[3], []),
                            ("Mute", p[4], p[5], [])],
              herd_extra="node = %s\nrestart_delay_ms = 100\n"
-                        "restart_max_ms = 800\nready_timeout_ms = 300" %
-             script)
+                        "restart_max_ms = 800\nready_timeout_ms = 300\n"
+                        "start_limit_burst = 0" % script)
     h.start()
     seen = []                            # next_start_ms seen in status
 
@@ -497,8 +497,12 @@ def test_crash_loop(top):
     rc, out, errs = h.ctl("start", "Bad")
     again = h.wait_state("Bad", "failed", 5.0,
                          lambda n: n["restarts"] == 1)
-    ok(rc == 0 and again is not None,
-       "herdctl start retries a failed worker once", again)
+    rep = json.loads(out) if out else {}
+    ok(rc == 1 and again is not None and
+       rep.get("nodes", [{}])[0].get("state") == "failed" and
+       rep["nodes"][0].get("done") is False,
+       "herdctl start retries a failed worker once, waits, and exits 1 "
+       "when it fails again", "%s %s" % (out, again))
     mute = wait_for(lambda: (lambda n: n if n and n["restarts"] >= 1 and
                              n["last_exit"] == "signal 9" else None)(
         h.node("Mute")), 5.0, 0.05)
@@ -555,8 +559,8 @@ def test_stubborn(top):
         return
     time.sleep(0.2)                      # let sh install its trap
     t0 = time.monotonic()
-    rc, out, errs = h.ctl("stop", "Stubborn")
-    stopping = json.loads(out)["state"] if rc == 0 else None
+    rc, out, errs = h.ctl("stop", "--no-wait", "Stubborn")
+    stopping = json.loads(out)["nodes"][0]["state"] if rc == 0 else None
     down = h.wait_state("Stubborn", "stopped", 5.0)
     took = time.monotonic() - t0
     ok(stopping == "stopping" and down is not None and
@@ -564,7 +568,7 @@ def test_stubborn(top):
        not pid_alive(n["pid"]) and "still there 300 ms after TERM" in
        h.herdd_log(), "stop: TERM, then KILL after stop_timeout_ms "
        "(%.0f ms)" % (took * 1000), down)
-    rc, out, errs = h.ctl("start", "Stubborn")
+    rc, out, errs = h.ctl("start", "--no-wait", "Stubborn")
     n = h.wait_state("Stubborn", "starting", 5.0, lambda n: n["pid"])
     time.sleep(0.2)
     h.proc.send_signal(signal.SIGTERM)
@@ -578,8 +582,9 @@ def test_stubborn(top):
 
 def test_readd(top):
     """A server removed by a reload and put back by the next one, while its
-    old worker (which ignores TERM) is still stopping: the new one is in
-    the table at once and starts once the old one is gone."""
+    old worker (which ignores TERM) is still stopping: one reload at a time,
+    so the second is refused until the first is done (its reply waits for
+    the old worker to go); then the server is back with a new worker."""
     script = node_script(top)
     p = free_ports(4)
     servers = [("Stubborn", p[0], p[1], []), ("Mute", p[2], p[3], [])]
@@ -591,18 +596,24 @@ def test_readd(top):
         return
     time.sleep(0.2)                      # let sh install its trap
     h.write(servers[1:])
-    rc, out, errs = h.ctl("reload")
+    rc, out, errs = h.ctl("reload", "--no-wait")
     ok(rc == 0 and json.loads(out)["removed"] == ["Stubborn"],
        "re-add: Stubborn removed", out + errs)
     h.write(servers)
     rc, out, errs = h.ctl("reload")
+    ok(rc == 1 and "still under way" in errs and pid_alive(n["pid"]),
+       "re-add: a second reload while the first waits is refused",
+       out + errs)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5:
+        rc, out, errs = h.ctl("reload")
+        if rc == 0:
+            break
+        time.sleep(0.1)
     res = json.loads(out) if rc == 0 else {}
-    rc, st, _ = h.ctl("status", "Stubborn")
-    st = json.loads(st)["nodes"] if rc == 0 else []
-    ok(res.get("added") == ["Stubborn"] and len(st) == 1 and
-       st[0]["state"] == "stopped",
-       "re-add: put back while the old one is stopping, it waits",
-       "%s %s" % (out, st))
+    ok(res.get("added") == ["Stubborn"] and not pid_alive(n["pid"]),
+       "re-add: once the old worker is gone, the next reload puts it back",
+       "%s %s" % (out, errs))
     new = h.wait_state("Stubborn", "starting", 5.0,
                        lambda m: m["pid"] and m["pid"] != n["pid"])
     ok(new is not None and not pid_alive(n["pid"]),
@@ -625,9 +636,9 @@ def test_reload_waits_for_stop(top):
     if not ok(n is not None, "reload waits: a worker ignoring TERM"):
         return
     time.sleep(0.2)                      # let sh install its trap
-    rc, out, errs = h.ctl("stop", "Stubborn")
+    rc, out, errs = h.ctl("stop", "--no-wait", "Stubborn")
     h.write([("Mute", p[0], p[1], [])])  # takes Stubborn's ports
-    rc, out, errs = h.ctl("reload")
+    rc, out, errs = h.ctl("reload", "--no-wait")
     res = json.loads(out) if rc == 0 else {}
     st = h.status() or {}
     ok(res.get("added") == ["Mute"] and res.get("removed") == ["Stubborn"]

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "control.h"
-#include "proc.h"
+#include "backoff.h"
 #include "tap.h"
 
 static int
@@ -17,13 +17,15 @@ parse(const char *s, struct control_cmd *c)
 int
 main(void)
 {
-	struct control_cmd	 c;
+	static struct control_cmd c;
 	char			 big[CONTROL_LINE_MAX * 2];
 
 	ok(parse("status", &c) == 0 && c.verb == CONTROL_STATUS &&
-	    c.name[0] == '\0', "status");
+	    c.nnames == 0, "status");
 	ok(parse("status Hands", &c) == 0 && c.verb == CONTROL_STATUS &&
-	    strcmp(c.name, "Hands") == 0, "status NAME");
+	    c.nnames == 1 && strcmp(c.names[0], "Hands") == 0, "status NAME");
+	ok(parse("status Hands Welsh", &c) == 0 && c.nnames == 2 &&
+	    strcmp(c.names[1], "Welsh") == 0, "status with two names");
 	ok(parse("  status \r", &c) == 0 && c.verb == CONTROL_STATUS,
 	    "white space and CR around a command");
 	ok(parse("STATUS", &c) == 0 && c.verb == CONTROL_STATUS,
@@ -31,9 +33,26 @@ main(void)
 	ok(parse("", &c) == 0 && c.verb == CONTROL_NONE, "empty line");
 	ok(parse(" \t\r", &c) == 0 && c.verb == CONTROL_NONE, "blank line");
 	ok(parse("start Goloman", &c) == 0 && c.verb == CONTROL_START &&
-	    strcmp(c.name, "Goloman") == 0, "start NAME");
+	    c.nnames == 1 && strcmp(c.names[0], "Goloman") == 0 &&
+	    !c.nowait && !c.all, "start NAME");
 	ok(parse("stop a.b_c-9", &c) == 0 && c.verb == CONTROL_STOP &&
-	    strcmp(c.name, "a.b_c-9") == 0, "stop NAME with . _ -");
+	    strcmp(c.names[0], "a.b_c-9") == 0, "stop NAME with . _ -");
+	ok(parse("stop --no-wait A B C", &c) == 0 && c.nowait &&
+	    c.nnames == 3 && strcmp(c.names[2], "C") == 0,
+	    "stop --no-wait with three names");
+	ok(parse("restart all", &c) == 0 && c.all && c.nnames == 0,
+	    "restart all");
+	ok(parse("start --no-wait all", &c) == 0 && c.all && c.nowait,
+	    "start --no-wait all");
+	ok(parse("start all Hands", &c) == -1 &&
+	    strstr(c.error, "alone") != NULL, "all goes alone: %s", c.error);
+	ok(parse("start --no-wait", &c) == -1, "--no-wait without names");
+	ok(parse("start Hands --no-wait", &c) == -1,
+	    "--no-wait after the names is a bad name");
+	ok(parse("reload --no-wait", &c) == 0 && c.verb == CONTROL_RELOAD &&
+	    c.nowait, "reload --no-wait");
+	ok(parse("reopen", &c) == 0 && c.verb == CONTROL_REOPEN, "reopen");
+	ok(parse("reopen now", &c) == -1, "reopen with an operand");
 	ok(parse("restart\tWelsh", &c) == 0 && c.verb == CONTROL_RESTART,
 	    "restart NAME, tab-separated");
 	ok(parse("reload", &c) == 0 && c.verb == CONTROL_RELOAD, "reload");
@@ -65,9 +84,16 @@ main(void)
 	ok(parse("stat", &c) == -1, "no prefix matching");
 	ok(parse("start", &c) == -1 && strstr(c.error, "usage") != NULL,
 	    "start without a name");
-	ok(parse("start a b", &c) == -1, "start with two names");
 	ok(parse("reload now", &c) == -1, "reload with an operand");
-	ok(parse("status a b", &c) == -1, "status with two names");
+	memset(big, 0, sizeof(big));
+	{
+		size_t	 i, o = 0;
+
+		o += (size_t)snprintf(big, sizeof(big), "stop");
+		for (i = 0; i <= CONTROL_NAMES_MAX; i++)
+			o += (size_t)snprintf(big + o, sizeof(big) - o, " n");
+		ok(control_parse(big, o, &c) == -1, "too many names");
+	}
 	ok(parse("start a/b", &c) == -1 &&
 	    strstr(c.error, "bad node name") != NULL, "bad node name");
 	ok(parse("start \xff\x01", &c) == -1 &&
@@ -85,16 +111,28 @@ main(void)
 	    "control_verb_name");
 
 	/* the backoff ladder: delay 100, max 1000 */
-	ok(proc_backoff_ms(1, 1, 100, 1000) == 0,
+	ok(backoff_delay_ms(1, 1, 100, 1000) == 0,
 	    "first crash of a healthy worker: at once");
-	ok(proc_backoff_ms(2, 1, 100, 1000) == 100, "then restart_delay_ms");
-	ok(proc_backoff_ms(3, 1, 100, 1000) == 200, "then doubling");
-	ok(proc_backoff_ms(1, 0, 100, 1000) == 100,
+	ok(backoff_delay_ms(2, 1, 100, 1000) == 100, "then restart_delay_ms");
+	ok(backoff_delay_ms(3, 1, 100, 1000) == 200, "then doubling");
+	ok(backoff_delay_ms(1, 0, 100, 1000) == 100,
 	    "a worker never ready: restart_delay_ms at once");
-	ok(proc_backoff_ms(4, 0, 100, 1000) == 800, "100 200 400 800");
-	ok(proc_backoff_ms(5, 0, 100, 1000) == 1000, "capped");
-	ok(proc_backoff_ms(400, 0, 100, 30000) == 30000,
+	ok(backoff_delay_ms(4, 0, 100, 1000) == 800, "100 200 400 800");
+	ok(backoff_delay_ms(5, 0, 100, 1000) == 1000, "capped");
+	ok(backoff_delay_ms(400, 0, 100, 30000) == 30000,
 	    "no overflow after many crashes");
-	ok(proc_backoff_ms(3, 0, 0, 0) == 0, "zero delay stays zero");
+	ok(backoff_delay_ms(3, 0, 0, 0) == 0, "zero delay stays zero");
+	/* giving up: 5 crashes within 10 s */
+	{
+		double	 at[] = { 0, 1, 2, 3, 4, 20, 21, 22, 23, 33.5 };
+
+		ok(!backoff_crash_loop(at, 4, 5, 10), "4 crashes: not yet");
+		ok(backoff_crash_loop(at, 5, 5, 10), "5 within 4 s: a loop");
+		ok(!backoff_crash_loop(at, 6, 5, 10), "the 5 last within 19 s: no");
+		ok(!backoff_crash_loop(at, 10, 5, 10),
+		    "20 21 22 23 33.5: 13.5 s, no");
+		ok(!backoff_crash_loop(at, 5, 0, 10), "burst 0: never");
+		ok(backoff_crash_loop(at, 1, 1, 10), "burst 1: the first crash");
+	}
 	return tap_done();
 }

@@ -1,0 +1,118 @@
+/*
+ * proc_int.h -- what the files of herdd's worker table share: the table
+ * and its state machine (proc.c), the notify channel and heartbeat
+ * (proc_notify.c), the reload diff and rolling restart (proc_reload.c),
+ * and the control verbs with their JSON (proc_ctl.c).  Not for the rest
+ * of herdd, which uses proc.h.
+ */
+#ifndef HERD_PROC_INT_H
+#define HERD_PROC_INT_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include <ev.h>
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "linebuf.h"
+#include "notify.h"
+#include "proc.h"
+
+#define PROC_PING_S		1.0	/* heartbeat to each running worker */
+#define PROC_DEAF_S		3.0	/* no PONG this long: unresponsive */
+#define PROC_CRASH_MAX		64	/* crash times kept per worker */
+#define PROC_REASON_MAX		(NOTIFY_TEXT_MAX + 128)
+
+enum proc_want {			/* what a stopping worker goes to */
+	PROC_WANT_STOP,			/* stopped */
+	PROC_WANT_START,		/* a fresh start (restart) */
+	PROC_WANT_REMOVE,		/* gone from the table (reload) */
+};
+
+struct proc {
+	char		 name[HERD_NAME_MAX + 1];
+	char		 host[256];	/* from the configuration */
+	uint16_t	 port;		/* from the configuration */
+	uint16_t	 peer_port;
+	enum proc_state	 state;
+	enum proc_want	 want;		/* while stopping */
+	pid_t		 pid;		/* 0 when no process */
+	int		 fd;		/* our end of the notify channel */
+	ev_child	 child_w;	/* reaps pid */
+	ev_io		 notify_w;	/* READY, STATS, PONG, ERROR */
+	ev_timer	 timer_w;	/* ready timeout, backoff, stop grace */
+	struct linebuf	 in;		/* the notify channel's records */
+	int		 skipping;	/* inside an over-long record */
+	int		 draining;	/* reading its last words */
+	ev_tstamp	 spawned;	/* ev_now() at fork */
+	ev_tstamp	 ready_at;	/* 0 until READY */
+	ev_tstamp	 next_start;	/* while backing off */
+	ev_tstamp	 last_pong;	/* READY or the last PONG */
+	unsigned long	 ping_seq;	/* the last PING sent */
+	unsigned int	 spawns;	/* processes started */
+	unsigned int	 restarts;	/* spawns after the first */
+	unsigned int	 crashes;	/* consecutive unasked exits */
+	ev_tstamp	 crash_at[PROC_CRASH_MAX];	/* a ring of crash times */
+	unsigned int	 ncrash;	/* in crash_at, since the last start */
+	int		 healthy_first;	/* the first of them had been ready */
+	int		 last_status;	/* wait(2) status; -1 for none */
+	char		 killed[128];	/* why we killed it, or "" */
+	int		 reload_stop;	/* counted in proc_reload_pending */
+	int		 reload_start;	/* start once a reload has settled */
+	int		 bad_notify;	/* logged a bad record already */
+	int		 have_stats;	/* STATS seen from this process */
+	unsigned long	 clients;	/* clients known */
+	unsigned long	 conns;		/* client connections open */
+	char		 links[NOTIFY_LINE_MAX];	/* "A,B" */
+	char		 synced[NOTIFY_LINE_MAX];	/* "A,B" */
+	char		 journal[16];	/* its journal: off, ok, error */
+	char		 error[NOTIFY_TEXT_MAX + 1];	/* its ERROR, or "" */
+	char		 reason[PROC_REASON_MAX];	/* why this state, or "" */
+};
+
+/* The table, in the order of the configuration file (proc.c). */
+extern struct proc	**proc_table;
+extern size_t		  proc_n;
+extern struct herd_conf	 *proc_conf;
+extern unsigned char	 *proc_run;	/* [i]: proc_conf->servers[i] here */
+extern int		  proc_chosen;	/* proc_run came from -s */
+extern char		  proc_node[HERD_PATH_MAX];
+extern int		  proc_shutting;
+
+/* proc.c: the state machine. */
+void		 proc_spawn(struct proc *);
+void		 proc_stop(struct proc *, enum proc_want);
+void		 proc_set_state(struct proc *, enum proc_state, const char *);
+void		 proc_exit_desc(int status, char *buf, size_t len);
+struct proc	*proc_find(const char *name);
+struct proc	*proc_new(const struct herd_server *);
+int		 proc_leaving(const struct proc *);
+int		 proc_runs_here(const struct herd_server *);
+unsigned char	*proc_run_copy(const struct herd_conf *, const unsigned char *);
+/* Forget its crashes: a start or reload by hand gives it a new chance. */
+void		 proc_forgive(struct proc *);
+/* 1 when it has a process that answers (running or unresponsive). */
+int		 proc_up(const struct proc *);
+
+/* proc_notify.c: the channel and the heartbeat. */
+void		 proc_notify_open(struct proc *, int fd);
+/* drain: read what it wrote last first (it has exited). */
+void		 proc_notify_close(struct proc *, int drain);
+void		 proc_heartbeat_start(void);
+void		 proc_heartbeat_stop(void);
+
+/* proc_reload.c: after a worker stopped or changed state. */
+void		 proc_reload_stopped(struct proc *);
+void		 proc_reload_changed(struct proc *);
+void		 proc_reload_abort(void);
+/* 1 when every running neighbour of p has caught p up. */
+int		 proc_caught_up(const struct proc *);
+
+/* proc_ctl.c: waiting commands, told of every state change. */
+void		 proc_ctl_changed(void);
+void		 proc_ctl_abort(void);
+struct json_object *proc_json(struct proc *);
+
+#endif /* HERD_PROC_INT_H */
