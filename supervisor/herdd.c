@@ -35,9 +35,9 @@
 #include "herdd.h"
 #include "local.h"
 #include "log.h"
+#include "paths.h"
 #include "proc.h"
 
-#define HERDD_CONF	"etc/herd.ini"
 #define HERDD_NODE_ENV	"HERD_NODE"
 #define HERDD_ERR_MAX	8192
 #define HERDD_CHOSEN_MAX	256	/* -s names */
@@ -49,7 +49,7 @@ static void	 herdd_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	 herdd_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	 herdd_done_cb(void);
 
-static const char	*herdd_conf_file = HERDD_CONF;
+static const char	*herdd_conf_file;	/* -f; else paths_conf() */
 static char		*herdd_chosen[HERDD_CHOSEN_MAX];	/* -s */
 static size_t		 herdd_nchosen;
 static char		 herdd_control[HERD_PATH_MAX];
@@ -433,6 +433,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		herdd_usage();
+	if (herdd_conf_file == NULL)
+		herdd_conf_file = paths_conf();
 
 	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
 		perror("herdd: calloc");
