@@ -30,6 +30,7 @@
 #include <ev.h>
 #include <json-c/json.h>
 
+#include "check.h"
 #include "conf.h"
 #include "control.h"
 #include "herdd.h"
@@ -465,6 +466,15 @@ main(int argc, char *argv[])
 		return HERD_EXIT_CONFIG;
 	}
 	if (noaction) {
+		if (check_noaction(cf, (const char *const *)herdd_chosen,
+		    herdd_nchosen, check_warn_stderr, err, sizeof(err)) == -1) {
+			herdd_conf_errors(err, 0);
+			herdd_chosen_free();
+			free(run);
+			conf_free(cf);
+			free(cf);
+			return HERD_EXIT_CONFIG;
+		}
 		if (verbose) {
 			conf_print(stdout, cf);
 			fflush(stdout);
@@ -508,6 +518,15 @@ main(int argc, char *argv[])
 			herdd_none_here(cf, err, sizeof(err));
 		log_warnx("%s", err);
 		log_flush();
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return HERD_EXIT_CONFIG;
+	}
+	if (check_start(cf, run, check_warn_log, err, sizeof(err)) == -1) {
+		herdd_conf_errors(err, 1);
+		log_flush();
+		herdd_chosen_free();
 		free(run);
 		conf_free(cf);
 		free(cf);
