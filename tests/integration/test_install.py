@@ -150,9 +150,149 @@ def test_n_none_here():
         shutil.rmtree(d, ignore_errors=True)
 
 
+BUILD = os.environ.get("HERD_BUILD_ROOT", "build")
+SYSCONFDIR = os.environ.get("HERD_SYSCONFDIR", "/usr/local/etc")
+DATADIR = os.environ.get("HERD_DATADIR", "/usr/local/share")
+LOCALSTATEDIR = os.environ.get("HERD_LOCALSTATEDIR", "/var/local")
+RUNSTATEDIR = os.environ.get("HERD_RUNSTATEDIR", "/run")
+PREFIX = os.environ.get("HERD_PREFIX", "/usr/local")
+
+
+def meson_install(dest):
+    return run("meson", "install", "-C", BUILD, "--no-rebuild", "--destdir",
+               dest, timeout=120)
+
+
+def installed_conf(path):
+    """The [herd] and [places] keys of an installed herd.ini."""
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            line = line.split(";", 1)[0].strip()
+            if "=" in line:
+                k, v = (x.strip() for x in line.split("=", 1))
+                keys.setdefault(k, v)
+    return keys
+
+
+def test_meson_install():
+    """meson install --destdir: the programs, manual pages, data set,
+    herd.ini with the installed paths, the two systemd units and the
+    logrotate file; a second install keeps an edited herd.ini; the
+    installed programs take the installed defaults."""
+    if not shutil.which("meson"):
+        print("# skip: meson is not installed")
+        return
+    dest = tempfile.mkdtemp(prefix="herd-destdir-")
+    try:
+        r = meson_install(dest)
+        ok(r.returncode == 0, "meson install --destdir", r.stdout + r.stderr)
+        sbin = os.path.join(dest + PREFIX, "sbin")
+        conf = dest + os.path.join(SYSCONFDIR, "herd", "herd.ini")
+        units = dest + os.path.join(PREFIX, "lib", "systemd", "system")
+        want = [os.path.join(sbin, p) for p in ("herdd", "herdctl",
+                                                 "herd-node")]
+        want += [dest + os.path.join(DATADIR, *p) for p in (
+            ("herd", "cities.dat"), ("man", "man8", "herdd.8"),
+            ("man", "man8", "herdctl.8"), ("man", "man8", "herd-node.8"),
+            ("man", "man5", "herd.ini.5"), ("man", "man7", "herd-protocol.7"),
+            ("doc", "herd", "NOTICE"))]
+        want += [conf, os.path.join(units, "herdd.service"),
+                 os.path.join(units, "herd-node@.service"),
+                 dest + os.path.join(SYSCONFDIR, "logrotate.d", "herd")]
+        missing = [w for w in want if not os.path.isfile(w)]
+        ok(not missing, "every file is installed", "missing: %s\ninstalled: "
+           "%s" % (missing, "\n".join(os.path.join(r_, f) for r_, _, fs in
+                                       os.walk(dest) for f in fs)))
+        ok(all(os.access(p, os.X_OK) for p in want[:3]),
+           "the programs are executable")
+
+        keys = installed_conf(conf)
+        paths = {"log_dir": os.path.join(LOCALSTATEDIR, "log", "herd"),
+                 "state_dir": os.path.join(LOCALSTATEDIR, "lib", "herd"),
+                 "control": os.path.join(RUNSTATEDIR, "herd", "herd.sock"),
+                 "dataset": os.path.join(DATADIR, "herd", "cities.dat")}
+        ok(all(keys.get(k) == v for k, v in paths.items()),
+           "the installed herd.ini has the installed paths",
+           "%s\nwant %s" % (keys, paths))
+        with open(os.path.join(units, "herdd.service")) as f:
+            unit = f.read()
+        ok("ExecStart=%s/herdd -f %s/herd/herd.ini\n" % (
+            os.path.join(PREFIX, "sbin"), SYSCONFDIR) in unit and
+           "ExecReload=%s/herdctl -f %s/herd/herd.ini reload\n" % (
+               os.path.join(PREFIX, "sbin"), SYSCONFDIR) in unit,
+           "herdd.service runs the installed herdd and herdctl", unit)
+        with open(dest + os.path.join(SYSCONFDIR, "logrotate.d", "herd")) as f:
+            rot = f.read()
+        ok(rot.startswith("#") and "%s/log/herd/*.log {" % LOCALSTATEDIR in rot
+           and "herdctl -f %s/herd/herd.ini reopen" % SYSCONFDIR in rot,
+           "logrotate: the installed log_dir, herdctl reopen", rot)
+
+        with open(conf, "a") as f:
+            f.write("; edited by the administrator\n")
+        r = meson_install(dest)
+        with open(conf) as f:
+            kept = f.read()
+        ok(r.returncode == 0 and kept.endswith("; edited by the "
+                                               "administrator\n"),
+           "a second install leaves an edited herd.ini alone",
+           r.stdout + r.stderr)
+
+        herdd = os.path.join(sbin, "herdd")
+        tmp = tempfile.mkdtemp(prefix="herd-installed-", dir=dest)
+        if os.path.exists(os.path.join(SYSCONFDIR, "herd", "herd.ini")):
+            print("# skip: %s/herd/herd.ini exists on this machine"
+                  % SYSCONFDIR)
+        else:
+            r = run(herdd, "-n", cwd=tmp)
+            ok(r.returncode == 78 and ("%s/herd/herd.ini: No such file" %
+                                       SYSCONFDIR) in r.stderr,
+               "installed herdd reads %s/herd/herd.ini by default"
+               % SYSCONFDIR, r.stderr)
+        port = free_ports(1)[0]
+        mini = write(tmp, "mini.ini", "[places]\ndataset = %s\n"
+                     "[server A]\nport = %d\n" % (DATASET, port))
+        r = run(herdd, "-nv", "-f", mini, cwd=tmp)
+        for k in ("log_dir", "state_dir", "control"):
+            ok(("%s = %s\n" % (k, paths[k])) in r.stdout or
+               ("state_dir %s" % paths[k]) in r.stderr,
+               "installed herdd: default %s = %s" % (k, paths[k]),
+               r.stdout + r.stderr)
+        if os.path.exists(paths["dataset"]):
+            print("# skip: %s exists on this machine" % paths["dataset"])
+        else:
+            bare = write(tmp, "bare.ini", "[herd]\nstate_dir =\n"
+                         "[server A]\nport = %d\n" % port)
+            r = run(herdd, "-n", "-f", bare, cwd=tmp)
+            ok(r.returncode == 78 and "dataset %s (the default): No such "
+               "file" % paths["dataset"] in r.stderr,
+               "installed herdd: the default data set %s, missing: exit 78"
+               % paths["dataset"], r.stderr)
+
+        if not shutil.which("systemd-analyze"):
+            print("# skip: systemd-analyze is not installed (Debian: "
+                  "apt-get install systemd)")
+        else:
+            # verify wants the programs where the units say: point them
+            # into DESTDIR
+            vdir = tempfile.mkdtemp(prefix="units-", dir=dest)
+            files = []
+            for u in ("herdd.service", "herd-node@.service"):
+                with open(os.path.join(units, u)) as f:
+                    text = f.read().replace(
+                        os.path.join(PREFIX, "sbin") + "/", sbin + "/")
+                files.append(write(vdir, u, text))
+            r = run("systemd-analyze", "verify", "--man=no", *files)
+            ok(r.returncode == 0 and not r.stdout.strip() and
+               not r.stderr.strip(), "systemd-analyze verify: both units "
+               "clean", r.stdout + r.stderr)
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 def main():
     for t in (test_node_default_dataset, test_n_missing_dataset,
-              test_n_ephemeral_ports, test_n_none_here):
+              test_n_ephemeral_ports, test_n_none_here, test_meson_install):
         try:
             t()
         except Exception as e:  # report and go on
