@@ -22,10 +22,8 @@
 
 #include "conf.h"
 #include "log.h"
+#include "paths.h"
 
-#ifndef HERD_DATASET
-#define HERD_DATASET "/usr/local/share/herd/cities.dat"
-#endif
 
 #define CONF_LINE_MAX	200	/* Debian's inih: INI_MAX_LINE */
 
@@ -264,17 +262,20 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 {
 	struct herd_conf	*c = p->conf;
 
-	if (strcmp(k, "log_dir") == 0)
-		conf_str(p, c->log_dir, sizeof(c->log_dir), v, k);
-	else if (strcmp(k, "log_level") == 0) {
+	if (strcmp(k, "log_dir") == 0) {
+		if (conf_str(p, c->log_dir, sizeof(c->log_dir), v, k))
+			c->log_dir_line = p->line;
+	} else if (strcmp(k, "log_level") == 0) {
 		if ((c->log_level = log_level_parse(v)) == -1) {
 			c->log_level = LOG_LEVEL_INFO;
 			conf_error(p, p->line, "log_level: expected debug, info, "
 			    "notice, warning or error, not \"%s\"", v);
 		}
 	}
-	else if (strcmp(k, "control") == 0)
-		conf_str(p, c->control, sizeof(c->control), v, k);
+	else if (strcmp(k, "control") == 0) {
+		if (conf_str(p, c->control, sizeof(c->control), v, k))
+			c->control_line = p->line;
+	}
 	else if (strcmp(k, "node") == 0)
 		conf_str(p, c->node_path, sizeof(c->node_path), v, k);
 	else if (strcmp(k, "restart_delay_ms") == 0)
@@ -349,9 +350,10 @@ conf_key_places(struct conf_parser *p, const char *k, const char *v)
 	else if (strcmp(k, "max_body") == 0) {
 		if (conf_intkey(p, &n, v, k, 1024, 64 * 1024 * 1024))
 			pl->max_body = (size_t)n;
-	} else if (strcmp(k, "dataset") == 0)
-		conf_str(p, pl->dataset, sizeof(pl->dataset), v, k);
-	else
+	} else if (strcmp(k, "dataset") == 0) {
+		if (conf_str(p, pl->dataset, sizeof(pl->dataset), v, k))
+			pl->dataset_line = p->line;
+	} else
 		conf_error(p, p->line, "unknown key \"%s\" in [places]", k);
 }
 
@@ -542,8 +544,8 @@ conf_defaults(struct herd_conf *c)
 	c->places.timeout_ms = 5000;
 	c->places.max_inflight = 64;
 	c->places.max_body = 1024 * 1024;
-	snprintf(c->places.dataset, sizeof(c->places.dataset), "%s",
-	    HERD_DATASET);
+	(void)paths_default(PATHS_DATASET, PATHS_INSTALLED, c->places.dataset,
+	    sizeof(c->places.dataset));
 }
 
 int

@@ -45,6 +45,7 @@ struct herd_places_conf {
 	int	 max_inflight;		/* lookups in flight per node, default 64 */
 	size_t	 max_body;		/* cap on a response body, default 1 MiB */
 	char	 dataset[HERD_PATH_MAX];	/* offline data set */
+	int	 dataset_line;		/* where dataset was set; 0: default */
 };
 
 struct herd_server {
@@ -59,11 +60,13 @@ struct herd_server {
 
 struct herd_conf {
 	char	 path[HERD_PATH_MAX];	/* the file, as given */
-	char	 log_dir[HERD_PATH_MAX];	/* default "log"; "-": stderr */
+	char	 log_dir[HERD_PATH_MAX];	/* default: paths.h; "-": stderr */
+	int	 log_dir_line;		/* where log_dir was set; 0: default */
 	int	 log_level;		/* LOG_LEVEL_*, default info */
-	char	 control[HERD_PATH_MAX];	/* default "herd.sock" */
+	char	 control[HERD_PATH_MAX];	/* default: paths.h */
+	int	 control_line;		/* where control was set; 0: default */
 	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
-	char	 state_dir[HERD_PATH_MAX];	/* journals; "" = nothing on disk */
+	char	 state_dir[HERD_PATH_MAX];	/* journals (paths.h); "" = none */
 	int	 state_dir_line;	/* where state_dir was set */
 	enum herd_fsync fsync;		/* default everysec */
 	int	 restart_delay_ms;	/* first backoff delay, default 100 */
@@ -92,11 +95,17 @@ struct herd_conf {
 int	 conf_parse(const char *text, size_t len, const char *fname,
 	    struct herd_conf *conf, char *err, size_t errlen);
 
-/* Fill conf with the defaults of every key. */
+/*
+ * Fill conf with the defaults of every key, those of paths.h as for an
+ * installed binary but for the relative log_dir "log", control "herd.sock"
+ * and no state_dir (pure: conf_load applies the defaults of paths_where()).
+ */
 void	 conf_defaults(struct herd_conf *conf);
 
 /*
- * Read and parse a file; relative paths become relative to its directory.
+ * Read and parse a file; a path the file does not give takes its default
+ * from paths.h (for where this binary runs), and relative paths become
+ * relative to the file's directory.
  * Then read the herd's secret: HERD_SECRET from the environment, else the
  * first line of secret_file, which must be at least HERD_SECRET_MIN bytes
  * and readable by its owner only.
@@ -127,7 +136,8 @@ const char *conf_fsync_name(enum herd_fsync mode);
 
 /*
  * The control socket's path as the file at path gives it ([herd] control,
- * else herd.sock, relative to the file's directory), however broken the
+ * else the default of paths.h; relative to the file's directory), however
+ * broken the
  * rest of the file: what herdctl needs to reach herdd.  0, or -1 when the
  * file cannot be read.
  */

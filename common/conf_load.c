@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "paths.h"
 
 static int
 conf_resolve(char *path, size_t size, const char *dir)
@@ -32,6 +33,27 @@ conf_resolve(char *path, size_t size, const char *dir)
 	if (n < 0 || (size_t)n >= size)
 		return -1;
 	memcpy(path, tmp, (size_t)n + 1);
+	return 0;
+}
+
+/*
+ * The paths the file does not give take the defaults of paths.h for where
+ * this binary runs.  0, or -1 when one does not fit.
+ */
+static int
+conf_where_defaults(struct herd_conf *c)
+{
+	enum paths_where	 w = paths_where();
+
+	if ((c->log_dir_line == 0 && paths_default(PATHS_LOG_DIR, w,
+	    c->log_dir, sizeof(c->log_dir)) == -1) ||
+	    (c->control_line == 0 && paths_default(PATHS_CONTROL, w,
+	    c->control, sizeof(c->control)) == -1) ||
+	    (c->state_dir_line == 0 && paths_default(PATHS_STATE_DIR, w,
+	    c->state_dir, sizeof(c->state_dir)) == -1) ||
+	    (c->places.dataset_line == 0 && paths_default(PATHS_DATASET, w,
+	    c->places.dataset, sizeof(c->places.dataset)) == -1))
+		return -1;
 	return 0;
 }
 
@@ -167,7 +189,7 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 	else
 		snprintf(dir, sizeof(dir), ".");
 	snprintf(written, sizeof(written), "%s", conf->secret_file);
-	if ((strcmp(conf->log_dir, "-") != 0 &&
+	if (conf_where_defaults(conf) == -1 || (strcmp(conf->log_dir, "-") != 0 &&
 	    conf_resolve(conf->log_dir, sizeof(conf->log_dir), dir) == -1) ||
 	    conf_resolve(conf->secret_file, sizeof(conf->secret_file),
 	    dir) == -1 ||
@@ -226,7 +248,9 @@ conf_control_path(const char *path, char *out, size_t outlen)
 	int		 rc;
 
 	memset(&c, 0, sizeof(c));
-	snprintf(c.control, sizeof(c.control), "herd.sock");
+	if (paths_default(PATHS_CONTROL, paths_where(), c.control,
+	    sizeof(c.control)) == -1)
+		return -1;
 	if ((rc = ini_parse(path, conf_ctl_handler, &c)) == -1 || rc == -2)
 		return -1;		/* unreadable, or out of memory */
 	snprintf(dir, sizeof(dir), "%s", path);

@@ -14,8 +14,33 @@
 
 #include "sock.h"
 
+/* The addresses of res, in order, each once; the number kept. */
+static size_t
+sock_addrs_fill(struct sock_addrs *sa, const struct addrinfo *res)
+{
+	const struct addrinfo	*ai;
+	size_t			 i;
+
+	sa->n = 0;
+	for (ai = res; ai != NULL && sa->n < SOCK_ADDRS_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(sa->a[0].ss))
+			continue;
+		for (i = 0; i < sa->n; i++)
+			if (sa->a[i].len == ai->ai_addrlen &&
+			    memcmp(&sa->a[i].ss, ai->ai_addr, ai->ai_addrlen) ==
+			    0)
+				break;
+		if (i < sa->n)
+			continue;
+		memcpy(&sa->a[sa->n].ss, ai->ai_addr, ai->ai_addrlen);
+		sa->a[sa->n].len = ai->ai_addrlen;
+		sa->n++;
+	}
+	return sa->n;
+}
+
 int
-sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
+sock_resolve(const char *host, uint16_t port, struct sock_addrs *sa,
     char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res;
@@ -30,10 +55,11 @@ sock_resolve(const char *host, uint16_t port, struct sock_addr *sa,
 		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
-	sa->len = res->ai_addrlen;
+	rc = sock_addrs_fill(sa, res) > 0 ? 0 : -1;
 	freeaddrinfo(res);
-	return 0;
+	if (rc == -1)
+		snprintf(err, errlen, "%s: no address", host);
+	return rc;
 }
 
 struct sock_lookup {
@@ -44,7 +70,7 @@ struct sock_lookup {
 };
 
 int
-sock_lookup_start(const char *host, uint16_t port, struct sock_addr *sa,
+sock_lookup_start(const char *host, uint16_t port, struct sock_addrs *sa,
     struct sock_lookup **lkp, char *err, size_t errlen)
 {
 	struct sock_lookup	*lk;
@@ -60,10 +86,11 @@ sock_lookup_start(const char *host, uint16_t port, struct sock_addr *sa,
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	snprintf(serv, sizeof(serv), "%u", port);
 	if (getaddrinfo(host, serv, &hints, &res) == 0) {
-		memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
-		sa->len = res->ai_addrlen;
+		rc = sock_addrs_fill(sa, res) > 0 ? 1 : -1;
 		freeaddrinfo(res);
-		return 1;
+		if (rc == -1)
+			snprintf(err, errlen, "%s: no address", host);
+		return rc;
 	}
 	if ((lk = calloc(1, sizeof(*lk))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", host);
@@ -88,25 +115,24 @@ sock_lookup_start(const char *host, uint16_t port, struct sock_addr *sa,
 }
 
 int
-sock_lookup_poll(struct sock_lookup *lk, struct sock_addr *sa, char *err,
+sock_lookup_poll(struct sock_lookup *lk, struct sock_addrs *sa, char *err,
     size_t errlen)
 {
 	struct addrinfo	*res;
-	int		 rc;
+	int		 rc, found = 0;
 
 	if ((rc = gai_error(&lk->cb)) == EAI_INPROGRESS)
 		return 0;
 	res = lk->cb.ar_result;
-	if (rc == 0 && res != NULL) {
-		memcpy(&sa->ss, res->ai_addr, res->ai_addrlen);
-		sa->len = res->ai_addrlen;
-	} else
+	if (rc == 0 && res != NULL)
+		found = sock_addrs_fill(sa, res) > 0;
+	if (!found)
 		snprintf(err, errlen, "%s: %s", lk->host,
 		    rc == 0 ? "no address" : gai_strerror(rc));
 	if (res != NULL)
 		freeaddrinfo(res);
 	free(lk);
-	return rc == 0 && res != NULL ? 1 : -1;
+	return found ? 1 : -1;
 }
 
 void
@@ -129,29 +155,66 @@ sock_lookup_cancel(struct sock_lookup *lk)
 	free(lk);
 }
 
-int
-sock_listen(const char *host, uint16_t port, char *err, size_t errlen)
+/* One listening socket on sa; -1 with errno. */
+static int
+sock_listen_one(const struct sock_addr *sa, int v6only)
 {
-	struct sock_addr sa;
-	int		 fd, one = 1;
+	int	 fd, one = 1, saved;
 
-	if (sock_resolve(host, port, &sa, err, errlen) == -1)
-		return -1;
-	fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
+	if (fd == -1)
 		return -1;
-	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa.ss, sa.len) == -1 ||
+	if (v6only && sa->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&sa->ss, sa->len) == -1 ||
 	    listen(fd, 511) == -1) {
-		snprintf(err, errlen, "%s port %u: %s", host, port,
-		    strerror(errno));
+		saved = errno;
 		close(fd);
+		errno = saved;
 		return -1;
 	}
 	return fd;
+}
+
+int
+sock_listen(const char *host, uint16_t port, int *fds, char *err,
+    size_t errlen)
+{
+	struct sock_addrs sa;
+	char		 addr[INET6_ADDRSTRLEN] = "?";
+	size_t		 i, n = 0;
+	int		 fd, saved = 0;
+
+	if (sock_resolve(host, port, &sa, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sa.n; i++) {
+		if ((fd = sock_listen_one(&sa.a[i], sa.n > 1)) != -1) {
+			fds[n++] = fd;
+			continue;
+		}
+		saved = errno;
+		if (sa.a[i].ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    &sa.a[i].ss)->sin_addr, addr, sizeof(addr));
+		else if (sa.a[i].ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    &sa.a[i].ss)->sin6_addr, addr, sizeof(addr));
+		if (saved != EAFNOSUPPORT && saved != EADDRNOTAVAIL)
+			break;
+	}
+	if (i == sa.n && n > 0)
+		return (int)n;
+	while (n > 0)
+		close(fds[--n]);
+	if (strcmp(addr, host) == 0)
+		snprintf(err, errlen, "%s port %u: %s", host, port,
+		    strerror(saved));
+	else
+		snprintf(err, errlen, "%s (%s) port %u: %s", host, addr, port,
+		    strerror(saved));
+	return -1;
 }
 
 int

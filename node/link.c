@@ -10,6 +10,8 @@
  * that cannot keep up only lags (its memory is bounded by PEER_LINK_HWM),
  * and each loop iteration costs at most one write per link.  SEQ lines tell
  * the neighbour how far the stream has come, which it records (journal.h).
+ * A neighbour's name may have several addresses: each is dialled in turn
+ * until one connects, and the link goes down only when the last fails.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,8 +46,9 @@ enum link_state {
 struct link {
 	const struct herd_server *srv;	/* the neighbour */
 	int		 idx;		/* its index in the herd */
-	struct sock_addr sa;
-	int		 resolved;	/* sa holds its address */
+	struct sock_addrs sa;		/* the neighbour's addresses */
+	size_t		 ai;		/* the one being dialled */
+	int		 resolved;	/* sa holds them */
 	struct sock_lookup *lookup;	/* while resolving */
 	ev_tstamp	 lookup_start;
 	int		 fd;
@@ -79,6 +82,7 @@ static struct link	*links;
 static size_t		 nlinks;
 
 static void	 link_connect(struct link *);
+static void	 link_dial(struct link *);
 static void	 link_lookup_poll(struct link *);
 static void	 link_pump(struct link *);
 
@@ -123,6 +127,30 @@ link_down(struct link *l, const char *why)
 	l->backoff_ms *= 2;
 	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
 		l->backoff_ms = PEER_BACKOFF_MAX_MS;
+}
+
+/*
+ * Dialling one address of the neighbour failed: dial its next one, or go
+ * down with why after the last.
+ */
+static void
+link_next(struct link *l, const char *why)
+{
+	if (l->ai + 1 >= l->sa.n) {
+		link_down(l, why);
+		return;
+	}
+	log_debug("link to %s: address %zu of %zu: %s; dialling the next",
+	    l->srv->name, l->ai + 1, l->sa.n, why);
+	if (l->fd != -1) {
+		ev_io_stop(peer_ctx.loop, &l->rio);
+		ev_io_stop(peer_ctx.loop, &l->wio);
+		close(l->fd);
+		l->fd = -1;
+	}
+	linebuf_free(&l->in);
+	l->ai++;
+	link_dial(l);
 }
 
 /*
@@ -481,7 +509,7 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (l->state == LINK_CONNECTING) {
 		if ((e = sock_error(l->fd)) != 0) {
-			link_down(l, strerror(e));
+			link_next(l, strerror(e));
 			return;
 		}
 		l->state = LINK_HELLO;
@@ -521,6 +549,8 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		link_lookup_poll(l);
 		break;
 	case LINK_CONNECTING:
+		link_next(l, "timed out");
+		break;
 	case LINK_HELLO:
 	case LINK_AUTH:
 	case LINK_SINCE:
@@ -562,8 +592,8 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 link_dial(struct link *l)
 {
-	if ((l->fd = sock_connect(&l->sa)) == -1) {
-		link_down(l, strerror(errno));
+	if ((l->fd = sock_connect(&l->sa.a[l->ai])) == -1) {
+		link_next(l, strerror(errno));
 		return;
 	}
 	l->state = LINK_CONNECTING;
@@ -583,6 +613,7 @@ link_connect(struct link *l)
 {
 	char	 err[512];
 
+	l->ai = 0;
 	if (l->resolved) {
 		link_dial(l);
 		return;
@@ -624,6 +655,7 @@ link_lookup_poll(struct link *l)
 		return;
 	}
 	l->resolved = 1;
+	l->ai = 0;
 	link_dial(l);
 }
 

@@ -15,17 +15,19 @@ listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener	*ls = w->data;
 	char		 addr[64];
+	size_t		 i;
 	int		 fd;
 
 	(void)revents;
 	for (;;) {
-		if ((fd = sock_accept(ls->fd, addr, sizeof(addr))) != -1) {
+		if ((fd = sock_accept(w->fd, addr, sizeof(addr))) != -1) {
 			ls->cb(loop, fd, addr);
 			continue;
 		}
 		if (errno == EMFILE || errno == ENFILE) {
 			log_warn("%s accept: pausing for 100 ms", ls->what);
-			ev_io_stop(loop, &ls->io);
+			for (i = 0; i < ls->n; i++)
+				ev_io_stop(loop, &ls->io[i]);
 			ev_timer_set(&ls->pause, LISTENER_PAUSE_S, 0.);
 			ev_timer_start(loop, &ls->pause);
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -39,9 +41,11 @@ static void
 listener_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct listener	*ls = w->data;
+	size_t		 i;
 
 	(void)revents;
-	ev_io_start(loop, &ls->io);
+	for (i = 0; i < ls->n; i++)
+		ev_io_start(loop, &ls->io[i]);
 }
 
 int
@@ -49,24 +53,36 @@ listener_start(struct listener *ls, struct ev_loop *loop, const char *host,
     uint16_t port, const char *what, listener_cb *cb, char *err,
     size_t errlen)
 {
+	int	 fds[SOCK_ADDRS_MAX], n;
+	size_t	 i;
+
 	ls->what = what;
 	ls->cb = cb;
-	if ((ls->fd = sock_listen(host, port, err, errlen)) == -1)
+	ls->n = 0;
+	if ((n = sock_listen(host, port, fds, err, errlen)) == -1)
 		return -1;
-	ev_io_init(&ls->io, listener_accept_cb, ls->fd, EV_READ);
 	ev_timer_init(&ls->pause, listener_pause_cb, LISTENER_PAUSE_S, 0.);
-	ls->io.data = ls->pause.data = ls;
-	ev_io_start(loop, &ls->io);
+	ls->pause.data = ls;
+	for (i = 0; i < (size_t)n; i++) {
+		ev_io_init(&ls->io[i], listener_accept_cb, fds[i], EV_READ);
+		ls->io[i].data = ls;
+		ev_io_start(loop, &ls->io[i]);
+	}
+	ls->n = (size_t)n;
 	return 0;
 }
 
 void
 listener_stop(struct listener *ls, struct ev_loop *loop)
 {
-	if (ls->cb == NULL || ls->fd == -1)
+	size_t	 i;
+
+	if (ls->cb == NULL)
 		return;
-	ev_io_stop(loop, &ls->io);
+	for (i = 0; i < ls->n; i++) {
+		ev_io_stop(loop, &ls->io[i]);
+		close(ls->io[i].fd);
+	}
+	ls->n = 0;
 	ev_timer_stop(loop, &ls->pause);
-	close(ls->fd);
-	ls->fd = -1;
 }

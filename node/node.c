@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "notify.h"
+#include "paths.h"
 #include "peer.h"
 #include "places.h"
 #include "status.h"
@@ -29,7 +30,7 @@
 #include "update.h"
 
 #define NODE_USAGE	"usage: herd-node [-v] [-f FILE] NAME\n"
-#define NODE_CONF	"etc/herd.ini"
+#define NODE_CONF	paths_conf()	/* paths.h */
 
 static struct herd_conf	 node_conf;
 static ev_signal	 node_sigterm, node_sigint, node_sighup;

@@ -36,8 +36,9 @@
 #include "conf.h"
 #include "control.h"
 #include "herdctl.h"
+#include "paths.h"
 
-#define HERDCTL_CONF		"etc/herd.ini"
+#define HERDCTL_CONF		paths_conf()	/* paths.h */
 #define HERDCTL_REPLY_MAX	(16 * 1024 * 1024)
 #define HERDCTL_TIMEOUT_S	30	/* a command answered at once */
 #define HERDCTL_WAIT_S		600	/* one that waits: herdd's deadlines */

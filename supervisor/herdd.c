@@ -30,14 +30,15 @@
 #include <ev.h>
 #include <json-c/json.h>
 
+#include "check.h"
 #include "conf.h"
 #include "control.h"
 #include "local.h"
 #include "log.h"
+#include "paths.h"
 #include "proc.h"
 #include "sdnotify.h"
 
-#define HERDD_CONF	"etc/herd.ini"
 #define HERDD_NODE_ENV	"HERD_NODE"
 #define HERDD_ERR_MAX	8192
 #define HERDD_CHOSEN_MAX	256	/* -s names */
@@ -49,7 +50,7 @@ static void	 herdd_signal_cb(struct ev_loop *, ev_signal *, int);
 static void	 herdd_prepare_cb(struct ev_loop *, ev_prepare *, int);
 static void	 herdd_done_cb(void);
 
-static const char	*herdd_conf_file = HERDD_CONF;
+static const char	*herdd_conf_file;	/* -f; else paths_conf() */
 static char		*herdd_chosen[HERDD_CHOSEN_MAX];	/* -s */
 static size_t		 herdd_nchosen;
 static char		 herdd_control[HERD_PATH_MAX];
@@ -491,6 +492,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		herdd_usage();
+	if (herdd_conf_file == NULL)
+		herdd_conf_file = paths_conf();
 
 	if ((cf = calloc(1, sizeof(*cf))) == NULL) {
 		perror("herdd: calloc");
@@ -521,6 +524,15 @@ main(int argc, char *argv[])
 		return HERD_EXIT_CONFIG;
 	}
 	if (noaction) {
+		if (check_noaction(cf, (const char *const *)herdd_chosen,
+		    herdd_nchosen, check_warn_stderr, err, sizeof(err)) == -1) {
+			herdd_conf_errors(err, 0);
+			herdd_chosen_free();
+			free(run);
+			conf_free(cf);
+			free(cf);
+			return HERD_EXIT_CONFIG;
+		}
 		if (verbose) {
 			conf_print(stdout, cf);
 			fflush(stdout);
@@ -567,6 +579,15 @@ main(int argc, char *argv[])
 			herdd_none_here(cf, err, sizeof(err));
 		log_warnx("%s", err);
 		log_flush();
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return HERD_EXIT_CONFIG;
+	}
+	if (check_start(cf, run, check_warn_log, err, sizeof(err)) == -1) {
+		herdd_conf_errors(err, 1);
+		log_flush();
+		herdd_chosen_free();
 		free(run);
 		conf_free(cf);
 		free(cf);

@@ -437,6 +437,117 @@ def test_neighbour_by_name():
         h.stop()
 
 
+def v6_loopback():
+    """::1 can be bound here."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def name_addrs(name):
+    """The addresses name resolves to here, in order."""
+    try:
+        return [a[4][0] for a in socket.getaddrinfo(name, 1, 0,
+                                                     socket.SOCK_STREAM)]
+    except OSError:
+        return []
+
+
+def hosts_wrap(h, tag, text):
+    """A wrap for Herd.start: the node sees /etc/hosts as text (a private
+    mount namespace), or None when that takes root and unshare(1) and
+    this is not root."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    path = os.path.join(h.dir, "hosts." + tag)
+    with open(path, "w") as f:
+        f.write(text)
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /etc/hosts && exec "$@"', path]
+
+
+def answers(family, addr, port):
+    try:
+        with socket.socket(family) as s:
+            s.settimeout(2)
+            s.connect((addr, port))
+            s.sendall(b"IAMAT probe +1+1 1\n")
+            s.shutdown(socket.SHUT_WR)
+            return read_all(s).startswith(b"AT ")
+    except OSError:
+        return False
+
+
+def test_localhost_on_every_address():
+    """host = localhost listens on every address the name has (127.0.0.1
+    and ::1 where /etc/hosts maps it to both, as on Debian), client and
+    peer ports alike, and neighbours dialling it by name link up.  Where
+    this machine's /etc/hosts maps localhost to 127.0.0.1 only, the nodes
+    run with a private /etc/hosts that maps it to both."""
+    if not v6_loopback():
+        print("# skip: no IPv6 loopback (::1) on this machine")
+        return
+    h = Herd(links={"A": ["B"], "B": []},
+             hosts={"A": "localhost", "B": "localhost"})
+    try:
+        wrap = ()
+        if "::1" not in name_addrs("localhost") or \
+                "127.0.0.1" not in name_addrs("localhost"):
+            wrap = hosts_wrap(h, "dual", "127.0.0.1 localhost\n"
+                              "::1 localhost ip6-localhost\n")
+            if wrap is None:
+                print("# skip: localhost is not both 127.0.0.1 and ::1 here, "
+                      "and a private /etc/hosts takes root and unshare(1)")
+                return
+        h.start("A", wrap=wrap)
+        h.start("B", wrap=wrap)
+        for name in "AB":
+            assert answers(socket.AF_INET, "127.0.0.1", h.port[name]), \
+                "%s on 127.0.0.1" % name
+            assert answers(socket.AF_INET6, "::1", h.port[name]), \
+                "%s on ::1" % name
+            for fam, addr in ((socket.AF_INET, "127.0.0.1"),
+                              (socket.AF_INET6, "::1")):
+                socket.create_connection((addr, h.peer_port[name]), 2).close()
+        h.wait_links()
+        t = ts(now_ns())
+        h.ask("A", "IAMAT dual +1+1 %s\n" % t)
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("B", "dual", 1, 1)), 5, "the update at B")
+        assert got.startswith("AT A ")
+    finally:
+        h.stop()
+
+
+def test_neighbour_name_tries_each_address():
+    """A neighbour whose name has two addresses, the first refusing: the
+    link dials the second and comes up.  A sees herd-dual as ::1 then
+    127.0.0.1; B, which listens on herd-dual, sees only 127.0.0.1."""
+    h = Herd(links={"A": ["B"], "B": []}, hosts={"B": "herd-dual"})
+    try:
+        wrap_a = hosts_wrap(h, "a", "::1 herd-dual\n127.0.0.1 herd-dual\n")
+        wrap_b = hosts_wrap(h, "b", "127.0.0.1 herd-dual\n")
+        if wrap_a is None or not v6_loopback():
+            print("# skip: needs root, unshare(1) and ::1")
+            return
+        order = subprocess.run(wrap_a + ["getent", "ahosts", "herd-dual"],
+                               capture_output=True, text=True, timeout=10)
+        assert order.stdout.split()[:1] == ["::1"], order.stdout
+        h.start("B", wrap=wrap_b)
+        h.start("A", wrap=wrap_a)
+        h.wait_links()
+        t = ts(now_ns())
+        h.ask("A", "IAMAT twoaddr +1+1 %s\n" % t)
+        got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
+            h.whatsat("B", "twoaddr", 1, 1)), 5, "the update at B")
+        assert got.startswith("AT A ")
+    finally:
+        h.stop()
+
+
 def test_stuck_name_lookup_does_not_stall():
     """A neighbour whose name the DNS never answers for: the node serves
     its clients meanwhile.  Runs the node in a mount namespace whose
@@ -860,7 +971,9 @@ if __name__ == "__main__":
              test_peer_port_refuses_clients, test_peer_that_does_not_read_pongs,
              test_peer_accept_out_of_descriptors, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
-             test_neighbour_by_name, test_stuck_name_lookup_does_not_stall,
+             test_neighbour_by_name, test_localhost_on_every_address,
+             test_neighbour_name_tries_each_address,
+             test_stuck_name_lookup_does_not_stall,
              test_sigterm_flushes_and_exits_0, test_sigterm_during_catch_up,
              test_link_refuses_other_version_or_name,
              test_secret_links_and_floods, test_secret_forged_peer_refused,
