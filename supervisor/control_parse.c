@@ -207,7 +207,7 @@ control_args(const struct control_verb_ent *v, const struct control_tok *tok,
 			}
 			return 0;
 		}
-		if (tok[i].p[0] == '-' && v->args != CONTROL_ARGS_KILL) {
+		if (tok[i].p[0] == '-') {
 			control_quote(buf, sizeof(buf), &tok[i]);
 			return control_fail(cmd, "unknown option \"%s\" (options "
 			    "go before the names)", buf);

@@ -12,8 +12,8 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct control_cmd	 cmd;
-	size_t			 i;
+	static struct control_cmd cmd;
+	size_t			 i, j;
 
 	if (control_parse((const char *)data, size, &cmd) == -1) {
 		/* a one-line printable message */
@@ -27,9 +27,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (cmd.verb < CONTROL_NONE || cmd.verb > CONTROL_SHUTDOWN)
 		__builtin_trap();
-	for (i = 0; cmd.name[i] != '\0'; i++)
-		if (strchr(" \t\r\n\f\v", cmd.name[i]) != NULL)
+	if (cmd.nnames > CONTROL_NAMES_MAX || (cmd.all && cmd.nnames > 0))
+		__builtin_trap();
+	for (j = 0; j < cmd.nnames; j++) {
+		if (cmd.names[j][0] == '\0' || cmd.names[j][0] == '-')
 			__builtin_trap();
+		for (i = 0; cmd.names[j][i] != '\0'; i++)
+			if (strchr(" \t\r\n\f\v", cmd.names[j][i]) != NULL)
+				__builtin_trap();
+	}
 	if (cmd.verb == CONTROL_KILL && (cmd.signo < 1 || cmd.signo >= 65))
 		__builtin_trap();
 	return 0;

@@ -7,7 +7,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct notify_msg msg;
+	static struct notify_msg msg;
 
 	notify_parse((const char *)data, size, &msg);
 	return 0;
