@@ -97,17 +97,14 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 status_record(const char *line, size_t len)
 {
-	struct notify_msg	*msg;
+	static struct notify_msg msg;	/* 8 KiB: not on the stack */
 	char			 buf[64];
 	int			 n;
 
-	if ((msg = malloc(sizeof(*msg))) == NULL)
-		return;
-	if (notify_parse(line, len, msg) == 0 && msg->type == NOTIFY_PING) {
-		n = snprintf(buf, sizeof(buf), "PONG %lu\n", msg->seq);
+	if (notify_parse(line, len, &msg) == 0 && msg.type == NOTIFY_PING) {
+		n = snprintf(buf, sizeof(buf), "PONG %lu\n", msg.seq);
 		status_send(buf, (size_t)n);
 	}
-	free(msg);
 }
 
 static void

@@ -297,11 +297,13 @@ herdd_conf_errors(const char *errs, int logged)
 /*
  * Re-read the configuration file and apply it (see proc_reload()): 0, or
  * -1 with the file's errors in err (one per line) when the new
- * configuration is refused; the herd is then left as it was.  req, when
- * not NULL, is answered once the reload is done (or at once, nowait).
+ * configuration is refused; the herd is then left as it was.  Without
+ * nowait, req is answered once the reload is done; with it, *now is the
+ * reply at once (see proc_reload()).
  */
 static int
-herdd_reload(int nowait, struct control_req *req, char *err, size_t errlen)
+herdd_reload(int nowait, struct control_req *req, struct json_object **now,
+    char *err, size_t errlen)
 {
 	struct herd_conf	*cf;
 	unsigned char		*run = NULL;
@@ -344,7 +346,7 @@ herdd_reload(int nowait, struct control_req *req, char *err, size_t errlen)
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", cf->control, herdd_control);
 	level = cf->log_level;
-	if (proc_reload(cf, node, run, nowait, req, err, errlen) == -1) {
+	if (proc_reload(cf, node, run, nowait, req, now, err, errlen) == -1) {
 		log_warnx("reload refused: %s", err);
 		free(run);
 		conf_free(cf);
@@ -386,9 +388,9 @@ herdd_run(const struct control_cmd *cmd, struct control_req *req)
 
 	switch (cmd->verb) {
 	case CONTROL_RELOAD:
-		if (herdd_reload(cmd->nowait, req, err, sizeof(err)) == -1)
+		if (herdd_reload(cmd->nowait, req, &res, err, sizeof(err)) == -1)
 			return control_error(err);
-		return NULL;		/* proc_reload() answers */
+		return res;		/* NULL: proc_reload() answers later */
 	case CONTROL_REOPEN:
 		herdd_reopen();
 		res = json_object_new_object();
@@ -416,13 +418,15 @@ static void
 herdd_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	static char		 err[HERDD_ERR_MAX];
+	struct json_object	*res;
 
 	(void)loop;
 	(void)revents;
 	switch (w->signum) {
 	case SIGHUP:
 		log_notice("SIGHUP: reload");
-		(void)herdd_reload(1, NULL, err, sizeof(err));
+		if (herdd_reload(1, NULL, &res, err, sizeof(err)) == 0)
+			json_object_put(res);
 		break;
 	case SIGUSR1:
 		log_notice("SIGUSR1: reopening the logs");

@@ -125,7 +125,7 @@ proc_set_state(struct proc *p, enum proc_state state, const char *why)
 	if (state == PROC_RUNNING && !proc_up_said)
 		proc_herd_up();
 	proc_sd_status();
-	proc_reload_changed(p);
+	proc_reload_changed();
 	proc_ctl_changed();
 }
 

@@ -78,13 +78,16 @@ void		 proc_free(void);
  * proc_init().  A server that no longer runs here is stopped and leaves
  * the table (removed); one that now does is started (added); failed and
  * backing-off ones start again; changed ones that run are restarted one
- * at a time (see proc_reload.c).  req (NULL for SIGHUP) is answered with
- * what happened once all of that is done, or at once with nowait.
- * Returns 0, or -1 with err set when a reload is still under way.
+ * at a time (see proc_reload.c).  Without nowait, req (not NULL) is
+ * answered with what happened once all of that is done, and *now is set to
+ * NULL; with nowait, *now is the reply at once (the caller owns it) and the
+ * roll goes on unanswered.  Returns 0, or -1 with err set when a reload is
+ * still under way.
  */
 int		 proc_reload(struct herd_conf *cf, const char *node_path,
 		    const unsigned char *run, int nowait,
-		    struct control_req *req, char *err, size_t errlen);
+		    struct control_req *req, struct json_object **now,
+		    char *err, size_t errlen);
 
 /*
  * The control commands about workers (status, start, stop, restart,

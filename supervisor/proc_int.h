@@ -105,10 +105,8 @@ void		 proc_heartbeat_stop(void);
 
 /* proc_reload.c: after a worker stopped or changed state. */
 void		 proc_reload_stopped(struct proc *);
-void		 proc_reload_changed(struct proc *);
+void		 proc_reload_changed(void);
 void		 proc_reload_abort(void);
-/* 1 when every running neighbour of p has caught p up. */
-int		 proc_caught_up(const struct proc *);
 
 /* proc_ctl.c: waiting commands, told of every state change. */
 void		 proc_ctl_changed(void);

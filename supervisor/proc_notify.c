@@ -80,8 +80,10 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 			p->conns = msg.conns;
 		if (msg.have & NOTIFY_F_LINKS)
 			memcpy(p->links, msg.links, sizeof(p->links));
-		if (msg.have & NOTIFY_F_SYNCED)
+		if (msg.have & NOTIFY_F_SYNCED) {
 			memcpy(p->synced, msg.synced, sizeof(p->synced));
+			proc_reload_changed();	/* it may have caught up */
+		}
 		if (!(msg.have & NOTIFY_F_JOURNAL))
 			break;
 		if (strcmp(msg.journal, "error") == 0 &&
@@ -92,7 +94,6 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 		    strcmp(p->journal, "error") == 0)
 			log_notice("%s: its journal is written again", p->name);
 		memcpy(p->journal, msg.journal, sizeof(p->journal));
-		proc_reload_changed(p);	/* it may have caught up */
 		break;
 	case NOTIFY_PONG:
 		if (msg.seq != p->ping_seq || p->draining)

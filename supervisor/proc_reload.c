@@ -81,9 +81,8 @@ proc_reload_poke(void)
 }
 
 void
-proc_reload_changed(struct proc *p)
+proc_reload_changed(void)
 {
-	(void)p;
 	proc_reload_poke();
 }
 
@@ -112,7 +111,8 @@ proc_in_list(const char *list, const char *name)
 	return 0;
 }
 
-int
+/* 1 when every running neighbour of p has caught p up. */
+static int
 proc_caught_up(const struct proc *p)
 {
 	const struct herd_server	*s;
@@ -302,7 +302,7 @@ proc_again(struct proc *p, struct json_object *started)
 int
 proc_reload(struct herd_conf *cf, const char *node_path,
     const unsigned char *run, int nowait, struct control_req *req,
-    char *err, size_t errlen)
+    struct json_object **now, char *err, size_t errlen)
 {
 	struct herd_conf		*old = proc_conf;
 	const struct herd_server	*s, *os;
@@ -442,13 +442,11 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sdnotify_send("RELOADING=1\nMONOTONIC_USEC=%lld",
 	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-	if (req != NULL && nowait) {
-		struct json_object *now = NULL;
-
-		json_object_deep_copy(rl.result, &now, NULL);
-		json_object_object_add(now, "waiting",
+	*now = NULL;
+	if (nowait) {
+		json_object_deep_copy(rl.result, now, NULL);
+		json_object_object_add(*now, "waiting",
 		    json_object_new_boolean(1));
-		control_answer(req, now);
 	} else
 		rl.req = req;
 	proc_reload_poke();
