@@ -1,10 +1,32 @@
 /*
  * notify.c -- records between a worker and herdd (see notify.h).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "notify.h"
+
+const char *const notify_ctr_key[NOTIFY_C_N] = {
+	"iamat", "whatsat", "invalid", "upd_client", "upd_peer", "stale",
+	"pl_ok", "pl_error", "pl_timeout", "pl_usec", "cu_sent", "cu_recv",
+};
+
+const double notify_hist_le[NOTIFY_HIST_N - 1] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10,
+};
+
+size_t
+notify_hist_bucket(double seconds)
+{
+	size_t	 i;
+
+	for (i = 0; i < NOTIFY_HIST_N - 1; i++)
+		if (seconds <= notify_hist_le[i])
+			break;
+	return i;
+}
 
 static int
 notify_digit(char c)
@@ -14,38 +36,111 @@ notify_digit(char c)
 
 /* A decimal number filling [p, end): 0, or -1. */
 static int
-notify_ulong(const char *p, const char *end, unsigned long *out)
+notify_ull(const char *p, const char *end, unsigned long long *out)
 {
-	unsigned long	 v = 0;
+	unsigned long long v = 0;
 
-	if (p >= end)
+	if (p >= end || end - p > 20)
 		return -1;
 	for (; p < end; p++) {
-		if (!notify_digit(*p) || v > (~0UL - 9) / 10)
+		if (!notify_digit(*p) ||
+		    v > (~0ULL - (unsigned long long)(*p - '0')) / 10)
 			return -1;
-		v = v * 10 + (unsigned long)(*p - '0');
+		v = v * 10 + (unsigned long long)(*p - '0');
 	}
 	*out = v;
 	return 0;
 }
 
-/* A list of server names, or "-" for none, into dst (size NOTIFY_LINE_MAX). */
+static int
+notify_ulong(const char *p, const char *end, unsigned long *out)
+{
+	unsigned long long v;
+
+	if (notify_ull(p, end, &v) == -1 || v > ~0UL)
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+static int
+notify_namechar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    notify_digit(c) || c == '.' || c == '_' || c == '-';
+}
+
+/* pl_hist=: exactly NOTIFY_HIST_N numbers, comma-separated. */
+static int
+notify_hist(const char *p, const char *end, unsigned long long *hist)
+{
+	const char	*q;
+	size_t		 i;
+
+	for (i = 0; i < NOTIFY_HIST_N; i++) {
+		if ((q = memchr(p, ',', (size_t)(end - p))) == NULL)
+			q = end;
+		if ((q == end) != (i == NOTIFY_HIST_N - 1) ||
+		    notify_ull(p, q, &hist[i]) == -1)
+			return -1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* flood=: "-", or name:count pairs, comma-separated, each name once. */
+static int
+notify_flood(const char *p, const char *end, struct notify_msg *msg)
+{
+	const char	*q, *colon;
+	size_t		 i, n;
+
+	if (end - p == 1 && *p == '-')
+		return 0;
+	while (p < end) {
+		if ((q = memchr(p, ',', (size_t)(end - p))) == NULL)
+			q = end;
+		if ((colon = memchr(p, ':', (size_t)(q - p))) == NULL ||
+		    colon == p || colon - p > NOTIFY_NAME_MAX ||
+		    msg->nflood == NOTIFY_FLOOD_MAX)
+			return -1;
+		n = (size_t)(colon - p);
+		for (i = 0; i < n; i++)
+			if (!notify_namechar(p[i]))
+				return -1;
+		for (i = 0; i < msg->nflood; i++)
+			if (strlen(msg->flood[i].name) == n &&
+			    memcmp(msg->flood[i].name, p, n) == 0)
+				return -1;
+		memcpy(msg->flood[msg->nflood].name, p, n);
+		msg->flood[msg->nflood].name[n] = '\0';
+		if (notify_ull(colon + 1, q, &msg->flood[msg->nflood].n) == -1)
+			return -1;
+		msg->nflood++;
+		if (q == end)
+			return 0;
+		p = q + 1;
+		if (p == end)
+			return -1;	/* a trailing comma */
+	}
+	return -1;			/* empty */
+}
+
+/* A list of server names, or "-" for none, into dst (size NOTIFY_LIST_MAX). */
 static int
 notify_names(const char *p, const char *end, char *dst)
 {
 	const char	*q;
 	size_t		 n = (size_t)(end - p);
 
-	if (n == 0 || n >= NOTIFY_LINE_MAX)
+	if (n == 0 || n >= NOTIFY_LIST_MAX)
 		return -1;
 	if (n == 1 && *p == '-') {
 		dst[0] = '\0';
 		return 0;
 	}
 	for (q = p; q < end; q++)
-		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-		    notify_digit(*q) || *q == '.' || *q == '_' || *q == '-' ||
-		    *q == ','))
+		if (!notify_namechar(*q) && *q != ',')
 			return -1;
 	memcpy(dst, p, n);
 	dst[n] = '\0';
@@ -59,11 +154,20 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 	const char	*eq = memchr(p, '=', (size_t)(end - p)), *v, *q;
 	size_t		 klen;
 	unsigned int	 bit;
+	size_t		 i;
 
 	if (eq == NULL || eq == p)
 		return -1;
 	klen = (size_t)(eq - p);
 	v = eq + 1;
+	for (i = 0; i < NOTIFY_C_N; i++)
+		if (strlen(notify_ctr_key[i]) == klen &&
+		    memcmp(p, notify_ctr_key[i], klen) == 0) {
+			if (msg->have_ctr & (1u << i))
+				return -1;	/* twice */
+			msg->have_ctr |= 1u << i;
+			return notify_ull(v, end, &msg->ctr[i]);
+		}
 #define KEY(s)	(klen == sizeof(s) - 1 && memcmp(p, s, klen) == 0)
 	if (KEY("clients"))
 		bit = NOTIFY_F_CLIENTS;
@@ -75,6 +179,12 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		bit = NOTIFY_F_SYNCED;
 	else if (KEY("journal"))
 		bit = NOTIFY_F_JOURNAL;
+	else if (KEY("jbytes"))
+		bit = NOTIFY_F_JBYTES;
+	else if (KEY("pl_hist"))
+		bit = NOTIFY_F_HIST;
+	else if (KEY("flood"))
+		bit = NOTIFY_F_FLOOD;
 	else {
 		/* someone else's: a word of its own, skipped */
 		for (q = p; q < eq; q++)
@@ -96,6 +206,12 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		return notify_names(v, end, msg->links);
 	case NOTIFY_F_SYNCED:
 		return notify_names(v, end, msg->synced);
+	case NOTIFY_F_JBYTES:
+		return notify_ull(v, end, &msg->jbytes);
+	case NOTIFY_F_HIST:
+		return notify_hist(v, end, msg->hist);
+	case NOTIFY_F_FLOOD:
+		return notify_flood(v, end, msg);
 	default:			/* journal */
 		if (v == end || (size_t)(end - v) >= sizeof(msg->journal))
 			return -1;
@@ -161,20 +277,65 @@ notify_parse(const char *line, size_t len, struct notify_msg *msg)
 	return -1;
 }
 
-size_t
-notify_format_stats(char *buf, size_t size, unsigned long clients,
-    unsigned long conns, const char *links, const char *synced,
-    const char *journal)
+/* Append to buf at *off; 0, or -1 when it does not fit. */
+static int
+notify_put(char *buf, size_t size, size_t *off, const char *fmt, ...)
 {
+	va_list	 ap;
 	int	 n;
 
-	n = snprintf(buf, size, "STATS clients=%lu conns=%lu links=%s "
-	    "synced=%s%s%s\n", clients, conns, links[0] != '\0' ? links : "-",
-	    synced[0] != '\0' ? synced : "-", journal != NULL ? " journal=" :
-	    "", journal != NULL ? journal : "");
-	if (n < 0 || size == 0)
+	if (*off >= size)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
+size_t
+notify_format_stats(char *buf, size_t size, const struct notify_msg *m)
+{
+	size_t	 off = 0, i;
+	int	 rc;
+
+	rc = notify_put(buf, size, &off, "STATS");
+	if (m->have & NOTIFY_F_CLIENTS)
+		rc |= notify_put(buf, size, &off, " clients=%lu", m->clients);
+	if (m->have & NOTIFY_F_CONNS)
+		rc |= notify_put(buf, size, &off, " conns=%lu", m->conns);
+	if (m->have & NOTIFY_F_LINKS)
+		rc |= notify_put(buf, size, &off, " links=%s",
+		    m->links[0] != '\0' ? m->links : "-");
+	if (m->have & NOTIFY_F_SYNCED)
+		rc |= notify_put(buf, size, &off, " synced=%s",
+		    m->synced[0] != '\0' ? m->synced : "-");
+	if (m->have & NOTIFY_F_JOURNAL)
+		rc |= notify_put(buf, size, &off, " journal=%s", m->journal);
+	if (m->have & NOTIFY_F_JBYTES)
+		rc |= notify_put(buf, size, &off, " jbytes=%llu", m->jbytes);
+	for (i = 0; i < NOTIFY_C_N; i++)
+		if (m->have_ctr & (1u << i))
+			rc |= notify_put(buf, size, &off, " %s=%llu",
+			    notify_ctr_key[i], m->ctr[i]);
+	if (m->have & NOTIFY_F_HIST)
+		for (i = 0; i < NOTIFY_HIST_N; i++)
+			rc |= notify_put(buf, size, &off, "%s%llu",
+			    i == 0 ? " pl_hist=" : ",", m->hist[i]);
+	if (m->have & NOTIFY_F_FLOOD) {
+		if (m->nflood == 0)
+			rc |= notify_put(buf, size, &off, " flood=-");
+		for (i = 0; i < m->nflood; i++)
+			rc |= notify_put(buf, size, &off, "%s%s:%llu",
+			    i == 0 ? " flood=" : ",", m->flood[i].name,
+			    m->flood[i].n);
+	}
+	rc |= notify_put(buf, size, &off, "\n");
+	if (rc != 0 || off == 6)	/* no fields: not a record */
 		return 0;
-	return (size_t)n >= size ? size - 1 : (size_t)n;
+	return off;
 }
 
 size_t

@@ -27,6 +27,14 @@
  *			sent everything it had when the link came up), or "-"
  *	journal=<word>	off (no state_dir), ok, or error (updates refused
  *			until it is written)
+ *	jbytes=<n>	the journal's size in bytes
+ *	<counter>=<n>	a counter, since the process started (notify_ctr_key:
+ *			iamat, whatsat, invalid, upd_client, upd_peer, stale,
+ *			pl_ok, pl_error, pl_timeout, pl_usec, cu_sent, cu_recv)
+ *	pl_hist=<n>,...	Places lookups by latency: NOTIFY_HIST_N counts, one
+ *			per bucket of notify_hist_le (not cumulative), the
+ *			last for those slower than its last bound
+ *	flood=<name>:<n>,...  UPDATE messages sent to each neighbour, or "-"
  *
  * EOF means the other end is gone.  The parser is pure and fuzzed.
  */
@@ -36,7 +44,11 @@
 #include <stddef.h>
 
 #define NOTIFY_ENV		"HERD_NOTIFY_FD"
-#define NOTIFY_LINE_MAX		4096
+#define NOTIFY_LINE_MAX		32768
+#define NOTIFY_LIST_MAX		4096	/* links=, synced=: their text */
+#define NOTIFY_NAME_MAX		63	/* a server's name (HERD_NAME_MAX) */
+#define NOTIFY_FLOOD_MAX	128	/* neighbours in flood= */
+#define NOTIFY_HIST_N		15	/* pl_hist= buckets, the last +Inf */
 #define NOTIFY_TEXT_MAX		512	/* an ERROR's text, at most */
 
 enum notify_type {
@@ -53,15 +65,53 @@ enum notify_type {
 #define NOTIFY_F_LINKS		0x04
 #define NOTIFY_F_SYNCED		0x08
 #define NOTIFY_F_JOURNAL	0x10
+#define NOTIFY_F_JBYTES		0x20
+#define NOTIFY_F_HIST		0x40
+#define NOTIFY_F_FLOOD		0x80
+
+/* The counters of STATS: plain integers a worker bumps on its paths. */
+enum notify_ctr {
+	NOTIFY_C_IAMAT,		/* IAMAT lines */
+	NOTIFY_C_WHATSAT,	/* WHATSAT lines */
+	NOTIFY_C_INVALID,	/* lines that are neither (answered "?") */
+	NOTIFY_C_UPD_CLIENT,	/* updates stored as newer, from clients */
+	NOTIFY_C_UPD_PEER,	/* and from neighbours */
+	NOTIFY_C_STALE,		/* updates not newer: not stored */
+	NOTIFY_C_PL_OK,		/* Places lookups answered OK/ZERO_RESULTS */
+	NOTIFY_C_PL_ERROR,	/* failed otherwise */
+	NOTIFY_C_PL_TIMEOUT,	/* timed out */
+	NOTIFY_C_PL_USEC,	/* their latencies' sum, in microseconds */
+	NOTIFY_C_CU_SENT,	/* catch-up records sent to neighbours */
+	NOTIFY_C_CU_RECV,	/* and received from them */
+	NOTIFY_C_N
+};
+
+/* The keys of the counters in STATS, and the histogram's bounds (s). */
+extern const char *const notify_ctr_key[NOTIFY_C_N];
+extern const double	 notify_hist_le[NOTIFY_HIST_N - 1];
+
+/* The bucket of a latency in seconds. */
+size_t	 notify_hist_bucket(double seconds);
+
+struct notify_flood {
+	char		 name[NOTIFY_NAME_MAX + 1];
+	unsigned long long n;
+};
 
 struct notify_msg {
 	enum notify_type type;
 	unsigned int	 have;		/* NOTIFY_F_* */
 	unsigned long	 clients;
 	unsigned long	 conns;
-	char		 links[NOTIFY_LINE_MAX];	/* "A,B" or "" */
-	char		 synced[NOTIFY_LINE_MAX];	/* "A,B" or "" */
+	char		 links[NOTIFY_LIST_MAX];	/* "A,B" or "" */
+	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" or "" */
 	char		 journal[16];	/* "off", "ok", "error"; "" unsaid */
+	unsigned long long jbytes;
+	unsigned long long ctr[NOTIFY_C_N];
+	unsigned int	 have_ctr;	/* 1 << NOTIFY_C_*: those given */
+	unsigned long long hist[NOTIFY_HIST_N];
+	struct notify_flood flood[NOTIFY_FLOOD_MAX];
+	size_t		 nflood;
 	unsigned long	 seq;		/* PING, PONG */
 	char		 text[NOTIFY_TEXT_MAX + 1];	/* ERROR */
 };
@@ -72,10 +122,13 @@ struct notify_msg {
  */
 int	 notify_parse(const char *line, size_t len, struct notify_msg *msg);
 
-/* Format a STATS record with its newline into buf; returns its length. */
-size_t	 notify_format_stats(char *buf, size_t size, unsigned long clients,
-	    unsigned long conns, const char *links, const char *synced,
-	    const char *journal);
+/*
+ * Format msg's STATS fields, those in msg->have and msg->have_ctr, as a
+ * record with its newline into buf.  Returns its length, or 0 when it does
+ * not fit.
+ */
+size_t	 notify_format_stats(char *buf, size_t size,
+	    const struct notify_msg *msg);
 
 /*
  * Format "ERROR <text>\n": text cut at NOTIFY_TEXT_MAX bytes, control

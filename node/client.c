@@ -27,6 +27,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "counters.h"
 #include "journal.h"
 #include "linebuf.h"
 #include "listener.h"
@@ -301,10 +302,13 @@ client_command(struct client *c, const char *line, size_t len)
 	log_line_at(c->tag_in, line, len, now.sec, now.nsec);
 	switch (proto_parse_client(line, len, &cmd)) {
 	case PROTO_IAMAT:
+		COUNT(IAMAT);
 		return client_iamat(c, &cmd, &now, line, len);
 	case PROTO_WHATSAT:
+		COUNT(WHATSAT);
 		return client_whatsat(c, &cmd, line, len);
 	default:
+		COUNT(INVALID);
 		return client_invalid(c, line, len);
 	}
 }
@@ -324,6 +328,7 @@ client_overlong(struct client *c)
 		    c->id, CLIENT_LINE_MAX);
 		if (outbuf_add(&c->out, "? ", 2) == -1)
 			return -1;
+		COUNT(INVALID);
 		c->overlong = 1;
 		c->overlong_len = 0;
 	}

@@ -22,6 +22,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "journal.h"
 #include "jrec.h"
 #include "linebuf.h"
@@ -72,6 +73,7 @@ struct link {
 	struct store_cursor rep;	/* a repair walk */
 	uint32_t	 rep_mask;	/* of the digest's parts */
 	size_t		 nrep;
+	unsigned long long nsent;	/* UPDATE messages, since we started */
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
 	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
@@ -217,6 +219,7 @@ link_put(struct link *l, const struct store_rec *r)
 
 	if ((p = outbuf_reserve(&l->out, 7 + r->atlen + 1)) == NULL)
 		return -1;
+	l->nsent++;
 	memcpy(p, "UPDATE ", 7);
 	memcpy(p + 7, r->at, r->atlen);
 	p[7 + r->atlen] = '\n';
@@ -251,6 +254,7 @@ link_pump(struct link *l)
 		}
 		if (l->catching) {
 			l->nsnap++;
+			COUNT(CU_SENT);
 			l->snap_bytes += r->atlen + 8;
 		} else
 			/* the last bytes: reserving may have moved the queue */
@@ -693,6 +697,20 @@ link_names_up(char *buf, size_t size)
 		o += (size_t)n;
 	}
 	return o;
+}
+
+void
+link_flood(struct notify_msg *m)
+{
+	size_t	 i;
+
+	m->nflood = 0;
+	for (i = 0; i < nlinks && m->nflood < NOTIFY_FLOOD_MAX; i++) {
+		snprintf(m->flood[m->nflood].name,
+		    sizeof(m->flood[m->nflood].name), "%s", links[i].srv->name);
+		m->flood[m->nflood++].n = links[i].nsent;
+	}
+	m->have |= NOTIFY_F_FLOOD;
 }
 
 int

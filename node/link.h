@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct herd_server;
+struct notify_msg;
 
 int	 link_init(char *err, size_t errlen);
 void	 link_shutdown(void);
@@ -17,6 +18,9 @@ void	 link_flush(void);
 
 /* The neighbour dialled us: if our link to it is backing off, dial now. */
 void	 link_kick(const struct herd_server *srv);
+
+/* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
+void	 link_flood(struct notify_msg *m);
 
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 link_names_up(char *buf, size_t size);

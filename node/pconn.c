@@ -19,6 +19,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "journal.h"
 #include "jrec.h"
 #include "linebuf.h"
@@ -252,8 +253,10 @@ pconn_update(struct pconn *p, const struct proto_peer *msg)
 
 	if ((line = proto_at_line(at, buf, sizeof(buf), &n)) == NULL)
 		return pconn_refuse(p, "update too long");
-	if (p->catching)
+	if (p->catching) {
 		p->nrecv++;
+		COUNT(CU_RECV);
+	}
 	if (update_accept(at->id.p, at->id.len, &at->t, at->lat, at->lng,
 	    line, n, p->idx) == -1)
 		return pconn_refuse(p, "out of memory");

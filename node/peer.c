@@ -139,6 +139,12 @@ peer_links_up(char *buf, size_t size)
 	return link_names_up(buf, size);
 }
 
+void
+peer_flood(struct notify_msg *m)
+{
+	link_flood(m);
+}
+
 size_t
 peer_links_synced(char *buf, size_t size)
 {

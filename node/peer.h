@@ -42,6 +42,10 @@ void	 peer_hold(int hold);
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 peer_links_up(char *buf, size_t size);
 
+/* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
+struct notify_msg;
+void	 peer_flood(struct notify_msg *m);
+
 /* The names of the neighbours whose stream to us has caught up. */
 size_t	 peer_links_synced(char *buf, size_t size);
 

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ev.h>
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "log.h"
 #include "offline.h"
 #include "places.h"
@@ -37,6 +39,7 @@ struct places_req {
 	struct places_http_req	*http;
 	int			 max;
 	int			 delivering;	/* in the caller's callback */
+	ev_tstamp		 start;		/* ev_time(), for the counters */
 	places_cb		*cb;
 	void			*arg;
 };
@@ -51,7 +54,7 @@ static struct {
 static void	 places_done_cb(void *arg, long status, const char *body,
 	    size_t len, const char *fail);
 static void	 places_deliver(places_cb *cb, void *arg,
-	    struct json_object *doc);
+	    struct json_object *doc, ev_tstamp start, int timedout);
 static struct places_req *places_fail_now(places_cb *cb, void *arg,
 	    const char *message);
 
@@ -120,6 +123,7 @@ places_lookup(double lat, double lng, double radius_m, int max,
 	struct places_req	*req;
 	struct json_object	*body;
 	const char		*hdrs[5], *post;
+	ev_tstamp		 start = ev_time();
 	char			 url[PLACES_URL_MAX];
 	char			 keyhdr[sizeof(places.conf.key) + 32];
 
@@ -132,13 +136,14 @@ places_lookup(double lat, double lng, double radius_m, int max,
 
 	if (places.conf.backend == HERD_BACKEND_OFFLINE) {
 		places_deliver(cb, arg, offline_query(places.db, lat, lng,
-		    radius_m, max));
+		    radius_m, max), start, 0);
 		return NULL;
 	}
 
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return places_fail_now(cb, arg, "out of memory");
 	req->max = max;
+	req->start = start;
 	req->cb = cb;
 	req->arg = arg;
 	if (places.conf.backend == HERD_BACKEND_GOOGLE) {
@@ -197,7 +202,9 @@ places_done_cb(void *arg, long status, const char *body, size_t len,
 		log_warnx("places: %s lookup failed: %s",
 		    conf_backend_name(places.conf.backend), why);
 	req->delivering = 1;
-	places_deliver(req->cb, req->arg, doc);
+	/* places_http.h: a time-out's text starts so */
+	places_deliver(req->cb, req->arg, doc, req->start, fail != NULL &&
+	    strncmp(fail, "timed out", 9) == 0);
 	free(req);
 }
 
@@ -208,16 +215,31 @@ places_fail_now(places_cb *cb, void *arg, const char *message)
 	char	 why[PLACES_WHY_MAX];
 
 	places_deliver(cb, arg, places_error_doc("UNKNOWN_ERROR", message,
-	    why, sizeof(why)));
+	    why, sizeof(why)), ev_time(), 0);
 	log_warnx("places: lookup failed: %s", why);
 	return NULL;
 }
 
-/* Print doc the one way every backend is printed, call back, free doc. */
+/*
+ * Count the lookup (ok when the document says OK or ZERO_RESULTS), print
+ * doc the one way every backend is printed, call back, free doc.
+ */
 static void
-places_deliver(places_cb *cb, void *arg, struct json_object *doc)
+places_deliver(places_cb *cb, void *arg, struct json_object *doc,
+    ev_tstamp start, int timedout)
 {
-	const char	*s = NULL;
+	struct json_object	*st;
+	const char		*s = NULL;
+	enum notify_ctr		 outcome = NOTIFY_C_PL_ERROR;
+
+	if (timedout)
+		outcome = NOTIFY_C_PL_TIMEOUT;
+	else if (doc != NULL && json_object_object_get_ex(doc, "status", &st) &&
+	    (s = json_object_get_string(st)) != NULL &&
+	    (strcmp(s, "OK") == 0 || strcmp(s, "ZERO_RESULTS") == 0))
+		outcome = NOTIFY_C_PL_OK;
+	counters_places(outcome, ev_time() - start);
+	s = NULL;
 
 	if (doc != NULL)
 		s = json_object_to_json_string_ext(doc, PLACES_PRINT_FLAGS);

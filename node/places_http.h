@@ -18,8 +18,9 @@ struct places_http_req;
 /*
  * A transfer ended.  fail is NULL when an HTTP answer arrived (status and
  * the body, NUL-terminated, are then valid), else a description of what
- * went wrong (time-out, connection refused, body over max_body...).  The
- * request is freed when the callback returns.
+ * went wrong (time-out, connection refused, body over max_body...); the
+ * text of a time-out starts with "timed out".  The request is freed when
+ * the callback returns.
  */
 typedef void places_http_cb(void *arg, long status, const char *body,
 	    size_t len, const char *fail);

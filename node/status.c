@@ -2,13 +2,18 @@
  * status.c -- the worker's end of the notify channel (notify.h): READY,
  * our figures, answers to herdd's heartbeat, and why we exit.
  *
- * Figures are sampled every 100 ms and sent when they change, and every
- * second regardless.  The channel is non-blocking: a record that does not
- * fit is dropped (the next one carries the same figures).  Each PING from
- * herdd is answered at once with its PONG, from the loop, so a worker that
- * is paused or stuck in a callback stops answering.  When herdd goes away
- * (EOF on the channel) the worker stops too.
+ * Figures and counters (counters.h, owned here) are sampled every 100 ms
+ * and sent when they change, and every second regardless.  The channel is
+ * non-blocking; what the socket does not take waits in an output buffer
+ * (records are never cut), and no STATS is sampled while some does (the
+ * next one carries the newer figures).  Each PING from herdd is answered at
+ * once with its PONG, from the loop, so a worker that is paused or stuck in
+ * a callback stops answering.  When herdd goes away (EOF on the channel)
+ * the worker stops too.
  */
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "counters.h"
 #include "journal.h"
 #include "linebuf.h"
 #include "log.h"
@@ -31,11 +37,25 @@ static struct ev_loop	*status_loop;
 static int		 status_fd = -1;
 static int		 status_looked;	/* HERD_NOTIFY_FD read already */
 static ev_timer		 status_timer;
-static ev_io		 status_io;
+static ev_io		 status_io, status_wio;
 static struct linebuf	 status_in;
+static struct outbuf	 status_out;	/* what the socket did not take */
 static int		 status_skipping;	/* inside an over-long record */
 static char		 status_last[NOTIFY_LINE_MAX];
 static int		 status_ticks;
+
+unsigned long long	 counters[NOTIFY_C_N];
+unsigned long long	 counters_hist[NOTIFY_HIST_N];
+
+void
+counters_places(enum notify_ctr status, double seconds)
+{
+	counters[status]++;
+	if (seconds < 0)
+		seconds = 0;
+	counters[NOTIFY_C_PL_USEC] += (unsigned long long)(seconds * 1e6 + 0.5);
+	counters_hist[notify_hist_bucket(seconds)]++;
+}
 
 /* The channel's descriptor from the environment, once; -1 when none. */
 static int
@@ -62,31 +82,101 @@ status_channel(void)
 	return status_fd;
 }
 
-static void
-status_send(const char *buf, size_t len)
+/* Write what waits; 0, or -1 when the channel is broken. */
+static int
+status_write(void)
 {
 	ssize_t	 n;
 
-	do {
-		n = write(status_fd, buf, len);
-	} while (n == -1 && errno == EINTR);
+	while (outbuf_len(&status_out) > 0) {
+		n = write(status_fd, status_out.buf + status_out.off,
+		    outbuf_len(&status_out));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			if (status_loop != NULL)
+				ev_io_start(status_loop, &status_wio);
+			return 0;
+		}
+		if (n == -1) {
+			outbuf_consume(&status_out, outbuf_len(&status_out));
+			return -1;
+		}
+		outbuf_consume(&status_out, (size_t)n);
+	}
+	if (status_loop != NULL)
+		ev_io_stop(status_loop, &status_wio);
+	return 0;
+}
+
+/* Write what is left, waiting a second at most: we are about to exit. */
+static void
+status_drain(void)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	if (outbuf_len(&status_out) == 0)
+		return;
+	if (status_loop != NULL)
+		ev_io_stop(status_loop, &status_wio);
+	status_loop = NULL;
+	setsockopt(status_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	fcntl(status_fd, F_SETFL, fcntl(status_fd, F_GETFL) & ~O_NONBLOCK);
+	status_write();
+}
+
+/* Queue a whole record and write what the socket takes. */
+static void
+status_send(const char *buf, size_t len)
+{
+	if (outbuf_len(&status_out) > 4 * NOTIFY_LINE_MAX)
+		return;			/* herdd is not reading: PONGs only */
+	if (outbuf_add(&status_out, buf, len) == 0)
+		status_write();
+}
+
+static void
+status_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	status_write();
 }
 
 static void
 status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	char	 links[NOTIFY_LINE_MAX / 2 - 64];
-	char	 synced[NOTIFY_LINE_MAX / 2 - 64], buf[NOTIFY_LINE_MAX];
-	size_t	 n;
+	static struct notify_msg m;	/* 20 KiB: not on the stack */
+	static char		 buf[NOTIFY_LINE_MAX];
+	size_t			 n;
 
 	(void)loop;
 	(void)w;
 	(void)revents;
-	peer_links_up(links, sizeof(links));
-	peer_links_synced(synced, sizeof(synced));
-	n = notify_format_stats(buf, sizeof(buf), store_count(),
-	    client_count(), links, synced, !journal_enabled() ? "off" :
-	    journal_ok() ? "ok" : "error");
+	if (outbuf_len(&status_out) > 0)
+		return;			/* the last one is not out yet */
+	memset(&m, 0, sizeof(m));
+	m.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
+	    NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL | NOTIFY_F_HIST;
+	m.clients = store_count();
+	m.conns = client_count();
+	peer_links_up(m.links, sizeof(m.links));
+	peer_links_synced(m.synced, sizeof(m.synced));
+	snprintf(m.journal, sizeof(m.journal), "%s", !journal_enabled() ?
+	    "off" : journal_ok() ? "ok" : "error");
+	if (journal_enabled()) {
+		m.have |= NOTIFY_F_JBYTES;
+		m.jbytes = journal_size();
+	}
+	memcpy(m.ctr, counters, sizeof(m.ctr));
+	m.have_ctr = (1u << NOTIFY_C_N) - 1;
+	memcpy(m.hist, counters_hist, sizeof(m.hist));
+	peer_flood(&m);
+	if ((n = notify_format_stats(buf, sizeof(buf), &m)) == 0) {
+		log_warnx("status: the figures do not fit in a record");
+		return;
+	}
 	if (++status_ticks >= 10 || strcmp(buf, status_last) != 0) {
 		status_ticks = 0;
 		memcpy(status_last, buf, n + 1);
@@ -97,7 +187,7 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 status_record(const char *line, size_t len)
 {
-	static struct notify_msg msg;	/* 8 KiB: not on the stack */
+	static struct notify_msg msg;	/* 20 KiB: not on the stack */
 	char			 buf[64];
 	int			 n;
 
@@ -142,6 +232,7 @@ status_init(struct ev_loop *loop)
 	if (status_channel() == -1)
 		return;
 	linebuf_init(&status_in, 256);
+	ev_io_init(&status_wio, status_wio_cb, status_fd, EV_WRITE);
 	status_send("READY\n", 6);
 	ev_timer_init(&status_timer, status_timer_cb, 0.1, 0.1);
 	ev_timer_start(loop, &status_timer);
@@ -160,6 +251,7 @@ status_error(const char *msg)
 		return;
 	n = notify_format_error(buf, sizeof(buf), msg);
 	status_send(buf, n);
+	status_drain();
 }
 
 void
@@ -170,7 +262,10 @@ status_shutdown(void)
 	if (status_loop != NULL) {
 		ev_timer_stop(status_loop, &status_timer);
 		ev_io_stop(status_loop, &status_io);
+		ev_io_stop(status_loop, &status_wio);
 	}
+	status_drain();
+	outbuf_free(&status_out);
 	linebuf_free(&status_in);
 	close(status_fd);
 	status_fd = -1;

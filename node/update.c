@@ -2,13 +2,13 @@
  * update.c -- accepting an update (see update.h).
  */
 #include "conf.h"
+#include "counters.h"
 #include "journal.h"
 #include "log.h"
 #include "store.h"
 #include "update.h"
 
 static const struct herd_conf	*update_conf;
-static struct update_counts	 update_n;
 
 void
 update_init(const struct herd_conf *conf)
@@ -33,18 +33,12 @@ update_accept(const char *id, size_t idlen, const struct htime *t,
 	if (rc == 1) {
 		journal_update(store_newest(), from);
 		if (src == STORE_SRC_CLIENT)
-			update_n.client++;
+			COUNT(UPD_CLIENT);
 		else
-			update_n.peer++;
+			COUNT(UPD_PEER);
 	} else if (rc == 0)
-		update_n.stale++;
+		COUNT(STALE);
 	else
 		log_warnx("out of memory storing an update");
 	return rc;
-}
-
-const struct update_counts *
-update_counts(void)
-{
-	return &update_n;
 }

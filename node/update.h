@@ -1,6 +1,7 @@
 /*
  * update.h -- the one way an update enters a server, from a client's IAMAT
- * or from a neighbour: stored if newer, appended to the journal, counted.
+ * or from a neighbour: stored if newer, appended to the journal, counted
+ * (counters.h).
  * The links' streams read the store in change order, so a stored update is
  * queued for every link by being stored (peer_flush sends it).
  */
@@ -14,12 +15,6 @@
 
 struct herd_conf;
 
-struct update_counts {
-	uint64_t	 client;	/* stored, from clients */
-	uint64_t	 peer;		/* stored, from neighbours */
-	uint64_t	 stale;		/* not newer: answered, not stored */
-};
-
 void	 update_init(const struct herd_conf *conf);
 
 /*
@@ -30,7 +25,5 @@ void	 update_init(const struct herd_conf *conf);
  */
 int	 update_accept(const char *id, size_t idlen, const struct htime *t,
 	    double lat, double lng, const char *at, size_t atlen, int src);
-
-const struct update_counts *update_counts(void);
 
 #endif /* HERD_UPDATE_H */

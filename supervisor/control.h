@@ -15,6 +15,8 @@
  *	reload [--no-wait]	re-read the configuration, apply the diff; the
  *				reply comes once the changed servers have
  *				been restarted, one at a time
+ *	metrics			{"ok": true, "text": "..."}: the counters in
+ *				the Prometheus text format (metrics.h)
  *	reopen			reopen every log file (herdd's and workers')
  *	shutdown		stop every worker and exit
  *
@@ -49,6 +51,7 @@ enum control_verb {
 	CONTROL_RELOAD,
 	CONTROL_REOPEN,
 	CONTROL_SHUTDOWN,
+	CONTROL_METRICS,
 };
 
 struct control_cmd {

@@ -51,6 +51,7 @@ static const struct control_verb_ent {
 	    "kill NAME [SIGNAL]" },
 	{ "reload",	CONTROL_RELOAD,	  CONTROL_ARGS_WAIT,
 	    "reload [--no-wait]" },
+	{ "metrics",	CONTROL_METRICS,  CONTROL_ARGS_NONE,	"metrics" },
 	{ "reopen",	CONTROL_REOPEN,	  CONTROL_ARGS_NONE,	"reopen" },
 	{ "shutdown",	CONTROL_SHUTDOWN, CONTROL_ARGS_NONE,	"shutdown" },
 };

@@ -35,6 +35,7 @@
 #include "control.h"
 #include "local.h"
 #include "log.h"
+#include "metrics.h"
 #include "paths.h"
 #include "proc.h"
 #include "sdnotify.h"
@@ -385,12 +386,23 @@ herdd_run(const struct control_cmd *cmd, struct control_req *req)
 {
 	struct json_object	*res;
 	static char		 err[HERDD_ERR_MAX];
+	char			*text;
+	size_t			 len;
 
 	switch (cmd->verb) {
 	case CONTROL_RELOAD:
 		if (herdd_reload(cmd->nowait, req, &res, err, sizeof(err)) == -1)
 			return control_error(err);
 		return res;		/* NULL: proc_reload() answers later */
+	case CONTROL_METRICS:
+		if ((text = metrics_text(&len)) == NULL)
+			return control_error("out of memory");
+		res = json_object_new_object();
+		json_object_object_add(res, "ok", json_object_new_boolean(1));
+		json_object_object_add(res, "text",
+		    json_object_new_string_len(text, (int)len));
+		free(text);
+		return res;
 	case CONTROL_REOPEN:
 		herdd_reopen();
 		res = json_object_new_object();

@@ -243,6 +243,10 @@ output_result(FILE *fp, const struct control_cmd *cmd,
 	case CONTROL_STATUS:
 		output_status(fp, reply);
 		break;
+	case CONTROL_METRICS:
+		if ((node = output_str(reply, "text")) != NULL)
+			fputs(node, fp);
+		break;
 	case CONTROL_RELOAD:
 		fprintf(fp, "reloaded:");
 		output_names(fp, reply, "added");

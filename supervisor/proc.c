@@ -158,6 +158,20 @@ proc_up(const struct proc *p)
 	return p->state == PROC_RUNNING || p->state == PROC_UNRESPONSIVE;
 }
 
+int
+proc_in_list(const char *list, const char *name)
+{
+	size_t	 n = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 /* A worker on its way out of the table (reload) is not found. */
 int
 proc_leaving(const struct proc *p)
@@ -209,6 +223,7 @@ proc_delete(struct proc *p)
 	ev_timer_stop(EV_DEFAULT_ &p->timer_w);
 	proc_notify_close(p, 0);
 	linebuf_free(&p->in);
+	free(p->flood);
 	for (i = 0; i < proc_n; i++)
 		if (proc_table[i] == p) {
 			memmove(&proc_table[i], &proc_table[i + 1],
@@ -385,6 +400,7 @@ proc_spawn(struct proc *p)
 	p->killed[0] = '\0';
 	p->error[0] = '\0';
 	p->synced[0] = '\0';
+	metrics_fold(p);
 	if (p->spawns++ > 0)
 		p->restarts++;
 	proc_notify_open(p, sv[0]);

@@ -49,12 +49,26 @@ struct proc_wait {
 static struct proc_wait	*proc_waits;
 static ev_timer		 proc_wait_check_w;
 
+/* The configured neighbours of server name, as "neighbors". */
+static void
+proc_json_neighbors(struct json_object *o, const char *name)
+{
+	const struct herd_server	*s = conf_server(proc_conf, name);
+	struct json_object		*a = json_object_new_array();
+	size_t				 i;
+
+	for (i = 0; s != NULL && i < s->nneighbors; i++)
+		json_object_array_add(a, json_object_new_string(
+		    proc_conf->servers[s->neighbors[i]].name));
+	json_object_object_add(o, "neighbors", a);
+}
+
 struct json_object *
 proc_json(struct proc *p)
 {
 	struct json_object	*o, *links;
 	ev_tstamp		 now = ev_now(EV_DEFAULT);
-	char			 desc[64], buf[NOTIFY_LINE_MAX], *w, *save;
+	char			 desc[64], buf[NOTIFY_LIST_MAX], *w, *save;
 	long			 ms;
 
 	o = json_object_new_object();
@@ -81,6 +95,8 @@ proc_json(struct proc *p)
 	json_object_object_add(o, "port", json_object_new_int(p->port));
 	json_object_object_add(o, "peer_port",
 	    json_object_new_int(p->peer_port));
+	proc_json_neighbors(o, p->name);
+	metrics_json(p, o);
 	if (strcmp(proc_conf->log_dir, "-") == 0)
 		json_object_object_add(o, "log", NULL);
 	else {
@@ -127,6 +143,7 @@ proc_json_remote(const struct herd_server *s)
 	json_object_object_add(o, "port", json_object_new_int(s->port));
 	json_object_object_add(o, "peer_port",
 	    json_object_new_int(s->peer_port));
+	proc_json_neighbors(o, s->name);
 	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 		json_object_object_add(o, none[i], NULL);
 	return o;

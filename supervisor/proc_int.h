@@ -65,11 +65,23 @@ struct proc {
 	int		 have_stats;	/* STATS seen from this process */
 	unsigned long	 clients;	/* clients known */
 	unsigned long	 conns;		/* client connections open */
-	char		 links[NOTIFY_LINE_MAX];	/* "A,B" */
-	char		 synced[NOTIFY_LINE_MAX];	/* "A,B" */
+	char		 links[NOTIFY_LIST_MAX];	/* "A,B" */
+	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" */
 	char		 journal[16];	/* its journal: off, ok, error */
 	char		 error[NOTIFY_TEXT_MAX + 1];	/* its ERROR, or "" */
 	char		 reason[PROC_REASON_MAX];	/* why this state, or "" */
+	/* counters (notify.h): the earlier processes' sum, and this one's */
+	unsigned long long ctr_base[NOTIFY_C_N], ctr_cur[NOTIFY_C_N];
+	unsigned long long hist_base[NOTIFY_HIST_N], hist_cur[NOTIFY_HIST_N];
+	struct proc_flood *flood;	/* by neighbour, as workers named them */
+	size_t		 nflood;
+	unsigned long long jbytes;	/* its journal's size (jbytes=) */
+	int		 have_jbytes;
+};
+
+struct proc_flood {
+	char		 name[HERD_NAME_MAX + 1];
+	unsigned long long base, cur;
 };
 
 /* The table, in the order of the configuration file (proc.c). */
@@ -95,6 +107,8 @@ unsigned char	*proc_run_copy(const struct herd_conf *, const unsigned char *);
 void		 proc_forgive(struct proc *);
 /* 1 when it has a process that answers (running or unresponsive). */
 int		 proc_up(const struct proc *);
+/* Is name in list, a comma-separated set of names? */
+int		 proc_in_list(const char *list, const char *name);
 
 /* proc_notify.c: the channel and the heartbeat. */
 void		 proc_notify_open(struct proc *, int fd);
@@ -112,5 +126,13 @@ void		 proc_reload_abort(void);
 void		 proc_ctl_changed(void);
 void		 proc_ctl_abort(void);
 struct json_object *proc_json(struct proc *);
+
+/* metrics.c: the counters of each server, added up over its processes. */
+/* A new process: what the last one counted joins the sum. */
+void		 metrics_fold(struct proc *);
+/* A STATS record's counters. */
+void		 metrics_take(struct proc *, const struct notify_msg *);
+/* The server's counters as "counters" of its status object. */
+void		 metrics_json(const struct proc *, struct json_object *);
 
 #endif /* HERD_PROC_INT_H */

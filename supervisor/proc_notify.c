@@ -52,7 +52,7 @@ proc_notify_open(struct proc *p, int fd)
 static void
 proc_notify_line(struct proc *p, const char *line, size_t len)
 {
-	static struct notify_msg msg;	/* 8 KiB: not on the stack */
+	static struct notify_msg msg;	/* 20 KiB: not on the stack */
 	char			 why[64];
 
 	if (notify_parse(line, len, &msg) == -1) {
@@ -74,6 +74,7 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 		break;
 	case NOTIFY_STATS:
 		p->have_stats = 1;
+		metrics_take(p, &msg);
 		if (msg.have & NOTIFY_F_CLIENTS)
 			p->clients = msg.clients;
 		if (msg.have & NOTIFY_F_CONNS)

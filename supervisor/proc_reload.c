@@ -96,20 +96,6 @@ proc_reload_stopped(struct proc *p)
 	proc_reload_poke();
 }
 
-/* A name list for a comma-separated set of names: is name among them? */
-static int
-proc_in_list(const char *list, const char *name)
-{
-	size_t	 n = strlen(name);
-	const char *p = list;
-
-	while ((p = strstr(p, name)) != NULL) {
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-		p += n;
-	}
-	return 0;
-}
 
 /* 1 when every running neighbour of p has caught p up. */
 static int

@@ -15,9 +15,9 @@ parse(const char *s, struct notify_msg *m)
 int
 main(void)
 {
-	static struct notify_msg m;
+	static struct notify_msg m, w;
 	char			 buf[1024], big[NOTIFY_TEXT_MAX + 16];
-	size_t			 n;
+	size_t			 n, i;
 
 	ok(parse("READY", &m) == 0 && m.type == NOTIFY_READY, "READY");
 	ok(parse("STATS clients=3 conns=2 links=Hands,Wilkes", &m) == 0 &&
@@ -65,12 +65,84 @@ main(void)
 	memcpy(big, "ERROR ", 6);
 	ok(notify_parse(big, sizeof(big), &m) == -1, "an over-long ERROR");
 
-	n = notify_format_stats(buf, sizeof(buf), 5, 1, "A", "", "ok");
+	memset(&w, 0, sizeof(w));
+	w.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
+	    NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL;
+	w.clients = 5;
+	w.conns = 1;
+	strcpy(w.links, "A");
+	strcpy(w.journal, "ok");
+	n = notify_format_stats(buf, sizeof(buf), &w);
 	ok(strcmp(buf, "STATS clients=5 conns=1 links=A synced=- "
 	    "journal=ok\n") == 0, "format: %s", buf);
 	ok(notify_parse(buf, n - 1, &m) == 0 && m.clients == 5 &&
 	    strcmp(m.links, "A") == 0 && m.synced[0] == '\0',
 	    "format and parse agree");
+
+	/* the counters */
+	ok(parse("STATS iamat=10 whatsat=2 invalid=1 upd_peer=7", &m) == 0 &&
+	    m.ctr[NOTIFY_C_IAMAT] == 10 && m.ctr[NOTIFY_C_WHATSAT] == 2 &&
+	    m.ctr[NOTIFY_C_INVALID] == 1 && m.ctr[NOTIFY_C_UPD_PEER] == 7 &&
+	    m.have_ctr == (1u << NOTIFY_C_IAMAT | 1u << NOTIFY_C_WHATSAT |
+	    1u << NOTIFY_C_INVALID | 1u << NOTIFY_C_UPD_PEER) && m.have == 0,
+	    "counters by name");
+	ok(parse("STATS iamat=1 iamat=2", &m) == -1, "a counter twice");
+	ok(parse("STATS stale=18446744073709551615", &m) == 0 &&
+	    m.ctr[NOTIFY_C_STALE] == 18446744073709551615ULL &&
+	    parse("STATS stale=18446744073709551616", &m) == -1,
+	    "a 64-bit counter, and one past it");
+	ok(parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", &m) ==
+	    0 && m.have == NOTIFY_F_HIST && m.hist[0] == 1 && m.hist[14] == 15,
+	    "the histogram");
+	ok(parse("STATS pl_hist=1,2,3", &m) == -1 &&
+	    parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
+	    &m) == -1 && parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,"
+	    "14,", &m) == -1 && parse("STATS pl_hist=", &m) == -1,
+	    "a histogram of the wrong length");
+	ok(parse("STATS flood=Hands:3,Welsh:0", &m) == 0 && m.nflood == 2 &&
+	    strcmp(m.flood[0].name, "Hands") == 0 && m.flood[0].n == 3 &&
+	    strcmp(m.flood[1].name, "Welsh") == 0 && m.flood[1].n == 0,
+	    "flood counts by neighbour");
+	ok(parse("STATS flood=-", &m) == 0 && m.nflood == 0 &&
+	    m.have == NOTIFY_F_FLOOD, "flood none");
+	ok(parse("STATS flood=A:1,A:2", &m) == -1 &&
+	    parse("STATS flood=A:1,", &m) == -1 &&
+	    parse("STATS flood=:1", &m) == -1 &&
+	    parse("STATS flood=A", &m) == -1 &&
+	    parse("STATS flood=A:", &m) == -1 &&
+	    parse("STATS flood=A;B:1", &m) == -1 &&
+	    parse("STATS flood=", &m) == -1, "bad flood fields");
+	ok(parse("STATS jbytes=4096", &m) == 0 && m.jbytes == 4096 &&
+	    m.have == NOTIFY_F_JBYTES, "the journal's size");
+	ok(notify_hist_bucket(0) == 0 && notify_hist_bucket(0.0005) == 0 &&
+	    notify_hist_bucket(0.0006) == 1 && notify_hist_bucket(10) == 13 &&
+	    notify_hist_bucket(11) == 14, "histogram buckets");
+
+	memset(&w, 0, sizeof(w));
+	w.have = NOTIFY_F_HIST | NOTIFY_F_FLOOD | NOTIFY_F_JBYTES;
+	w.have_ctr = (1u << NOTIFY_C_N) - 1;
+	for (i = 0; i < NOTIFY_C_N; i++)
+		w.ctr[i] = i * 1000 + 1;
+	for (i = 0; i < NOTIFY_HIST_N; i++)
+		w.hist[i] = i;
+	w.nflood = 2;
+	strcpy(w.flood[0].name, "Hands");
+	w.flood[0].n = 12;
+	strcpy(w.flood[1].name, "Welsh");
+	w.flood[1].n = 7;
+	w.jbytes = 99;
+	n = notify_format_stats(buf, sizeof(buf), &w);
+	ok(n > 0 && notify_parse(buf, n - 1, &m) == 0 &&
+	    memcmp(m.ctr, w.ctr, sizeof(m.ctr)) == 0 &&
+	    memcmp(m.hist, w.hist, sizeof(m.hist)) == 0 && m.nflood == 2 &&
+	    strcmp(m.flood[1].name, "Welsh") == 0 && m.flood[1].n == 7 &&
+	    m.jbytes == 99 && m.have_ctr == w.have_ctr && m.have == w.have,
+	    "counters: format and parse agree: %s", buf);
+	ok(notify_format_stats(buf, 40, &w) == 0, "a record that does not "
+	    "fit is not cut");
+	memset(&w, 0, sizeof(w));
+	ok(notify_format_stats(buf, sizeof(buf), &w) == 0,
+	    "no fields, no record");
 	n = notify_format_error(buf, sizeof(buf), "bad\nthing");
 	ok(strcmp(buf, "ERROR bad thing\n") == 0 &&
 	    notify_parse(buf, n - 1, &m) == 0, "format ERROR: %s", buf);

@@ -1,0 +1,20 @@
+/*
+ * counters.h -- what a worker counts (notify.h's NOTIFY_C_*): plain
+ * integers, bumped where things happen, sent to herdd in STATS by
+ * status.c, which owns them.  Counted from the start of the process; herdd
+ * adds up the processes of a server.
+ */
+#ifndef HERD_COUNTERS_H
+#define HERD_COUNTERS_H
+
+#include "notify.h"
+
+extern unsigned long long counters[NOTIFY_C_N];
+extern unsigned long long counters_hist[NOTIFY_HIST_N];
+
+#define COUNT(c)	(counters[NOTIFY_C_ ## c]++)
+
+/* A Places lookup ended: NOTIFY_C_PL_OK, _ERROR or _TIMEOUT, in seconds. */
+void	 counters_places(enum notify_ctr status, double seconds);
+
+#endif /* HERD_COUNTERS_H */

@@ -1,0 +1,337 @@
+/*
+ * metrics.c -- the counters of every server, added up over its processes,
+ * and their Prometheus text exposition (herdd(8), METRICS).
+ *
+ * A worker counts from its own start (notify.h) and says so in each STATS
+ * record.  herdd keeps what the server's earlier processes counted (base)
+ * and what the running one said last (cur): a server's counter is their
+ * sum, so it only goes up while herdd runs, across crashes and restarts.
+ * What a process counted after its last STATS (100 ms at most) is lost
+ * with it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "linebuf.h"
+#include "metrics.h"
+#include "proc_int.h"
+
+static unsigned long long
+metrics_sum(const struct proc *p, enum notify_ctr c)
+{
+	return p->ctr_base[c] + p->ctr_cur[c];
+}
+
+void
+metrics_fold(struct proc *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < NOTIFY_C_N; i++) {
+		p->ctr_base[i] += p->ctr_cur[i];
+		p->ctr_cur[i] = 0;
+	}
+	for (i = 0; i < NOTIFY_HIST_N; i++) {
+		p->hist_base[i] += p->hist_cur[i];
+		p->hist_cur[i] = 0;
+	}
+	for (i = 0; i < p->nflood; i++) {
+		p->flood[i].base += p->flood[i].cur;
+		p->flood[i].cur = 0;
+	}
+	p->have_jbytes = 0;
+}
+
+/* The entry of neighbour name, made when new; NULL when out of memory. */
+static struct proc_flood *
+metrics_flood(struct proc *p, const char *name)
+{
+	struct proc_flood	*f;
+	size_t			 i;
+
+	for (i = 0; i < p->nflood; i++)
+		if (strcmp(p->flood[i].name, name) == 0)
+			return &p->flood[i];
+	if ((f = reallocarray(p->flood, p->nflood + 1, sizeof(*f))) == NULL)
+		return NULL;
+	p->flood = f;
+	f = &p->flood[p->nflood++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	return f;
+}
+
+void
+metrics_take(struct proc *p, const struct notify_msg *m)
+{
+	struct proc_flood	*f;
+	size_t			 i;
+
+	for (i = 0; i < NOTIFY_C_N; i++)
+		if (m->have_ctr & (1u << i))
+			p->ctr_cur[i] = m->ctr[i];
+	if (m->have & NOTIFY_F_HIST)
+		memcpy(p->hist_cur, m->hist, sizeof(p->hist_cur));
+	if (m->have & NOTIFY_F_FLOOD)
+		for (i = 0; i < m->nflood; i++)
+			if ((f = metrics_flood(p, m->flood[i].name)) != NULL)
+				f->cur = m->flood[i].n;
+	if (m->have & NOTIFY_F_JBYTES) {
+		p->jbytes = m->jbytes;
+		p->have_jbytes = 1;
+	}
+}
+
+static struct json_object *
+metrics_u64(unsigned long long v)
+{
+	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+void
+metrics_json(const struct proc *p, struct json_object *o)
+{
+	struct json_object	*c, *h, *f;
+	unsigned long long	 sum = 0;
+	size_t			 i;
+
+	c = json_object_new_object();
+	for (i = 0; i < NOTIFY_C_N; i++)
+		json_object_object_add(c, notify_ctr_key[i],
+		    metrics_u64(metrics_sum(p, (enum notify_ctr)i)));
+	h = json_object_new_array();
+	for (i = 0; i < NOTIFY_HIST_N; i++) {
+		sum += p->hist_base[i] + p->hist_cur[i];
+		json_object_array_add(h, metrics_u64(sum));	/* cumulative */
+	}
+	json_object_object_add(c, "pl_hist", h);
+	f = json_object_new_object();
+	for (i = 0; i < p->nflood; i++)
+		json_object_object_add(f, p->flood[i].name,
+		    metrics_u64(p->flood[i].base + p->flood[i].cur));
+	json_object_object_add(c, "flood", f);
+	json_object_object_add(o, "counters", c);
+}
+
+/* The exposition, as it is built. */
+struct mx {
+	struct outbuf	 ob;
+	int		 oom;
+};
+
+static void
+mx_printf(struct mx *x, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[512];
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    outbuf_add(&x->ob, buf, (size_t)n) == -1)
+		x->oom = 1;
+}
+
+static void
+mx_family(struct mx *x, const char *name, const char *type, const char *help)
+{
+	mx_printf(x, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The servers this herdd runs: those with a worker here. */
+#define FOR_PROCS(i, p)	for ((i) = 0; (i) < proc_n && \
+	((p) = proc_table[(i)]) != NULL; (i)++)
+
+static void
+mx_worker(struct mx *x)
+{
+	struct proc	*p;
+	size_t		 i;
+
+	mx_family(x, "herd_worker_up", "gauge",
+	    "1 when the server's worker runs and answers, else 0.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_worker_up{server=\"%s\"} %d\n", p->name,
+		    proc_up(p));
+	mx_family(x, "herd_restarts_total", "counter",
+	    "Worker processes started after the first.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_restarts_total{server=\"%s\"} %u\n",
+		    p->name, p->restarts);
+	mx_family(x, "herd_clients", "gauge",
+	    "Client locations stored by the server.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_clients{server=\"%s\"} %lu\n", p->name,
+		    proc_up(p) && p->have_stats ? p->clients : 0);
+	mx_family(x, "herd_connections", "gauge",
+	    "Client connections open.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_connections{server=\"%s\"} %lu\n", p->name,
+		    proc_up(p) && p->have_stats ? p->conns : 0);
+}
+
+static void
+mx_links(struct mx *x)
+{
+	const struct herd_server	*s;
+	struct proc			*p;
+	size_t				 i, j, n;
+	int				 up;
+
+	mx_family(x, "herd_link_up", "gauge",
+	    "1 when the server's link to the neighbour is up, else 0.");
+	FOR_PROCS(i, p) {
+		if ((s = conf_server(proc_conf, p->name)) == NULL)
+			continue;
+		for (j = 0; j < s->nneighbors; j++) {
+			up = proc_up(p) && proc_in_list(p->links,
+			    proc_conf->servers[s->neighbors[j]].name);
+			mx_printf(x, "herd_link_up{server=\"%s\",neighbor="
+			    "\"%s\"} %d\n", p->name,
+			    proc_conf->servers[s->neighbors[j]].name, up);
+		}
+	}
+	mx_family(x, "herd_links_up", "gauge",
+	    "The server's links that are up.");
+	FOR_PROCS(i, p) {
+		n = 0;
+		if ((s = conf_server(proc_conf, p->name)) != NULL && proc_up(p))
+			for (j = 0; j < s->nneighbors; j++)
+				n += (size_t)proc_in_list(p->links,
+				    proc_conf->servers[s->neighbors[j]].name);
+		mx_printf(x, "herd_links_up{server=\"%s\"} %zu\n", p->name, n);
+	}
+	mx_family(x, "herd_flood_messages_total", "counter",
+	    "UPDATE messages the server sent to the neighbour.");
+	FOR_PROCS(i, p)
+		for (j = 0; j < p->nflood; j++)
+			mx_printf(x, "herd_flood_messages_total{server=\"%s\","
+			    "neighbor=\"%s\"} %llu\n", p->name,
+			    p->flood[j].name, p->flood[j].base +
+			    p->flood[j].cur);
+	mx_family(x, "herd_catchup_records_sent_total", "counter",
+	    "Records sent to neighbours in catch-ups after a link came up.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_catchup_records_sent_total{server=\"%s\"} "
+		    "%llu\n", p->name, metrics_sum(p, NOTIFY_C_CU_SENT));
+	mx_family(x, "herd_catchup_records_received_total", "counter",
+	    "Records received from neighbours in catch-ups.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_catchup_records_received_total{server="
+		    "\"%s\"} %llu\n", p->name,
+		    metrics_sum(p, NOTIFY_C_CU_RECV));
+}
+
+static void
+mx_traffic(struct mx *x)
+{
+	static const struct {
+		const char	*label;
+		enum notify_ctr	 c;
+	} verbs[] = {
+		{ "IAMAT", NOTIFY_C_IAMAT }, { "WHATSAT", NOTIFY_C_WHATSAT },
+		{ "invalid", NOTIFY_C_INVALID },
+	};
+	struct proc	*p;
+	size_t		 i, j;
+
+	mx_family(x, "herd_commands_total", "counter",
+	    "Client command lines, by verb; invalid: answered \"?\" as "
+	    "neither.");
+	FOR_PROCS(i, p)
+		for (j = 0; j < sizeof(verbs) / sizeof(verbs[0]); j++)
+			mx_printf(x, "herd_commands_total{server=\"%s\",verb="
+			    "\"%s\"} %llu\n", p->name, verbs[j].label,
+			    metrics_sum(p, verbs[j].c));
+	mx_family(x, "herd_updates_total", "counter",
+	    "Updates stored as newer, by where they came from.");
+	FOR_PROCS(i, p) {
+		mx_printf(x, "herd_updates_total{server=\"%s\",source="
+		    "\"client\"} %llu\n", p->name,
+		    metrics_sum(p, NOTIFY_C_UPD_CLIENT));
+		mx_printf(x, "herd_updates_total{server=\"%s\",source="
+		    "\"peer\"} %llu\n", p->name,
+		    metrics_sum(p, NOTIFY_C_UPD_PEER));
+	}
+	mx_family(x, "herd_updates_stale_total", "counter",
+	    "Updates not newer than the one stored: not stored.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_updates_stale_total{server=\"%s\"} %llu\n",
+		    p->name, metrics_sum(p, NOTIFY_C_STALE));
+	mx_family(x, "herd_journal_bytes", "gauge",
+	    "The size of the server's journal.");
+	FOR_PROCS(i, p)
+		if (p->have_jbytes && proc_up(p))
+			mx_printf(x, "herd_journal_bytes{server=\"%s\"} %llu\n",
+			    p->name, p->jbytes);
+}
+
+static void
+mx_places(struct mx *x)
+{
+	static const struct {
+		const char	*label;
+		enum notify_ctr	 c;
+	} outcomes[] = {
+		{ "ok", NOTIFY_C_PL_OK }, { "error", NOTIFY_C_PL_ERROR },
+		{ "timeout", NOTIFY_C_PL_TIMEOUT },
+	};
+	const char	*backend = conf_backend_name(proc_conf->places.backend);
+	struct proc	*p;
+	unsigned long long cum;
+	size_t		 i, j;
+
+	mx_family(x, "herd_places_requests_total", "counter",
+	    "Places lookups of WHATSAT, by backend and outcome.");
+	FOR_PROCS(i, p)
+		for (j = 0; j < sizeof(outcomes) / sizeof(outcomes[0]); j++)
+			mx_printf(x, "herd_places_requests_total{server=\"%s\","
+			    "backend=\"%s\",status=\"%s\"} %llu\n", p->name,
+			    backend, outcomes[j].label,
+			    metrics_sum(p, outcomes[j].c));
+	mx_family(x, "herd_places_seconds", "histogram",
+	    "How long Places lookups took.");
+	FOR_PROCS(i, p) {
+		cum = 0;
+		for (j = 0; j < NOTIFY_HIST_N; j++) {
+			cum += p->hist_base[j] + p->hist_cur[j];
+			if (j < NOTIFY_HIST_N - 1)
+				mx_printf(x, "herd_places_seconds_bucket{server="
+				    "\"%s\",le=\"%g\"} %llu\n", p->name,
+				    notify_hist_le[j], cum);
+			else
+				mx_printf(x, "herd_places_seconds_bucket{server="
+				    "\"%s\",le=\"+Inf\"} %llu\n", p->name, cum);
+		}
+		mx_printf(x, "herd_places_seconds_sum{server=\"%s\"} %.6f\n",
+		    p->name, metrics_sum(p, NOTIFY_C_PL_USEC) / 1e6);
+		mx_printf(x, "herd_places_seconds_count{server=\"%s\"} %llu\n",
+		    p->name, cum);
+	}
+}
+
+char *
+metrics_text(size_t *lenp)
+{
+	struct mx	 x;
+
+	memset(&x, 0, sizeof(x));
+	mx_worker(&x);
+	mx_links(&x);
+	mx_traffic(&x);
+	mx_places(&x);
+	if (x.oom || outbuf_add(&x.ob, "", 1) == -1) {	/* NUL-ended */
+		outbuf_free(&x.ob);
+		return NULL;
+	}
+	*lenp = x.ob.len - x.ob.off - 1;
+	if (x.ob.off > 0)
+		memmove(x.ob.buf, x.ob.buf + x.ob.off, *lenp + 1);
+	return x.ob.buf;
+}
