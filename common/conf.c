@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "log.h"
 #include "paths.h"
+#include "sock.h"
 
 
 #define CONF_LINE_MAX	200	/* Debian's inih: INI_MAX_LINE */
@@ -261,6 +262,7 @@ static void
 conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 {
 	struct herd_conf	*c = p->conf;
+	char			 err[320];
 
 	if (strcmp(k, "log_dir") == 0) {
 		if (conf_str(p, c->log_dir, sizeof(c->log_dir), v, k))
@@ -275,6 +277,14 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 	else if (strcmp(k, "control") == 0) {
 		if (conf_str(p, c->control, sizeof(c->control), v, k))
 			c->control_line = p->line;
+	}
+	else if (strcmp(k, "http") == 0) {
+		c->http_host[0] = '\0';
+		c->http_port = 0;
+		if (strcmp(v, "off") != 0 && sock_parse_hostport(v, c->http_host,
+		    sizeof(c->http_host), &c->http_port, err, sizeof(err)) == -1)
+			conf_error(p, p->line, "http: %s (or off)", err);
+		c->http_line = p->line;
 	}
 	else if (strcmp(k, "node") == 0)
 		conf_str(p, c->node_path, sizeof(c->node_path), v, k);
@@ -490,6 +500,13 @@ conf_validate(struct conf_parser *p)
 				}
 		}
 	}
+	for (i = 0; c->http_port != 0 && i < c->nservers; i++) {
+		s = &c->servers[i];
+		if (conf_host_clash(s->host, c->http_host) &&
+		    (s->port == c->http_port || s->peer_port == c->http_port))
+			conf_error(p, c->http_line, "http: port %u already "
+			    "used by server %s", c->http_port, s->name);
+	}
 	for (i = 0; i < p->nnbs; i++) {
 		s = &c->servers[p->nbs[i].server];
 		for (j = 0; j < c->nservers; j++)
@@ -699,6 +716,10 @@ conf_print(FILE *fp, const struct herd_conf *c)
 
 	fprintf(fp, "[herd]\nlog_dir = %s\nlog_level = %s\ncontrol = %s\n",
 	    c->log_dir, log_level_name(c->log_level), c->control);
+	if (c->http_port != 0)
+		fprintf(fp, strchr(c->http_host, ':') != NULL ?
+		    "http = [%s]:%u\n" : "http = %s:%u\n", c->http_host,
+		    c->http_port);
 	if (c->node_path[0] != '\0')
 		fprintf(fp, "node = %s\n", c->node_path);
 	if (c->secret_file[0] != '\0')		/* never the secret itself */

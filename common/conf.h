@@ -65,6 +65,9 @@ struct herd_conf {
 	int	 log_level;		/* LOG_LEVEL_*, default info */
 	char	 control[HERD_PATH_MAX];	/* default: paths.h */
 	int	 control_line;		/* where control was set; 0: default */
+	char	 http_host[256];	/* [herd] http: herdd's HTTP endpoint */
+	uint16_t http_port;		/* 0: off (the default) */
+	int	 http_line;
 	char	 node_path[HERD_PATH_MAX];	/* herd-node binary; "" = beside herdd */
 	char	 state_dir[HERD_PATH_MAX];	/* journals (paths.h); "" = none */
 	int	 state_dir_line;	/* where state_dir was set */

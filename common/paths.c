@@ -63,6 +63,10 @@ paths_default(enum paths_file what, enum paths_where where, char *buf,
 		case PATHS_CONTROL:
 			n = snprintf(buf, len, "herd.sock");
 			break;
+		case PATHS_PAGE:
+			n = snprintf(buf, len, "%s/etc/status.html",
+			    HERD_SOURCE_ROOT);
+			break;
 		}
 	} else {
 		switch (what) {
@@ -85,6 +89,10 @@ paths_default(enum paths_file what, enum paths_where where, char *buf,
 		case PATHS_CONTROL:
 			n = snprintf(buf, len, "%s/herd/herd.sock",
 			    HERD_RUNSTATEDIR);
+			break;
+		case PATHS_PAGE:
+			n = snprintf(buf, len, "%s/herd/status.html",
+			    HERD_DATADIR);
 			break;
 		}
 	}

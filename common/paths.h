@@ -4,14 +4,14 @@
  *
  * Installed, the defaults are meson's directories, compiled in: the
  * configuration sysconfdir/herd/herd.ini, the data set
- * datadir/herd/cities.dat, logs in localstatedir/log/herd, journals in
+ * datadir/herd/cities.dat, the status page datadir/herd/status.html, logs in localstatedir/log/herd, journals in
  * localstatedir/lib/herd and the control socket runstatedir/herd/herd.sock
  * (runstatedir: /run when localstatedir is /var or beneath it, else
  * localstatedir/run).  Run from its meson build tree (the real path of
  * /proc/self/exe lies under the build root compiled in), a binary keeps
  * the source tree's layout instead: etc/herd.ini from the current
  * directory when it is there, else the source tree's; the source tree's
- * data/cities.dat; and the configuration's relative defaults (log,
+ * data/cities.dat and etc/status.html; and the configuration's relative defaults (log,
  * herd.sock, no state_dir), which conf_load() resolves against the
  * file's directory.
  */
@@ -31,6 +31,7 @@ enum paths_file {
 	PATHS_LOG_DIR,		/* [herd] log_dir */
 	PATHS_STATE_DIR,	/* [herd] state_dir; "" = none */
 	PATHS_CONTROL,		/* [herd] control */
+	PATHS_PAGE,		/* the status page of [herd] http */
 };
 
 /*

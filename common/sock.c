@@ -278,3 +278,60 @@ sock_error(int fd)
 		return errno;
 	return e;
 }
+
+int
+sock_parse_hostport(const char *s, char *host, size_t hostlen,
+    uint16_t *port, char *err, size_t errlen)
+{
+	const char	*colon, *h = s, *p;
+	size_t		 n;
+	unsigned long	 v = 0;
+
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL) {
+			snprintf(err, errlen, "\"%s\": expected [ADDRESS]:PORT",
+			    s);
+			return -1;
+		}
+		h = s + 1;
+		n = (size_t)(colon - h);
+		colon++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			snprintf(err, errlen, "\"%s\": expected ADDRESS:PORT",
+			    s);
+			return -1;
+		}
+		n = (size_t)(colon - s);
+		if (memchr(s, ':', n) != NULL) {
+			snprintf(err, errlen, "\"%s\": an IPv6 address goes in "
+			    "brackets: [ADDRESS]:PORT", s);
+			return -1;
+		}
+	}
+	if (n >= hostlen || n == 0) {
+		snprintf(err, errlen, "\"%s\": %s", s, n == 0 ?
+		    "empty address" : "address too long");
+		return -1;
+	}
+	for (p = colon + 1; *p != '\0' && v <= 65535; p++) {
+		if (*p < '0' || *p > '9')
+			break;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (p == colon + 1 || *p != '\0' || v < 1 || v > 65535) {
+		snprintf(err, errlen, "\"%s\": the port must be a number from "
+		    "1 to 65535", s);
+		return -1;
+	}
+	for (p = h; p < h + n; p++)
+		if ((unsigned char)*p <= ' ' || *p == '/' || *p == '[' ||
+		    *p == ']') {
+			snprintf(err, errlen, "\"%s\": not an address", s);
+			return -1;
+		}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}

@@ -58,6 +58,13 @@ void	 sock_lookup_cancel(struct sock_lookup *lk);
 int	 sock_listen(const char *host, uint16_t port, int *fds, char *err,
 	    size_t errlen);
 
+/*
+ * "HOST:PORT" or "[IPV6]:PORT" into host (size hostlen) and *port (1 to
+ * 65535).  0, or -1 with a message in err.  Pure.
+ */
+int	 sock_parse_hostport(const char *s, char *host, size_t hostlen,
+	    uint16_t *port, char *err, size_t errlen);
+
 /* Start a non-blocking connect; -1 on immediate failure (errno). */
 int	 sock_connect(const struct sock_addr *sa);
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "local.h"
 #include "log.h"
 #include "offline.h"
+#include "paths.h"
 
 #define CHECK_MSG_MAX	(HERD_PATH_MAX + 1024)
 
@@ -170,13 +172,40 @@ check_ports(const struct herd_conf *cf, const unsigned char *run,
 		    s->line, s->name, what, lo, hi, CHECK_PORT_RANGE);
 		warn(msg);
 	}
+	if (cf->http_port >= lo && cf->http_port <= hi &&
+	    !check_reserved(resv, cf->http_port)) {
+		snprintf(msg, sizeof(msg), "%s:%d: http: port %u lies in the "
+		    "kernel's ephemeral port range %u-%u (%s): an outgoing "
+		    "connection can take it first", cf->path, cf->http_line,
+		    cf->http_port, lo, hi, CHECK_PORT_RANGE);
+		warn(msg);
+	}
+}
+
+int
+check_page(const struct herd_conf *cf, char *err, size_t errlen)
+{
+	char	 page[PATH_MAX];
+	int	 fd;
+
+	if (cf->http_port == 0)
+		return 0;
+	if (paths_default(PATHS_PAGE, paths_where(), page, sizeof(page)) ==
+	    -1 || (fd = open(page, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s:%d: http: the status page %s: %s\n",
+		    cf->path, cf->http_line, page, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 int
 check_start(const struct herd_conf *cf, const unsigned char *run,
     check_warn_cb *warn, char *err, size_t errlen)
 {
-	if (check_dataset(cf, err, errlen) == -1)
+	if (check_dataset(cf, err, errlen) == -1 ||
+	    check_page(cf, err, errlen) == -1)
 		return -1;
 	check_ports(cf, run, warn);
 	return 0;
@@ -192,7 +221,8 @@ check_noaction(const struct herd_conf *cf, const char *const *chosen,
 	char				 why[512], msg[CHECK_MSG_MAX];
 	size_t				 i, n = 0;
 
-	if (check_dataset(cf, err, errlen) == -1)
+	if (check_dataset(cf, err, errlen) == -1 ||
+	    check_page(cf, err, errlen) == -1)
 		return -1;
 	if ((run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL) {
 		snprintf(err, errlen, "out of memory\n");

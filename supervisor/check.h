@@ -3,12 +3,13 @@
  * start and with -n: the things that a file can get right and a machine
  * still wrong.
  *
- * Errors (exit 78): the offline data set does not load.  Warnings: no
+ * Errors (exit 78): the offline data set does not load; [herd] http is
+ * set and the status page cannot be read.  Warnings: no
  * server of the herd runs on this machine (-n only: herdd itself then
  * exits 78), and a port or peer_port of a server that runs here lies in
  * the kernel's ephemeral port range (net.ipv4.ip_local_port_range, less
  * net.ipv4.ip_local_reserved_ports), where an outgoing connection can
- * take it first.
+ * take it first; so too the port of [herd] http.
  */
 #ifndef HERD_CHECK_H
 #define HERD_CHECK_H
@@ -49,6 +50,9 @@ int	 check_start(const struct herd_conf *cf, const unsigned char *run,
  * the dataset key; without one, "dataset PATH (the default): reason").
  */
 int	 check_dataset(const struct herd_conf *cf, char *err, size_t errlen);
+
+/* With [herd] http, that the status page (paths.h) can be read. */
+int	 check_page(const struct herd_conf *cf, char *err, size_t errlen);
 
 /*
  * Pure parsers of the two /proc files: "LO\tHI\n" into *lo, *hi (0, or -1

@@ -33,6 +33,7 @@
 #include "check.h"
 #include "conf.h"
 #include "control.h"
+#include "http.h"
 #include "local.h"
 #include "log.h"
 #include "metrics.h"
@@ -302,6 +303,8 @@ herdd_conf_errors(const char *errs, int logged)
  * nowait, req is answered once the reload is done; with it, *now is the
  * reply at once (see proc_reload()).
  */
+static int	 herdd_http(const struct herd_conf *, char *, size_t);
+
 static int
 herdd_reload(int nowait, struct control_req *req, struct json_object **now,
     char *err, size_t errlen)
@@ -309,6 +312,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	struct herd_conf	*cf;
 	unsigned char		*run = NULL;
 	char			 node[HERD_PATH_MAX];
+	char			 herr[512];
 	size_t			 n;
 	long			 nrun = -1;
 	int			 level;
@@ -326,6 +330,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
 	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
 	    conf_check_state_dir(cf, err, errlen) == -1 ||
+	    check_page(cf, err, errlen) == -1 ||
 	    (run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL ||
 	    (nrun = herdd_select(cf, run, NULL, err, errlen)) <= 0) {
 		if (nrun == 0)
@@ -356,6 +361,8 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	}
 	log_set_level(level);
 	free(run);
+	if (herdd_http(proc_config(), herr, sizeof(herr)) == -1)
+		log_warnx("reload: %s: the HTTP endpoint is off", herr);
 	log_notice("reloaded %s", herdd_conf_file);
 	return 0;
 }
@@ -378,6 +385,36 @@ herdd_reopen(void)
 	else
 		log_notice("logs reopened");
 	proc_reopen();
+}
+
+/*
+ * Serve [herd] http when it is set and not served already as it is (at
+ * start, and after a reload that changed it).
+ */
+static int
+herdd_http(const struct herd_conf *cf, char *err, size_t errlen)
+{
+	static char	 host[sizeof(cf->http_host)];
+	static uint16_t	 port;
+	char		 page[HERD_PATH_MAX];
+
+	if (port == cf->http_port && strcmp(host, cf->http_host) == 0)
+		return 0;
+	http_stop();
+	snprintf(host, sizeof(host), "%s", cf->http_host);
+	port = cf->http_port;
+	if (paths_default(PATHS_PAGE, paths_where(), page, sizeof(page)) ==
+	    -1) {
+		snprintf(err, errlen, "http: the status page's path is too "
+		    "long");
+		return -1;
+	}
+	if (http_start(cf, page, err, errlen) == -1) {
+		port = 0;
+		host[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /* Carry out one control command (see control.h). */
@@ -623,6 +660,15 @@ main(int argc, char *argv[])
 		free(cf);
 		return 1;
 	}
+	if (herdd_http(cf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		log_flush();
+		control_cleanup();
+		free(run);
+		conf_free(cf);
+		free(cf);
+		return 1;
+	}
 	ev_signal_init(&sig_term, herdd_signal_cb, SIGTERM);
 	ev_signal_init(&sig_int, herdd_signal_cb, SIGINT);
 	ev_signal_init(&sig_hup, herdd_signal_cb, SIGHUP);
@@ -642,6 +688,7 @@ main(int argc, char *argv[])
 	ev_run(loop, 0);
 
 	control_cleanup();
+	http_stop();
 	proc_free();
 	sdnotify_close();
 	herdd_chosen_free();

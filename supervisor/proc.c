@@ -158,6 +158,12 @@ proc_up(const struct proc *p)
 	return p->state == PROC_RUNNING || p->state == PROC_UNRESPONSIVE;
 }
 
+const struct herd_conf *
+proc_config(void)
+{
+	return proc_conf;
+}
+
 int
 proc_in_list(const char *list, const char *name)
 {
@@ -339,6 +345,11 @@ proc_exec(struct proc *p, int fd, pid_t parent)
 	if (getppid() != parent)
 		_exit(1);
 #endif
+	/*
+	 * Nothing of herdd's but the channel: its own sockets (control, HTTP)
+	 * are close-on-exec already; this covers any a library left open.
+	 */
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (fcntl(fd, F_SETFD, 0) == -1)
 		_exit(1);
 	snprintf(num, sizeof(num), "%d", fd);

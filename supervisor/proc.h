@@ -60,6 +60,9 @@ void		 proc_set_secret(const char *hex);
 void		 proc_init(struct herd_conf *cf, const char *node_path,
 		    const unsigned char *run, int chosen);
 
+/* The configuration in force (the last proc_init or proc_reload). */
+const struct herd_conf *proc_config(void);
+
 /* Start every worker that is not stopped on purpose. */
 void		 proc_start_all(void);
 

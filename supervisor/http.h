@@ -1,0 +1,26 @@
+/*
+ * http.h -- herdd's read-only HTTP endpoint ([herd] http): /metrics,
+ * /status.json and the status page, on herdd's loop (http.c).
+ */
+#ifndef HERD_HTTP_H
+#define HERD_HTTP_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+/*
+ * Serve on cf->http_host:http_port, if set, with the status page read
+ * from the file page.  0, or -1 with a message in err (nothing served).
+ */
+int	 http_start(const struct herd_conf *cf, const char *page, char *err,
+	    size_t errlen);
+
+/* Stop serving: every connection is closed. */
+void	 http_stop(void);
+
+/* Read the status page (herdd -n checks it): 0, or -1 with a message. */
+int	 http_read_page(const char *path, char **bufp, size_t *lenp,
+	    char *err, size_t errlen);
+
+#endif /* HERD_HTTP_H */
