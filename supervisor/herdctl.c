@@ -56,6 +56,7 @@ herdctl_usage(FILE *fp, int status)
 	    "          start | stop | restart [--no-wait] name ... | all\n"
 	    "          kill name [signal]\n"
 	    "          log [-f] [-n lines] name\n"
+	    "          metrics, top [-n count] [-d seconds]\n"
 	    "          reload [--no-wait], reopen, shutdown\n");
 	exit(status);
 }
@@ -88,7 +89,7 @@ herdctl_line(int argc, char *argv[], size_t *lenp)
 	return line;
 }
 
-static int
+int
 herdctl_connect(const char *path, int waits)
 {
 	struct sockaddr_un	 sun;
@@ -113,7 +114,7 @@ herdctl_connect(const char *path, int waits)
 }
 
 /* Send the line, read one reply line; returns it NUL-ended. */
-static char *
+char *
 herdctl_talk(int fd, const char *line, size_t len, const char *path)
 {
 	char	*buf = NULL, *nl = NULL, *t;
@@ -232,7 +233,7 @@ main(int argc, char *argv[])
 	if (argc == 0 || (sock != NULL && fflag))
 		herdctl_usage(stderr, HERD_EXIT_USAGE);
 
-	if (strcmp(argv[0], "log") != 0) {
+	if (strcmp(argv[0], "log") != 0 && strcmp(argv[0], "top") != 0) {
 		line = herdctl_line(argc, argv, &len);
 		if (control_parse(line, len - 1, &cmd) == -1)
 			errx(HERD_EXIT_USAGE, "%s", cmd.error);
@@ -259,6 +260,8 @@ main(int argc, char *argv[])
 
 	if (strcmp(argv[0], "log") == 0)
 		return herdctl_log(argc, argv, sock);
+	if (strcmp(argv[0], "top") == 0)
+		return top_main(argc, argv, sock);
 	fd = herdctl_connect(sock, !cmd.nowait && (cmd.verb == CONTROL_START ||
 	    cmd.verb == CONTROL_STOP || cmd.verb == CONTROL_RESTART ||
 	    cmd.verb == CONTROL_RELOAD));
@@ -301,14 +304,12 @@ herdctl_log(int argc, char *argv[], const char *sock)
 {
 	struct json_object	*reply, *nodes, *v;
 	struct stat		 st, now;
-	static char		*text, *line;
 	char			 buf[65536], req[CONTROL_LINE_MAX + 16];
 	const char		*path;
 	long			 lines = 10;
-	int			 ch, follow = 0, fd, lfd;
+	int			 ch, follow = 0, lfd;
 	off_t			 pos;
 	ssize_t			 n;
-	size_t			 len;
 
 	optind = 1;
 	while ((ch = getopt(argc, argv, "fn:")) != -1) {
@@ -331,18 +332,7 @@ herdctl_log(int argc, char *argv[], const char *sock)
 	if ((size_t)snprintf(req, sizeof(req), "status %s\n", argv[optind]) >=
 	    sizeof(req))
 		errx(HERD_EXIT_USAGE, "name too long");
-	line = req;
-	len = strlen(req);
-	fd = herdctl_connect(sock, 0);
-	text = herdctl_talk(fd, line, len, sock);
-	close(fd);
-	if ((reply = json_tokener_parse(text)) == NULL ||
-	    !json_object_object_get_ex(reply, "ok", &v))
-		errx(1, "%s: not a reply from herdd", sock);
-	if (!json_object_get_boolean(v)) {
-		json_object_object_get_ex(reply, "error", &v);
-		errx(1, "%s", v ? json_object_get_string(v) : "failed");
-	}
+	reply = herdctl_ask(sock, req);
 	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
 	    json_object_array_length(nodes) != 1 ||
 	    !json_object_object_get_ex(json_object_array_get_idx(nodes, 0),
@@ -389,6 +379,27 @@ herdctl_log(int argc, char *argv[], const char *sock)
 	}
 	close(lfd);
 	json_object_put(reply);
-	free(text);
 	return 0;
+}
+
+struct json_object *
+herdctl_ask(const char *sock, const char *line)
+{
+	struct json_object	*reply, *v;
+	char			*text;
+	int			 fd;
+
+	fd = herdctl_connect(sock, 0);
+	text = herdctl_talk(fd, line, strlen(line), sock);
+	close(fd);
+	if ((reply = json_tokener_parse(text)) == NULL ||
+	    !json_object_is_type(reply, json_type_object) ||
+	    !json_object_object_get_ex(reply, "ok", &v))
+		errx(1, "%s: not a reply from herdd", sock);
+	free(text);
+	if (!json_object_get_boolean(v)) {
+		json_object_object_get_ex(reply, "error", &v);
+		errx(1, "%s", v ? json_object_get_string(v) : "failed");
+	}
+	return reply;
 }
