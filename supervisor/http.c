@@ -269,6 +269,7 @@ http_start(const struct herd_conf *cf, const char *page, char *err,
 		http_d[http_nd].d = MHD_start_daemon(MHD_USE_EPOLL |
 		    MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		    http_answer, NULL,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[i],
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_MAX,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -276,7 +277,6 @@ http_start(const struct herd_conf *cf, const char *page, char *err,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEM_MAX,
 		    MHD_OPTION_LISTEN_BACKLOG_SIZE, 128U,
-		    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		    MHD_OPTION_END);
 		if (http_d[http_nd].d == NULL ||
 		    (info = MHD_get_daemon_info(http_d[http_nd].d,

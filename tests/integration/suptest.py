@@ -1,0 +1,137 @@
+"""suptest -- a herd under one herdd, for the tests of the supervisor's
+behaviour (test_ops, test_observe): its own directory, 127.0.0.1 ports
+picked by binding port 0, herdctl against its socket, and one request on
+its own connection (ask).  Binaries come from HERDD, HERDCTL, HERD_NODE;
+the data set from HERD_DATASET."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from herdtest import free_ports, pid_alive
+
+HERDD = os.environ.get("HERDD", "")
+HERDCTL = os.environ.get("HERDCTL", "")
+HERD_NODE = os.environ.get("HERD_NODE", "")
+DATASET = os.path.abspath(os.environ.get("HERD_DATASET", "data/cities.dat"))
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            return None
+        time.sleep(step)
+
+
+class Herd:
+    """A herd under one herdd, in its own directory."""
+    procs = []
+
+    def __init__(self, top, label, links, extra="", places="timeout_ms = 1000"):
+        self.dir = os.path.join(top, label)
+        os.makedirs(self.dir)
+        self.links = links
+        p = free_ports(2 * len(links))
+        self.port = {n: p[2 * i] for i, n in enumerate(links)}
+        self.peer = {n: p[2 * i + 1] for i, n in enumerate(links)}
+        self.conf = os.path.join(self.dir, "herd.ini")
+        self.sock = os.path.join(self.dir, "herd.sock")
+        self.extra = extra
+        self.write(places)
+        self.proc = None
+
+    def write(self, places):
+        out = ["[herd]", "log_dir = log", "control = herd.sock",
+               "restart_delay_ms = 50", "restart_max_ms = 400",
+               "stop_timeout_ms = 2000", self.extra, "",
+               "[places]", "backend = offline", "dataset = %s" % DATASET,
+               places, ""]
+        for n, nb in self.links.items():
+            out += ["[server %s]" % n, "host = 127.0.0.1",
+                    "port = %d" % self.port[n],
+                    "peer_port = %d" % self.peer[n]]
+            if nb:
+                out.append("neighbors = " + " ".join(nb))
+            out.append("")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(out))
+
+    def start(self, env=None):
+        e = dict(os.environ, HERD_NODE=HERD_NODE)
+        e.update(env or {})
+        self.err = open(os.path.join(self.dir, "herdd.stderr"), "w")
+        self.proc = subprocess.Popen([HERDD, "-f", self.conf], env=e,
+                                     stdout=self.err, stderr=self.err)
+        Herd.procs.append(self.proc)
+        return wait_for(lambda: self.status() and all(
+            n["state"] == "running" for n in self.status().values()), 15)
+
+    def ctl(self, *args, json_out=True, timeout=60):
+        argv = [HERDCTL, "-s", self.sock] + (["-j"] if json_out else []) + \
+            list(args)
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=timeout)
+        return r.returncode, r.stdout, r.stderr
+
+    def status(self):
+        rc, out, _ = self.ctl("status")
+        if rc != 0:
+            return None
+        return {n["name"]: n for n in json.loads(out)["nodes"]}
+
+    def node(self, name):
+        st = self.status() or {}
+        return st.get(name)
+
+    def log(self, name="herdd"):
+        try:
+            with open(os.path.join(self.dir, "log", name + ".log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        st = self.status() or {}
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for n in st.values():
+            if n.get("pid") and pid_alive(n["pid"]):
+                os.kill(n["pid"], signal.SIGKILL)
+        self.err.close()
+        self.proc = None
+
+
+def ask(port, line, timeout=5):
+    """One request on its own connection: the reply's first line, or None
+    when the server could not be reached or closed without answering."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout) as s:
+            s.sendall(line.encode())
+            buf = b""
+            while b"\n" not in buf:
+                d = s.recv(65536)
+                if not d:
+                    return None
+                buf += d
+            if line.startswith("WHATSAT") and buf.startswith(b"AT "):
+                while not buf.endswith(b"\n\n"):
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    buf += d
+            return buf.decode(errors="replace")
+    except OSError:
+        return None
