@@ -208,6 +208,18 @@ main(int argc, char *argv[])
 	ok(!conf_server_equal(&c, g, &c, h), "and not another");
 	conf_free(&c);
 
+	ok(parse("[herd]\nhttp = [::1]:9180\n[server A]\nport = 1\n", &c,
+	    err) == 0 && strcmp(c.http_host, "::1") == 0 &&
+	    c.http_port == 9180, "http = [::1]:9180");
+	conf_free(&c);
+	ok(parse("[herd]\nhttp = localhost:80\nhttp = off\n[server A]\n"
+	    "port = 1\n", &c, err) == 0 && c.http_port == 0 &&
+	    c.http_host[0] == '\0', "http = off, the last one given");
+	conf_free(&c);
+	ok(parse("[server A]\nport = 1\n", &c, err) == 0 && c.http_port == 0,
+	    "http is off by default");
+	conf_free(&c);
+
 	setenv("HERD_PLACES_KEY", "k-from-env", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0 &&
 	    strcmp(c.places.key, "k-from-env") == 0 &&
