@@ -193,7 +193,8 @@ def test_meson_install():
         want = [os.path.join(sbin, p) for p in ("herdd", "herdctl",
                                                  "herd-node")]
         want += [dest + os.path.join(DATADIR, *p) for p in (
-            ("herd", "cities.dat"), ("man", "man8", "herdd.8"),
+            ("herd", "cities.dat"), ("herd", "status.html"),
+            ("man", "man8", "herdd.8"),
             ("man", "man8", "herdctl.8"), ("man", "man8", "herd-node.8"),
             ("man", "man5", "herd.ini.5"), ("man", "man7", "herd-protocol.7"),
             ("doc", "herd", "NOTICE"))]
@@ -215,6 +216,9 @@ def test_meson_install():
         ok(all(keys.get(k) == v for k, v in paths.items()),
            "the installed herd.ini has the installed paths",
            "%s\nwant %s" % (keys, paths))
+        ok(keys.get("http") == "127.0.0.1:9180",
+           "the installed herd.ini serves its status page on 127.0.0.1:9180",
+           str(keys))
         with open(os.path.join(units, "herdd.service")) as f:
             unit = f.read()
         ok("ExecStart=%s/herdd -f %s/herd/herd.ini\n" % (
@@ -268,6 +272,18 @@ def test_meson_install():
                "file" % paths["dataset"] in r.stderr,
                "installed herdd: the default data set %s, missing: exit 78"
                % paths["dataset"], r.stderr)
+        page = os.path.join(DATADIR, "herd", "status.html")
+        if os.path.exists(page):
+            print("# skip: %s exists on this machine" % page)
+        else:
+            web = write(tmp, "web.ini", "[herd]\nstate_dir =\nhttp = "
+                        "127.0.0.1:9180\n[places]\ndataset = %s\n"
+                        "[server A]\nport = %d\n" % (DATASET, port))
+            r = run(herdd, "-n", "-f", web, cwd=tmp)
+            ok(r.returncode == 78 and "web.ini:3: http: the status page %s: "
+               "No such file" % page in r.stderr,
+               "installed herdd -n: http with no status page at %s: exit 78"
+               % page, r.stderr)
 
         if not shutil.which("systemd-analyze"):
             print("# skip: systemd-analyze is not installed (Debian: "
