@@ -15,7 +15,10 @@ connections, pipeline 16.  Three variants, alternating in each round:
   scraped  this tree's, [herd] http on, and a scraper fetching /metrics and
            /status.json ten times a second each during the run
 
-It prints the median requests/s and p99 of each and their ratios to old.
+It prints the median requests/s and p99 of each, their ratios to old, and
+herdd's own CPU time per second of the run and the workers' CPU time per
+request (from /proc/PID/stat; steadier than the rates on a shared
+machine).
 The herd is started anew for every run, on free ports, in a temporary
 directory, and stopped after it."""
 
@@ -95,6 +98,13 @@ def scraper(http, stop, counts):
         stop.wait(0.1)
 
 
+def cpu_s(pid):
+    """User and system CPU seconds of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(build, variant, a):
     d = tempfile.mkdtemp(prefix="herd-bench-observe-")
     conf, hands, http = herd_conf(d, variant == "scraped")
@@ -110,6 +120,10 @@ def one_run(build, variant, a):
         if http:
             t = threading.Thread(target=scraper, args=(http, stop, counts))
             t.start()
+        workers = [int(q) for q in open("/proc/%d/task/%d/children" % (
+            herdd.pid, herdd.pid)).read().split()]
+        cpu0, t0 = cpu_s(herdd.pid), time.monotonic()
+        wcpu0 = sum(cpu_s(w) for w in workers)
         cmd = [a.herdload, "-p", str(hands), "-m", "mixed", "-c", "50",
                "-P", "16", "-d", str(a.duration), "-w", "1", "-s", "1"]
         p = subprocess.run(cmd, capture_output=True, text=True,
@@ -120,6 +134,10 @@ def one_run(build, variant, a):
             sys.exit("bench_observe: %s: %s%s" % (" ".join(cmd), p.stdout,
                                                    p.stderr))
         r = dict(kv.split("=", 1) for kv in last[-1].split()[1:])
+        counts["herdd_cpu_ms_per_s"] = round(1000 * (cpu_s(herdd.pid) - cpu0)
+                                             / (time.monotonic() - t0), 2)
+        counts["workers_cpu_us_per_req"] = round(1e6 * (sum(
+            cpu_s(w) for w in workers) - wcpu0) / (int(r["replies"]) or 1), 2)
         return float(r["rps"]), float(r["p99_ms"]), counts
     finally:
         stop.set()
@@ -146,12 +164,14 @@ def main():
     builds = {"old": os.path.abspath(a.old_build), "new": a.build,
               "scraped": a.build}
     res = {v: [] for v in builds}
+    cpus = {v: [] for v in builds}
     scrapes = []
     for r in range(a.rounds):
         order = list(builds) if r % 2 == 0 else list(reversed(builds))
         for v in order:
             rps, p99, counts = one_run(builds[v], v, a)
             res[v].append((rps, p99))
+            cpus[v].append(counts)
             if v == "scraped":
                 scrapes.append(counts)
             print("round %d %-8s %9.0f req/s  p99 %.2f ms %s" % (
@@ -165,6 +185,12 @@ def main():
     failed = sum(c.get("failed", 0) for c in scrapes)
     print("scrapes per run: %s; failed: %d" % (
         [c.get("/metrics", 0) for c in scrapes], failed))
+    for v in builds:
+        print("%-8s herdd CPU %.2f ms per second; the five workers' CPU "
+              "%.2f us per request (medians)" % (v, statistics.median(
+                  c["herdd_cpu_ms_per_s"] for c in cpus[v]),
+                  statistics.median(c["workers_cpu_us_per_req"]
+                                    for c in cpus[v])))
 
 
 if __name__ == "__main__":
