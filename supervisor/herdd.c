@@ -362,7 +362,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	log_set_level(level);
 	free(run);
 	if (herdd_http(proc_config(), herr, sizeof(herr)) == -1)
-		log_warnx("reload: %s: the HTTP endpoint is off", herr);
+		log_warnx("reload: %s", herr);
 	log_notice("reloaded %s", herdd_conf_file);
 	return 0;
 }
@@ -389,7 +389,7 @@ herdd_reopen(void)
 
 /*
  * Serve [herd] http when it is set and not served already as it is (at
- * start, and after a reload that changed it).
+ * start, and after a reload that changed it); else read the page again.
  */
 static int
 herdd_http(const struct herd_conf *cf, char *err, size_t errlen)
@@ -398,20 +398,28 @@ herdd_http(const struct herd_conf *cf, char *err, size_t errlen)
 	static uint16_t	 port;
 	char		 page[HERD_PATH_MAX];
 
-	if (port == cf->http_port && strcmp(host, cf->http_host) == 0)
-		return 0;
-	http_stop();
-	snprintf(host, sizeof(host), "%s", cf->http_host);
-	port = cf->http_port;
 	if (paths_default(PATHS_PAGE, paths_where(), page, sizeof(page)) ==
 	    -1) {
 		snprintf(err, errlen, "http: the status page's path is too "
 		    "long");
 		return -1;
 	}
+	if (port == cf->http_port && strcmp(host, cf->http_host) == 0) {
+		if (http_page_reload(page, err, errlen) == -1) {
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    "; the page read before is served");
+			return -1;
+		}
+		return 0;
+	}
+	http_stop();
+	snprintf(host, sizeof(host), "%s", cf->http_host);
+	port = cf->http_port;
 	if (http_start(cf, page, err, errlen) == -1) {
 		port = 0;
 		host[0] = '\0';
+		snprintf(err + strlen(err), errlen - strlen(err),
+		    "; not serving HTTP");
 		return -1;
 	}
 	return 0;

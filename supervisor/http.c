@@ -43,6 +43,7 @@
 #define HTTP_TIMEOUT_S	10
 #define HTTP_MEM_MAX	(32 * 1024)
 #define HTTP_PAGE_MAX	(1024 * 1024)
+#define HTTP_LOG_PER_S	5
 
 #define HTTP_TEXT	"text/plain; charset=utf-8"
 #define HTTP_METRICS	"text/plain; version=0.0.4; charset=utf-8"
@@ -61,13 +62,31 @@ static char			 http_where[300];
 
 static void	 http_arm(void);
 
+/*
+ * libmicrohttpd's messages, HTTP_LOG_PER_S a second at most: a flood of
+ * connections past the limit is one line a connection otherwise.
+ */
 static void
 http_log(void *cls, const char *fmt, va_list ap)
 {
-	char	 buf[512];
-	size_t	 n;
+	static ev_tstamp	 second;
+	static unsigned		 said, dropped;
+	ev_tstamp		 now = ev_now(EV_DEFAULT);
+	char			 buf[512];
+	size_t			 n;
 
 	(void)cls;
+	if (now - second >= 1.0) {
+		if (dropped > 0)
+			log_info("http: %u more messages in the last second "
+			    "not logged", dropped);
+		second = now;
+		said = dropped = 0;
+	}
+	if (said++ >= HTTP_LOG_PER_S) {
+		dropped++;
+		return;
+	}
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -240,6 +259,22 @@ http_read_page(const char *path, char **bufp, size_t *lenp, char *err,
 	}
 	*bufp = buf;
 	*lenp = len;
+	return 0;
+}
+
+int
+http_page_reload(const char *page, char *err, size_t errlen)
+{
+	char	*buf;
+	size_t	 len;
+
+	if (http_nd == 0)
+		return 0;
+	if (http_read_page(page, &buf, &len, err, errlen) == -1)
+		return -1;		/* the old one stays */
+	free(http_page);
+	http_page = buf;
+	http_page_len = len;
 	return 0;
 }
 

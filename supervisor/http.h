@@ -16,6 +16,12 @@
 int	 http_start(const struct herd_conf *cf, const char *page, char *err,
 	    size_t errlen);
 
+/*
+ * Read the status page again (a reload), when serving: 0, or -1 with a
+ * message, the page served so far kept.
+ */
+int	 http_page_reload(const char *page, char *err, size_t errlen);
+
 /* Stop serving: every connection is closed. */
 void	 http_stop(void);
 

@@ -14,6 +14,8 @@ endpoint and its status page, on the five-server herd under herdd:
   badinput   a slow client, a 100 KiB header, 1,000 connections and a
              POST: herdd goes on answering herdctl and restarting workers,
              and /metrics answers afterwards
+  reload     a reload moves the endpoint to a new port; a port taken at
+             start stops herdd (exit 1) with the reason
   browser    headless Chromium loads the page: five servers, six links up;
              a worker killed (and kept down) turns its node and links down
              within 3 s, without a reload of the page; a screenshot is kept
@@ -406,6 +408,55 @@ def test_badinput(h):
     ok(rc == 0 and h.proc.poll() is None, "badinput: herdd still runs")
 
 
+# -- reload -----------------------------------------------------------------
+
+def test_reload(top):
+    """http moves with a reload; a port in use at start stops herdd."""
+    h = ObsHerd(top, "reload")
+    try:
+        ok(h.start() is not None, "reload: the herd is up")
+        old = h.http
+        new = free_ports(1)[0]
+        with open(h.conf) as f:
+            text = f.read()
+        with open(h.conf, "w") as f:
+            f.write(text.replace("http = 127.0.0.1:%d" % old,
+                                 "http = 127.0.0.1:%d" % new))
+        rc, out, err = h.ctl("reload", json_out=False)
+        ok(rc == 0, "reload: herdctl reload", out + err)
+        h.http = new
+        st, _, body = get(new, "/metrics")
+        ok(st == 200 and b"herd_worker_up" in body,
+           "reload: /metrics on the new port")
+        try:
+            get(old, "/metrics", timeout=2)
+            gone = False
+        except OSError:
+            gone = True
+        ok(gone, "reload: nothing on the old port")
+    finally:
+        h.stop()
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    h = ObsHerd(top, "busy")
+    h.http = held.getsockname()[1]
+    with open(h.conf) as f:
+        text = f.read()
+    with open(h.conf, "w") as f:
+        f.write(re.sub(r"http = 127.0.0.1:\d+", "http = 127.0.0.1:%d"
+                       % h.http, text))
+    try:
+        r = subprocess.run([HERDD, "-f", h.conf], capture_output=True,
+                           text=True, timeout=20,
+                           env=dict(os.environ, HERD_NODE=HERD_NODE))
+        ok(r.returncode == 1 and "port %d: Address already in use" % h.http
+           in r.stderr, "reload: herdd exits 1 when its HTTP port is taken, "
+           "saying so", "%r %s" % (r.returncode, r.stderr))
+    finally:
+        held.close()
+
+
 # -- browser ----------------------------------------------------------------
 
 def test_browser(top):
@@ -502,6 +553,11 @@ def main():
                        traceback.format_exc())
         finally:
             h.stop()
+        try:
+            test_reload(top)
+        except Exception as e:
+            import traceback
+            ok(False, "test_reload: %r" % e, traceback.format_exc())
         try:
             test_browser(top)
         except Exception as e:
