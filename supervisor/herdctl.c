@@ -125,6 +125,9 @@ herdctl_talk(int fd, const char *line, size_t len, const char *path)
 		if ((n = write(fd, line, len)) == -1) {
 			if (errno == EINTR)
 				continue;
+			/* closed on us: what it said first (a refusal) */
+			if (errno == EPIPE || errno == ECONNRESET)
+				break;
 			errx(1, "%s: %s", path, strerror(errno));
 		}
 		line += n;
