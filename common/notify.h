@@ -44,6 +44,8 @@
 #include <stddef.h>
 
 #define NOTIFY_ENV		"HERD_NOTIFY_FD"
+/* and the offline data set's image, when herdd shares one (offline.h) */
+#define NOTIFY_PLACES_ENV	"HERD_PLACES_FD"
 #define NOTIFY_LINE_MAX		32768
 #define NOTIFY_LIST_MAX		4096	/* links=, synced=: their text */
 #define NOTIFY_NAME_MAX		63	/* a server's name (HERD_NAME_MAX) */

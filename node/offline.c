@@ -24,12 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "offline.h"
+#include "offline_int.h"
 
 #define OFFLINE_MAGIC		"HERDPLC\0"
 #define OFFLINE_VERSION		1
@@ -38,33 +40,9 @@
 #define OFFLINE_DECIMALS_MAX	7	/* 180e7 still fits an int32 */
 #define OFFLINE_CHUNK		4096	/* places read at a time */
 
-#define OFFLINE_CELLS_PER_DEG	2	/* cells of half a degree */
-#define OFFLINE_ROWS		(180 * OFFLINE_CELLS_PER_DEG)
-#define OFFLINE_COLS		(360 * OFFLINE_CELLS_PER_DEG)
-#define OFFLINE_NCELLS		(OFFLINE_ROWS * OFFLINE_COLS)
-
 #define OFFLINE_EARTH_M		6371008.8	/* mean radius (IUGG) */
 #define OFFLINE_SLACK_DEG	1e-6	/* cell ranges: rounding margin */
 #define OFFLINE_HEAP_STACK	64	/* hits kept on the stack */
-
-struct offline_place {
-	double		 x, y, z;	/* unit vector */
-	int32_t		 lat, lng;	/* degrees * 10^decimals */
-	uint32_t	 name;		/* offset in strings */
-	uint32_t	 vicinity;	/* offset in strings */
-};
-
-struct offline_db {
-	struct offline_place	*places;	/* grouped by cell */
-	uint32_t		*cells;		/* first place of each cell,
-						 * OFFLINE_NCELLS + 1 */
-	char			*strings;	/* the file's string pool */
-	size_t			 nplaces;
-	size_t			 strsize;
-	uint32_t		 attribution;	/* offset in strings */
-	int			 decimals;
-	int64_t			 scale;		/* 10^decimals */
-};
 
 struct offline_hdr {
 	uint64_t	 nplaces;
@@ -534,9 +512,13 @@ offline_free(struct offline_db *db)
 {
 	if (db == NULL)
 		return;
-	free(db->places);
-	free(db->cells);
-	free(db->strings);
+	if (db->map != NULL)		/* offline_share.c: one mapping */
+		munmap(db->map, db->maplen);
+	else {
+		free(db->places);
+		free(db->cells);
+		free(db->strings);
+	}
 	free(db);
 }
 

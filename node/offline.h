@@ -25,6 +25,22 @@ struct offline_db *offline_parse(const void *buf, size_t len, char *err,
 
 void	 offline_free(struct offline_db *db);
 
+/*
+ * offline_share.c: db written as a sealed, read-only image in a memfd
+ * whose mapping needs no fix-up, made from the file source: its
+ * descriptor (close-on-exec), or -1 with a message in err.
+ */
+int	 offline_share(const struct offline_db *db, const char *source,
+	    char *err, size_t errlen);
+
+/*
+ * The data set of the image on fd, made by offline_share from source,
+ * mapped shared and read-only (offline_free unmaps it); NULL with a
+ * message in err when fd holds no such image.
+ */
+struct offline_db *offline_map(int fd, const char *source, char *err,
+	    size_t errlen);
+
 /* Number of places in the data set. */
 size_t	 offline_count(const struct offline_db *db);
 

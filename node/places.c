@@ -1,7 +1,9 @@
 /*
  * places.c -- WHATSAT's place lookups: one front for every backend.
  *
- * offline answers at once from the embedded data set (offline.c); google
+ * offline answers at once from the embedded data set (offline.c), mapped
+ * from the image herdd shares with every worker (HERD_PLACES_FD,
+ * offline_share.c) when there is one for the same file; google
  * and google-new build a request (places_google.c, places_gnew.c), run it
  * on the shared HTTP engine (places_http.c) and map the answer back onto a
  * legacy Nearby Search document.  Whatever happens, the caller's callback
@@ -19,10 +21,12 @@
 #include "conf.h"
 #include "counters.h"
 #include "log.h"
+#include "notify.h"
 #include "offline.h"
 #include "places.h"
 #include "places_backend.h"
 #include "places_http.h"
+#include "status.h"
 
 #define PLACES_URL_MAX		4096
 #define PLACES_WHY_MAX		512
@@ -51,6 +55,9 @@ static struct {
 	int			 ready;
 } places;
 
+/* herdd's image of the data set: -2 not looked for yet, -1 none. */
+static int		 places_share_fd = -2;
+
 static void	 places_done_cb(void *arg, long status, const char *body,
 	    size_t len, const char *fail);
 static void	 places_deliver(places_cb *cb, void *arg,
@@ -70,6 +77,19 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 	LIST_INIT(&places.pending);
 	switch (places.conf.backend) {
 	case HERD_BACKEND_OFFLINE:
+		if (places_share_fd == -2)
+			places_share_fd = status_inherited_fd(NOTIFY_PLACES_ENV);
+		if (places_share_fd >= 0 && (places.db = offline_map(
+		    places_share_fd, places.conf.dataset, lerr,
+		    sizeof(lerr))) != NULL) {
+			log_notice("places: offline backend, %zu places from %s, "
+			    "shared with herdd's other workers",
+			    offline_count(places.db), places.conf.dataset);
+			break;
+		}
+		if (places_share_fd >= 0)
+			log_info("places: not the shared data set (%s): "
+			    "loading it", lerr);
 		if ((places.db = offline_load(places.conf.dataset, lerr,
 		    sizeof(lerr))) == NULL) {
 			snprintf(err, errlen, "dataset %s: %s",

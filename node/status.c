@@ -57,27 +57,36 @@ counters_places(enum notify_ctr status, double seconds)
 	counters_hist[notify_hist_bucket(seconds)]++;
 }
 
-/* The channel's descriptor from the environment, once; -1 when none. */
-static int
-status_channel(void)
+int
+status_inherited_fd(const char *name)
 {
 	const char	*env;
 	char		*end;
 	long		 fd;
 
+	if ((env = getenv(name)) == NULL)
+		return -1;
+	fd = strtol(env, &end, 10);
+	if (*env == '\0' || *end != '\0' || fd < 3 || fd > 65535 ||
+	    fcntl((int)fd, F_GETFD) == -1) {
+		log_warnx("%s=%s: not an open descriptor", name, env);
+		unsetenv(name);
+		return -1;
+	}
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	unsetenv(name);			/* ours now: not passed on */
+	return (int)fd;
+}
+
+/* The channel's descriptor from the environment, once; -1 when none. */
+static int
+status_channel(void)
+{
 	if (status_looked)
 		return status_fd;
 	status_looked = 1;
-	if ((env = getenv(NOTIFY_ENV)) == NULL)
+	if ((status_fd = status_inherited_fd(NOTIFY_ENV)) == -1)
 		return -1;
-	fd = strtol(env, &end, 10);
-	if (*env == '\0' || *end != '\0' || fd < 0 || fd > 65535 ||
-	    fcntl((int)fd, F_GETFD) == -1) {
-		log_warnx("%s=%s: not an open descriptor", NOTIFY_ENV, env);
-		return -1;
-	}
-	status_fd = (int)fd;
-	fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 	fcntl(status_fd, F_SETFL, fcntl(status_fd, F_GETFL) | O_NONBLOCK);
 	return status_fd;
 }

@@ -20,4 +20,11 @@ void	 status_error(const char *msg);
 
 void	 status_shutdown(void);
 
+/*
+ * A descriptor herdd passed in the environment variable name (a number
+ * from 3 up): made close-on-exec and the variable removed; -1 when there
+ * is none (or it is not open: logged).
+ */
+int	 status_inherited_fd(const char *name);
+
 #endif /* HERD_STATUS_H */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "offline.h"
 #include "paths.h"
+#include "topo.h"
 
 #define CHECK_MSG_MAX	(HERD_PATH_MAX + 1024)
 
@@ -37,19 +38,16 @@ check_warn_log(const char *msg)
 	log_warnx("%s", msg);
 }
 
-int
-check_dataset(const struct herd_conf *cf, char *err, size_t errlen)
+/* The data set loaded (*dbp), or -1 with "file:line: ..." in err. */
+static int
+check_load(const struct herd_conf *cf, struct offline_db **dbp, char *err,
+    size_t errlen)
 {
 	const struct herd_places_conf	*pl = &cf->places;
-	struct offline_db		*db;
 	char				 why[512];
 
-	if (pl->backend != HERD_BACKEND_OFFLINE)
+	if ((*dbp = offline_load(pl->dataset, why, sizeof(why))) != NULL)
 		return 0;
-	if ((db = offline_load(pl->dataset, why, sizeof(why))) != NULL) {
-		offline_free(db);
-		return 0;
-	}
 	/* offline_load's messages begin with the path: keep the reason */
 	if (strncmp(why, pl->dataset, strlen(pl->dataset)) == 0 &&
 	    strncmp(why + strlen(pl->dataset), ": ", 2) == 0)
@@ -62,6 +60,41 @@ check_dataset(const struct herd_conf *cf, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: dataset %s (the default): %s\n",
 		    cf->path, pl->dataset, why);
 	return -1;
+}
+
+int
+check_dataset(const struct herd_conf *cf, char *err, size_t errlen)
+{
+	struct offline_db	*db;
+
+	if (cf->places.backend != HERD_BACKEND_OFFLINE)
+		return 0;
+	if (check_load(cf, &db, err, errlen) == -1)
+		return -1;
+	offline_free(db);
+	return 0;
+}
+
+int
+check_share(const struct herd_conf *cf, check_warn_cb *warn, int *fdp,
+    char *err, size_t errlen)
+{
+	struct offline_db	*db;
+	char			 why[512], msg[CHECK_MSG_MAX];
+
+	*fdp = -1;
+	if (cf->places.backend != HERD_BACKEND_OFFLINE)
+		return 0;
+	if (check_load(cf, &db, err, errlen) == -1)
+		return -1;
+	if ((*fdp = offline_share(db, cf->places.dataset, why,
+	    sizeof(why))) == -1) {
+		snprintf(msg, sizeof(msg), "%s: cannot share the data set "
+		    "(%s): each worker loads its own copy", cf->path, why);
+		warn(msg);
+	}
+	offline_free(db);
+	return 0;
 }
 
 int
@@ -200,14 +233,42 @@ check_page(const struct herd_conf *cf, char *err, size_t errlen)
 	return 0;
 }
 
+struct check_topo {
+	const struct herd_conf	*cf;
+	check_warn_cb		*warn;
+};
+
+static void
+check_topo_say(void *arg, const char *msg)
+{
+	const struct check_topo	*ct = arg;
+	char			 buf[CHECK_MSG_MAX + TOPO_MSG_MAX];
+
+	snprintf(buf, sizeof(buf), "%s: %s", ct->cf->path, msg);
+	ct->warn(buf);
+}
+
+void
+check_topology(const struct herd_conf *cf, check_warn_cb *warn)
+{
+	struct check_topo	 ct = { cf, warn };
+
+	(void)topo_weak_spots(cf, check_topo_say, &ct);
+}
+
 int
 check_start(const struct herd_conf *cf, const unsigned char *run,
-    check_warn_cb *warn, char *err, size_t errlen)
+    check_warn_cb *warn, int *share_fd, char *err, size_t errlen)
 {
-	if (check_dataset(cf, err, errlen) == -1 ||
-	    check_page(cf, err, errlen) == -1)
+	if (check_share(cf, warn, share_fd, err, errlen) == -1 ||
+	    check_page(cf, err, errlen) == -1) {
+		if (*share_fd >= 0)
+			close(*share_fd);
+		*share_fd = -1;
 		return -1;
+	}
 	check_ports(cf, run, warn);
+	check_topology(cf, warn);
 	return 0;
 }
 
@@ -249,6 +310,7 @@ check_noaction(const struct herd_conf *cf, const char *const *chosen,
 		warn(msg);
 	}
 	check_ports(cf, run, warn);
+	check_topology(cf, warn);
 	free(run);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * exits 78), and a port or peer_port of a server that runs here lies in
  * the kernel's ephemeral port range (net.ipv4.ip_local_port_range, less
  * net.ipv4.ip_local_reserved_ports), where an outgoing connection can
- * take it first; so too the port of [herd] http.
+ * take it first; so too the port of [herd] http; and the weak spots of
+ * the mesh (topo.h).
  */
 #ifndef HERD_CHECK_H
 #define HERD_CHECK_H
@@ -39,10 +40,20 @@ int	 check_noaction(const struct herd_conf *cf, const char *const *chosen,
 
 /*
  * herdd at start, when run[i] says which servers of cf run here: the data
- * set, then the ports of those servers.  As check_noaction.
+ * set, made into the image its workers share (*share_fd, see
+ * check_share), then the ports of those servers.  As check_noaction.
  */
 int	 check_start(const struct herd_conf *cf, const unsigned char *run,
-	    check_warn_cb *warn, char *err, size_t errlen);
+	    check_warn_cb *warn, int *share_fd, char *err, size_t errlen);
+
+/*
+ * The data set checked as check_dataset does, then written as the image
+ * the workers map (offline_share): its descriptor in *fdp, or -1 for the
+ * google backends, or with a warning when no image can be made (each
+ * worker then loads the file).  0, or -1 with the error in err.
+ */
+int	 check_share(const struct herd_conf *cf, check_warn_cb *warn, int *fdp,
+	    char *err, size_t errlen);
 
 /*
  * That the offline data set loads (only the offline backend uses one).
@@ -50,6 +61,9 @@ int	 check_start(const struct herd_conf *cf, const unsigned char *run,
  * the dataset key; without one, "dataset PATH (the default): reason").
  */
 int	 check_dataset(const struct herd_conf *cf, char *err, size_t errlen);
+
+/* A warning per weak spot of the mesh (topo.h), "file: sentence". */
+void	 check_topology(const struct herd_conf *cf, check_warn_cb *warn);
 
 /* With [herd] http, that the status page (paths.h) can be read. */
 int	 check_page(const struct herd_conf *cf, char *err, size_t errlen);

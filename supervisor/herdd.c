@@ -315,7 +315,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	char			 herr[512];
 	size_t			 n;
 	long			 nrun = -1;
-	int			 level;
+	int			 level, share_fd = -1, old_fd;
 
 	if (herdd_stopping) {
 		snprintf(err, errlen, "herdd is shutting down");
@@ -331,6 +331,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
 	    conf_check_state_dir(cf, err, errlen) == -1 ||
 	    check_page(cf, err, errlen) == -1 ||
+	    check_share(cf, check_warn_log, &share_fd, err, errlen) == -1 ||
 	    (run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL ||
 	    (nrun = herdd_select(cf, run, NULL, err, errlen)) <= 0) {
 		if (nrun == 0)
@@ -340,6 +341,8 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 		free(run);
 		conf_free(cf);
 		free(cf);
+		if (share_fd >= 0)
+			close(share_fd);
 		/* one message per line, then no trailing newline */
 		log_warnx("reload refused; the herd is left as it was:");
 		herdd_conf_errors(err, 1);
@@ -352,13 +355,20 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", cf->control, herdd_control);
 	level = cf->log_level;
+	/* servers started by the reload map the new data set */
+	old_fd = proc_set_places_fd(share_fd);
 	if (proc_reload(cf, node, run, nowait, req, now, err, errlen) == -1) {
 		log_warnx("reload refused: %s", err);
+		if (share_fd >= 0)
+			close(share_fd);
+		(void)proc_set_places_fd(old_fd);
 		free(run);
 		conf_free(cf);
 		free(cf);
 		return -1;
 	}
+	if (old_fd >= 0)
+		close(old_fd);
 	log_set_level(level);
 	free(run);
 	if (herdd_http(proc_config(), herr, sizeof(herr)) == -1)
@@ -517,7 +527,7 @@ main(int argc, char *argv[])
 	char			 err[HERDD_ERR_MAX], node[HERD_PATH_MAX];
 	unsigned char		*run;
 	long			 nrun;
-	int			 ch, noaction = 0, verbose = 0;
+	int			 ch, noaction = 0, verbose = 0, share_fd = -1;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
@@ -645,7 +655,8 @@ main(int argc, char *argv[])
 		free(cf);
 		return HERD_EXIT_CONFIG;
 	}
-	if (check_start(cf, run, check_warn_log, err, sizeof(err)) == -1) {
+	if (check_start(cf, run, check_warn_log, &share_fd, err,
+	    sizeof(err)) == -1) {
 		herdd_conf_errors(err, 1);
 		log_flush();
 		herdd_chosen_free();
@@ -654,6 +665,7 @@ main(int argc, char *argv[])
 		free(cf);
 		return HERD_EXIT_CONFIG;
 	}
+	(void)proc_set_places_fd(share_fd);
 	herdd_secret(cf, nrun);
 
 	signal(SIGPIPE, SIG_IGN);

@@ -158,6 +158,17 @@ proc_up(const struct proc *p)
 	return p->state == PROC_RUNNING || p->state == PROC_UNRESPONSIVE;
 }
 
+static int	 proc_places_fd = -1;
+
+int
+proc_set_places_fd(int fd)
+{
+	int	 old = proc_places_fd;
+
+	proc_places_fd = fd;
+	return old;
+}
+
 const struct herd_conf *
 proc_config(void)
 {
@@ -352,6 +363,11 @@ proc_exec(struct proc *p, int fd, pid_t parent)
 	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (fcntl(fd, F_SETFD, 0) == -1)
 		_exit(1);
+	unsetenv(NOTIFY_PLACES_ENV);
+	if (proc_places_fd >= 0 && fcntl(proc_places_fd, F_SETFD, 0) == 0) {
+		snprintf(num, sizeof(num), "%d", proc_places_fd);
+		(void)setenv(NOTIFY_PLACES_ENV, num, 1);
+	}
 	snprintf(num, sizeof(num), "%d", fd);
 	/* no secret configured: the herd's own, made by herdd at start */
 	if (proc_secret[0] != '\0' && (getenv("HERD_SECRET") == NULL ||
@@ -660,6 +676,9 @@ proc_free(void)
 	proc_table = NULL;
 	free(proc_run);
 	proc_run = NULL;
+	if (proc_places_fd >= 0)
+		close(proc_places_fd);
+	proc_places_fd = -1;
 	if (proc_conf != NULL) {
 		conf_free(proc_conf);
 		free(proc_conf);

@@ -60,6 +60,13 @@ void		 proc_set_secret(const char *hex);
 void		 proc_init(struct herd_conf *cf, const char *node_path,
 		    const unsigned char *run, int chosen);
 
+/*
+ * The image of the offline data set that workers started from now on
+ * map (HERD_PLACES_FD; -1: none, each loads the file); the previous one
+ * is returned, for the caller to close.
+ */
+int		 proc_set_places_fd(int fd);
+
 /* The configuration in force (the last proc_init or proc_reload). */
 const struct herd_conf *proc_config(void);
 

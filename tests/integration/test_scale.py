@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""test_scale.py -- what a big herd on one machine needs, with real
+processes:
+
+  share      herdd maps one image of the offline data set into every
+             worker: each says so, each maps /memfd:herd-places, the
+             mapping's proportional set size across the workers adds up
+             to no more than one copy, each worker's whole PSS is well
+             under a private copy of the data set, and WHATSAT answers
+             from it; a reload to another copy of the file gives the
+             restarted workers the new image, and a reload to a broken
+             data set is refused with file:line, the herd left as it was
+  weak       herdd -n names the weak spots of known meshes (a line, a
+             ring, a star, the five-server herd) on its standard error,
+             and exits 0; herdd at start logs them once
+
+Binaries come from HERDD, HERDCTL, HERD_NODE; the data set from
+HERD_DATASET.  Every herd lives in a temporary directory removed at the
+end, on 127.0.0.1 ports picked by binding port 0.  TAP; exit 77 when a
+binary is missing."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdtest import Tap  # noqa: E402
+from suptest import (DATASET, HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
+                     ask, wait_for)
+
+TAP = Tap()
+ok = TAP.ok
+FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
+        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
+
+
+def smaps(pid):
+    """{mapping name: {field: kB}} summed per name, and the rollup."""
+    maps, cur = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and "-" in parts[0]:
+                cur = maps.setdefault(" ".join(parts[5:]) or "[anon]", {})
+            elif cur is not None and len(parts) == 3 and parts[2] == "kB":
+                cur[parts[0][:-1]] = cur.get(parts[0][:-1], 0) + int(parts[1])
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        roll = {p[0][:-1]: int(p[1]) for p in (ln.split() for ln in f)
+                if len(p) == 3 and p[2] == "kB"}
+    return maps, roll
+
+
+def image_of(maps):
+    for name, m in maps.items():
+        if "memfd:herd-places" in name:
+            return m
+    return None
+
+
+def test_share(top):
+    h = Herd(top, "share", FIVE)
+    try:
+        ok(h.start() is not None, "share: the five-server herd is up")
+        st = h.status()
+        ok(all("shared with herdd's other workers" in h.log(n)
+               for n in FIVE), "share: every worker maps herdd's image")
+        pids = [st[n]["pid"] for n in FIVE]
+        seen = [smaps(p) for p in pids]
+        images = [image_of(m) for m, _ in seen]
+        ok(all(i is not None for i in images),
+           "share: each worker maps /memfd:herd-places")
+        if all(i is not None for i in images):
+            pss = sum(i.get("Pss", 0) for i in images)
+            rss = max(i.get("Rss", 0) for i in images)
+            size = max(i.get("Size", 0) for i in images)
+            ok(size > 8000 and pss <= rss + 64,
+               "share: the image's PSS over five workers is one copy at most"
+               " (%d kB PSS, %d kB resident in one, %d kB mapped)"
+               % (pss, rss, size))
+            private = os.path.getsize(DATASET) // 1024
+            worst = max(r.get("Pss", 0) for _, r in seen)
+            ok(worst < 12000, "share: each worker's PSS is %d kB at most "
+               "(the data set file alone is %d kB)" % (worst, private))
+        r = ask(h.port["Hands"], "IAMAT kiwi +34.068930-118.445127 "
+                "1700000000.0\n")
+        r = ask(h.port["Welsh"], "WHATSAT kiwi 10 2\n")
+        ok(r is not None and '"status":"OK"' in r.replace(" ", "") and
+           "Westwood" in r, "share: WHATSAT answered from the shared image",
+           repr(r)[:300])
+
+        copy = os.path.join(top, "copy.dat")
+        shutil.copy(DATASET, copy)
+        h.write("dataset = %s" % copy)
+        rc, out, err = h.ctl("reload", json_out=False)
+        ok(rc == 0, "share: reload to a copy of the data set", out + err)
+        ok(wait_for(lambda: all(("%s, shared" % copy) in h.log(n)
+                                for n in FIVE), 10),
+           "share: the restarted workers map the new image")
+        bad = os.path.join(top, "bad.dat")
+        with open(bad, "wb") as f:
+            f.write(b"HERDPLC\0not a data set")
+        h.write("dataset = %s" % bad)
+        before = {n: v["pid"] for n, v in h.status().items()}
+        rc, out, err = h.ctl("reload", json_out=False)
+        ok(rc == 1 and "herd.ini:" in err and bad in err,
+           "share: a reload to a broken data set is refused with file:line",
+           out + err)
+        after = {n: v["pid"] for n, v in h.status().items()}
+        ok(before == after, "share: and the herd is left as it was")
+    finally:
+        h.stop()
+
+
+def weak_run(top, label, links):
+    h = Herd(top, label, links)
+    r = subprocess.run([HERDD, "-n", "-f", h.conf], capture_output=True,
+                       text=True, timeout=30)
+    return r.returncode, [ln.split("herd.ini: ", 1)[1] for ln in
+                          r.stderr.splitlines() if "herd.ini: " in ln]
+
+
+def test_weak(top):
+    rc, said = weak_run(top, "line", {"A": ["B"], "B": ["C"], "C": ["D"],
+                                      "D": []})
+    ok(rc == 0 and said == [
+        "A has one link (B): if B is down, A hears no updates",
+        "D has one link (C): if C is down, D hears no updates",
+        "if the link B-C is down, the herd splits in two: A and B on one "
+        "side, C and D on the other"], "weak: a line", repr(said))
+    rc, said = weak_run(top, "ring", {"A": ["B"], "B": ["C"], "C": ["D"],
+                                      "D": ["A"]})
+    ok(rc == 0 and said == [], "weak: a ring has none", repr(said))
+    rc, said = weak_run(top, "star", {"Hub": ["A", "B", "C"], "A": [],
+                                      "B": [], "C": []})
+    ok(rc == 0 and said == [
+        "A has one link (Hub): if Hub is down, A hears no updates",
+        "B has one link (Hub): if Hub is down, B hears no updates",
+        "C has one link (Hub): if Hub is down, C hears no updates"],
+       "weak: a star", repr(said))
+    rc, said = weak_run(top, "five", FIVE)
+    ok(rc == 0 and said == [
+        "Welsh has one link (Holiday): if Holiday is down, Welsh hears no "
+        "updates"], "weak: the five-server herd", repr(said))
+    h = Herd(top, "weaklog", FIVE)
+    try:
+        ok(h.start() is not None, "weak: the five-server herd is up")
+        log = h.log()
+        ok(log.count("Welsh has one link (Holiday)") == 1,
+           "weak: herdd logs it once at start")
+    finally:
+        h.stop()
+
+
+def main():
+    for b in (HERDD, HERDCTL, HERD_NODE):
+        if not b or not os.access(b, os.X_OK):
+            print("1..0 # SKIP binaries not given")
+            return 77
+    top = tempfile.mkdtemp(prefix="herd-scale-")
+    try:
+        for t in (test_share, test_weak):
+            try:
+                t(top)
+            except Exception as e:
+                import traceback
+                ok(False, "%s: %r" % (t.__name__, e), traceback.format_exc())
+    finally:
+        for p in Herd.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    TAP.plan()
+    return 0 if TAP.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
