@@ -9,7 +9,8 @@
 
 const char *const notify_ctr_key[NOTIFY_C_N] = {
 	"iamat", "whatsat", "invalid", "upd_client", "upd_peer", "stale",
-	"pl_ok", "pl_error", "pl_timeout", "pl_usec", "cu_sent", "cu_recv",
+	"pl_ok", "pl_error", "pl_timeout", "pl_cancel", "pl_usec", "cu_sent",
+	"cu_recv",
 };
 
 const double notify_hist_le[NOTIFY_HIST_N - 1] = {
@@ -166,7 +167,12 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 			if (msg->have_ctr & (1u << i))
 				return -1;	/* twice */
 			msg->have_ctr |= 1u << i;
-			return notify_ull(v, end, &msg->ctr[i]);
+			/* a value of another shape (another version): unsaid */
+			if (notify_ull(v, end, &msg->ctr[i]) == -1) {
+				msg->have_ctr &= ~(1u << i);
+				msg->ctr[i] = 0;
+			}
+			return 0;
 		}
 #define KEY(s)	(klen == sizeof(s) - 1 && memcmp(p, s, klen) == 0)
 	if (KEY("clients"))
@@ -206,12 +212,23 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		return notify_names(v, end, msg->links);
 	case NOTIFY_F_SYNCED:
 		return notify_names(v, end, msg->synced);
+	/*
+	 * The counters' fields: a value of another shape (a worker of
+	 * another version, say) leaves the field unsaid, not the record bad,
+	 * which also carries the figures a reload waits for.
+	 */
 	case NOTIFY_F_JBYTES:
-		return notify_ull(v, end, &msg->jbytes);
+		if (notify_ull(v, end, &msg->jbytes) == -1)
+			msg->jbytes = 0, msg->have &= ~bit;
+		return 0;
 	case NOTIFY_F_HIST:
-		return notify_hist(v, end, msg->hist);
+		if (notify_hist(v, end, msg->hist) == -1)
+			memset(msg->hist, 0, sizeof(msg->hist)), msg->have &= ~bit;
+		return 0;
 	case NOTIFY_F_FLOOD:
-		return notify_flood(v, end, msg);
+		if (notify_flood(v, end, msg) == -1)
+			msg->nflood = 0, msg->have &= ~bit;
+		return 0;
 	default:			/* journal */
 		if (v == end || (size_t)(end - v) >= sizeof(msg->journal))
 			return -1;

@@ -30,12 +30,15 @@
  *	jbytes=<n>	the journal's size in bytes
  *	<counter>=<n>	a counter, since the process started (notify_ctr_key:
  *			iamat, whatsat, invalid, upd_client, upd_peer, stale,
- *			pl_ok, pl_error, pl_timeout, pl_usec, cu_sent, cu_recv)
+ *			pl_ok, pl_error, pl_timeout, pl_cancel, pl_usec,
+ *			cu_sent, cu_recv)
  *	pl_hist=<n>,...	Places lookups by latency: NOTIFY_HIST_N counts, one
  *			per bucket of notify_hist_le (not cumulative), the
  *			last for those slower than its last bound
  *	flood=<name>:<n>,...  UPDATE messages sent to each neighbour, or "-"
  *
+ * A counter's field (jbytes, the counters, pl_hist, flood) whose value has
+ * another shape is taken as unsaid: the record stands.
  * EOF means the other end is gone.  The parser is pure and fuzzed.
  */
 #ifndef HERD_NOTIFY_H
@@ -82,6 +85,7 @@ enum notify_ctr {
 	NOTIFY_C_PL_OK,		/* Places lookups answered OK/ZERO_RESULTS */
 	NOTIFY_C_PL_ERROR,	/* failed otherwise */
 	NOTIFY_C_PL_TIMEOUT,	/* timed out */
+	NOTIFY_C_PL_CANCEL,	/* given up: the client went away first */
 	NOTIFY_C_PL_USEC,	/* their latencies' sum, in microseconds */
 	NOTIFY_C_CU_SENT,	/* catch-up records sent to neighbours */
 	NOTIFY_C_CU_RECV,	/* and received from them */

@@ -14,7 +14,10 @@ extern unsigned long long counters_hist[NOTIFY_HIST_N];
 
 #define COUNT(c)	(counters[NOTIFY_C_ ## c]++)
 
-/* A Places lookup ended: NOTIFY_C_PL_OK, _ERROR or _TIMEOUT, in seconds. */
+/*
+ * A Places lookup ended after seconds: NOTIFY_C_PL_OK, _ERROR, _TIMEOUT or
+ * _CANCEL (its client went away first).
+ */
 void	 counters_places(enum notify_ctr status, double seconds);
 
 #endif /* HERD_COUNTERS_H */

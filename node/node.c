@@ -210,6 +210,7 @@ main(int argc, char *argv[])
 
 	ev_run(loop, 0);
 
+	status_final();
 	client_shutdown();
 	peer_shutdown();
 	journal_close();

@@ -274,6 +274,8 @@ places_cancel(struct places_req *req)
 {
 	if (req == NULL || req->delivering)
 		return;
+	/* in the histogram too, at the time it had taken: a lower bound */
+	counters_places(NOTIFY_C_PL_CANCEL, ev_time() - req->start);
 	LIST_REMOVE(req, entry);
 	places_http_cancel(req->http);
 	free(req);

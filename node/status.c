@@ -43,6 +43,7 @@ static struct outbuf	 status_out;	/* what the socket did not take */
 static int		 status_skipping;	/* inside an over-long record */
 static char		 status_last[NOTIFY_LINE_MAX];
 static int		 status_ticks;
+static int		 status_last_one;	/* status_final: send it */
 
 unsigned long long	 counters[NOTIFY_C_N];
 unsigned long long	 counters_hist[NOTIFY_HIST_N];
@@ -163,7 +164,7 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (outbuf_len(&status_out) > 0)
+	if (outbuf_len(&status_out) > 0 && !status_last_one)
 		return;			/* the last one is not out yet */
 	memset(&m, 0, sizeof(m));
 	m.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
@@ -186,7 +187,8 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warnx("status: the figures do not fit in a record");
 		return;
 	}
-	if (++status_ticks >= 10 || strcmp(buf, status_last) != 0) {
+	if (++status_ticks >= 10 || strcmp(buf, status_last) != 0 ||
+	    status_last_one) {
 		status_ticks = 0;
 		memcpy(status_last, buf, n + 1);
 		status_send(buf, n);
@@ -248,6 +250,16 @@ status_init(struct ev_loop *loop)
 	ev_io_init(&status_io, status_read_cb, status_fd, EV_READ);
 	ev_io_start(loop, &status_io);
 	status_timer_cb(loop, &status_timer, 0);
+}
+
+void
+status_final(void)
+{
+	if (status_fd == -1 || status_loop == NULL)
+		return;
+	status_last_one = 1;
+	status_timer_cb(status_loop, &status_timer, 0);
+	status_last_one = 0;
 }
 
 void

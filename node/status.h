@@ -18,6 +18,13 @@ void	 status_init(struct ev_loop *loop);
  */
 void	 status_error(const char *msg);
 
+/*
+ * The figures once more, whatever was sent last, before the node takes
+ * its links and clients down to exit: what it counted since the last
+ * STATS is not lost.  status_shutdown() then writes it out.
+ */
+void	 status_final(void);
+
 void	 status_shutdown(void);
 
 /*

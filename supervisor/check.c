@@ -3,6 +3,8 @@
  * check.h): the data set is loaded whole, with the node's own loader
  * (node/offline.c), so that what passes here is what a worker will take.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 #include "topo.h"
 
 #define CHECK_MSG_MAX	(HERD_PATH_MAX + 1024)
+#define CHECK_PAGE_MAX	(1024 * 1024)	/* as http.c reads it */
 
 static int	 check_read(const char *, char *, size_t);
 static void	 check_ports(const struct herd_conf *, const unsigned char *,
@@ -218,18 +221,33 @@ check_ports(const struct herd_conf *cf, const unsigned char *run,
 int
 check_page(const struct herd_conf *cf, char *err, size_t errlen)
 {
-	char	 page[PATH_MAX];
-	int	 fd;
+	struct stat	 st;
+	char		 page[PATH_MAX];
+	const char	*why = NULL;
+	int		 fd;
 
 	if (cf->http_port == 0)
 		return 0;
 	if (paths_default(PATHS_PAGE, paths_where(), page, sizeof(page)) ==
-	    -1 || (fd = open(page, O_RDONLY | O_CLOEXEC)) == -1) {
+	    -1 || (fd = open(page, O_RDONLY | O_CLOEXEC)) == -1)
+		why = strerror(errno);
+	else {
+		/* as http_read_page will take it */
+		if (fstat(fd, &st) == -1)
+			why = strerror(errno);
+		else if (!S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (st.st_size == 0)
+			why = "empty";
+		else if (st.st_size >= CHECK_PAGE_MAX)
+			why = "over 1 MiB";
+		close(fd);
+	}
+	if (why != NULL) {
 		snprintf(err, errlen, "%s:%d: http: the status page %s: %s\n",
-		    cf->path, cf->http_line, page, strerror(errno));
+		    cf->path, cf->http_line, page, why);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 

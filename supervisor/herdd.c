@@ -330,7 +330,6 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	if (conf_load(herdd_conf_file, cf, err, errlen) == -1 ||
 	    herdd_node_path(cf, node, sizeof(node), err, errlen) == -1 ||
 	    conf_check_state_dir(cf, err, errlen) == -1 ||
-	    check_page(cf, err, errlen) == -1 ||
 	    check_share(cf, check_warn_log, &share_fd, err, errlen) == -1 ||
 	    (run = calloc(cf->nservers ? cf->nservers : 1, 1)) == NULL ||
 	    (nrun = herdd_select(cf, run, NULL, err, errlen)) <= 0) {
@@ -422,16 +421,26 @@ herdd_http(const struct herd_conf *cf, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	http_stop();
-	snprintf(host, sizeof(host), "%s", cf->http_host);
-	port = cf->http_port;
-	if (http_start(cf, page, err, errlen) == -1) {
-		port = 0;
-		host[0] = '\0';
-		snprintf(err + strlen(err), errlen - strlen(err),
-		    "; not serving HTTP");
+	http_stop();			/* the port may stay the same */
+	if (http_start(cf->http_host, cf->http_port, page, err, errlen) ==
+	    -1) {
+		/* back where it was, if anywhere */
+		snprintf(err + strlen(err), errlen - strlen(err), "; ");
+		if (port != 0 && http_start(host, port, page, err +
+		    strlen(err), errlen - strlen(err)) == 0)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    "still serving on the old address");
+		else {
+			port = 0;
+			host[0] = '\0';
+			snprintf(err + strlen(err), errlen - strlen(err),
+			    "%snot serving HTTP", err[strlen(err) - 1] == ' ' ?
+			    "" : "; ");
+		}
 		return -1;
 	}
+	snprintf(host, sizeof(host), "%s", cf->http_host);
+	port = cf->http_port;
 	return 0;
 }
 

@@ -14,8 +14,8 @@
  * MHD_run() does the work of both.  Each answer is built from herdd's
  * table in memory, at once: a request never waits on a worker.
  *
- * Bounded: HTTP_CONN_MAX connections in all (more are accepted and closed
- * at once), HTTP_PER_IP_MAX from one address, HTTP_TIMEOUT_S of silence
+ * Bounded: HTTP_CONN_MAX connections on each listening address (more are
+ * accepted and closed at once), HTTP_PER_IP_MAX from one client address, HTTP_TIMEOUT_S of silence
  * before a connection is closed (a slow client), HTTP_MEM_MAX bytes of
  * request per connection (a bigger header is refused with 431).
  */
@@ -279,7 +279,7 @@ http_page_reload(const char *page, char *err, size_t errlen)
 }
 
 int
-http_start(const struct herd_conf *cf, const char *page, char *err,
+http_start(const char *host, uint16_t port, const char *page, char *err,
     size_t errlen)
 {
 	const union MHD_DaemonInfo	*info;
@@ -287,19 +287,18 @@ http_start(const struct herd_conf *cf, const char *page, char *err,
 	char				 lerr[256];
 
 	ev_timer_init(&http_timer, http_timer_cb, 0., 0.);
-	if (cf->http_port == 0)
+	if (port == 0)
 		return 0;
 	if (http_read_page(page, &http_page, &http_page_len, err,
 	    errlen) == -1)
 		return -1;
-	if ((n = sock_listen(cf->http_host, cf->http_port, fds, lerr,
-	    sizeof(lerr))) == -1) {
+	if ((n = sock_listen(host, port, fds, lerr, sizeof(lerr))) == -1) {
 		snprintf(err, errlen, "http: %s", lerr);
 		http_stop();
 		return -1;
 	}
-	snprintf(http_where, sizeof(http_where), strchr(cf->http_host, ':') ?
-	    "[%s]:%u" : "%s:%u", cf->http_host, cf->http_port);
+	snprintf(http_where, sizeof(http_where), strchr(host, ':') ?
+	    "[%s]:%u" : "%s:%u", host, port);
 	for (i = 0; i < n; i++) {
 		http_d[http_nd].d = MHD_start_daemon(MHD_USE_EPOLL |
 		    MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
@@ -318,9 +317,8 @@ http_start(const struct herd_conf *cf, const char *page, char *err,
 		    MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 			snprintf(err, errlen, "http: %s: libmicrohttpd would "
 			    "not start", http_where);
-			if (http_d[http_nd].d == NULL)
-				close(fds[i]);
-			else
+			/* a socket MHD refused is closed by it, mostly */
+			if (http_d[http_nd].d != NULL)
 				http_nd++;
 			while (++i < n)
 				close(fds[i]);

@@ -6,15 +6,15 @@
 #define HERD_HTTP_H
 
 #include <stddef.h>
-
-#include "conf.h"
+#include <stdint.h>
 
 /*
- * Serve on cf->http_host:http_port, if set, with the status page read
- * from the file page.  0, or -1 with a message in err (nothing served).
+ * Serve on host:port (every address host resolves to), unless port is 0,
+ * with the status page read from the file page.  0, or -1 with a message
+ * in err (nothing served).
  */
-int	 http_start(const struct herd_conf *cf, const char *page, char *err,
-	    size_t errlen);
+int	 http_start(const char *host, uint16_t port, const char *page,
+	    char *err, size_t errlen);
 
 /*
  * Read the status page again (a reload), when serving: 0, or -1 with a

@@ -155,10 +155,11 @@ mx_worker(struct mx *x)
 	size_t		 i;
 
 	mx_family(x, "herd_worker_up", "gauge",
-	    "1 when the server's worker runs and answers, else 0.");
+	    "1 when the server's worker runs and answers the heartbeat, "
+	    "else 0.");
 	FOR_PROCS(i, p)
 		mx_printf(x, "herd_worker_up{server=\"%s\"} %d\n", p->name,
-		    proc_up(p));
+		    p->state == PROC_RUNNING);
 	mx_family(x, "herd_restarts_total", "counter",
 	    "Worker processes started after the first.");
 	FOR_PROCS(i, p)
@@ -281,6 +282,7 @@ mx_places(struct mx *x)
 	} outcomes[] = {
 		{ "ok", NOTIFY_C_PL_OK }, { "error", NOTIFY_C_PL_ERROR },
 		{ "timeout", NOTIFY_C_PL_TIMEOUT },
+		{ "cancelled", NOTIFY_C_PL_CANCEL },
 	};
 	const char	*backend = conf_backend_name(proc_conf->places.backend);
 	struct proc	*p;

@@ -180,6 +180,20 @@ top_find(const struct top_sample *s, const char *name)
 	return NULL;
 }
 
+/* No counter of r went down since p (herdd restarted, a server re-added). */
+static int
+top_monotonic(const struct top_row *p, const struct top_row *r)
+{
+	size_t	 i;
+
+	if (r->cmds < p->cmds || r->upds < p->upds)
+		return 0;
+	for (i = 0; i < NOTIFY_HIST_N; i++)
+		if (r->hist[i] < p->hist[i])
+			return 0;
+	return 1;
+}
+
 static void
 top_num(char *buf, size_t len, long long v)
 {
@@ -225,7 +239,7 @@ top_frame(FILE *fp, const struct top_sample *was,
 		snprintf(upd, sizeof(upd), "-");
 		snprintf(p99, sizeof(p99), "-");
 		if (r->counted && p != NULL && p->counted &&
-		    r->cmds >= p->cmds && r->upds >= p->upds) {
+		    top_monotonic(p, r)) {
 			snprintf(cmd, sizeof(cmd), "%.0f",
 			    (r->cmds - p->cmds) / dt);
 			snprintf(upd, sizeof(upd), "%.0f",

@@ -34,11 +34,15 @@ class Herd:
     """A herd under one herdd, in its own directory."""
     procs = []
 
-    def __init__(self, top, label, links, extra="", places="timeout_ms = 1000"):
+    def __init__(self, top, label, links, extra="", places="timeout_ms = 1000",
+                 more_ports=0):
+        """more_ports: ports for the caller (self.more), picked with the
+        servers' so that none is picked twice."""
         self.dir = os.path.join(top, label)
         os.makedirs(self.dir)
         self.links = links
-        p = free_ports(2 * len(links))
+        p = free_ports(2 * len(links) + more_ports)
+        self.more = p[2 * len(links):]
         self.port = {n: p[2 * i] for i, n in enumerate(links)}
         self.peer = {n: p[2 * i + 1] for i, n in enumerate(links)}
         self.conf = os.path.join(self.dir, "herd.ini")

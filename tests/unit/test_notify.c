@@ -89,29 +89,36 @@ main(void)
 	ok(parse("STATS iamat=1 iamat=2", &m) == -1, "a counter twice");
 	ok(parse("STATS stale=18446744073709551615", &m) == 0 &&
 	    m.ctr[NOTIFY_C_STALE] == 18446744073709551615ULL &&
-	    parse("STATS stale=18446744073709551616", &m) == -1,
-	    "a 64-bit counter, and one past it");
+	    m.have_ctr == 1u << NOTIFY_C_STALE, "a 64-bit counter");
+	ok(parse("STATS stale=18446744073709551616 clients=4", &m) == 0 &&
+	    m.have_ctr == 0 && m.ctr[NOTIFY_C_STALE] == 0 && m.clients == 4,
+	    "a counter past 64 bits is unsaid; the record stands");
 	ok(parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", &m) ==
 	    0 && m.have == NOTIFY_F_HIST && m.hist[0] == 1 && m.hist[14] == 15,
 	    "the histogram");
-	ok(parse("STATS pl_hist=1,2,3", &m) == -1 &&
+	ok(parse("STATS pl_hist=1,2,3 conns=2", &m) == 0 && m.have ==
+	    NOTIFY_F_CONNS && m.hist[0] == 0 &&
 	    parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
-	    &m) == -1 && parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,10,11,12,13,"
-	    "14,", &m) == -1 && parse("STATS pl_hist=", &m) == -1,
-	    "a histogram of the wrong length");
+	    &m) == 0 && m.have == 0 && parse("STATS pl_hist=1,2,3,4,5,6,7,8,9,"
+	    "10,11,12,13,14,", &m) == 0 && m.have == 0 &&
+	    parse("STATS pl_hist=", &m) == 0 && m.have == 0,
+	    "a histogram of another length is unsaid; the record stands");
+	ok(parse("STATS pl_hist=0,0,0,0,0,0,0,0,0,0,0,0,0,0,0 "
+	    "pl_hist=0,0,0,0,0,0,0,0,0,0,0,0,0,0,0", &m) == -1,
+	    "pl_hist twice");
 	ok(parse("STATS flood=Hands:3,Welsh:0", &m) == 0 && m.nflood == 2 &&
 	    strcmp(m.flood[0].name, "Hands") == 0 && m.flood[0].n == 3 &&
 	    strcmp(m.flood[1].name, "Welsh") == 0 && m.flood[1].n == 0,
 	    "flood counts by neighbour");
 	ok(parse("STATS flood=-", &m) == 0 && m.nflood == 0 &&
 	    m.have == NOTIFY_F_FLOOD, "flood none");
-	ok(parse("STATS flood=A:1,A:2", &m) == -1 &&
-	    parse("STATS flood=A:1,", &m) == -1 &&
-	    parse("STATS flood=:1", &m) == -1 &&
-	    parse("STATS flood=A", &m) == -1 &&
-	    parse("STATS flood=A:", &m) == -1 &&
-	    parse("STATS flood=A;B:1", &m) == -1 &&
-	    parse("STATS flood=", &m) == -1, "bad flood fields");
+#define UNSAID(s) (parse(s, &m) == 0 && m.have == 0 && m.nflood == 0)
+	ok(UNSAID("STATS flood=A:1,A:2") && UNSAID("STATS flood=A:1,") &&
+	    UNSAID("STATS flood=:1") && UNSAID("STATS flood=A") &&
+	    UNSAID("STATS flood=A:") && UNSAID("STATS flood=A;B:1") &&
+	    UNSAID("STATS flood="), "bad flood fields are unsaid");
+	ok(UNSAID("STATS jbytes=x"), "a bad jbytes is unsaid");
+	ok(parse("STATS flood=- flood=-", &m) == -1, "flood twice");
 	ok(parse("STATS jbytes=4096", &m) == 0 && m.jbytes == 4096 &&
 	    m.have == NOTIFY_F_JBYTES, "the journal's size");
 	ok(notify_hist_bucket(0) == 0 && notify_hist_bucket(0.0005) == 0 &&
