@@ -229,8 +229,8 @@ client_iamat(struct client *c, const struct proto_cmd *cmd,
 	n = proto_format_at(at, sizeof(at), client_self->name, now, cmd);
 	if (n == 0)
 		return -1;
-	rc = update_accept(cmd->id.p, cmd->id.len, &cmd->t, cmd->lat,
-	    cmd->lng, at, n, STORE_SRC_CLIENT);
+	rc = update_accept(cmd->id.p, cmd->id.len, &cmd->t, at, n,
+	    STORE_SRC_CLIENT);
 	if (rc == -1)
 		return client_invalid(c, line, len);
 	/*
@@ -266,8 +266,14 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 {
 	const struct store_rec	*rec;
 	struct reply		*r;
+	struct proto_field	 f[7];
+	double			 lat, lng;
 
 	if ((rec = store_get(cmd->id.p, cmd->id.len)) == NULL)
+		return client_invalid(c, line, len);
+	/* "AT server diff id coords time": where the client said it is */
+	if (proto_split(rec->at, rec->atlen, f, 7) != 6 ||
+	    proto_parse_coords(f[4].p, f[4].len, &lat, &lng) == -1)
 		return client_invalid(c, line, len);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
@@ -286,7 +292,7 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 	 * client_places_cb() then only marks r done (we are busy), so r is
 	 * still ours to write to here.
 	 */
-	r->req = places_lookup(rec->lat, rec->lng, cmd->radius_km * 1000.0,
+	r->req = places_lookup(lat, lng, cmd->radius_km * 1000.0,
 	    cmd->max, client_places_cb, r);
 	return 0;
 }

@@ -469,8 +469,8 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 			if (off == 0)
 				return 0;
 			if (store_load(rec.at.id.p, rec.at.id.len, &rec.at.t,
-			    rec.at.lat, rec.at.lng, rec.line.p, rec.line.len,
-			    jr_src(&rec.src), rec.lseq) == -1)
+			    rec.line.p, rec.line.len, jr_src(&rec.src),
+			    rec.lseq) == -1)
 				return -1;
 			(*nrec)++;
 			break;

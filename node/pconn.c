@@ -257,8 +257,8 @@ pconn_update(struct pconn *p, const struct proto_peer *msg)
 		p->nrecv++;
 		COUNT(CU_RECV);
 	}
-	if (update_accept(at->id.p, at->id.len, &at->t, at->lat, at->lng,
-	    line, n, p->idx) == -1)
+	if (update_accept(at->id.p, at->id.len, &at->t, line, n, p->idx) ==
+	    -1)
 		return pconn_refuse(p, "out of memory");
 	return 0;
 }

@@ -35,18 +35,23 @@ store_bucket(const char *id, size_t idlen)
 	return (unsigned)(store_fnv(id, idlen) >> 59) % STORE_BUCKETS;
 }
 
+/* What a client costs beyond its strings (store.h): keep it so. */
+_Static_assert(sizeof(struct store_rec) <= 80, "struct store_rec grew");
+
 static void
 store_dig_add(const struct store_rec *r, int sign)
 {
+	uint64_t	 dig = store_fnv(r->at, r->atlen);
+
 	if (sign > 0) {
 		store_dig.count++;
-		store_dig.sum += r->dig;
-		store_dig.part[r->bucket] += r->dig;
+		store_dig.sum += dig;
+		store_dig.part[r->bucket] += dig;
 		store_nbytes += r->atlen;
 	} else {
 		store_dig.count--;
-		store_dig.sum -= r->dig;
-		store_dig.part[r->bucket] -= r->dig;
+		store_dig.sum -= dig;
+		store_dig.part[r->bucket] -= dig;
 		store_nbytes -= r->atlen;
 	}
 }
@@ -182,7 +187,7 @@ store_slot(const char *id, size_t idlen, uint64_t h)
 	for (rp = &store_tab[h & (store_size - 1)]; *rp != NULL;
 	    rp = &(*rp)->next)
 		if ((*rp)->hash == h && (*rp)->idlen == idlen &&
-		    memcmp((*rp)->id, id, idlen) == 0)
+		    memcmp(store_id(*rp), id, idlen) == 0)
 			break;
 	return rp;
 }
@@ -251,16 +256,16 @@ store_newer(const struct store_rec *r, const struct htime *t, const char *at,
  * when newer (see store_newer).  1 stored, 0 not newer, -1 out of memory.
  */
 static int
-store_set(const char *id, size_t idlen, const struct htime *t, double lat,
-    double lng, const char *at, size_t atlen, int ties, int src,
-    uint64_t lseq)
+store_set(const char *id, size_t idlen, const struct htime *t,
+    const char *at, size_t atlen, int ties, int src, uint64_t lseq)
 {
 	struct store_rec	**rp, *r;
 	uint64_t		  h;
 	char			 *line;
 	int			  linked;
 
-	if (store_tab == NULL)
+	if (store_tab == NULL || src < -1 || src > INT16_MAX ||
+	    atlen > UINT32_MAX || idlen > UINT32_MAX)
 		return -1;
 	h = store_hash(id, idlen);
 	rp = store_slot(id, idlen, h);
@@ -278,14 +283,13 @@ store_set(const char *id, size_t idlen, const struct htime *t, double lat,
 			free(line);
 			return -1;
 		}
-		r->id = (char *)(r + 1);
-		memcpy(r->id, id, idlen);
-		r->id[idlen] = '\0';
-		r->idlen = idlen;
+		memcpy(r + 1, id, idlen);	/* and a NUL: calloc */
+		r->idlen = (uint32_t)idlen;
 		r->hash = h;
 		r->bucket = store_bucket(id, idlen);
 		*rp = r;
-		if (++store_n > store_size)
+		/* two records a slot at most, on average: 4 to 8 bytes each */
+		if (++store_n > 2 * store_size)
 			store_grow();
 	} else {
 		store_dig_add(r, -1);
@@ -295,25 +299,22 @@ store_set(const char *id, size_t idlen, const struct htime *t, double lat,
 	memcpy(line, at, atlen);
 	line[atlen] = '\0';
 	r->at = line;
-	r->atlen = atlen;
+	r->atlen = (uint32_t)atlen;
 	r->t = *t;
-	r->lat = lat;
-	r->lng = lng;
-	r->src = src;
+	r->src = (int16_t)src;
 	r->lseq = lseq;
-	r->dig = store_fnv(at, atlen);
 	store_dig_add(r, 1);
 	store_touch(r, linked);
 	return 1;
 }
 
 int
-store_put(const char *id, size_t idlen, const struct htime *t, double lat,
-    double lng, const char *at, size_t atlen, int ties, int src)
+store_put(const char *id, size_t idlen, const struct htime *t,
+    const char *at, size_t atlen, int ties, int src)
 {
 	int	 rc;
 
-	rc = store_set(id, idlen, t, lat, lng, at, atlen, ties ? 1 : 0, src,
+	rc = store_set(id, idlen, t, at, atlen, ties ? 1 : 0, src,
 	    store_lseq + 1);
 	if (rc == 1)
 		store_lseq++;
@@ -321,14 +322,14 @@ store_put(const char *id, size_t idlen, const struct htime *t, double lat,
 }
 
 int
-store_load(const char *id, size_t idlen, const struct htime *t, double lat,
-    double lng, const char *at, size_t atlen, int src, uint64_t lseq)
+store_load(const char *id, size_t idlen, const struct htime *t,
+    const char *at, size_t atlen, int src, uint64_t lseq)
 {
 	int	 rc;
 
 	if (lseq <= store_lseq)
 		lseq = store_lseq + 1;	/* keep the order strict */
-	rc = store_set(id, idlen, t, lat, lng, at, atlen, -1, src, lseq);
+	rc = store_set(id, idlen, t, at, atlen, -1, src, lseq);
 	if (rc == 1)
 		store_lseq = lseq;
 	return rc;

@@ -18,21 +18,32 @@
 #define STORE_BUCKETS		32	/* parts of the digest */
 #define STORE_SRC_CLIENT	(-1)	/* src of a record from a client */
 
+/*
+ * One per client, 80 bytes and its id in one allocation, and the AT line
+ * in another (which a change of the same size reuses): what the store
+ * needs to order, find and compare records.  The coordinates are read
+ * from the AT line when a WHATSAT wants them; the line's hash for the
+ * digest is computed again when the record changes.
+ */
 struct store_rec {
 	struct store_rec *next;		/* hash chain */
 	struct store_rec *older, *newer;	/* in order of last change */
-	uint64_t	 hash;
-	char		*id;		/* client id (bytes) */
-	size_t		 idlen;
-	char		*at;		/* the AT line, no newline */
-	size_t		 atlen;
-	struct htime	 t;		/* the client's time stamp */
-	double		 lat, lng;
+	uint64_t	 hash;		/* of the id, seeded */
 	uint64_t	 lseq;		/* local sequence number of the change */
-	uint64_t	 dig;		/* hash of the AT line, for the digest */
-	int		 src;		/* server index it came from, or -1 */
-	unsigned	 bucket;	/* digest part: fixed hash of the id */
+	char		*at;		/* the AT line, no newline */
+	struct htime	 t;		/* the client's time stamp */
+	uint32_t	 atlen;
+	uint32_t	 idlen;		/* the id follows the record */
+	int16_t		 src;		/* server index it came from, or -1 */
+	uint8_t		 bucket;	/* digest part: fixed hash of the id */
 };
+
+/* The client id of r (idlen bytes, NUL-terminated). */
+static inline const char *
+store_id(const struct store_rec *r)
+{
+	return (const char *)(r + 1);
+}
 
 /* The digest of the whole store: record count and sum of the hashes. */
 struct store_digest {
@@ -53,8 +64,7 @@ const struct store_rec *store_get(const char *id, size_t idlen);
  * stored, 0 when not newer, -1 when out of memory.
  */
 int	 store_put(const char *id, size_t idlen, const struct htime *t,
-	    double lat, double lng, const char *at, size_t atlen, int ties,
-	    int src);
+	    const char *at, size_t atlen, int ties, int src);
 
 /*
  * Replace the record for id with one read back from the journal, with its
@@ -62,8 +72,7 @@ int	 store_put(const char *id, size_t idlen, const struct htime *t,
  * 1, or -1 when out of memory.
  */
 int	 store_load(const char *id, size_t idlen, const struct htime *t,
-	    double lat, double lng, const char *at, size_t atlen, int src,
-	    uint64_t lseq);
+	    const char *at, size_t atlen, int src, uint64_t lseq);
 
 /* The record changed last (by store_put or store_load), or NULL. */
 const struct store_rec *store_newest(void);

@@ -18,7 +18,7 @@ update_init(const struct herd_conf *conf)
 
 int
 update_accept(const char *id, size_t idlen, const struct htime *t,
-    double lat, double lng, const char *at, size_t atlen, int src)
+    const char *at, size_t atlen, int src)
 {
 	const char	*from = src == STORE_SRC_CLIENT ? NULL :
 			    update_conf->servers[src].name;
@@ -28,8 +28,7 @@ update_accept(const char *id, size_t idlen, const struct htime *t,
 		log_warnx("out of memory for the journal: update refused");
 		return -1;
 	}
-	rc = store_put(id, idlen, t, lat, lng, at, atlen,
-	    src != STORE_SRC_CLIENT, src);
+	rc = store_put(id, idlen, t, at, atlen, src != STORE_SRC_CLIENT, src);
 	if (rc == 1) {
 		journal_update(store_newest(), from);
 		if (src == STORE_SRC_CLIENT)

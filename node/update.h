@@ -24,6 +24,6 @@ void	 update_init(const struct herd_conf *conf);
  * of memory.
  */
 int	 update_accept(const char *id, size_t idlen, const struct htime *t,
-	    double lat, double lng, const char *at, size_t atlen, int src);
+	    const char *at, size_t atlen, int src);
 
 #endif /* HERD_UPDATE_H */

@@ -52,6 +52,7 @@ enum control_verb {
 	CONTROL_REOPEN,
 	CONTROL_SHUTDOWN,
 	CONTROL_METRICS,
+	CONTROL_NVERBS		/* not a verb: one past the last */
 };
 
 struct control_cmd {

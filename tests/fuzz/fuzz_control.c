@@ -25,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		return 0;
 	}
-	if (cmd.verb < CONTROL_NONE || cmd.verb > CONTROL_SHUTDOWN)
+	if (cmd.verb < CONTROL_NONE || cmd.verb >= CONTROL_NVERBS)
 		__builtin_trap();
 	if (cmd.nnames > CONTROL_NAMES_MAX || (cmd.all && cmd.nnames > 0))
 		__builtin_trap();

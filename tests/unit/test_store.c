@@ -12,7 +12,7 @@ put(const char *id, long sec, const char *at, int ties)
 {
 	struct htime	 t = { sec, 0 };
 
-	return store_put(id, strlen(id), &t, 1.0, 2.0, at, strlen(at), ties,
+	return store_put(id, strlen(id), &t, at, strlen(at), ties,
 	    STORE_SRC_CLIENT);
 }
 
@@ -26,7 +26,7 @@ walk(struct store_cursor *c, char *buf, size_t size)
 	buf[0] = '\0';
 	while ((r = store_cursor_next(c)) != NULL)
 		o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? " " : "",
-		    r->id);
+		    store_id(r));
 	return buf;
 }
 
@@ -53,7 +53,7 @@ main(void)
 	ok(put("kiwi", 11, "AT A +0.1 kiwi +1+2 11", 0) == 1, "newer: yes");
 	ok(store_get("kiw", 3) == NULL && store_get("kiwi\0", 5) == NULL,
 	    "ids are compared as bytes");
-	ok(store_put("a\0b", 3, &(struct htime){ 1, 0 }, 0, 0, "AT X", 4, 0, -1) ==
+	ok(store_put("a\0b", 3, &(struct htime){ 1, 0 }, "AT X", 4, 0, -1) ==
 	    1 && store_get("a\0b", 3) != NULL && store_get("a", 1) == NULL,
 	    "a NUL inside an id");
 	for (i = 0; i < 5000; i++) {
@@ -77,7 +77,7 @@ main(void)
 
 	store_cursor_start(&c);
 	r = store_cursor_next(&c);
-	ok(r != NULL && strcmp(r->id, "a") == 0, "walk at a");
+	ok(r != NULL && strcmp(store_id(r), "a") == 0, "walk at a");
 	put("b", 2, "AT b2", 0);	/* the next one changes */
 	put("a", 2, "AT a2", 0);	/* one already walked changes */
 	put("d", 1, "AT d", 0);		/* a new one */
@@ -86,7 +86,7 @@ main(void)
 
 	store_cursor_start(&c);
 	while ((r = store_cursor_next(&c)) != NULL &&
-	    strcmp(r->id, "a") != 0)
+	    strcmp(store_id(r), "a") != 0)
 		;
 	/* next is d, the newest: d changes, then a new record */
 	put("d", 2, "AT d2", 0);
@@ -156,11 +156,11 @@ main(void)
 		put("b", 1, "AT b", 0);
 		put("a", 2, "AT a2", 0);
 		ok(store_digest()->sum != one.sum, "five records differ");
-		store_load("q", 1, &(struct htime){ 1, 0 }, 0, 0, "AT q", 4,
+		store_load("q", 1, &(struct htime){ 1, 0 }, "AT q", 4,
 		    -1, 100);
 		ok(store_head() == 100 && store_get("q", 1)->lseq == 100,
 		    "a record read back keeps its lseq");
-		store_load("q", 1, &(struct htime){ 0, 0 }, 0, 0, "AT q0", 5,
+		store_load("q", 1, &(struct htime){ 0, 0 }, "AT q0", 5,
 		    -1, 101);
 		ok(strcmp(store_get("q", 1)->at, "AT q0") == 0,
 		    "read back, a later record replaces an earlier one");

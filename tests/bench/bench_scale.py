@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""bench_scale.py -- a big herd on one machine: memory, start-up and the
+messages an update costs.
+
+    python3 tests/bench/bench_scale.py --build build-bench \\
+        [--sizes 25,50,100] [--updates 200] [--out docs/BENCHMARKS.md]
+
+For each size N: a random connected mesh of average degree 4 (a random
+spanning tree, then random links until there are 2N), seeded, under one
+herdd, with the offline backend and no state_dir.  Ports are taken below
+the kernel's ephemeral range (client ports from 20000, peer ports from
+30000), so that no outgoing connection can take one first.  It reports:
+
+  ready     herdd's "herd up ... ready in" time
+  PSS       the proportional set size of herdd and its N workers, from
+            /proc/PID/smaps_rollup (the shared data set counted once)
+  per upd   UPDATE messages sent on peer links per client update, from
+            herd_flood_messages_total, against N - 1 (a spanning tree) and
+            2L - N + 1 (flooding, L links); with the bytes they take
+
+Updates are sent one at a time to the first server, each for a new
+client, a few milliseconds apart, so that the links do not batch them;
+the count is taken once every server holds every client.  With --out,
+the table replaces the part of the file between the markers
+<!-- bench_scale --> and <!-- /bench_scale -->."""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def mesh(n, seed):
+    rnd = random.Random(seed)
+    names = ["s%03d" % i for i in range(n)]
+    edges = set()
+    for i in range(1, n):
+        j = rnd.randrange(i)
+        edges.add((min(i, j), max(i, j)))
+    while len(edges) < min(2 * n, n * (n - 1) // 2):
+        a, b = rnd.sample(range(n), 2)
+        edges.add((min(a, b), max(a, b)))
+    return names, sorted(edges)
+
+
+def port_free(p):
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def pick_base(n):
+    for base in range(20000, 30000 - n, 500):
+        if all(port_free(base + i) and port_free(base + 10000 + i)
+               for i in range(n)) and port_free(base - 1):
+            return base
+    sys.exit("bench_scale: no free block of %d ports below 32768" % n)
+
+
+def write_conf(d, names, edges, base):
+    nb = {i: [] for i in range(len(names))}
+    for a, b in edges:
+        nb[a].append(names[b])
+    out = ["[herd]", "log_dir = log", "log_level = warning",
+           "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1), "",
+           "[places]", "backend = offline",
+           "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
+    for i, n in enumerate(names):
+        out += ["[server %s]" % n, "host = 127.0.0.1",
+                "port = %d" % (base + i), "peer_port = %d" % (base + 10000 + i)]
+        if nb[i]:
+            out.append("neighbors = " + " ".join(nb[i]))
+        out.append("")
+    path = os.path.join(d, "herd.ini")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+    return path
+
+
+def status(ctl, sock):
+    r = subprocess.run([ctl, "-s", sock, "-j", "status"], capture_output=True,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout)["nodes"]
+
+
+def wait(pred, timeout, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def pss_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def flood_total(http):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http,
+                                timeout=10) as r:
+        text = r.read().decode()
+    return sum(float(m.group(1)) for m in re.finditer(
+        r'^herd_flood_messages_total\{[^}]*\} (\S+)$', text, re.M))
+
+
+def one(a, n):
+    names, edges = mesh(n, a.seed)
+    base = pick_base(n)
+    d = tempfile.mkdtemp(prefix="herd-bench-scale-")
+    conf = write_conf(d, names, edges, base)
+    sock = os.path.join(d, "herd.sock")
+    ctl = os.path.join(a.build, "supervisor", "herdctl")
+    env = dict(os.environ, HERD_NODE=os.path.join(a.build, "node",
+                                                  "herd-node"))
+    herdd = subprocess.Popen([os.path.join(a.build, "supervisor", "herdd"),
+                              "-f", conf], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        degree = {nm: 0 for nm in names}
+        for x, y in edges:
+            degree[names[x]] += 1
+            degree[names[y]] += 1
+
+        def all_up():
+            st = status(ctl, sock)
+            return st if st and all(
+                s["state"] == "running" and
+                len(s.get("links") or []) == degree[s["name"]]
+                for s in st) else None
+        st = wait(all_up, 120)
+        if st is None:
+            sys.exit("bench_scale: the %d-server herd did not come up" % n)
+        with open(os.path.join(d, "log", "herdd.log")) as f:
+            m = re.search(r"herd up: \d+ servers ready in (\d+) ms", f.read())
+        ready = int(m.group(1)) if m else -1
+        time.sleep(1)
+        pss = pss_kb(herdd.pid) + sum(pss_kb(s["pid"]) for s in st)
+        before = flood_total(base - 1)
+        line_bytes = 0
+        for k in range(a.updates):
+            msg = "IAMAT scale-%d +34.068930-118.445127 %d.5\n" % (
+                k, 1700000000 + k)
+            with socket.create_connection(("127.0.0.1", base), 5) as s:
+                s.sendall(msg.encode())
+                at = s.makefile().readline()
+            line_bytes += len("UPDATE ") + len(at)
+            time.sleep(0.005)
+        if not wait(lambda: all((s.get("clients") or 0) >= a.updates
+                                for s in (status(ctl, sock) or [{}])), 120):
+            sys.exit("bench_scale: the updates did not reach every server")
+        time.sleep(1.5)
+        msgs = (flood_total(base - 1) - before) / a.updates
+        return {"n": n, "links": len(edges), "ready_ms": ready,
+                "pss_mb": pss / 1024.0, "msgs": msgs,
+                "tree": n - 1, "flood": 2 * len(edges) - n + 1,
+                "bytes": msgs * line_bytes / a.updates}
+    finally:
+        herdd.send_signal(signal.SIGTERM)
+        try:
+            herdd.wait(60)
+        except subprocess.TimeoutExpired:
+            herdd.kill()
+            herdd.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--sizes", default="25,50,100")
+    ap.add_argument("--updates", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    rows = [one(a, int(n)) for n in a.sizes.split(",")]
+    table = ["| servers | links | ready | PSS, herdd and workers | UPDATE "
+             "messages per update | N - 1 (tree) | 2L - N + 1 (flood) | "
+             "bytes per update |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        table.append("| %d | %d | %d ms | %.0f MB (%.1f MB a server) | %.1f "
+                     "| %d | %d | %.0f |" % (
+                         r["n"], r["links"], r["ready_ms"], r["pss_mb"],
+                         r["pss_mb"] / r["n"], r["msgs"], r["tree"],
+                         r["flood"], r["bytes"]))
+    text = "\n".join(table)
+    print(text)
+    if a.out:
+        with open(a.out) as f:
+            doc = f.read()
+        block = ("<!-- bench_scale -->\n%s\n\n(`tests/bench/bench_scale.py "
+                 "--sizes %s --updates %d`, %s)\n<!-- /bench_scale -->" % (
+                     text, a.sizes, a.updates, time.strftime("%Y-%m-%d")))
+        if "<!-- bench_scale -->" in doc:
+            doc = re.sub(r"<!-- bench_scale -->.*<!-- /bench_scale -->",
+                         lambda _: block, doc, flags=re.S)
+        else:
+            doc += "\n## A big herd on one machine\n\n" + block + "\n"
+        with open(a.out, "w") as f:
+            f.write(doc)
+
+
+if __name__ == "__main__":
+    main()
