@@ -36,7 +36,7 @@ store_bucket(const char *id, size_t idlen)
 }
 
 /* What a client costs beyond its strings (store.h): keep it so. */
-_Static_assert(sizeof(struct store_rec) <= 80, "struct store_rec grew");
+_Static_assert(sizeof(struct store_rec) <= 72, "struct store_rec grew");
 
 static void
 store_dig_add(const struct store_rec *r, int sign)
@@ -240,8 +240,9 @@ static int
 store_newer(const struct store_rec *r, const struct htime *t, const char *at,
     size_t atlen, int ties)
 {
-	int	 c = htime_cmp(t, &r->t);
-	size_t	 n;
+	struct htime	 rt = { r->t_sec, r->t_nsec };
+	int		 c = htime_cmp(t, &rt);
+	size_t		 n;
 
 	if (c != 0 || !ties)
 		return c > 0;
@@ -300,7 +301,8 @@ store_set(const char *id, size_t idlen, const struct htime *t,
 	line[atlen] = '\0';
 	r->at = line;
 	r->atlen = (uint32_t)atlen;
-	r->t = *t;
+	r->t_sec = t->sec;
+	r->t_nsec = t->nsec;
 	r->src = (int16_t)src;
 	r->lseq = lseq;
 	store_dig_add(r, 1);

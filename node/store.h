@@ -19,7 +19,7 @@
 #define STORE_SRC_CLIENT	(-1)	/* src of a record from a client */
 
 /*
- * One per client, 80 bytes and its id in one allocation, and the AT line
+ * One per client, 72 bytes and its id in one allocation, and the AT line
  * in another (which a change of the same size reuses): what the store
  * needs to order, find and compare records.  The coordinates are read
  * from the AT line when a WHATSAT wants them; the line's hash for the
@@ -31,7 +31,8 @@ struct store_rec {
 	uint64_t	 hash;		/* of the id, seeded */
 	uint64_t	 lseq;		/* local sequence number of the change */
 	char		*at;		/* the AT line, no newline */
-	struct htime	 t;		/* the client's time stamp */
+	int64_t		 t_sec;		/* the client's time stamp (htime), */
+	int32_t		 t_nsec;	/* unpadded */
 	uint32_t	 atlen;
 	uint32_t	 idlen;		/* the id follows the record */
 	int16_t		 src;		/* server index it came from, or -1 */

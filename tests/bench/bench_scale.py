@@ -17,6 +17,8 @@ the kernel's ephemeral range (client ports from 20000, peer ports from
   per upd   UPDATE messages sent on peer links per client update, from
             herd_flood_messages_total, against N - 1 (a spanning tree) and
             2L - N + 1 (flooding, L links); with the bytes they take
+  to last   from the first server reading an IAMAT to the last server
+            reading its UPDATE, p50 and p99, by the servers' log stamps
 
 Updates are sent one at a time to the first server, each for a new
 client, a few milliseconds apart, so that the links do not batch them;
@@ -25,6 +27,7 @@ the table replaces the part of the file between the markers
 <!-- bench_scale --> and <!-- /bench_scale -->."""
 
 import argparse
+import datetime
 import json
 import os
 import random
@@ -79,7 +82,7 @@ def write_conf(d, names, edges, base):
     nb = {i: [] for i in range(len(names))}
     for a, b in edges:
         nb[a].append(names[b])
-    out = ["[herd]", "log_dir = log", "log_level = warning",
+    out = ["[herd]", "log_dir = log", "log_level = info",
            "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1), "",
            "[places]", "backend = offline",
            "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
@@ -129,6 +132,35 @@ def flood_total(http):
         r'^herd_flood_messages_total\{[^}]*\} (\S+)$', text, re.M))
 
 
+def stamp(word):
+    return datetime.datetime.strptime(word[:26].decode(),
+                                      "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+
+
+def propagation(d, names):
+    """Per update: the time from the first server reading the IAMAT to the
+    last server reading its UPDATE, from the servers' own log stamps."""
+    sent, last = {}, {}
+    with open(os.path.join(d, "log", names[0] + ".log"), "rb") as f:
+        for line in f:
+            w = line.split()
+            if len(w) > 6 and w[4] == b"recv" and w[5] == b"IAMAT":
+                sent.setdefault(w[6], stamp(w[0]))
+    for nm in names[1:]:
+        first = {}
+        with open(os.path.join(d, "log", nm + ".log"), "rb") as f:
+            for line in f:
+                w = line.split()
+                if len(w) > 9 and w[4] == b"recv" and w[5] == b"UPDATE":
+                    first.setdefault(w[9], stamp(w[0]))
+        for cid, t in first.items():
+            last[cid] = max(last.get(cid, 0), t)
+    lat = sorted((last[c] - t) * 1e3 for c, t in sent.items() if c in last)
+    if not lat:
+        return None, None
+    return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
 def one(a, n):
     names, edges = mesh(n, a.seed)
     base = pick_base(n)
@@ -176,10 +208,15 @@ def one(a, n):
             sys.exit("bench_scale: the updates did not reach every server")
         time.sleep(1.5)
         msgs = (flood_total(base - 1) - before) / a.updates
+        subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
+                       timeout=30)     # the workers' logs written out
+        time.sleep(1)
+        p50, p99 = propagation(d, names)
         return {"n": n, "links": len(edges), "ready_ms": ready,
                 "pss_mb": pss / 1024.0, "msgs": msgs,
                 "tree": n - 1, "flood": 2 * len(edges) - n + 1,
-                "bytes": msgs * line_bytes / a.updates}
+                "bytes": msgs * line_bytes / a.updates, "p50": p50,
+                "p99": p99}
     finally:
         herdd.send_signal(signal.SIGTERM)
         try:
@@ -202,13 +239,16 @@ def main():
     rows = [one(a, int(n)) for n in a.sizes.split(",")]
     table = ["| servers | links | ready | PSS, herdd and workers | UPDATE "
              "messages per update | N - 1 (tree) | 2L - N + 1 (flood) | "
-             "bytes per update |", "|---|---|---|---|---|---|---|---|"]
+             "bytes per update | to the last server, p50 / p99 |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append("| %d | %d | %d ms | %.0f MB (%.1f MB a server) | %.1f "
-                     "| %d | %d | %.0f |" % (
+                     "| %d | %d | %.0f | %s |" % (
                          r["n"], r["links"], r["ready_ms"], r["pss_mb"],
                          r["pss_mb"] / r["n"], r["msgs"], r["tree"],
-                         r["flood"], r["bytes"]))
+                         r["flood"], r["bytes"], "%.1f / %.1f ms" % (
+                             r["p50"], r["p99"]) if r["p50"] is not None
+                         else "-"))
     text = "\n".join(table)
     print(text)
     if a.out:

@@ -85,7 +85,10 @@ def test_share(top):
                "(the data set file alone is %d kB)" % (worst, private))
         r = ask(h.port["Hands"], "IAMAT kiwi +34.068930-118.445127 "
                 "1700000000.0\n")
-        r = ask(h.port["Welsh"], "WHATSAT kiwi 10 2\n")
+        # three hops from Hands: wait for it to get there
+        r = wait_for(lambda: (lambda x: x if x and x.startswith("AT ")
+                              else None)(ask(h.port["Welsh"],
+                                             "WHATSAT kiwi 10 2\n")), 5)
         ok(r is not None and '"status":"OK"' in r.replace(" ", "") and
            "Westwood" in r, "share: WHATSAT answered from the shared image",
            repr(r)[:300])
