@@ -306,6 +306,8 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		conf_intkey(p, &c->start_limit_burst, v, k, 0, 64);
 	else if (strcmp(k, "start_limit_interval_s") == 0)
 		conf_intkey(p, &c->start_limit_interval_s, v, k, 1, 86400);
+	else if (strcmp(k, "rescue_links") == 0)
+		conf_intkey(p, &c->rescue_links, v, k, 0, CONF_RESCUE_MAX);
 	else if (strcmp(k, "secret_file") == 0) {
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
@@ -730,10 +732,11 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	fprintf(fp, "restart_delay_ms = %d\nrestart_max_ms = %d\n"
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
 	    "ready_timeout_ms = %d\nhang_timeout_ms = %d\n"
-	    "start_limit_burst = %d\nstart_limit_interval_s = %d\n\n",
+	    "start_limit_burst = %d\nstart_limit_interval_s = %d\n"
+	    "rescue_links = %d\n\n",
 	    c->restart_delay_ms, c->restart_max_ms, c->restart_reset_s,
 	    c->stop_timeout_ms, c->ready_timeout_ms, c->hang_timeout_ms,
-	    c->start_limit_burst, c->start_limit_interval_s);
+	    c->start_limit_burst, c->start_limit_interval_s, c->rescue_links);
 	fprintf(fp, "[places]\nbackend = %s\nkey = %s\nurl = %s\n"
 	    "timeout_ms = %d\nmax_inflight = %d\nmax_body = %zu\n"
 	    "dataset = %s\n", conf_backend_name(c->places.backend),

@@ -19,6 +19,7 @@
 #define HERD_EXIT_USAGE		64	/* EX_USAGE */
 #define HERD_SECRET_MIN		16	/* bytes of the herd's secret, at least */
 #define HERD_SECRET_MAX		1024	/* and at most */
+#define CONF_RESCUE_MAX		8	/* [herd] rescue_links, at most */
 /* The Places endpoints, by default */
 #define GOOGLE_URL	"https://maps.googleapis.com/maps/api/place/nearbysearch/json"
 #define GOOGLE_NEW_URL	"https://places.googleapis.com/v1/places:searchNearby"
@@ -80,6 +81,7 @@ struct herd_conf {
 	int	 hang_timeout_ms;	/* no heartbeat answer: killed, 10000; 0 never */
 	int	 start_limit_burst;	/* crashes within the interval: failed, 5 */
 	int	 start_limit_interval_s;	/* 10 */
+	int	 rescue_links;		/* cut off: dial this many others, 0 */
 	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
 	int	 secret_line;		/* where secret_file was set */
 	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */

@@ -438,6 +438,11 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 	if (n == 0)
 		return PEER_INVALID;
 	if (proto_field_eq(&f[0], "HELLO")) {
+		/* a last word RESCUE: a link beyond the configured ones */
+		if (n >= 5 && proto_field_eq(&f[n - 1], "RESCUE")) {
+			msg->rescue = 1;
+			n--;
+		}
 		if ((n != 4 && n != 5) ||
 		    proto_ulong(&f[1], &msg->version) == -1 ||
 		    !proto_name_ok(&f[2]) || !proto_name_ok(&f[3]) ||

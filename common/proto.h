@@ -61,7 +61,7 @@ struct proto_at {
 
 enum proto_peer_type {
 	PEER_INVALID = 0,
-	PEER_HELLO,		/* HELLO <version> <from> <to> [<nonce>] */
+	PEER_HELLO,		/* HELLO <version> <from> <to> [<nonce>] [RESCUE] */
 	PEER_OK,		/* OK <version> <name> [<mac>] */
 	PEER_CHALLENGE,		/* CHALLENGE <nonce> */
 	PEER_AUTH,		/* AUTH <mac> */
@@ -82,6 +82,7 @@ struct proto_peer {
 	unsigned long	 version;	/* HELLO, OK */
 	struct proto_field from, to;	/* HELLO: from, to; OK: from */
 	struct proto_field nonce;	/* HELLO (version 2), CHALLENGE */
+	int		 rescue;	/* HELLO: a rescue link (herd-protocol(7)) */
 	struct proto_field mac;		/* OK (version 2), AUTH */
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */

@@ -74,14 +74,19 @@ struct link {
 	uint32_t	 rep_mask;	/* of the digest's parts */
 	size_t		 nrep;
 	unsigned long long nsent;	/* UPDATE messages, since we started */
+	int		 rescue;	/* not a configured link (rescue.c) */
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
 	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
 	char		 tag_recv[HERD_NAME_MAX + 16];
 };
 
+/*
+ * The configured links first, then slots for rescue links (rescue.c),
+ * whose srv is NULL while unused: every loop over links skips those.
+ */
 static struct link	*links;
-static size_t		 nlinks;
+static size_t		 nlinks, nconfigured;
 
 static void	 link_connect(struct link *);
 static void	 link_dial(struct link *);
@@ -94,8 +99,9 @@ link_log(struct link *l, const char *dir, const char *buf, size_t len)
 	log_line(dir[0] == 's' ? l->tag_sent : l->tag_recv, buf, len);
 }
 
+/* Close the connection and forget the stream: nothing is running after. */
 static void
-link_down(struct link *l, const char *why)
+link_teardown(struct link *l)
 {
 	if (l->fd != -1) {
 		ev_io_stop(peer_ctx.loop, &l->rio);
@@ -113,6 +119,12 @@ link_down(struct link *l, const char *why)
 		l->lookup = NULL;
 	}
 	l->resolved = 0;	/* look a name up again: it may have moved */
+}
+
+static void
+link_down(struct link *l, const char *why)
+{
+	link_teardown(l);
 	if (l->state == LINK_UP)
 		log_warnx("link to %s down: %s; retrying in %d ms",
 		    l->srv->name, why, l->backoff_ms);
@@ -322,7 +334,8 @@ link_flush(void)
 	size_t	 i;
 
 	for (i = 0; i < nlinks; i++)
-		if (links[i].state == LINK_UP && !ev_is_active(&links[i].wio))
+		if (links[i].srv != NULL && links[i].state == LINK_UP &&
+		    !ev_is_active(&links[i].wio))
 			link_pump(&links[i]);
 }
 
@@ -518,7 +531,8 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		l->state = LINK_HELLO;
 		ev_io_start(peer_ctx.loop, &l->rio);
-		if (peer_hello_line(buf, sizeof(buf), l->srv, l->nonce_d) ==
+		if (peer_hello_line(buf, sizeof(buf), l->srv, l->nonce_d,
+		    l->rescue) ==
 		    -1) {
 			link_down(l, "getrandom failed");
 			return;
@@ -669,7 +683,8 @@ link_kick(const struct herd_server *srv)
 	size_t	 i;
 
 	for (i = 0; i < nlinks; i++)
-		if (links[i].srv == srv && links[i].state == LINK_BACKOFF) {
+		if (links[i].srv != NULL && links[i].srv == srv &&
+		    links[i].state == LINK_BACKOFF) {
 			links[i].backoff_ms = PEER_BACKOFF_MIN_MS;
 			ev_timer_stop(peer_ctx.loop, &links[i].timer);
 			link_connect(&links[i]);
@@ -686,7 +701,7 @@ link_names_up(char *buf, size_t size)
 		return 0;
 	buf[0] = '\0';
 	for (i = 0; i < nlinks; i++) {
-		if (links[i].state != LINK_UP)
+		if (links[i].srv == NULL || links[i].state != LINK_UP)
 			continue;
 		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
 		    links[i].srv->name);
@@ -706,6 +721,8 @@ link_flood(struct notify_msg *m)
 
 	m->nflood = 0;
 	for (i = 0; i < nlinks && m->nflood < NOTIFY_FLOOD_MAX; i++) {
+		if (links[i].srv == NULL)
+			continue;
 		snprintf(m->flood[m->nflood].name,
 		    sizeof(m->flood[m->nflood].name), "%s", links[i].srv->name);
 		m->flood[m->nflood++].n = links[i].nsent;
@@ -713,37 +730,89 @@ link_flood(struct notify_msg *m)
 	m->have |= NOTIFY_F_FLOOD;
 }
 
+/* A slot, unused (srv NULL) or set up for srv and dialled. */
+static void
+link_setup(struct link *l, const struct herd_server *srv, int rescue)
+{
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	l->backoff_ms = PEER_BACKOFF_MIN_MS;
+	ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
+	ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
+	ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
+	l->rio.data = l->wio.data = l->timer.data = l;
+	if ((l->srv = srv) == NULL)
+		return;
+	l->rescue = rescue;
+	l->idx = peer_index(srv);
+	snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent", srv->name);
+	snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv", srv->name);
+	log_notice("dialling %s %s at %s port %u", rescue ? "rescue link" :
+	    "neighbour", srv->name, srv->host, srv->peer_port);
+	link_connect(l);
+}
+
 int
 link_init(char *err, size_t errlen)
 {
 	const struct herd_server	*self = peer_ctx.self;
-	struct link			*l;
 	size_t				 i;
 
-	nlinks = self->nneighbors;
+	nconfigured = self->nneighbors;
+	/* our own rescue links, and as many for servers that call on us */
+	nlinks = nconfigured + 2 * (size_t)peer_ctx.conf->rescue_links;
 	if (nlinks > 0 && (links = calloc(nlinks, sizeof(*links))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < nlinks; i++) {
-		l = &links[i];
-		l->srv = &peer_ctx.conf->servers[self->neighbors[i]];
-		l->idx = peer_index(l->srv);
-		snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent",
-		    l->srv->name);
-		snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv",
-		    l->srv->name);
-		l->fd = -1;
-		l->backoff_ms = PEER_BACKOFF_MIN_MS;
-		ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
-		ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
-		ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
-		l->rio.data = l->wio.data = l->timer.data = l;
-		log_notice("dialling neighbour %s at %s port %u", l->srv->name,
-		    l->srv->host, l->srv->peer_port);
-		link_connect(l);
-	}
+	for (i = 0; i < nlinks; i++)
+		link_setup(&links[i], i < nconfigured ?
+		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
 	return 0;
+}
+
+int
+link_configured_up(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nconfigured; i++)
+		if (links[i].state == LINK_UP)
+			return 1;
+	return 0;
+}
+
+int
+link_rescue_start(const struct herd_server *srv)
+{
+	size_t	 i, free_slot = nlinks;
+
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].srv == srv)
+			return 0;		/* linked already */
+		if (links[i].srv == NULL && free_slot == nlinks)
+			free_slot = i;
+	}
+	if (free_slot == nlinks)
+		return -1;
+	link_setup(&links[free_slot], srv, 1);
+	return 1;
+}
+
+void
+link_rescue_stop(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	for (i = nconfigured; i < nlinks; i++)
+		if (links[i].srv == srv) {
+			/* what is queued goes first, as at shutdown */
+			if (links[i].fd != -1)
+				(void)outbuf_write(&links[i].out, links[i].fd);
+			link_teardown(&links[i]);
+			log_notice("rescue link to %s dropped", srv->name);
+			link_setup(&links[i], NULL, 0);
+		}
 }
 
 void
@@ -754,6 +823,8 @@ link_shutdown(void)
 	for (i = 0; i < nlinks; i++) {
 		struct link *l = &links[i];
 
+		if (l->srv == NULL)
+			continue;
 		ev_timer_stop(peer_ctx.loop, &l->timer);
 		if (l->fd != -1) {
 			outbuf_write(&l->out, l->fd);
@@ -770,5 +841,5 @@ link_shutdown(void)
 	}
 	free(links);
 	links = NULL;
-	nlinks = 0;
+	nlinks = nconfigured = 0;
 }

@@ -22,6 +22,19 @@ void	 link_kick(const struct herd_server *srv);
 /* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
 void	 link_flood(struct notify_msg *m);
 
+/* 1 when a link to a configured neighbour is up. */
+int	 link_configured_up(void);
+
+/*
+ * A rescue link to srv, not a configured neighbour (rescue.c): dialled
+ * with a HELLO that says RESCUE, a stream like any other.  1 started, 0
+ * when there is a link to srv already, -1 when every slot is taken.
+ */
+int	 link_rescue_start(const struct herd_server *srv);
+
+/* Drop the rescue link to srv, if there is one. */
+void	 link_rescue_stop(const struct herd_server *srv);
+
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 link_names_up(char *buf, size_t size);
 

@@ -29,6 +29,7 @@
 #include "peer.h"
 #include "peer_ctx.h"
 #include "proto.h"
+#include "rescue.h"
 #include "store.h"
 #include "update.h"
 
@@ -47,6 +48,7 @@ struct pconn {
 	struct outbuf	 out;
 	ev_tstamp	 last_rx;
 	int		 closing;	/* ERROR sent: close once written */
+	int		 rescue;	/* a rescue link's (rescue.c) */
 	int		 have_from;	/* FROM seen: SEQ lines are marks */
 	int		 full;		/* we asked for all (SINCE of epoch 0) */
 	uint64_t	 full_seq;	/* its last SEQ, recorded at SYNCED */
@@ -76,6 +78,8 @@ static int		 pconn_paused;
 static void
 pconn_close(struct pconn *p, const char *why)
 {
+	const struct herd_server *rescued = p->rescue ? p->srv : NULL;
+
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
@@ -94,6 +98,8 @@ pconn_close(struct pconn *p, const char *why)
 	if (p->next != NULL)
 		p->next->prev = p->prev;
 	free(p);
+	if (rescued != NULL)
+		rescue_gone(rescued);
 }
 
 static int
@@ -167,6 +173,8 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 	if (pconn_send(p, buf, (size_t)n, 1) == -1)
 		return -1;
 	link_kick(srv);
+	if (p->rescue)
+		rescue_asked(srv);	/* and stream back to it */
 	return 0;
 }
 
@@ -200,8 +208,14 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 	memcpy(name, msg->from.p, msg->from.len);
 	name[msg->from.len] = '\0';
 	if ((srv = conf_server(peer_ctx.conf, name)) == NULL ||
-	    !conf_linked(peer_ctx.conf, peer_ctx.self, srv))
+	    srv == peer_ctx.self)
 		return pconn_refuse(p, "not a neighbour");
+	/* a server of the herd cut off from its own: rescue_links */
+	if (!conf_linked(peer_ctx.conf, peer_ctx.self, srv)) {
+		if (!msg->rescue || peer_ctx.conf->rescue_links == 0)
+			return pconn_refuse(p, "not a neighbour");
+		p->rescue = 1;
+	}
 	if (peer_ctx.secret == NULL) {
 		n = snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
 		    peer_ctx.self->name);

@@ -27,6 +27,7 @@
 #include "peer.h"
 #include "peer_ctx.h"
 #include "proto.h"
+#include "rescue.h"
 
 struct peer_ctx		 peer_ctx;
 static struct listener	 peer_listener;
@@ -71,17 +72,19 @@ peer_text(char *dst, size_t size, const struct proto_field *f)
 
 int
 peer_hello_line(char *buf, size_t size, const struct herd_server *to,
-    char *nonce_d)
+    char *nonce_d, int rescue)
 {
+	const char	*r = rescue ? " RESCUE" : "";
+
 	if (peer_ctx.secret == NULL) {
-		snprintf(buf, size, "HELLO %d %s %s\n", PROTO_VERSION,
-		    peer_ctx.self->name, to->name);
+		snprintf(buf, size, "HELLO %d %s %s%s\n", PROTO_VERSION,
+		    peer_ctx.self->name, to->name, r);
 		return 0;
 	}
 	if (peer_nonce(nonce_d) == -1)
 		return -1;
-	snprintf(buf, size, "HELLO %d %s %s %s\n", PROTO_VERSION_AUTH,
-	    peer_ctx.self->name, to->name, nonce_d);
+	snprintf(buf, size, "HELLO %d %s %s %s%s\n", PROTO_VERSION_AUTH,
+	    peer_ctx.self->name, to->name, nonce_d, r);
 	return 0;
 }
 
@@ -195,13 +198,17 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 		return -1;
 	log_notice("listening for neighbours on %s port %u", self->host,
 	    self->peer_port);
-	return link_init(err, errlen);
+	if (link_init(err, errlen) == -1)
+		return -1;
+	rescue_init(loop);
+	return 0;
 }
 
 void
 peer_shutdown(void)
 {
 	listener_stop(&peer_listener, peer_ctx.loop);
+	rescue_shutdown();
 	link_shutdown();
 	pconn_shutdown();
 }

@@ -43,10 +43,11 @@ void	 peer_text(char *dst, size_t size, const struct proto_field *f);
 
 /*
  * The dialler's handshake lines, with their newline: HELLO (a fresh nonce
- * in nonce_d with a secret) and AUTH for the listener's nonce.  0 or -1.
+ * in nonce_d with a secret; RESCUE last for a rescue link) and AUTH for
+ * the listener's nonce.  0 or -1.
  */
 int	 peer_hello_line(char *buf, size_t size, const struct herd_server *to,
-	    char *nonce_d);
+	    char *nonce_d, int rescue);
 int	 peer_auth_line(char *buf, size_t size, const struct herd_server *to,
 	    const char *nonce_d, const char *nonce_l);
 

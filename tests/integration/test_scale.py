@@ -13,6 +13,10 @@ processes:
   weak       herdd -n names the weak spots of known meshes (a line, a
              ring, a star, the five-server herd) on its standard error,
              and exits 0; herdd at start logs them once
+  rescue     rescue_links = 1 on the line A-B-C: with B stopped, A and C
+             link to each other and updates flow both ways; with B back
+             the rescue links go and updates take B again; off (the
+             default), C does not hear of A's update
 
 Binaries come from HERDD, HERDCTL, HERD_NODE; the data set from
 HERD_DATASET.  Every herd lives in a temporary directory removed at the
@@ -156,6 +160,58 @@ def test_weak(top):
         h.stop()
 
 
+def known(h, name, cid):
+    r = ask(h.port[name], "WHATSAT %s 10 1\n" % cid)
+    return r is not None and r.startswith("AT ")
+
+
+def test_rescue(top):
+    line = {"A": ["B"], "B": ["C"], "C": []}
+    h = Herd(top, "rescue", line, extra="rescue_links = 1")
+    try:
+        ok(h.start() is not None, "rescue: the line A-B-C is up")
+        ok(wait_for(lambda: all(len(n.get("links") or []) == len(
+            [1 for a, nb in line.items() for b in nb if name in (a, b)])
+            for name, n in h.status().items()), 10),
+           "rescue: its links are up")
+        ok(h.ctl("stop", "B")[0] == 0, "rescue: B stopped")
+        up = wait_for(lambda: "C" in (h.node("A").get("links") or []) and
+                      "A" in (h.node("C").get("links") or []), 10)
+        ok(up, "rescue: A and C, cut off, link to each other",
+           str(h.status()))
+        ok("rescue links to 1 server" in h.log("A"),
+           "rescue: A says so in its log")
+        ask(h.port["A"], "IAMAT resc-1 +34.0-118.0 1700000000.0\n")
+        ok(wait_for(lambda: known(h, "C", "resc-1"), 5),
+           "rescue: an update to A reaches C while B is down")
+        ask(h.port["C"], "IAMAT resc-2 +34.0-118.0 1700000000.0\n")
+        ok(wait_for(lambda: known(h, "A", "resc-2"), 5),
+           "rescue: and one to C reaches A")
+        ok(h.ctl("start", "B")[0] == 0, "rescue: B started again")
+        ok(wait_for(lambda: (h.node("A").get("links") or []) == ["B"] and
+                    "A" not in (h.node("C").get("links") or []), 10),
+           "rescue: once B is back, the rescue links are dropped",
+           str(h.status()))
+        ok("dropping 1 rescue link" in h.log("A"),
+           "rescue: A says so in its log")
+        ask(h.port["A"], "IAMAT resc-3 +34.0-118.0 1700000000.0\n")
+        ok(wait_for(lambda: known(h, "C", "resc-3"), 5),
+           "rescue: updates go through B again")
+    finally:
+        h.stop()
+    h = Herd(top, "norescue", line)
+    try:
+        ok(h.start() is not None, "rescue off: the line A-B-C is up")
+        wait_for(lambda: "B" in (h.node("A").get("links") or []), 10)
+        ok(h.ctl("stop", "B")[0] == 0, "rescue off: B stopped")
+        ask(h.port["A"], "IAMAT nores-1 +34.0-118.0 1700000000.0\n")
+        ok(wait_for(lambda: known(h, "C", "nores-1"), 4) is None and
+           "C" not in (h.node("A").get("links") or []),
+           "rescue off: C does not hear of it: cut off, as configured")
+    finally:
+        h.stop()
+
+
 def main():
     for b in (HERDD, HERDCTL, HERD_NODE):
         if not b or not os.access(b, os.X_OK):
@@ -163,7 +219,7 @@ def main():
             return 77
     top = tempfile.mkdtemp(prefix="herd-scale-")
     try:
-        for t in (test_share, test_weak):
+        for t in (test_share, test_weak, test_rescue):
             try:
                 t(top)
             except Exception as e:

@@ -168,6 +168,17 @@ main(void)
 	    proto_field_eq(&m.from, "Goloman") && proto_field_eq(&m.to, "Hands"),
 	    "HELLO");
 	ok(peer("HELLO 1 Goloman", &m) == PEER_INVALID, "HELLO short");
+	ok(peer("HELLO 1 Goloman Hands RESCUE", &m) == PEER_HELLO &&
+	    m.rescue && m.nonce.len == 0, "HELLO 1 ... RESCUE");
+	ok(peer("HELLO 2 Goloman Hands 0123456789abcdef0123456789abcdef "
+	    "RESCUE", &m) == PEER_HELLO && m.rescue && m.nonce.len == 32,
+	    "HELLO 2 ... nonce RESCUE");
+	ok(peer("HELLO 1 Goloman Hands", &m) == PEER_HELLO && !m.rescue,
+	    "HELLO without RESCUE");
+	ok(peer("HELLO 1 Goloman RESCUE", &m) == PEER_HELLO && !m.rescue,
+	    "RESCUE as a name: a HELLO to server RESCUE");
+	ok(peer("HELLO 1 Goloman Hands RESCUE RESCUE", &m) == PEER_INVALID,
+	    "RESCUE twice");
 	ok(peer("HELLO x Goloman Hands", &m) == PEER_INVALID, "HELLO version");
 	ok(peer("HELLO 1 Gol/oman Hands", &m) == PEER_INVALID, "HELLO name");
 	ok(peer("OK 1 Hands", &m) == PEER_OK, "OK");

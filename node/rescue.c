@@ -1,0 +1,189 @@
+/*
+ * rescue.c -- rescue links ([herd] rescue_links, herd.ini(5)).
+ *
+ * Updates travel only over configured links, so a server whose every
+ * neighbour is down hears nothing.  With rescue_links = N, once no link to
+ * a configured neighbour has been up for RESCUE_GRACE_S, the server dials
+ * up to N servers it is not linked to, nearest in the configured graph
+ * first (a breadth-first search from it; the file's order breaks ties),
+ * with a HELLO that says RESCUE.  The server called on accepts it (it is
+ * not a neighbour, but the herd allows rescues) and dials back, so that
+ * updates flow both ways, each a stream like any link's, resumed and
+ * caught up the same way.  As soon as a configured link is up again the
+ * rescuer drops its rescue links; the other end drops its own when the
+ * rescuer's connection goes.  Off (0) by default: a herd's reachability
+ * is its configured mesh, as users of the original protocol expect.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "link.h"
+#include "log.h"
+#include "peer_ctx.h"
+#include "rescue.h"
+
+#define RESCUE_TICK_S	0.5
+#define RESCUE_GRACE_S	2.0	/* cut off this long: rescue */
+
+static struct {
+	ev_timer		 tick;
+	ev_tstamp		 last_up;	/* a configured link was up */
+	const struct herd_server **own;	/* the ones we called on */
+	size_t			 nown;
+	const struct herd_server **asked;	/* the ones that called on us */
+	size_t			 nasked;
+	int			 on;
+} rescue;
+
+static size_t
+rescue_index(const struct herd_server *srv)
+{
+	return (size_t)(srv - peer_ctx.conf->servers);
+}
+
+/* Up to max servers not linked to self, nearest first, into out. */
+static size_t
+rescue_targets(const struct herd_server **out, size_t max)
+{
+	const struct herd_conf	*cf = peer_ctx.conf;
+	size_t			 n = cf->nservers, head = 0, tail = 0, v, i, w;
+	size_t			*queue, got = 0;
+	unsigned char		*seen;
+
+	queue = calloc(n, sizeof(*queue));
+	seen = calloc(n, 1);
+	if (queue == NULL || seen == NULL)
+		goto done;
+	v = rescue_index(peer_ctx.self);
+	seen[v] = 1;
+	queue[tail++] = v;
+	while (head < tail && got < max) {
+		v = queue[head++];
+		for (i = 0; i < cf->servers[v].nneighbors; i++) {
+			w = cf->servers[v].neighbors[i];
+			if (seen[w])
+				continue;
+			seen[w] = 1;
+			queue[tail++] = w;
+			if (!conf_linked(cf, peer_ctx.self, &cf->servers[w]) &&
+			    got < max)
+				out[got++] = &cf->servers[w];
+		}
+	}
+	/* not reachable in the graph at all: the file's order */
+	for (w = 0; w < n && got < max; w++)
+		if (!seen[w])
+			out[got++] = &cf->servers[w];
+ done:
+	free(queue);
+	free(seen);
+	return got;
+}
+
+static void
+rescue_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const struct herd_server	*t[CONF_RESCUE_MAX];
+	ev_tstamp			 now = ev_now(loop);
+	size_t				 i, n;
+
+	(void)w;
+	(void)revents;
+	if (link_configured_up() || peer_ctx.self->nneighbors == 0) {
+		rescue.last_up = now;
+		if (rescue.nown > 0) {
+			log_notice("a configured link is up: dropping %zu "
+			    "rescue link%s", rescue.nown,
+			    rescue.nown == 1 ? "" : "s");
+			for (i = 0; i < rescue.nown; i++)
+				link_rescue_stop(rescue.own[i]);
+			rescue.nown = 0;
+		}
+		return;
+	}
+	if (now - rescue.last_up < RESCUE_GRACE_S || rescue.nown > 0)
+		return;
+	n = rescue_targets(t, (size_t)peer_ctx.conf->rescue_links);
+	for (i = 0; i < n; i++) {
+		if (link_rescue_start(t[i]) == -1)
+			break;
+		rescue.own[rescue.nown++] = t[i];
+	}
+	if (rescue.nown > 0)
+		log_warnx("no configured link up for %.0f s: rescue links to "
+		    "%zu server%s", now - rescue.last_up, rescue.nown,
+		    rescue.nown == 1 ? "" : "s");
+}
+
+void
+rescue_asked(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	if (!rescue.on)
+		return;
+	for (i = 0; i < rescue.nown; i++)
+		if (rescue.own[i] == srv)
+			return;		/* we called on it too */
+	for (i = 0; i < rescue.nasked; i++)
+		if (rescue.asked[i] == srv)
+			return;
+	if ((size_t)rescue.nasked >= (size_t)peer_ctx.conf->rescue_links) {
+		log_warnx("rescue link from %s: %d served already; it gets "
+		    "none back", srv->name, peer_ctx.conf->rescue_links);
+		return;
+	}
+	if (link_rescue_start(srv) == 1) {
+		rescue.asked[rescue.nasked++] = srv;
+		log_notice("rescue link from %s: streaming back to it",
+		    srv->name);
+	}
+}
+
+void
+rescue_gone(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	for (i = 0; i < rescue.nasked; i++)
+		if (rescue.asked[i] == srv) {
+			link_rescue_stop(srv);
+			rescue.asked[i] = rescue.asked[--rescue.nasked];
+			return;
+		}
+}
+
+void
+rescue_init(struct ev_loop *loop)
+{
+	int	 n = peer_ctx.conf->rescue_links;
+
+	memset(&rescue, 0, sizeof(rescue));
+	if (n <= 0)
+		return;
+	rescue.own = calloc((size_t)n, sizeof(*rescue.own));
+	rescue.asked = calloc((size_t)n, sizeof(*rescue.asked));
+	if (rescue.own == NULL || rescue.asked == NULL) {
+		log_warnx("rescue links: out of memory: off");
+		rescue_shutdown();
+		return;
+	}
+	rescue.on = 1;
+	rescue.last_up = ev_now(loop);
+	ev_timer_init(&rescue.tick, rescue_tick_cb, RESCUE_TICK_S,
+	    RESCUE_TICK_S);
+	ev_timer_start(loop, &rescue.tick);
+}
+
+void
+rescue_shutdown(void)
+{
+	if (rescue.on)
+		ev_timer_stop(peer_ctx.loop, &rescue.tick);
+	free(rescue.own);
+	free(rescue.asked);
+	memset(&rescue, 0, sizeof(rescue));
+}

@@ -1,0 +1,22 @@
+/*
+ * rescue.h -- rescue links ([herd] rescue_links = N, off by default): a
+ * server left with no live configured link dials up to N other servers of
+ * the herd, nearest in the configured graph first, until a configured
+ * link is back (rescue.c).
+ */
+#ifndef HERD_RESCUE_H
+#define HERD_RESCUE_H
+
+struct ev_loop;
+struct herd_server;
+
+void	 rescue_init(struct ev_loop *loop);
+void	 rescue_shutdown(void);
+
+/* srv dialled us on a rescue link: stream to it too, while it is there. */
+void	 rescue_asked(const struct herd_server *srv);
+
+/* srv's rescue link to us is gone. */
+void	 rescue_gone(const struct herd_server *srv);
+
+#endif /* HERD_RESCUE_H */
