@@ -12,6 +12,7 @@
  * the neighbour how far the stream has come, which it records (journal.h).
  * A neighbour's name may have several addresses: each is dialled in turn
  * until one connects, and the link goes down only when the last fails.
+ * The set of links is link_set.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "jrec.h"
 #include "linebuf.h"
 #include "link.h"
+#include "link_int.h"
 #include "log.h"
 #include "peer.h"
 #include "peer_ctx.h"
@@ -34,64 +36,9 @@
 #include "sock.h"
 #include "store.h"
 
-enum link_state {
-	LINK_BACKOFF,		/* waiting to dial again */
-	LINK_RESOLVING,		/* looking the neighbour's name up */
-	LINK_CONNECTING,	/* connect() in progress */
-	LINK_HELLO,		/* HELLO sent, waiting for OK (or CHALLENGE) */
-	LINK_AUTH,		/* AUTH sent, waiting for OK with its MAC */
-	LINK_SINCE,		/* OK, waiting for SINCE */
-	LINK_UP,		/* updates flow */
-};
-
-struct link {
-	const struct herd_server *srv;	/* the neighbour */
-	int		 idx;		/* its index in the herd */
-	struct sock_addrs sa;		/* the neighbour's addresses */
-	size_t		 ai;		/* the one being dialled */
-	int		 resolved;	/* sa holds them */
-	struct sock_lookup *lookup;	/* while resolving */
-	ev_tstamp	 lookup_start;
-	int		 fd;
-	ev_io		 rio, wio;
-	ev_timer	 timer;
-	enum link_state	 state;
-	int		 backoff_ms;	/* next delay */
-	int		 down_logged;	/* its drop was logged already */
-	struct linebuf	 in;
-	struct outbuf	 out;
-	ev_tstamp	 last_rx;	/* anything from the neighbour */
-	ev_tstamp	 last_ping;
-	ev_tstamp	 last_digest;
-	struct store_cursor cur;	/* the stream */
-	uint64_t	 seq_sent;	/* the last SEQ */
-	ev_tstamp	 seq_at;	/* when it was sent */
-	uint64_t	 full_upto;	/* a full sync sends even its own */
-	int		 catching;	/* the catch-up is not over */
-	size_t		 nsnap;		/* records sent in it */
-	uint64_t	 snap_bytes;
-	struct store_cursor rep;	/* a repair walk */
-	uint32_t	 rep_mask;	/* of the digest's parts */
-	size_t		 nrep;
-	unsigned long long nsent;	/* UPDATE messages, since we started */
-	int		 rescue;	/* not a configured link (rescue.c) */
-	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
-	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
-	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
-	char		 tag_recv[HERD_NAME_MAX + 16];
-};
-
-/*
- * The configured links first, then slots for rescue links (rescue.c),
- * whose srv is NULL while unused: every loop over links skips those.
- */
-static struct link	*links;
-static size_t		 nlinks, nconfigured;
-
-static void	 link_connect(struct link *);
 static void	 link_dial(struct link *);
 static void	 link_lookup_poll(struct link *);
-static void	 link_pump(struct link *);
+
 
 static void
 link_log(struct link *l, const char *dir, const char *buf, size_t len)
@@ -100,7 +47,7 @@ link_log(struct link *l, const char *dir, const char *buf, size_t len)
 }
 
 /* Close the connection and forget the stream: nothing is running after. */
-static void
+void
 link_teardown(struct link *l)
 {
 	if (l->fd != -1) {
@@ -243,7 +190,7 @@ link_put(struct link *l, const struct store_rec *r)
  * never a change not yet in the journal; then SEQ, and SYNCED at the end of
  * a catch-up; then write it all at once.
  */
-static void
+void
 link_pump(struct link *l)
 {
 	const struct store_rec	*r;
@@ -328,16 +275,6 @@ link_pump(struct link *l)
 		ev_io_start(peer_ctx.loop, &l->wio);
 }
 
-void
-link_flush(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < nlinks; i++)
-		if (links[i].srv != NULL && links[i].state == LINK_UP &&
-		    !ev_is_active(&links[i].wio))
-			link_pump(&links[i]);
-}
 
 /*
  * SINCE: where the neighbour's copy of our stream stops.  Resume after it
@@ -492,7 +429,7 @@ link_line(struct link *l, const char *line, size_t len)
 	link_refused(l, "protocol error");
 }
 
-static void
+void
 link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct link	*l = w->data;
@@ -515,7 +452,7 @@ link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		link_line(l, line, len);
 }
 
-static void
+void
 link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct link	*l = w->data;
@@ -549,7 +486,7 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		link_pump(l);		/* drained: the stream goes on */
 }
 
-static void
+void
 link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct link			*l = w->data;
@@ -626,7 +563,7 @@ link_dial(struct link *l)
 }
 
 /* Dial the neighbour, looking its name up first (without blocking). */
-static void
+void
 link_connect(struct link *l)
 {
 	char	 err[512];
@@ -675,171 +612,4 @@ link_lookup_poll(struct link *l)
 	l->resolved = 1;
 	l->ai = 0;
 	link_dial(l);
-}
-
-void
-link_kick(const struct herd_server *srv)
-{
-	size_t	 i;
-
-	for (i = 0; i < nlinks; i++)
-		if (links[i].srv != NULL && links[i].srv == srv &&
-		    links[i].state == LINK_BACKOFF) {
-			links[i].backoff_ms = PEER_BACKOFF_MIN_MS;
-			ev_timer_stop(peer_ctx.loop, &links[i].timer);
-			link_connect(&links[i]);
-		}
-}
-
-size_t
-link_names_up(char *buf, size_t size)
-{
-	size_t	 i, o = 0;
-	int	 n;
-
-	if (size == 0)
-		return 0;
-	buf[0] = '\0';
-	for (i = 0; i < nlinks; i++) {
-		if (links[i].srv == NULL || links[i].state != LINK_UP)
-			continue;
-		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
-		    links[i].srv->name);
-		if (n < 0 || (size_t)n >= size - o) {
-			buf[o] = '\0';
-			break;
-		}
-		o += (size_t)n;
-	}
-	return o;
-}
-
-void
-link_flood(struct notify_msg *m)
-{
-	size_t	 i;
-
-	m->nflood = 0;
-	for (i = 0; i < nlinks && m->nflood < NOTIFY_FLOOD_MAX; i++) {
-		if (links[i].srv == NULL)
-			continue;
-		snprintf(m->flood[m->nflood].name,
-		    sizeof(m->flood[m->nflood].name), "%s", links[i].srv->name);
-		m->flood[m->nflood++].n = links[i].nsent;
-	}
-	m->have |= NOTIFY_F_FLOOD;
-}
-
-/* A slot, unused (srv NULL) or set up for srv and dialled. */
-static void
-link_setup(struct link *l, const struct herd_server *srv, int rescue)
-{
-	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	l->backoff_ms = PEER_BACKOFF_MIN_MS;
-	ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
-	ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
-	ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
-	l->rio.data = l->wio.data = l->timer.data = l;
-	if ((l->srv = srv) == NULL)
-		return;
-	l->rescue = rescue;
-	l->idx = peer_index(srv);
-	snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent", srv->name);
-	snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv", srv->name);
-	log_notice("dialling %s %s at %s port %u", rescue ? "rescue link" :
-	    "neighbour", srv->name, srv->host, srv->peer_port);
-	link_connect(l);
-}
-
-int
-link_init(char *err, size_t errlen)
-{
-	const struct herd_server	*self = peer_ctx.self;
-	size_t				 i;
-
-	nconfigured = self->nneighbors;
-	/* our own rescue links, and as many for servers that call on us */
-	nlinks = nconfigured + 2 * (size_t)peer_ctx.conf->rescue_links;
-	if (nlinks > 0 && (links = calloc(nlinks, sizeof(*links))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (i = 0; i < nlinks; i++)
-		link_setup(&links[i], i < nconfigured ?
-		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
-	return 0;
-}
-
-int
-link_configured_up(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < nconfigured; i++)
-		if (links[i].state == LINK_UP)
-			return 1;
-	return 0;
-}
-
-int
-link_rescue_start(const struct herd_server *srv)
-{
-	size_t	 i, free_slot = nlinks;
-
-	for (i = 0; i < nlinks; i++) {
-		if (links[i].srv == srv)
-			return 0;		/* linked already */
-		if (links[i].srv == NULL && free_slot == nlinks)
-			free_slot = i;
-	}
-	if (free_slot == nlinks)
-		return -1;
-	link_setup(&links[free_slot], srv, 1);
-	return 1;
-}
-
-void
-link_rescue_stop(const struct herd_server *srv)
-{
-	size_t	 i;
-
-	for (i = nconfigured; i < nlinks; i++)
-		if (links[i].srv == srv) {
-			/* what is queued goes first, as at shutdown */
-			if (links[i].fd != -1)
-				(void)outbuf_write(&links[i].out, links[i].fd);
-			link_teardown(&links[i]);
-			log_notice("rescue link to %s dropped", srv->name);
-			link_setup(&links[i], NULL, 0);
-		}
-}
-
-void
-link_shutdown(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < nlinks; i++) {
-		struct link *l = &links[i];
-
-		if (l->srv == NULL)
-			continue;
-		ev_timer_stop(peer_ctx.loop, &l->timer);
-		if (l->fd != -1) {
-			outbuf_write(&l->out, l->fd);
-			ev_io_stop(peer_ctx.loop, &l->rio);
-			ev_io_stop(peer_ctx.loop, &l->wio);
-			close(l->fd);
-		}
-		linebuf_free(&l->in);
-		outbuf_free(&l->out);
-		store_cursor_stop(&l->cur);	/* they are in the store's list */
-		store_cursor_stop(&l->rep);
-		if (l->lookup != NULL)
-			sock_lookup_cancel(l->lookup);
-	}
-	free(links);
-	links = NULL;
-	nlinks = nconfigured = 0;
 }

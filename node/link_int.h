@@ -1,0 +1,77 @@
+/*
+ * link_int.h -- what the two files of the dialling side share: one link
+ * and its stream (link.c), and the set of links, configured and rescue
+ * (link_set.c).
+ */
+#ifndef HERD_LINK_INT_H
+#define HERD_LINK_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "linebuf.h"
+#include "proto.h"
+#include "sock.h"
+#include "store.h"
+
+enum link_state {
+	LINK_BACKOFF,		/* waiting to dial again */
+	LINK_RESOLVING,		/* looking the neighbour's name up */
+	LINK_CONNECTING,	/* connect() in progress */
+	LINK_HELLO,		/* HELLO sent, waiting for OK (or CHALLENGE) */
+	LINK_AUTH,		/* AUTH sent, waiting for OK with its MAC */
+	LINK_SINCE,		/* OK, waiting for SINCE */
+	LINK_UP,		/* updates flow */
+};
+
+struct link {
+	const struct herd_server *srv;	/* the neighbour */
+	int		 idx;		/* its index in the herd */
+	struct sock_addrs sa;		/* the neighbour's addresses */
+	size_t		 ai;		/* the one being dialled */
+	int		 resolved;	/* sa holds them */
+	struct sock_lookup *lookup;	/* while resolving */
+	ev_tstamp	 lookup_start;
+	int		 fd;
+	ev_io		 rio, wio;
+	ev_timer	 timer;
+	enum link_state	 state;
+	int		 backoff_ms;	/* next delay */
+	int		 down_logged;	/* its drop was logged already */
+	struct linebuf	 in;
+	struct outbuf	 out;
+	ev_tstamp	 last_rx;	/* anything from the neighbour */
+	ev_tstamp	 last_ping;
+	ev_tstamp	 last_digest;
+	struct store_cursor cur;	/* the stream */
+	uint64_t	 seq_sent;	/* the last SEQ */
+	ev_tstamp	 seq_at;	/* when it was sent */
+	uint64_t	 full_upto;	/* a full sync sends even its own */
+	int		 catching;	/* the catch-up is not over */
+	size_t		 nsnap;		/* records sent in it */
+	uint64_t	 snap_bytes;
+	struct store_cursor rep;	/* a repair walk */
+	uint32_t	 rep_mask;	/* of the digest's parts */
+	size_t		 nrep;
+	unsigned long long nsent;	/* UPDATE messages, since we started */
+	int		 rescue;	/* not a configured link (rescue.c) */
+	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
+	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
+	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
+	char		 tag_recv[HERD_NAME_MAX + 16];
+};
+
+/* link.c: dial srv's addresses (looking the name up first). */
+void	 link_connect(struct link *);
+/* Close the connection and forget the stream: nothing is running after. */
+void	 link_teardown(struct link *);
+/* Queue what the stream has next and write it. */
+void	 link_pump(struct link *);
+void	 link_read_cb(struct ev_loop *, ev_io *, int);
+void	 link_write_cb(struct ev_loop *, ev_io *, int);
+void	 link_timer_cb(struct ev_loop *, ev_timer *, int);
+
+#endif /* HERD_LINK_INT_H */

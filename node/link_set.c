@@ -1,0 +1,204 @@
+/*
+ * link_set.c -- the set of the dialling side's links: one for each
+ * configured neighbour, then slots for rescue links (rescue.c), and what
+ * is done to all of them: flush, kick, names, counts, shutdown.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "link.h"
+#include "link_int.h"
+#include "log.h"
+#include "notify.h"
+#include "peer.h"
+#include "peer_ctx.h"
+
+/*
+ * The configured links first, then slots for rescue links (rescue.c),
+ * whose srv is NULL while unused: every loop over links skips those.
+ */
+static struct link	*links;
+static size_t		 nlinks, nconfigured;
+
+void
+link_flush(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++)
+		if (links[i].srv != NULL && links[i].state == LINK_UP &&
+		    !ev_is_active(&links[i].wio))
+			link_pump(&links[i]);
+}
+
+void
+link_kick(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++)
+		if (links[i].srv != NULL && links[i].srv == srv &&
+		    links[i].state == LINK_BACKOFF) {
+			links[i].backoff_ms = PEER_BACKOFF_MIN_MS;
+			ev_timer_stop(peer_ctx.loop, &links[i].timer);
+			link_connect(&links[i]);
+		}
+}
+
+size_t
+link_names_up(char *buf, size_t size)
+{
+	size_t	 i, o = 0;
+	int	 n;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].srv == NULL || links[i].state != LINK_UP)
+			continue;
+		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
+		    links[i].srv->name);
+		if (n < 0 || (size_t)n >= size - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
+}
+
+void
+link_flood(struct notify_msg *m)
+{
+	size_t	 i;
+
+	m->nflood = 0;
+	for (i = 0; i < nlinks && m->nflood < NOTIFY_FLOOD_MAX; i++) {
+		if (links[i].srv == NULL)
+			continue;
+		snprintf(m->flood[m->nflood].name,
+		    sizeof(m->flood[m->nflood].name), "%s", links[i].srv->name);
+		m->flood[m->nflood++].n = links[i].nsent;
+	}
+	m->have |= NOTIFY_F_FLOOD;
+}
+
+/* A slot, unused (srv NULL) or set up for srv and dialled. */
+static void
+link_setup(struct link *l, const struct herd_server *srv, int rescue)
+{
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	l->backoff_ms = PEER_BACKOFF_MIN_MS;
+	ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
+	ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
+	ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
+	l->rio.data = l->wio.data = l->timer.data = l;
+	if ((l->srv = srv) == NULL)
+		return;
+	l->rescue = rescue;
+	l->idx = peer_index(srv);
+	snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent", srv->name);
+	snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv", srv->name);
+	log_notice("dialling %s %s at %s port %u", rescue ? "rescue link" :
+	    "neighbour", srv->name, srv->host, srv->peer_port);
+	link_connect(l);
+}
+
+int
+link_init(char *err, size_t errlen)
+{
+	const struct herd_server	*self = peer_ctx.self;
+	size_t				 i;
+
+	nconfigured = self->nneighbors;
+	/* our own rescue links, and as many for servers that call on us */
+	nlinks = nconfigured + 2 * (size_t)peer_ctx.conf->rescue_links;
+	if (nlinks > 0 && (links = calloc(nlinks, sizeof(*links))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nlinks; i++)
+		link_setup(&links[i], i < nconfigured ?
+		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
+	return 0;
+}
+
+int
+link_configured_up(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nconfigured; i++)
+		if (links[i].state == LINK_UP)
+			return 1;
+	return 0;
+}
+
+int
+link_rescue_start(const struct herd_server *srv)
+{
+	size_t	 i, free_slot = nlinks;
+
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].srv == srv)
+			return 0;		/* linked already */
+		if (links[i].srv == NULL && free_slot == nlinks)
+			free_slot = i;
+	}
+	if (free_slot == nlinks)
+		return -1;
+	link_setup(&links[free_slot], srv, 1);
+	return 1;
+}
+
+void
+link_rescue_stop(const struct herd_server *srv)
+{
+	size_t	 i;
+
+	for (i = nconfigured; i < nlinks; i++)
+		if (links[i].srv == srv) {
+			/* what is queued goes first, as at shutdown */
+			if (links[i].fd != -1)
+				(void)outbuf_write(&links[i].out, links[i].fd);
+			link_teardown(&links[i]);
+			log_notice("rescue link to %s dropped", srv->name);
+			link_setup(&links[i], NULL, 0);
+		}
+}
+
+void
+link_shutdown(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++) {
+		struct link *l = &links[i];
+
+		if (l->srv == NULL)
+			continue;
+		ev_timer_stop(peer_ctx.loop, &l->timer);
+		if (l->fd != -1) {
+			outbuf_write(&l->out, l->fd);
+			ev_io_stop(peer_ctx.loop, &l->rio);
+			ev_io_stop(peer_ctx.loop, &l->wio);
+			close(l->fd);
+		}
+		linebuf_free(&l->in);
+		outbuf_free(&l->out);
+		store_cursor_stop(&l->cur);	/* they are in the store's list */
+		store_cursor_stop(&l->rep);
+		if (l->lookup != NULL)
+			sock_lookup_cancel(l->lookup);
+	}
+	free(links);
+	links = NULL;
+	nlinks = nconfigured = 0;
+}
