@@ -438,8 +438,12 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 	if (n == 0)
 		return PEER_INVALID;
 	if (proto_field_eq(&f[0], "HELLO")) {
-		/* a last word RESCUE: a link beyond the configured ones */
-		if (n >= 5 && proto_field_eq(&f[n - 1], "RESCUE")) {
+		/*
+		 * A last word RESCUE: a link beyond the configured ones.
+		 * (n counts every word; only the first PROTO_MAX_FIELDS are in
+		 * f: a longer line is not a HELLO anyway.)
+		 */
+		if (n >= 5 && n <= 6 && proto_field_eq(&f[n - 1], "RESCUE")) {
 			msg->rescue = 1;
 			n--;
 		}

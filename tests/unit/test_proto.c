@@ -179,6 +179,9 @@ main(void)
 	    "RESCUE as a name: a HELLO to server RESCUE");
 	ok(peer("HELLO 1 Goloman Hands RESCUE RESCUE", &m) == PEER_INVALID,
 	    "RESCUE twice");
+	ok(peer("HELLO 1 a b c d e f g h i j RESCUE", &m) == PEER_INVALID,
+	    "a long HELLO ending RESCUE (found by fuzz_peer: read past the "
+	    "fields)");
 	ok(peer("HELLO x Goloman Hands", &m) == PEER_INVALID, "HELLO version");
 	ok(peer("HELLO 1 Gol/oman Hands", &m) == PEER_INVALID, "HELLO name");
 	ok(peer("OK 1 Hands", &m) == PEER_OK, "OK");
