@@ -13,6 +13,11 @@ processes:
   weak       herdd -n names the weak spots of known meshes (a line, a
              ring, a star, the five-server herd) on its standard error,
              and exits 0; herdd at start logs them once
+  herd30     30 servers on a seeded random mesh of 60 links: twenty
+             updates reach all, each costing exactly 2L - N + 1 UPDATE
+             messages by the counters (flooding); with ten servers
+             stopped, every server still reachable through live links
+             gets every later update, and those cut off do not
   rescue     rescue_links = 1 on the line A-B-C: with B stopped, A and C
              link to each other and updates flow both ways; with B back
              the rescue links go and updates take B again; off (the
@@ -24,10 +29,13 @@ end, on 127.0.0.1 ports picked by binding port 0.  TAP; exit 77 when a
 binary is missing."""
 
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap  # noqa: E402
@@ -212,6 +220,100 @@ def test_rescue(top):
         h.stop()
 
 
+def mesh30(seed=7, n=30):
+    """A seeded random connected mesh of n servers, average degree 4."""
+    rnd = random.Random(seed)
+    edges = set()
+    for i in range(1, n):
+        j = rnd.randrange(i)
+        edges.add((j, i))
+    while len(edges) < 2 * n:
+        a, b = sorted(rnd.sample(range(n), 2))
+        edges.add((a, b))
+    names = ["s%02d" % i for i in range(n)]
+    links = {nm: [] for nm in names}
+    for a, b in sorted(edges):
+        links[names[a]].append(names[b])
+    return names, sorted(edges), links
+
+
+def clients_of(h):
+    return {n: v.get("clients") or 0 for n, v in (h.status() or {}).items()}
+
+
+def test_herd30(top):
+    names, edges, links = mesh30()
+    degree = {nm: 0 for nm in names}
+    for a, b in edges:
+        degree[names[a]] += 1
+        degree[names[b]] += 1
+    h = Herd(top, "herd30", links, more_ports=1)
+    h.extra = "http = 127.0.0.1:%d" % h.more[0]
+    h.write("timeout_ms = 1000")
+    try:
+        ok(h.start() is not None, "herd30: 30 servers, %d links, up"
+           % len(edges))
+        ok(wait_for(lambda: all(len(v.get("links") or []) ==
+                                degree[n] for n, v in h.status().items()),
+                    30), "herd30: every link up")
+
+        def flood_total():
+            st, text = http_get(h.more[0], "/metrics")
+            return sum(float(x) for x in re.findall(
+                r"^herd_flood_messages_total\{[^}]*\} (\S+)$", text, re.M))
+        before = flood_total()
+        for k in range(20):
+            ask(h.port["s00"], "IAMAT h30-%d +34.0-118.0 %d.0\n"
+                % (k, 1700000000 + k))
+            time.sleep(0.01)
+        ok(wait_for(lambda: all(c >= 20 for c in clients_of(h).values()),
+                    20), "herd30: twenty updates reach all 30 servers")
+        time.sleep(0.5)     # the counters travel every 100 ms
+        per = (flood_total() - before) / 20
+        want = 2 * len(edges) - len(names) + 1
+        ok(per == want, "herd30: flooding sends %.1f UPDATEs per update, "
+           "2L - N + 1 = %d (a spanning tree: %d)" % (per, want,
+                                                      len(names) - 1))
+
+        rnd = random.Random(2)     # a choice that cuts three servers off
+        down = sorted(rnd.sample(names[1:], 10))
+        rc, out, err = h.ctl("stop", *down, json_out=False)
+        ok(rc == 0, "herd30: ten servers stopped: %s" % " ".join(down),
+           out + err)
+        alive = set(names) - set(down)
+        reach, todo = {"s00"}, ["s00"]
+        while todo:
+            v = todo.pop()
+            for a, b in edges:
+                for x, y in ((names[a], names[b]), (names[b], names[a])):
+                    if x == v and y in alive and y not in reach:
+                        reach.add(y)
+                        todo.append(y)
+        cut = alive - reach
+        for k in range(10):
+            ask(h.port["s00"], "IAMAT h30b-%d +34.0-118.0 %d.0\n"
+                % (k, 1700000100 + k))
+        got = wait_for(lambda: (lambda c: c if all(
+            c.get(n, 0) >= 30 for n in reach) else None)(clients_of(h)), 20)
+        ok(got is not None, "herd30: after the stops, the %d servers still "
+           "reachable through live links get every later update"
+           % len(reach), str(clients_of(h)))
+        time.sleep(1)
+        c = clients_of(h)
+        ok(all(c.get(n, 0) == 20 for n in cut),
+           "herd30: the %d cut off (%s) do not, as configured"
+           % (len(cut), " ".join(sorted(cut)) or "none"), str(c))
+    finally:
+        h.stop()
+
+
+def http_get(port, path):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                timeout=10) as r:
+        return r.status, r.read().decode()
+
+
 def main():
     for b in (HERDD, HERDCTL, HERD_NODE):
         if not b or not os.access(b, os.X_OK):
@@ -219,7 +321,7 @@ def main():
             return 77
     top = tempfile.mkdtemp(prefix="herd-scale-")
     try:
-        for t in (test_share, test_weak, test_rescue):
+        for t in (test_share, test_weak, test_rescue, test_herd30):
             try:
                 t(top)
             except Exception as e:
