@@ -6,10 +6,13 @@ the data set from HERD_DATASET."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import traceback
 
 from herdtest import free_ports, pid_alive
 
@@ -139,3 +142,29 @@ def ask(port, line, timeout=5):
             return buf.decode(errors="replace")
     except OSError:
         return None
+
+
+def run(prefix, tests, tap):
+    """Run each test(top) in one temporary directory, a failure of one
+    not stopping the others; kill every herdd left, remove the directory,
+    print the plan.  The exit status: 77 when a binary is missing."""
+    for b in (HERDD, HERDCTL, HERD_NODE):
+        if not b or not os.access(b, os.X_OK):
+            print("1..0 # SKIP binaries not given")
+            return 77
+    top = tempfile.mkdtemp(prefix=prefix)
+    try:
+        for t in tests:
+            try:
+                t(top)
+            except Exception as e:      # a failure, not a crash of the suite
+                tap.ok(False, "%s: %r" % (t.__name__, e),
+                       traceback.format_exc())
+    finally:
+        for p in Herd.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(top, ignore_errors=True)
+    tap.plan()
+    return 0 if tap.failed == 0 else 1

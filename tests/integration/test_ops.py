@@ -28,19 +28,17 @@ at the end.  TAP; exit 77 when a binary is missing."""
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap, pid_alive  # noqa: E402
-from suptest import (HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
-                     ask, wait_for)
+from suptest import (HERDCTL, Herd,  # noqa: E402
+                     ask, wait_for, run)
 
 TAP = Tap()
 ok = TAP.ok
@@ -381,27 +379,9 @@ def test_rolling(top):
 
 
 def main():
-    for b in (HERDD, HERDCTL, HERD_NODE):
-        if not b or not os.access(b, os.X_OK):
-            print("1..0 # SKIP binaries not given")
-            return 77
-    top = tempfile.mkdtemp(prefix="herd-ops-")
-    try:
-        for t in (test_giveup, test_paused, test_systemd, test_names,
-                  test_logs, test_peercred, test_rolling):
-            try:
-                t(top)
-            except Exception as e:      # a failure, not a crash of the suite
-                import traceback
-                ok(False, "%s: %r" % (t.__name__, e), traceback.format_exc())
-    finally:
-        for p in Herd.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(top, ignore_errors=True)
-    TAP.plan()
-    return 0 if TAP.failed == 0 else 1
+    return run("herd-ops-", (test_giveup, test_paused, test_systemd,
+                             test_names, test_logs, test_peercred,
+                             test_rolling), TAP)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap  # noqa: E402
-from suptest import (DATASET, HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
-                     ask, wait_for)
+from suptest import (DATASET, HERDD, Herd,  # noqa: E402
+                     ask, wait_for, run)
 
 TAP = Tap()
 ok = TAP.ok
@@ -315,26 +314,8 @@ def http_get(port, path):
 
 
 def main():
-    for b in (HERDD, HERDCTL, HERD_NODE):
-        if not b or not os.access(b, os.X_OK):
-            print("1..0 # SKIP binaries not given")
-            return 77
-    top = tempfile.mkdtemp(prefix="herd-scale-")
-    try:
-        for t in (test_share, test_weak, test_rescue, test_herd30):
-            try:
-                t(top)
-            except Exception as e:
-                import traceback
-                ok(False, "%s: %r" % (t.__name__, e), traceback.format_exc())
-    finally:
-        for p in Herd.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(top, ignore_errors=True)
-    TAP.plan()
-    return 0 if TAP.failed == 0 else 1
+    return run("herd-scale-", (test_share, test_weak, test_rescue,
+                               test_herd30), TAP)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -633,6 +634,103 @@ test_corrupt(void)
 	free(b);
 }
 
+/* The same answer from two data sets, at a few places and radii. */
+static int
+same_answers(const struct offline_db *a, const struct offline_db *b)
+{
+	static const double q[][3] = { { 34.068930, -118.445127, 10000 },
+	    { 48.8566, 2.3522, 50000 }, { -33.87, 151.21, 20000 },
+	    { 89.9, 0, 500000 }, { 0, 179.99, 300000 } };
+	struct json_object	*ja, *jb;
+	size_t			 i;
+	int			 same = 1;
+
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		ja = offline_query(a, q[i][0], q[i][1], q[i][2], 20);
+		jb = offline_query(b, q[i][0], q[i][1], q[i][2], 20);
+		if (ja == NULL || jb == NULL ||
+		    strcmp(json_object_to_json_string(ja),
+		    json_object_to_json_string(jb)) != 0)
+			same = 0;
+		json_object_put(ja);
+		json_object_put(jb);
+	}
+	return same;
+}
+
+/* A copy of the image on fd in a new memfd, sealable or not; -1. */
+static int
+copy_image(int fd, unsigned int flags)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	off_t	 off = 0;
+	int	 copy;
+
+	if ((copy = memfd_create("test", MFD_CLOEXEC | flags)) == -1)
+		return -1;
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		if (write(copy, buf, (size_t)n) != n) {
+			close(copy);
+			return -1;
+		}
+		off += n;
+	}
+	return copy;
+}
+
+/* herdd's shared image (offline_share.c): made, mapped, and refused. */
+static void
+test_share(const struct offline_db *db, const char *path)
+{
+	struct offline_db	*m;
+	char			 err[256];
+	uint64_t		 cells;
+	uint32_t		 bad = 0xffffffff;
+	int			 fd, copy, seals;
+
+	fd = offline_share(db, path, err, sizeof(err));
+	ok(fd >= 0, "share: an image made%s%s", fd < 0 ? ": " : "",
+	    fd < 0 ? err : "");
+	if (fd < 0)
+		return;
+	seals = fcntl(fd, F_GET_SEALS);
+	ok(seals != -1 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_GROW),
+	    "share: sealed against writes and growth");
+	m = offline_map(fd, path, err, sizeof(err));
+	ok(m != NULL && offline_count(m) == offline_count(db),
+	    "share: mapped back, %zu places", m ? offline_count(m) : 0);
+	ok(m != NULL && same_answers(db, m),
+	    "share: the mapping answers as the loaded data set does");
+	offline_free(m);
+	m = offline_map(fd, "/elsewhere/cities.dat", err, sizeof(err));
+	ok(m == NULL && strstr(err, "not /elsewhere/cities.dat") != NULL,
+	    "share: an image of another file is refused: %s", err);
+
+	copy = copy_image(fd, 0);
+	m = copy == -1 ? NULL : offline_map(copy, path, err, sizeof(err));
+	ok(copy != -1 && m == NULL && strstr(err, "not a sealed") != NULL,
+	    "share: an unsealed copy is refused: %s", err);
+	if (copy != -1)
+		close(copy);
+
+	/* sealed, but a cell points past the places */
+	copy = copy_image(fd, MFD_ALLOW_SEALING);
+	m = NULL;
+	err[0] = '\0';
+	/* the header's cells_off: magic, 2 x u32, 3 x u64, places_off */
+	if (copy != -1 && pread(copy, &cells, sizeof(cells), 48) ==
+	    sizeof(cells) && pwrite(copy, &bad, sizeof(bad),
+	    (off_t)cells + 4) == sizeof(bad) && fcntl(copy, F_ADD_SEALS,
+	    F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) == 0)
+		m = offline_map(copy, path, err, sizeof(err));
+	ok(copy != -1 && m == NULL && strstr(err, "damaged") != NULL,
+	    "share: a damaged image is refused: %s", err);
+	if (copy != -1)
+		close(copy);
+	close(fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -665,6 +763,7 @@ main(int argc, char *argv[])
 	test_real(db);
 	test_brute(db);
 	test_order(db);
+	test_share(db, argv[1]);
 	offline_free(db);
 	test_poles();
 	test_corrupt();
