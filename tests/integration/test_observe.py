@@ -35,12 +35,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap, free_ports  # noqa: E402
-from suptest import HERD_NODE, HERDCTL, HERDD, Herd, ask, wait_for  # noqa: E402
+from suptest import (HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
+                     ask, run, wait_for)
 
 TAP = Tap()
 ok = TAP.ok
@@ -536,43 +537,22 @@ def test_browser(top):
         h.stop()
 
 
-def main():
-    for b in (HERDD, HERDCTL, HERD_NODE):
-        if not b or not os.access(b, os.X_OK):
-            print("1..0 # SKIP binaries not given")
-            return 77
-    top = tempfile.mkdtemp(prefix="herd-observe-")
+def test_five(top):
+    """counts, exposition and badinput, on one five-server herd."""
+    h = ObsHerd(top, "five")
     try:
-        h = ObsHerd(top, "five")
-        try:
-            ok(h.start() is not None, "the five-server herd is up")
-            for t in (test_counts, test_exposition, test_badinput):
-                try:
-                    t(h)
-                except Exception as e:
-                    import traceback
-                    ok(False, "%s: %r" % (t.__name__, e),
-                       traceback.format_exc())
-        finally:
-            h.stop()
-        try:
-            test_reload(top)
-        except Exception as e:
-            import traceback
-            ok(False, "test_reload: %r" % e, traceback.format_exc())
-        try:
-            test_browser(top)
-        except Exception as e:
-            import traceback
-            ok(False, "test_browser: %r" % e, traceback.format_exc())
+        ok(h.start() is not None, "the five-server herd is up")
+        for t in (test_counts, test_exposition, test_badinput):
+            try:
+                t(h)
+            except Exception as e:      # the next one still runs
+                ok(False, "%s: %r" % (t.__name__, e), traceback.format_exc())
     finally:
-        for p in Herd.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(top, ignore_errors=True)
-    TAP.plan()
-    return 0 if TAP.failed == 0 else 1
+        h.stop()
+
+
+def main():
+    return run("herd-observe-", (test_five, test_reload, test_browser), TAP)
 
 
 if __name__ == "__main__":
