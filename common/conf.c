@@ -308,6 +308,15 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		conf_intkey(p, &c->start_limit_interval_s, v, k, 1, 86400);
 	else if (strcmp(k, "rescue_links") == 0)
 		conf_intkey(p, &c->rescue_links, v, k, 0, CONF_RESCUE_MAX);
+	else if (strcmp(k, "broadcast") == 0) {
+		if (strcmp(v, "tree") == 0)
+			c->broadcast = HERD_BROADCAST_TREE;
+		else if (strcmp(v, "flood") == 0)
+			c->broadcast = HERD_BROADCAST_FLOOD;
+		else
+			conf_error(p, p->line, "broadcast: expected tree or "
+			    "flood, not \"%s\"", v);
+	}
 	else if (strcmp(k, "secret_file") == 0) {
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
@@ -681,7 +690,15 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	    strcmp(ca->state_dir, cb->state_dir) == 0 && ca->fsync == cb->fsync &&
 	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
 	    ca->secret_len == cb->secret_len &&
-	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0;
+	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0 &&
+	    ca->broadcast == cb->broadcast &&
+	    ca->rescue_links == cb->rescue_links;
+}
+
+const char *
+conf_broadcast_name(enum herd_broadcast mode)
+{
+	return mode == HERD_BROADCAST_FLOOD ? "flood" : "tree";
 }
 
 const char *
@@ -733,10 +750,11 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
 	    "ready_timeout_ms = %d\nhang_timeout_ms = %d\n"
 	    "start_limit_burst = %d\nstart_limit_interval_s = %d\n"
-	    "rescue_links = %d\n\n",
+	    "rescue_links = %d\nbroadcast = %s\n\n",
 	    c->restart_delay_ms, c->restart_max_ms, c->restart_reset_s,
 	    c->stop_timeout_ms, c->ready_timeout_ms, c->hang_timeout_ms,
-	    c->start_limit_burst, c->start_limit_interval_s, c->rescue_links);
+	    c->start_limit_burst, c->start_limit_interval_s, c->rescue_links,
+	    conf_broadcast_name(c->broadcast));
 	fprintf(fp, "[places]\nbackend = %s\nkey = %s\nurl = %s\n"
 	    "timeout_ms = %d\nmax_inflight = %d\nmax_body = %zu\n"
 	    "dataset = %s\n", conf_backend_name(c->places.backend),

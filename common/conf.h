@@ -36,6 +36,11 @@ enum herd_fsync {
 	HERD_FSYNC_NO,			/* leave it to the kernel */
 };
 
+enum herd_broadcast {
+	HERD_BROADCAST_TREE = 0,	/* the default: epidemic broadcast trees */
+	HERD_BROADCAST_FLOOD,		/* every update on every link */
+};
+
 struct herd_places_conf {
 	enum herd_backend backend;
 	int	 backend_set;		/* backend given explicitly */
@@ -82,6 +87,7 @@ struct herd_conf {
 	int	 start_limit_burst;	/* crashes within the interval: failed, 5 */
 	int	 start_limit_interval_s;	/* 10 */
 	int	 rescue_links;		/* cut off: dial this many others, 0 */
+	enum herd_broadcast broadcast;	/* default tree */
 	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
 	int	 secret_line;		/* where secret_file was set */
 	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */
@@ -138,6 +144,7 @@ void	 conf_print(FILE *fp, const struct herd_conf *conf);
 
 const char *conf_backend_name(enum herd_backend backend);
 const char *conf_fsync_name(enum herd_fsync mode);
+const char *conf_broadcast_name(enum herd_broadcast mode);
 
 /*
  * The control socket's path as the file at path gives it ([herd] control,

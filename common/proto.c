@@ -389,6 +389,22 @@ proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
 				return PEER_INVALID;
 		return msg->type = PEER_SUMS;
 	}
+	/* the broadcast tree's (herd-protocol(7) BROADCAST) */
+	if (proto_field_eq(&f[0], "IHAVE")) {
+		if (n != 4 || proto_u64(&f[1], &msg->lseq) == -1 ||
+		    htime_parse(f[3].p, f[3].len, &msg->at.t) == -1)
+			return PEER_INVALID;
+		msg->at.id = f[2];
+		msg->at.time = f[3];
+		return msg->type = PEER_IHAVE;
+	}
+	if (proto_field_eq(&f[0], "GRAFT")) {
+		if (n != 2 || proto_u64(&f[1], &msg->lseq) == -1)
+			return PEER_INVALID;
+		return msg->type = PEER_GRAFT;
+	}
+	if (proto_field_eq(&f[0], "PRUNE") && n == 1)
+		return msg->type = PEER_PRUNE;
 	return PEER_INVALID;
 }
 
@@ -486,13 +502,13 @@ proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 		msg->text.len = (size_t)(line + len - msg->text.p);
 		return msg->type = PEER_ERROR;
 	}
-	if (proto_field_eq(&f[0], "UPDATE")) {
+	if (proto_field_eq(&f[0], "UPDATE") || proto_field_eq(&f[0], "RESEND")) {
 		if (n > PROTO_MAX_FIELDS ||
 		    proto_parse_at(f + 1, n - 1, &msg->at) == -1)
 			return PEER_INVALID;
 		msg->line.p = f[1].p;
 		msg->line.len = (size_t)(f[6].p + f[6].len - f[1].p);
-		return msg->type = PEER_UPDATE;
+		return msg->type = f[0].p[0] == 'U' ? PEER_UPDATE : PEER_RESEND;
 	}
 	if (proto_field_eq(&f[0], "SYNCED")) {
 		if (n != 2 || proto_ulong(&f[1], &msg->count) == -1)

@@ -3,7 +3,9 @@
  *
  * Client lines (PROTOCOL.md): IAMAT and WHATSAT; everything else is
  * invalid and answered "? LINE".  Peer lines (herd-protocol(7)): HELLO, OK,
- * CHALLENGE, AUTH, ERROR, UPDATE, SYNCED, PING, PONG.  Every parser takes a
+ * CHALLENGE, AUTH, ERROR, UPDATE, SYNCED, PING, PONG, SINCE, FROM, SEQ,
+ * DIGEST, SUMS, and the broadcast tree's IHAVE, GRAFT, PRUNE and RESEND.
+ * Every parser takes a
  * line without its line ending, as bytes (it may hold NULs), and never reads
  * past len.
  */
@@ -75,6 +77,10 @@ enum proto_peer_type {
 	PEER_SEQ,		/* SEQ <lseq>: the stream is sent up to lseq */
 	PEER_DIGEST,		/* DIGEST <count> <sum> */
 	PEER_SUMS,		/* SUMS <sum> x PROTO_SUMS */
+	PEER_IHAVE,		/* IHAVE <lseq> <id> <time>: a lazy link's notice */
+	PEER_GRAFT,		/* GRAFT <lseq>: send eagerly, again after lseq */
+	PEER_PRUNE,		/* PRUNE: send notices only */
+	PEER_RESEND,		/* RESEND AT ...: an UPDATE sent again */
 };
 
 struct proto_peer {
@@ -86,10 +92,10 @@ struct proto_peer {
 	struct proto_field mac;		/* OK (version 2), AUTH */
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */
-	struct proto_at	 at;		/* UPDATE */
-	struct proto_field line;	/* UPDATE: from "AT" to the end */
+	struct proto_at	 at;		/* UPDATE, RESEND; IHAVE: id, time, t */
+	struct proto_field line;	/* UPDATE, RESEND: from "AT" to the end */
 	uint64_t	 epoch;		/* SINCE, FROM */
-	uint64_t	 lseq;		/* SINCE, FROM, SEQ */
+	uint64_t	 lseq;		/* SINCE, FROM, SEQ, IHAVE, GRAFT */
 	uint64_t	 dcount, dsum;	/* DIGEST */
 	uint64_t	 sums[PROTO_SUMS];	/* SUMS */
 };

@@ -61,6 +61,7 @@ link_teardown(struct link *l)
 	store_cursor_stop(&l->cur);
 	store_cursor_stop(&l->rep);
 	ev_timer_stop(peer_ctx.loop, &l->timer);
+	ev_timer_stop(peer_ctx.loop, &l->ntimer);
 	if (l->lookup != NULL) {
 		sock_lookup_cancel(l->lookup);
 		l->lookup = NULL;
@@ -146,9 +147,12 @@ link_auth_failed(struct link *l, const char *why)
 static int
 link_write(struct link *l)
 {
+	size_t	 before = outbuf_len(&l->out);
 	int	 rc;
 
-	if ((rc = outbuf_write(&l->out, l->fd)) == -1) {
+	rc = outbuf_write(&l->out, l->fd);
+	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(&l->out);
+	if (rc == -1) {
 		link_down(l, strerror(errno));
 		return -1;
 	}
@@ -170,44 +174,91 @@ link_send(struct link *l, const char *buf, size_t len)
 	return link_write(l);
 }
 
-/* Append "UPDATE <at>\n"; -1 when out of memory. */
+/*
+ * Append "UPDATE <at>\n", or "RESEND <at>\n" for a record sent again (a
+ * repair, or after a GRAFT, in a tree: its duplicate prunes nothing);
+ * -1 when out of memory.
+ */
 static int
-link_put(struct link *l, const struct store_rec *r)
+link_put(struct link *l, const struct store_rec *r, int again)
 {
 	char	*p;
 
 	if ((p = outbuf_reserve(&l->out, 7 + r->atlen + 1)) == NULL)
 		return -1;
 	l->nsent++;
-	memcpy(p, "UPDATE ", 7);
+	memcpy(p, again && peer_ctx.conf->broadcast == HERD_BROADCAST_TREE ?
+	    "RESEND " : "UPDATE ", 7);
 	memcpy(p + 7, r->at, r->atlen);
 	p[7 + r->atlen] = '\n';
 	return 0;
 }
 
 /*
+ * A lazy link's notice: its stream is at pos, and the newest record it
+ * passed there is r (herd-protocol(7) BROADCAST).  -1 when out of memory.
+ */
+static int
+link_notice(struct link *l, const struct store_rec *r, uint64_t pos)
+{
+	const char	*time = memrchr(r->at, ' ', r->atlen);
+	size_t		 tlen = r->atlen - (size_t)(time + 1 - r->at);
+	char		 head[32], *p;
+	int		 n;
+
+	n = snprintf(head, sizeof(head), "IHAVE %llu ", (unsigned long long)pos);
+	if ((p = outbuf_reserve(&l->out, (size_t)n + r->idlen + 1 + tlen +
+	    1)) == NULL)
+		return -1;
+	memcpy(p, head, (size_t)n), p += n;
+	memcpy(p, store_id(r), r->idlen), p += r->idlen;
+	*p++ = ' ';
+	memcpy(p, time + 1, tlen), p += tlen;
+	*p = '\n';
+	COUNT(IHAVE);
+	l->seq_sent = pos;		/* a notice says where the stream is */
+	l->seq_at = l->notice_at = ev_now(peer_ctx.loop);
+	return 0;
+}
+
+/*
  * Queue what the stream and a repair have next, up to PEER_LINK_HWM bytes,
  * never a change not yet in the journal; then SEQ, and SYNCED at the end of
- * a catch-up; then write it all at once.
+ * a catch-up; then write it all at once.  A lazy link (a tree's, caught up)
+ * passes its stream at most every PEER_NOTICE_S and sends one notice for
+ * what it passed.
  */
 void
 link_pump(struct link *l)
 {
-	const struct store_rec	*r;
+	const struct store_rec	*r, *last = NULL;
 	uint64_t		 limit = journal_durable(), pos;
 	size_t			 queued;
+	ev_tstamp		 wait;
 	char			 buf[64];
-	int			 n;
+	int			 n, lazy, later;
 
 	if (l->state != LINK_UP)
 		return;
 	queued = outbuf_len(&l->out);
-	while (outbuf_len(&l->out) < PEER_LINK_HWM &&
+	lazy = l->lazy && !l->catching;
+	wait = l->notice_at + PEER_NOTICE_S - ev_now(peer_ctx.loop);
+	if ((later = lazy && wait > 0)) {
+		/* not yet: the stream waits where it is */
+		if (l->cur.next != NULL && !ev_is_active(&l->ntimer)) {
+			ev_timer_set(&l->ntimer, wait, 0.);
+			ev_timer_start(peer_ctx.loop, &l->ntimer);
+		}
+	} else while (outbuf_len(&l->out) < PEER_LINK_HWM &&
 	    (r = store_cursor_next_upto(&l->cur, limit)) != NULL) {
 		/* the neighbour has what it sent us, unless it starts anew */
 		if (r->src == l->idx && r->lseq > l->full_upto)
 			continue;
-		if (link_put(l, r) == -1) {
+		if (lazy) {
+			last = r;
+			continue;
+		}
+		if (link_put(l, r, r->lseq <= l->resend_upto) == -1) {
 			link_down(l, "out of memory");
 			return;
 		}
@@ -229,18 +280,23 @@ link_pump(struct link *l)
 		}
 		if (!(l->rep_mask & (1u << r->bucket)))
 			continue;
-		if (link_put(l, r) == -1) {
+		if (link_put(l, r, 1) == -1) {
 			link_down(l, "out of memory");
 			return;
 		}
 		l->nrep++;
 	}
 	/*
-	 * SEQ with what was sent; a stream that only passed over changes the
-	 * neighbour sent us has nothing to say but that, once a second (so a
-	 * neighbour that only takes our updates is not woken for each batch).
+	 * SEQ with what was sent (a notice says it on a lazy link); a stream
+	 * that only passed over changes the neighbour sent us has nothing to
+	 * say but that, once a second (so a neighbour that only takes our
+	 * updates is not woken for each batch).
 	 */
 	pos = store_cursor_pos(&l->cur);
+	if (last != NULL && link_notice(l, last, pos) == -1) {
+		link_down(l, "out of memory");
+		return;
+	}
 	if (pos != l->seq_sent && (outbuf_len(&l->out) > queued ||
 	    ev_now(peer_ctx.loop) - l->seq_at >= 1.0)) {
 		n = snprintf(buf, sizeof(buf), "SEQ %llu\n",
@@ -270,7 +326,7 @@ link_pump(struct link *l)
 	 * It stopped at the high-water mark and the socket took it all: more
 	 * is waiting, so wait for the socket to be writable, not for an event.
 	 */
-	if (outbuf_len(&l->out) == 0 && ((l->cur.next != NULL &&
+	if (outbuf_len(&l->out) == 0 && ((!later && l->cur.next != NULL &&
 	    l->cur.next->lseq <= limit) || l->rep.active))
 		ev_io_start(peer_ctx.loop, &l->wio);
 }
@@ -311,6 +367,9 @@ link_since(struct link *l, const struct proto_peer *msg)
 	ev_timer_start(peer_ctx.loop, &l->timer);
 	l->full_upto = full ? store_head() : 0;
 	l->catching = 1;
+	l->lazy = 0;			/* a tree's links start eager */
+	l->resend_upto = 0;
+	l->notice_at = 0;
 	l->nsnap = 0;
 	l->snap_bytes = 0;
 	l->seq_sent = start;
@@ -363,6 +422,49 @@ link_sums(struct link *l, const struct proto_peer *msg)
 		link_pump(l);
 }
 
+/*
+ * GRAFT: the neighbour lacks what our notices told of: send eagerly from
+ * now on, and again what came after where it says it holds all.
+ */
+static void
+link_graft(struct link *l, const struct proto_peer *msg)
+{
+	uint64_t	 pos = store_cursor_pos(&l->cur);
+
+	if (l->state != LINK_UP) {
+		link_refused(l, "unexpected GRAFT");
+		return;
+	}
+	log_info("link to %s: grafted into the tree: resending after change "
+	    "%llu of %llu", l->srv->name, (unsigned long long)msg->lseq,
+	    (unsigned long long)pos);
+	l->lazy = 0;
+	ev_timer_stop(peer_ctx.loop, &l->ntimer);
+	if (msg->lseq < pos) {
+		if (pos > l->resend_upto)
+			l->resend_upto = pos;
+		store_cursor_stop(&l->cur);
+		store_cursor_follow(&l->cur, msg->lseq);
+	}
+	if (!ev_is_active(&l->wio))
+		link_pump(l);
+}
+
+/* PRUNE: the neighbour had our update already: notices only (a tree's). */
+static void
+link_prune(struct link *l)
+{
+	if (l->state != LINK_UP) {
+		link_refused(l, "unexpected PRUNE");
+		return;
+	}
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE || l->catching)
+		return;		/* flooding, or a catch-up: goes on eagerly */
+	if (!l->lazy)
+		log_debug("link to %s: pruned from the tree", l->srv->name);
+	l->lazy = 1;
+}
+
 /* The neighbour sends no updates on this connection: only answers. */
 static void
 link_line(struct link *l, const char *line, size_t len)
@@ -410,6 +512,13 @@ link_line(struct link *l, const char *line, size_t len)
 		return;
 	case PEER_SUMS:
 		link_sums(l, &msg);
+		return;
+	case PEER_GRAFT:
+		link_log(l, "recv", line, len);
+		link_graft(l, &msg);
+		return;
+	case PEER_PRUNE:
+		link_prune(l);
 		return;
 	case PEER_PONG:
 		if (l->state == LINK_UP)
@@ -542,6 +651,18 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		break;
 	}
+}
+
+/* A lazy link's notice is due. */
+void
+link_notice_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link	*l = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!ev_is_active(&l->wio))
+		link_pump(l);
 }
 
 static void

@@ -22,6 +22,14 @@ void	 link_kick(const struct herd_server *srv);
 /* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
 void	 link_flood(struct notify_msg *m);
 
+/*
+ * The broadcast tree (herd-protocol(7) BROADCAST): our link to srv sends
+ * notices only (lazy 1), or updates again (0), as the neighbour's own link
+ * to us was just pruned or grafted.  Nothing when flooding, or while the
+ * link is down or catching up.
+ */
+void	 link_tree(const struct herd_server *srv, int lazy);
+
 /* 1 when a link to a configured neighbour is up. */
 int	 link_configured_up(void);
 

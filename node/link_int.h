@@ -57,6 +57,10 @@ struct link {
 	uint32_t	 rep_mask;	/* of the digest's parts */
 	size_t		 nrep;
 	unsigned long long nsent;	/* UPDATE messages, since we started */
+	int		 lazy;		/* the tree's: notices, not updates */
+	ev_timer	 ntimer;	/* the next notice is due */
+	ev_tstamp	 notice_at;	/* when the last was sent */
+	uint64_t	 resend_upto;	/* after a GRAFT: resent up to here */
 	int		 rescue;	/* not a configured link (rescue.c) */
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
@@ -73,5 +77,6 @@ void	 link_pump(struct link *);
 void	 link_read_cb(struct ev_loop *, ev_io *, int);
 void	 link_write_cb(struct ev_loop *, ev_io *, int);
 void	 link_timer_cb(struct ev_loop *, ev_timer *, int);
+void	 link_notice_cb(struct ev_loop *, ev_timer *, int);
 
 #endif /* HERD_LINK_INT_H */

@@ -99,7 +99,8 @@ link_setup(struct link *l, const struct herd_server *srv, int rescue)
 	ev_io_init(&l->rio, link_read_cb, -1, EV_READ);
 	ev_io_init(&l->wio, link_write_cb, -1, EV_WRITE);
 	ev_timer_init(&l->timer, link_timer_cb, 0., 0.);
-	l->rio.data = l->wio.data = l->timer.data = l;
+	ev_timer_init(&l->ntimer, link_notice_cb, 0., 0.);
+	l->rio.data = l->wio.data = l->timer.data = l->ntimer.data = l;
 	if ((l->srv = srv) == NULL)
 		return;
 	l->rescue = rescue;
@@ -128,6 +129,25 @@ link_init(char *err, size_t errlen)
 		link_setup(&links[i], i < nconfigured ?
 		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
 	return 0;
+}
+
+void
+link_tree(const struct herd_server *srv, int lazy)
+{
+	size_t	 i;
+
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
+		return;
+	for (i = 0; i < nlinks; i++) {
+		struct link *l = &links[i];
+
+		if (l->srv != srv || l->state != LINK_UP || l->catching ||
+		    l->lazy == lazy)
+			continue;
+		l->lazy = lazy;
+		if (!lazy && !ev_is_active(&l->wio))
+			link_pump(l);	/* what waited for its notice */
+	}
 }
 
 int
@@ -185,6 +205,7 @@ link_shutdown(void)
 		if (l->srv == NULL)
 			continue;
 		ev_timer_stop(peer_ctx.loop, &l->timer);
+		ev_timer_stop(peer_ctx.loop, &l->ntimer);
 		if (l->fd != -1) {
 			outbuf_write(&l->out, l->fd);
 			ev_io_stop(peer_ctx.loop, &l->rio);

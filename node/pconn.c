@@ -58,6 +58,17 @@ struct pconn {
 	uint64_t	 d_count, d_sum;	/* its last DIGEST */
 	uint64_t	 o_count, o_sum;	/* ours then */
 	ev_tstamp	 last_sums;
+	/* the broadcast tree's (herd-protocol(7) BROADCAST) */
+	uint64_t	 held;		/* its stream: we hold all up to here */
+	char		*miss_id;	/* a notice of a record we lack, or NULL */
+	size_t		 miss_idlen;
+	struct htime	 miss_t;
+	uint64_t	 miss_pos;	/* where that notice said the stream was */
+	uint64_t	 pend_pos;	/* the last notice or SEQ since */
+	int		 pend_ok;	/* it was a mark by itself */
+	int		 deferred;	/* its GRAFT waited for another's once */
+	ev_timer	 gtimer;	/* GRAFT when it expires, if still lacking */
+	ev_tstamp	 last_prune;
 	char		 tag_sent[HERD_NAME_MAX + 80];	/* "peer WHO sent" */
 	char		 tag_recv[HERD_NAME_MAX + 80];
 };
@@ -74,6 +85,16 @@ pconn_tags(struct pconn *p)
 
 static struct pconn	*pconns;
 static int		 pconn_paused;
+static ev_tstamp	 pconn_last_graft;	/* any connection's */
+
+static void
+pconn_miss_clear(struct pconn *p)
+{
+	free(p->miss_id);
+	p->miss_id = NULL;
+	p->deferred = 0;
+	ev_timer_stop(peer_ctx.loop, &p->gtimer);
+}
 
 static void
 pconn_close(struct pconn *p, const char *why)
@@ -88,6 +109,7 @@ pconn_close(struct pconn *p, const char *why)
 	ev_io_stop(peer_ctx.loop, &p->rio);
 	ev_io_stop(peer_ctx.loop, &p->wio);
 	ev_timer_stop(peer_ctx.loop, &p->timer);
+	pconn_miss_clear(p);
 	close(p->fd);
 	linebuf_free(&p->in);
 	outbuf_free(&p->out);
@@ -102,6 +124,18 @@ pconn_close(struct pconn *p, const char *why)
 		rescue_gone(rescued);
 }
 
+/* outbuf_write, counted. */
+static int
+pconn_write(struct pconn *p)
+{
+	size_t	 before = outbuf_len(&p->out);
+	int	 rc;
+
+	rc = outbuf_write(&p->out, p->fd);
+	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(&p->out);
+	return rc;
+}
+
 static int
 pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 {
@@ -110,7 +144,7 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 	if (log)
 		log_line(p->tag_sent, buf, len - 1);
 	if (outbuf_add(&p->out, buf, len) == -1 ||
-	    (rc = outbuf_write(&p->out, p->fd)) == -1) {
+	    (rc = pconn_write(p)) == -1) {
 		pconn_close(p, "write failed");
 		return -1;
 	}
@@ -257,13 +291,20 @@ pconn_auth(struct pconn *p, const struct proto_peer *msg)
 	return pconn_accept(p, p->claim, buf, (size_t)n);
 }
 
+/*
+ * An UPDATE (live: again is 0) or a RESEND.  In a tree, a live update we
+ * hold already, the very same line, came by another way first: this link
+ * is not needed for it, so PRUNE it (and ours to the neighbour).
+ */
 static int
-pconn_update(struct pconn *p, const struct proto_peer *msg)
+pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 {
 	const struct proto_at	*at = &msg->at;
+	const struct store_rec	*r;
 	char			 buf[PEER_LINE_MAX];
 	const char		*line;
 	size_t			 n;
+	int			 rc;
 
 	if ((line = proto_at_line(at, buf, sizeof(buf), &n)) == NULL)
 		return pconn_refuse(p, "update too long");
@@ -271,10 +312,130 @@ pconn_update(struct pconn *p, const struct proto_peer *msg)
 		p->nrecv++;
 		COUNT(CU_RECV);
 	}
-	if (update_accept(at->id.p, at->id.len, &at->t, line, n, p->idx) ==
-	    -1)
+	if ((rc = update_accept(at->id.p, at->id.len, &at->t, line, n,
+	    p->idx)) == -1)
 		return pconn_refuse(p, "out of memory");
+	if (rc == 1 || again || p->catching ||
+	    peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
+	    ev_now(peer_ctx.loop) - p->last_prune < PEER_PRUNE_S ||
+	    (r = store_get(at->id.p, at->id.len)) == NULL ||
+	    r->atlen != n || memcmp(r->at, line, n) != 0)
+		return 0;
+	p->last_prune = ev_now(peer_ctx.loop);
+	COUNT(PRUNE);
+	link_tree(p->srv, 1);
+	return pconn_send(p, "PRUNE\n", 6, 0);
+}
+
+/* Its stream is held up to lseq: the mark (journal.h). */
+static void
+pconn_mark(struct pconn *p, uint64_t lseq)
+{
+	p->held = lseq;
+	if (p->have_from && p->full)
+		p->full_seq = lseq;
+	else if (p->have_from)
+		journal_mark_set(p->srv->name, p->epoch, lseq);
+}
+
+/* 1 when we hold id's record at time t or a newer one. */
+static int
+pconn_holds(const char *id, size_t idlen, const struct htime *t)
+{
+	const struct store_rec	*r = store_get(id, idlen);
+	struct htime		 have;
+
+	if (r == NULL)
+		return 0;
+	have.sec = r->t_sec;
+	have.nsec = r->t_nsec;
+	return htime_cmp(&have, t) >= 0;
+}
+
+/*
+ * The record a notice told of came (by any way): the stream is held up to
+ * the last notice or SEQ when that was a mark by itself, else up to the
+ * notice's.  1 when it came, 0 when still lacking.
+ */
+static int
+pconn_miss_check(struct pconn *p)
+{
+	if (p->miss_id == NULL)
+		return 1;
+	if (!pconn_holds(p->miss_id, p->miss_idlen, &p->miss_t))
+		return 0;
+	pconn_mark(p, p->pend_ok ? p->pend_pos : p->miss_pos);
+	pconn_miss_clear(p);
+	return 1;
+}
+
+/*
+ * SEQ, or a lazy link's IHAVE: where its stream is.  A mark, unless a
+ * record a notice told of has not come: then the mark waits for it, and a
+ * GRAFT goes back if it does not come within PEER_GRAFT_S.
+ */
+static int
+pconn_position(struct pconn *p, const struct proto_peer *msg)
+{
+	int	 ok = msg->type == PEER_SEQ ||
+		    pconn_holds(msg->at.id.p, msg->at.id.len, &msg->at.t);
+
+	if (!p->have_from)
+		return pconn_refuse(p, "a position before FROM");
+	if (pconn_miss_check(p) && ok) {
+		pconn_mark(p, msg->lseq);
+		return 0;
+	}
+	if (p->miss_id != NULL) {		/* still lacking an earlier one */
+		p->pend_pos = msg->lseq;
+		p->pend_ok = ok;
+		return 0;
+	}
+	if ((p->miss_id = malloc(msg->at.id.len)) == NULL)
+		return pconn_refuse(p, "out of memory");
+	memcpy(p->miss_id, msg->at.id.p, msg->at.id.len);
+	p->miss_idlen = msg->at.id.len;
+	p->miss_t = msg->at.t;
+	p->miss_pos = p->pend_pos = msg->lseq;
+	p->pend_ok = 0;
+	ev_timer_set(&p->gtimer, PEER_GRAFT_S, 0.);
+	ev_timer_start(peer_ctx.loop, &p->gtimer);
 	return 0;
+}
+
+/*
+ * A notice's record did not come in time: GRAFT the neighbour's link (and
+ * ours to it) into the tree, asking again for what came after the mark.
+ * When another connection grafted just now, it may bring the record: this
+ * one waits once, half as long again.
+ */
+static void
+pconn_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pconn	*p = w->data;
+	char		 buf[48];
+	int		 n;
+
+	(void)revents;
+	if (pconn_miss_check(p) || p->closing)
+		return;
+	if (!p->deferred && ev_now(loop) - pconn_last_graft < PEER_GRAFT_S / 2) {
+		p->deferred = 1;
+		ev_timer_set(&p->gtimer, PEER_GRAFT_S / 2, 0.);
+		ev_timer_start(loop, &p->gtimer);
+		return;
+	}
+	log_info("peer %s: told of %.*s's update, which has not come in %.0f "
+	    "ms: grafting its link into the tree", p->srv->name,
+	    (int)(p->miss_idlen > 64 ? 64 : p->miss_idlen), p->miss_id,
+	    (p->deferred ? 1.5 : 1.0) * PEER_GRAFT_S * 1000);
+	pconn_miss_clear(p);
+	pconn_last_graft = ev_now(loop);
+	COUNT(GRAFT);
+	link_tree(p->srv, 0);
+	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
+	    (unsigned long long)p->held);
+	pconn_send(p, buf, (size_t)n, 1);
 }
 
 /* DIGEST: tables that differ twice running, neither changing: repair. */
@@ -319,7 +480,7 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	p->last_rx = ev_now(peer_ctx.loop);
 	type = proto_parse_peer(line, len, &msg);
 	if (type != PEER_PING && type != PEER_SEQ && type != PEER_DIGEST &&
-	    !(type == PEER_UPDATE && p->catching))
+	    type != PEER_IHAVE && !(type == PEER_UPDATE && p->catching))
 		log_line(p->tag_recv, line, len);
 	if (p->srv == NULL && p->claim == NULL)
 		return type == PEER_HELLO ? pconn_hello(p, &msg) :
@@ -329,23 +490,25 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		    pconn_refuse(p, "expected AUTH");
 	switch (type) {
 	case PEER_UPDATE:
-		return pconn_update(p, &msg);
+	case PEER_RESEND:
+		return pconn_update(p, &msg, type == PEER_RESEND);
 	case PEER_FROM:
 		p->have_from = 1;
 		p->epoch = msg.epoch;
 		p->catching = 1;
 		p->nrecv = 0;
 		p->full_seq = msg.lseq;
+		p->held = msg.lseq;
 		/* its stream, from here: so a resumption knows the epoch */
 		if (!p->full)
 			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
 		return 0;
 	case PEER_SEQ:
-		if (p->have_from && p->full)
-			p->full_seq = msg.lseq;
-		else if (p->have_from)
-			journal_mark_set(p->srv->name, p->epoch, msg.lseq);
-		return 0;
+		if (!p->have_from)
+			return 0;
+		/* FALLTHROUGH */
+	case PEER_IHAVE:
+		return pconn_position(p, &msg);
 	case PEER_DIGEST:
 		return pconn_digest(p, &msg);
 	case PEER_PING:
@@ -406,7 +569,7 @@ pconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int		 rc;
 
 	(void)revents;
-	if ((rc = outbuf_write(&p->out, p->fd)) == -1) {
+	if ((rc = pconn_write(p)) == -1) {
 		pconn_close(p, strerror(errno));
 		return;
 	}
@@ -468,7 +631,8 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);
 	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
 	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
-	p->rio.data = p->wio.data = p->timer.data = p;
+	ev_timer_init(&p->gtimer, pconn_graft_cb, PEER_GRAFT_S, 0.);
+	p->rio.data = p->wio.data = p->timer.data = p->gtimer.data = p;
 	if (!pconn_paused)
 		ev_io_start(loop, &p->rio);
 	ev_timer_start(loop, &p->timer);

@@ -23,6 +23,9 @@ struct herd_server;
 #define PEER_PING_S		5.0	/* a quiet link is pinged this often */
 #define PEER_IDLE_S		15.0	/* nothing heard this long: drop */
 #define PEER_DIGEST_S		5.0	/* an idle link's digest, this often */
+#define PEER_NOTICE_S		0.25	/* a lazy link's IHAVE, at most this often */
+#define PEER_GRAFT_S		0.25	/* a notice of what we lack: then GRAFT */
+#define PEER_PRUNE_S		0.5	/* PRUNE on a connection, at most this often */
 
 /* Listen on the peer port and start dialling the neighbours. */
 int	 peer_init(struct ev_loop *loop, const struct herd_conf *conf,

@@ -227,6 +227,22 @@ mx_links(struct mx *x)
 		mx_printf(x, "herd_catchup_records_received_total{server="
 		    "\"%s\"} %llu\n", p->name,
 		    metrics_sum(p, NOTIFY_C_CU_RECV));
+	mx_family(x, "herd_peer_bytes_sent_total", "counter",
+	    "Bytes the server wrote on its peer connections, both ways.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_peer_bytes_sent_total{server=\"%s\"} %llu\n",
+		    p->name, metrics_sum(p, NOTIFY_C_PEER_BYTES));
+	mx_family(x, "herd_tree_messages_total", "counter",
+	    "The broadcast tree's messages the server sent: ihave (a lazy "
+	    "link's notice), graft, prune.");
+	FOR_PROCS(i, p) {
+		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
+		    "\"ihave\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_IHAVE));
+		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
+		    "\"graft\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_GRAFT));
+		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
+		    "\"prune\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_PRUNE));
+	}
 }
 
 static void

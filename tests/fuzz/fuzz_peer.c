@@ -29,8 +29,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (msg.type == PEER_CHALLENGE && msg.nonce.len == 0) ||
 	    (msg.type == PEER_AUTH && msg.mac.len == 0))
 		abort();
+	/* a notice's id and time lie inside the line */
+	if (msg.type == PEER_IHAVE) {
+		inside(&msg.at.id, data, size);
+		inside(&msg.at.time, data, size);
+		if (msg.at.id.len == 0 || msg.at.time.len == 0)
+			abort();
+	}
 	/* an update's AT line, single-spaced, parses back to the same */
-	if (msg.type == PEER_UPDATE) {
+	if (msg.type == PEER_UPDATE || msg.type == PEER_RESEND) {
 		static char		 buf[1 << 17], line[(1 << 17) + 8];
 		struct proto_peer	 again;
 		const char		*at;

@@ -13,11 +13,17 @@ processes:
   weak       herdd -n names the weak spots of known meshes (a line, a
              ring, a star, the five-server herd) on its standard error,
              and exits 0; herdd at start logs them once
-  herd30     30 servers on a seeded random mesh of 60 links: twenty
-             updates reach all, each costing exactly 2L - N + 1 UPDATE
-             messages by the counters (flooding); with ten servers
-             stopped, every server still reachable through live links
-             gets every later update, and those cut off do not
+  herd30     30 servers on a seeded random mesh of 60 links, broadcast =
+             tree (the default): duplicates prune links; then each update
+             costs about N - 1 UPDATE messages by the counters (at most
+             1.1 x); with ten servers stopped, every server still
+             reachable through live links gets every later update, links
+             are grafted, an update 2 s later reaches all of them with
+             no GRAFT (the tree is repaired), and those cut off get
+             nothing; the ten started again
+             catch up, and the tree is back to about N - 1
+  flood30    the same mesh with broadcast = flood: exactly 2L - N + 1
+             UPDATE messages per update, and no PRUNE
   rescue     rescue_links = 1 on the line A-B-C: with B stopped, A and C
              link to each other and updates flow both ways; with B back
              the rescue links go and updates take B again; off (the
@@ -240,68 +246,144 @@ def clients_of(h):
     return {n: v.get("clients") or 0 for n, v in (h.status() or {}).items()}
 
 
-def test_herd30(top):
+def reach_of(names, edges, alive, src="s00"):
+    """The servers src reaches through links between live servers."""
+    reach, todo = {src}, [src]
+    while todo:
+        v = todo.pop()
+        for a, b in edges:
+            for x, y in ((names[a], names[b]), (names[b], names[a])):
+                if x == v and y in alive and y not in reach:
+                    reach.add(y)
+                    todo.append(y)
+    return reach
+
+
+def herd30(top, label, broadcast):
     names, edges, links = mesh30()
     degree = {nm: 0 for nm in names}
     for a, b in edges:
         degree[names[a]] += 1
         degree[names[b]] += 1
-    h = Herd(top, "herd30", links, more_ports=1)
-    h.extra = "http = 127.0.0.1:%d" % h.more[0]
+    h = Herd(top, label, links, more_ports=1)
+    h.extra = "http = 127.0.0.1:%d\nbroadcast = %s" % (h.more[0], broadcast)
     h.write("timeout_ms = 1000")
-    try:
-        ok(h.start() is not None, "herd30: 30 servers, %d links, up"
-           % len(edges))
-        ok(wait_for(lambda: all(len(v.get("links") or []) ==
-                                degree[n] for n, v in h.status().items()),
-                    30), "herd30: every link up")
+    ok(h.start() is not None, "%s: 30 servers, %d links, up" % (label,
+                                                               len(edges)))
+    ok(wait_for(lambda: all(len(v.get("links") or []) ==
+                            degree[n] for n, v in h.status().items()),
+                30), "%s: every link up" % label)
+    return h, names, edges
 
-        def flood_total():
-            st, text = http_get(h.more[0], "/metrics")
-            return sum(float(x) for x in re.findall(
-                r"^herd_flood_messages_total\{[^}]*\} (\S+)$", text, re.M))
-        before = flood_total()
-        for k in range(20):
-            ask(h.port["s00"], "IAMAT h30-%d +34.0-118.0 %d.0\n"
-                % (k, 1700000000 + k))
-            time.sleep(0.01)
+
+def metric_sum(h, family, match=""):
+    st, text = http_get(h.more[0], "/metrics")
+    return sum(float(x) for x in re.findall(
+        r"^%s\{[^}]*%s[^}]*\} (\S+)$" % (family, re.escape(match)), text,
+        re.M))
+
+
+def updates(h, prefix, count, t0, origins=("s00",)):
+    for k in range(count):
+        ask(h.port[origins[k % len(origins)]], "IAMAT %s-%d +34.0-118.0 "
+            "%d.0\n" % (prefix, k, t0 + k))
+        time.sleep(0.01)
+
+
+def test_herd30_flood(top):
+    h, names, edges = herd30(top, "flood30", "flood")
+    try:
+        before = metric_sum(h, "herd_flood_messages_total")
+        updates(h, "f30", 20, 1700000000)
+        ok(wait_for(lambda: all(c >= 20 for c in clients_of(h).values()),
+                    20), "flood30: twenty updates reach all 30 servers")
+        time.sleep(0.5)     # the counters travel every 100 ms
+        per = (metric_sum(h, "herd_flood_messages_total") - before) / 20
+        want = 2 * len(edges) - len(names) + 1
+        ok(per == want, "flood30: broadcast = flood sends %.1f UPDATEs per "
+           "update, 2L - N + 1 = %d (a spanning tree: %d)" % (
+               per, want, len(names) - 1))
+        ok(metric_sum(h, "herd_tree_messages_total", 'type="prune"') == 0,
+           "flood30: and prunes nothing")
+    finally:
+        h.stop()
+
+
+def test_herd30(top):
+    h, names, edges = herd30(top, "herd30", "tree")
+    n1 = len(names) - 1
+    try:
+        updates(h, "h30w", 20, 1700000000)
         ok(wait_for(lambda: all(c >= 20 for c in clients_of(h).values()),
                     20), "herd30: twenty updates reach all 30 servers")
         time.sleep(0.5)     # the counters travel every 100 ms
-        per = (flood_total() - before) / 20
-        want = 2 * len(edges) - len(names) + 1
-        ok(per == want, "herd30: flooding sends %.1f UPDATEs per update, "
-           "2L - N + 1 = %d (a spanning tree: %d)" % (per, want,
-                                                      len(names) - 1))
+        prunes = metric_sum(h, "herd_tree_messages_total", 'type="prune"')
+        ok(prunes > 0, "herd30: duplicates pruned links (%d PRUNEs)"
+           % prunes)
+        before = metric_sum(h, "herd_flood_messages_total")
+        bytes0 = metric_sum(h, "herd_peer_bytes_sent_total")
+        updates(h, "h30", 20, 1700000020, ("s00", "s07", "s13", "s29"))
+        ok(wait_for(lambda: all(c >= 40 for c in clients_of(h).values()),
+                    20), "herd30: twenty more, from four servers, reach all")
+        time.sleep(0.5)
+        per = (metric_sum(h, "herd_flood_messages_total") - before) / 20
+        nbytes = (metric_sum(h, "herd_peer_bytes_sent_total") - bytes0) / 20
+        ok(per <= 1.1 * n1, "herd30: the tree sends %.1f UPDATEs per update "
+           "(N - 1 = %d; flooding: %d), %.0f bytes on peer links in all"
+           % (per, n1, 2 * len(edges) - n1, nbytes))
 
         rnd = random.Random(2)     # a choice that cuts three servers off
         down = sorted(rnd.sample(names[1:], 10))
+        grafts = metric_sum(h, "herd_tree_messages_total", 'type="graft"')
         rc, out, err = h.ctl("stop", *down, json_out=False)
         ok(rc == 0, "herd30: ten servers stopped: %s" % " ".join(down),
            out + err)
-        alive = set(names) - set(down)
-        reach, todo = {"s00"}, ["s00"]
-        while todo:
-            v = todo.pop()
-            for a, b in edges:
-                for x, y in ((names[a], names[b]), (names[b], names[a])):
-                    if x == v and y in alive and y not in reach:
-                        reach.add(y)
-                        todo.append(y)
-        cut = alive - reach
-        for k in range(10):
-            ask(h.port["s00"], "IAMAT h30b-%d +34.0-118.0 %d.0\n"
-                % (k, 1700000100 + k))
+        reach = reach_of(names, edges, set(names) - set(down))
+        cut = set(names) - set(down) - reach
+        t = time.monotonic()
+        updates(h, "h30b", 10, 1700000100)
         got = wait_for(lambda: (lambda c: c if all(
-            c.get(n, 0) >= 30 for n in reach) else None)(clients_of(h)), 20)
+            c.get(n, 0) >= 50 for n in reach) else None)(clients_of(h)), 20,
+            0.05)
         ok(got is not None, "herd30: after the stops, the %d servers still "
-           "reachable through live links get every later update"
-           % len(reach), str(clients_of(h)))
-        time.sleep(1)
+           "reachable through live links get every later update (all ten "
+           "%.0f ms after the first was sent, by status polls)"
+           % (len(reach), (time.monotonic() - t) * 1e3), str(clients_of(h)))
+        time.sleep(0.5)
+        g = metric_sum(h, "herd_tree_messages_total", 'type="graft"') - grafts
+        ok(g > 0, "herd30: the tree repaired itself by %d GRAFTs" % g)
+        # repaired within 2 s: a later update needs no notice to get through
+        time.sleep(1.5)
+        grafts = metric_sum(h, "herd_tree_messages_total", 'type="graft"')
+        ask(h.port["s00"], "IAMAT h30c +34.0-118.0 1700000200.0\n")
+        got = wait_for(lambda: (lambda c: c if all(
+            c.get(n, 0) >= 51 for n in reach) else None)(clients_of(h)), 20)
+        time.sleep(0.8)     # a notice and a GRAFT would be in by now
+        g = metric_sum(h, "herd_tree_messages_total", 'type="graft"') - grafts
+        ok(got is not None and g == 0, "herd30: 2 s after the stops, an "
+           "update reaches all %d on the repaired tree, with no GRAFT (%d)"
+           % (len(reach), g))
         c = clients_of(h)
-        ok(all(c.get(n, 0) == 20 for n in cut),
+        ok(all(c.get(n, 0) == 40 for n in cut),
            "herd30: the %d cut off (%s) do not, as configured"
            % (len(cut), " ".join(sorted(cut)) or "none"), str(c))
+
+        # back: every link eager again, then pruned back to a tree
+        rc, out, err = h.ctl("start", *down, json_out=False)
+        ok(rc == 0 and wait_for(lambda: all(
+            c >= 51 for c in clients_of(h).values()), 30),
+           "herd30: the ten started again catch up on all 51", out + err)
+        updates(h, "h30d", 10, 1700000300)
+        wait_for(lambda: all(c >= 61 for c in clients_of(h).values()), 20)
+        time.sleep(0.5)
+        before = metric_sum(h, "herd_flood_messages_total")
+        updates(h, "h30e", 20, 1700000400, ("s00", "s07", "s13", "s29"))
+        ok(wait_for(lambda: all(c >= 81 for c in clients_of(h).values()),
+                    20), "herd30: and get every later update")
+        time.sleep(0.5)
+        per = (metric_sum(h, "herd_flood_messages_total") - before) / 20
+        ok(per <= 1.1 * n1, "herd30: with all back, the tree sends %.1f "
+           "UPDATEs per update again (N - 1 = %d)" % (per, n1))
     finally:
         h.stop()
 
@@ -315,7 +397,7 @@ def http_get(port, path):
 
 def main():
     return run("herd-scale-", (test_share, test_weak, test_rescue,
-                               test_herd30), TAP)
+                               test_herd30, test_herd30_flood), TAP)
 
 
 if __name__ == "__main__":

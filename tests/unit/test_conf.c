@@ -219,6 +219,23 @@ main(int argc, char *argv[])
 	ok(parse("[server A]\nport = 1\n", &c, err) == 0 && c.http_port == 0,
 	    "http is off by default");
 	conf_free(&c);
+	ok(parse("[server A]\nport = 1\n", &c, err) == 0 &&
+	    c.broadcast == HERD_BROADCAST_TREE, "broadcast is tree by default");
+	conf_free(&c);
+	{
+		struct herd_conf	 t, f;
+
+		ok(parse("[herd]\nbroadcast = flood\n[server A]\nport = 1\n",
+		    &f, err) == 0 && f.broadcast == HERD_BROADCAST_FLOOD,
+		    "broadcast = flood");
+		ok(parse("[herd]\nbroadcast = tree\n[server A]\nport = 1\n",
+		    &t, err) == 0 && t.broadcast == HERD_BROADCAST_TREE &&
+		    !conf_server_equal(&t, &t.servers[0], &f, &f.servers[0]),
+		    "broadcast = tree; a server changes with it (a reload "
+		    "restarts it)");
+		conf_free(&t);
+		conf_free(&f);
+	}
 
 	setenv("HERD_PLACES_KEY", "k-from-env", 1);
 	ok(conf_load(path, &c, err, sizeof(err)) == 0 &&

@@ -319,6 +319,28 @@ main(void)
 		line[o - 17] = '\0';
 		ok(peer(line, &m) == PEER_INVALID, "SUMS short of a part");
 
+		/* the broadcast tree's */
+		ok(peer("IHAVE 17 kiwi.cs.ucla.edu 1479413884.392014450", &m) ==
+		    PEER_IHAVE && m.lseq == 17 && m.at.id.len == 16 &&
+		    memcmp(m.at.id.p, "kiwi.cs.ucla.edu", 16) == 0 &&
+		    m.at.t.sec == 1479413884 && m.at.t.nsec == 392014450,
+		    "IHAVE");
+		ok(peer("IHAVE 17 kiwi", &m) == PEER_INVALID &&
+		    peer("IHAVE x kiwi 1", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 kiwi 1 2", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 kiwi nan", &m) == PEER_INVALID,
+		    "malformed IHAVE");
+		ok(peer("GRAFT 0", &m) == PEER_GRAFT && m.lseq == 0 &&
+		    peer("GRAFT 99", &m) == PEER_GRAFT && m.lseq == 99, "GRAFT");
+		ok(peer("GRAFT", &m) == PEER_INVALID &&
+		    peer("GRAFT -1", &m) == PEER_INVALID &&
+		    peer("GRAFT 1 2", &m) == PEER_INVALID, "malformed GRAFT");
+		ok(peer("PRUNE", &m) == PEER_PRUNE &&
+		    peer("PRUNE 1", &m) == PEER_INVALID, "PRUNE");
+		ok(peer("RESEND AT A +0.100000000 k +1+1 1", &m) == PEER_RESEND &&
+		    m.line.len == 26 && peer("RESEND AT A", &m) == PEER_INVALID,
+		    "RESEND");
+
 		ok(peer("UPDATE AT A +0.100000000 k +1+1 1", &m) == PEER_UPDATE,
 		    "UPDATE");
 		l = proto_at_line(&m.at, abuf, sizeof(abuf), &k);
