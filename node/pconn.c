@@ -67,6 +67,7 @@ struct pconn {
 	uint64_t	 pend_pos;	/* the last notice or SEQ since */
 	int		 pend_ok;	/* it was a mark by itself */
 	int		 deferred;	/* its GRAFT waited for another's once */
+	int		 eager_in;	/* live updates come: a tree link */
 	ev_timer	 gtimer;	/* GRAFT when it expires, if still lacking */
 	ev_tstamp	 last_prune;
 	char		 tag_sent[HERD_NAME_MAX + 80];	/* "peer WHO sent" */
@@ -86,6 +87,10 @@ pconn_tags(struct pconn *p)
 static struct pconn	*pconns;
 static int		 pconn_paused;
 static ev_tstamp	 pconn_last_graft;	/* any connection's */
+static int		 pconn_stopping;	/* dropping them all */
+
+static void	 pconn_graft(struct pconn *, const char *);
+static void	 pconn_tree_broken(const struct pconn *);
 
 static void
 pconn_miss_clear(struct pconn *p)
@@ -101,6 +106,8 @@ pconn_close(struct pconn *p, const char *why)
 {
 	const struct herd_server *rescued = p->rescue ? p->srv : NULL;
 
+	if (p->eager_in && !pconn_stopping)
+		pconn_tree_broken(p);
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
@@ -315,6 +322,8 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	if ((rc = update_accept(at->id.p, at->id.len, &at->t, line, n,
 	    p->idx)) == -1)
 		return pconn_refuse(p, "out of memory");
+	if (!again && !p->catching)
+		p->eager_in = 1;
 	if (rc == 1 || again || p->catching ||
 	    peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
 	    ev_now(peer_ctx.loop) - p->last_prune < PEER_PRUNE_S ||
@@ -322,6 +331,7 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	    r->atlen != n || memcmp(r->at, line, n) != 0)
 		return 0;
 	p->last_prune = ev_now(peer_ctx.loop);
+	p->eager_in = 0;
 	COUNT(PRUNE);
 	link_tree(p->srv, 1);
 	return pconn_send(p, "PRUNE\n", 6, 0);
@@ -382,6 +392,8 @@ pconn_position(struct pconn *p, const struct proto_peer *msg)
 
 	if (!p->have_from)
 		return pconn_refuse(p, "a position before FROM");
+	if (msg->type == PEER_IHAVE)
+		p->eager_in = 0;		/* its link is lazy */
 	if (pconn_miss_check(p) && ok) {
 		pconn_mark(p, msg->lseq);
 		return 0;
@@ -413,8 +425,7 @@ static void
 pconn_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pconn	*p = w->data;
-	char		 buf[48];
-	int		 n;
+	char		 why[160];
 
 	(void)revents;
 	if (pconn_miss_check(p) || p->closing)
@@ -425,17 +436,52 @@ pconn_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, &p->gtimer);
 		return;
 	}
-	log_info("peer %s: told of %.*s's update, which has not come in %.0f "
-	    "ms: grafting its link into the tree", p->srv->name,
-	    (int)(p->miss_idlen > 64 ? 64 : p->miss_idlen), p->miss_id,
-	    (p->deferred ? 1.5 : 1.0) * PEER_GRAFT_S * 1000);
+	snprintf(why, sizeof(why), "told of %.*s's update, which has not come "
+	    "in %.0f ms", (int)(p->miss_idlen > 64 ? 64 : p->miss_idlen),
+	    p->miss_id, (p->deferred ? 1.5 : 1.0) * PEER_GRAFT_S * 1000);
+	pconn_graft(p, why);
+}
+
+/* GRAFT the neighbour's link (and ours to it), saying why in our log. */
+static void
+pconn_graft(struct pconn *p, const char *why)
+{
+	char	 buf[48];
+	int	 n;
+
+	log_info("peer %s: %s: grafting its link into the tree", p->srv->name,
+	    why);
 	pconn_miss_clear(p);
-	pconn_last_graft = ev_now(loop);
+	pconn_last_graft = ev_now(peer_ctx.loop);
 	COUNT(GRAFT);
 	link_tree(p->srv, 0);
 	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
 	    (unsigned long long)p->held);
 	pconn_send(p, buf, (size_t)n, 1);
+}
+
+/*
+ * The connection of a neighbour that sent us live updates is gone: the
+ * tree is broken here, and what was on its way through it may not come.
+ * Graft every lazy link at once, from their marks, rather than wait for a
+ * notice; the duplicates prune them back.
+ */
+static void
+pconn_tree_broken(const struct pconn *gone)
+{
+	struct pconn	*q, *next;
+	char		 why[HERD_NAME_MAX + 64];
+
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
+		return;
+	snprintf(why, sizeof(why), "the tree's link from %s is gone",
+	    gone->srv->name);
+	for (q = pconns; q != NULL; q = next) {
+		next = q->next;
+		if (q != gone && q->srv != NULL && q->have_from &&
+		    !q->catching && !q->closing && !q->eager_in)
+			pconn_graft(q, why);
+	}
 }
 
 /* DIGEST: tables that differ twice running, neither changing: repair. */
@@ -646,13 +692,16 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 void
 pconn_drop_all(const char *why)
 {
+	pconn_stopping = 1;
 	while (pconns != NULL)
 		pconn_close(pconns, why);
+	pconn_stopping = 0;
 }
 
 void
 pconn_shutdown(void)
 {
+	pconn_stopping = 1;
 	while (pconns != NULL)
 		pconn_close(pconns, "server stopping");
 }

@@ -1,29 +1,42 @@
 #!/usr/bin/env python3
-"""bench_scale.py -- a big herd on one machine: memory, start-up and the
-messages an update costs.
+"""bench_scale.py -- a big herd on one machine: memory, start-up, what an
+update costs, flooding against the broadcast tree, and the tree's repair.
 
     python3 tests/bench/bench_scale.py --build build-bench \\
-        [--sizes 25,50,100] [--updates 200] [--out docs/BENCHMARKS.md]
+        [--sizes 25,50,100] [--updates 200] [--modes flood,tree] \\
+        [--out docs/BENCHMARKS.md]
 
-For each size N: a random connected mesh of average degree 4 (a random
-spanning tree, then random links until there are 2N), seeded, under one
-herdd, with the offline backend and no state_dir.  Ports are taken below
-the kernel's ephemeral range (client ports from 20000, peer ports from
-30000), so that no outgoing connection can take one first.  It reports:
+For each size N and each broadcast mode: a random connected mesh of
+average degree 4 (a random spanning tree, then random links until there
+are 2N), seeded, under one herdd, with the offline backend and no
+state_dir.  Ports are taken below the kernel's ephemeral range (client
+ports from 20000, peer ports from 30000), so that no outgoing connection
+can take one first.  It reports:
 
   ready     herdd's "herd up ... ready in" time
   PSS       the proportional set size of herdd and its N workers, from
             /proc/PID/smaps_rollup (the shared data set counted once)
-  per upd   UPDATE messages sent on peer links per client update, from
-            herd_flood_messages_total, against N - 1 (a spanning tree) and
-            2L - N + 1 (flooding, L links); with the bytes they take
+  msgs      UPDATE (and RESEND) messages sent on peer links per client
+            update, from herd_flood_messages_total, against N - 1 (a
+            spanning tree) and 2L - N + 1 (flooding, L links)
+  bytes     every byte written on peer links per update (updates,
+            notices, marks, pings, digests), from
+            herd_peer_bytes_sent_total, and its ratio to N - 1 copies of
+            the update's line (what a perfect tree would send)
   to last   from the first server reading an IAMAT to the last server
-            reading its UPDATE, p50 and p99, by the servers' log stamps
+            reading its UPDATE (or RESEND), p50 and p99, by the servers'
+            log stamps
+  repair    after 10 random servers (not the first) are stopped, an
+            update every 20 ms for 3 s: the time from the stops to the
+            first update after which every update reaches every server
+            still reachable through live links within 50 ms; and the
+            p99 of those updates
 
 Updates are sent one at a time to the first server, each for a new
 client, a few milliseconds apart, so that the links do not batch them;
-the count is taken once every server holds every client.  With --out,
-the table replaces the part of the file between the markers
+before them, 20 updates let the tree form (they are not counted); the
+counts are taken once every server holds every client.  With --out, the
+table replaces the part of the file between the markers
 <!-- bench_scale --> and <!-- /bench_scale -->."""
 
 import argparse
@@ -78,12 +91,13 @@ def pick_base(n):
     sys.exit("bench_scale: no free block of %d ports below 32768" % n)
 
 
-def write_conf(d, names, edges, base):
+def write_conf(d, names, edges, base, mode):
     nb = {i: [] for i in range(len(names))}
     for a, b in edges:
         nb[a].append(names[b])
     out = ["[herd]", "log_dir = log", "log_level = info",
-           "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1), "",
+           "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1),
+           "broadcast = %s" % mode, "",
            "[places]", "backend = offline",
            "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
     for i, n in enumerate(names):
@@ -124,12 +138,12 @@ def pss_kb(pid):
     return 0
 
 
-def flood_total(http):
+def metric_total(http, family):
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http,
                                 timeout=10) as r:
         text = r.read().decode()
     return sum(float(m.group(1)) for m in re.finditer(
-        r'^herd_flood_messages_total\{[^}]*\} (\S+)$', text, re.M))
+        r'^%s\{[^}]*\} (\S+)$' % family, text, re.M))
 
 
 def stamp(word):
@@ -137,35 +151,100 @@ def stamp(word):
                                       "%Y-%m-%dT%H:%M:%S.%f").timestamp()
 
 
-def propagation(d, names):
-    """Per update: the time from the first server reading the IAMAT to the
-    last server reading its UPDATE, from the servers' own log stamps."""
-    sent, last = {}, {}
+def arrivals(d, names, prefix):
+    """Per client whose id starts with prefix: when the first server read
+    its IAMAT, and when the last of names read its UPDATE (or RESEND),
+    from the servers' own log stamps."""
+    sent, last, seen = {}, {}, {}
     with open(os.path.join(d, "log", names[0] + ".log"), "rb") as f:
         for line in f:
             w = line.split()
-            if len(w) > 6 and w[4] == b"recv" and w[5] == b"IAMAT":
+            if len(w) > 6 and w[4] == b"recv" and w[5] == b"IAMAT" and \
+                    w[6].startswith(prefix):
                 sent.setdefault(w[6], stamp(w[0]))
     for nm in names[1:]:
         first = {}
         with open(os.path.join(d, "log", nm + ".log"), "rb") as f:
             for line in f:
                 w = line.split()
-                if len(w) > 9 and w[4] == b"recv" and w[5] == b"UPDATE":
+                if len(w) > 9 and w[4] == b"recv" and \
+                        w[5] in (b"UPDATE", b"RESEND") and \
+                        w[9].startswith(prefix):
                     first.setdefault(w[9], stamp(w[0]))
         for cid, t in first.items():
             last[cid] = max(last.get(cid, 0), t)
-    lat = sorted((last[c] - t) * 1e3 for c, t in sent.items() if c in last)
-    if not lat:
+            seen[cid] = seen.get(cid, 0) + 1
+    return {c: (t, last[c]) for c, t in sent.items()
+            if seen.get(c) == len(names) - 1}
+
+
+def pct(lat, q):
+    return lat[min(len(lat) - 1, int(len(lat) * q))] if lat else None
+
+
+def propagation(d, names):
+    """Per update: p50 and p99 of the time from the first server reading
+    the IAMAT to the last server reading its UPDATE."""
+    lat = sorted((b - a) * 1e3 for a, b in
+                 arrivals(d, names, b"scale-").values())
+    return pct(lat, 0.5), pct(lat, 0.99)
+
+
+def reach_of(names, edges, alive):
+    reach, todo = {names[0]}, [0]
+    while todo:
+        v = todo.pop()
+        for a, b in edges:
+            for x, y in ((a, b), (b, a)):
+                if x == v and names[y] in alive and names[y] not in reach:
+                    reach.add(names[y])
+                    todo.append(y)
+    return reach
+
+
+def repair(d, names, edges, base, ctl, sock, seed):
+    """Stop 10 servers; an update every 20 ms for 3 s to the first: the
+    time from the stops until every later update reaches every server
+    still reachable within 50 ms, and the p99 of those updates."""
+    down = random.Random(seed).sample(names[1:], 10)
+    subprocess.run([ctl, "-s", sock, "stop"] + down, capture_output=True,
+                   timeout=60)
+    t0 = time.time()
+    k = 0
+    while time.time() - t0 < 3.0:
+        msg = "IAMAT fix-%d +34.068930-118.445127 %d.5\n" % (
+            k, 1700100000 + k)
+        with socket.create_connection(("127.0.0.1", base), 5) as s:
+            s.sendall(msg.encode())
+            s.makefile().readline()
+        k += 1
+        time.sleep(0.02)
+    time.sleep(2)
+    subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
+                   timeout=30)
+    time.sleep(1)
+    reach = reach_of(names, edges, set(names) - set(down))
+    order = [n for n in names if n in reach]
+    got = arrivals(d, order, b"fix-")
+    ids = ["fix-%d" % i for i in range(k)]
+    good = None
+    for i in range(k - 1, -1, -1):
+        a = got.get(ids[i].encode())
+        if a is None or a[1] - a[0] > 0.05:
+            break
+        good = i
+    if good is None:
         return None, None
-    return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    lat = sorted((got[c.encode()][1] - got[c.encode()][0]) * 1e3
+                 for c in ids[good:])
+    return (got[ids[good].encode()][0] - t0) * 1e3, pct(lat, 0.99)
 
 
-def one(a, n):
+def one(a, n, mode):
     names, edges = mesh(n, a.seed)
     base = pick_base(n)
     d = tempfile.mkdtemp(prefix="herd-bench-scale-")
-    conf = write_conf(d, names, edges, base)
+    conf = write_conf(d, names, edges, base, mode)
     sock = os.path.join(d, "herd.sock")
     ctl = os.path.join(a.build, "supervisor", "herdctl")
     env = dict(os.environ, HERD_NODE=os.path.join(a.build, "node",
@@ -193,7 +272,19 @@ def one(a, n):
         ready = int(m.group(1)) if m else -1
         time.sleep(1)
         pss = pss_kb(herdd.pid) + sum(pss_kb(s["pid"]) for s in st)
-        before = flood_total(base - 1)
+        for k in range(20):         # the tree forms
+            msg = "IAMAT warm-%d +34.068930-118.445127 %d.5\n" % (
+                k, 1690000000 + k)
+            with socket.create_connection(("127.0.0.1", base), 5) as s:
+                s.sendall(msg.encode())
+                s.makefile().readline()
+            time.sleep(0.005)
+        if not wait(lambda: all((s.get("clients") or 0) >= 20
+                                for s in (status(ctl, sock) or [{}])), 120):
+            sys.exit("bench_scale: the updates did not reach every server")
+        time.sleep(1)
+        before = metric_total(base - 1, "herd_flood_messages_total")
+        bytes0 = metric_total(base - 1, "herd_peer_bytes_sent_total")
         line_bytes = 0
         for k in range(a.updates):
             msg = "IAMAT scale-%d +34.068930-118.445127 %d.5\n" % (
@@ -203,20 +294,25 @@ def one(a, n):
                 at = s.makefile().readline()
             line_bytes += len("UPDATE ") + len(at)
             time.sleep(0.005)
-        if not wait(lambda: all((s.get("clients") or 0) >= a.updates
+        if not wait(lambda: all((s.get("clients") or 0) >= a.updates + 20
                                 for s in (status(ctl, sock) or [{}])), 120):
             sys.exit("bench_scale: the updates did not reach every server")
         time.sleep(1.5)
-        msgs = (flood_total(base - 1) - before) / a.updates
+        msgs = (metric_total(base - 1, "herd_flood_messages_total") -
+                before) / a.updates
+        nbytes = (metric_total(base - 1, "herd_peer_bytes_sent_total") -
+                  bytes0) / a.updates
         subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
                        timeout=30)     # the workers' logs written out
         time.sleep(1)
         p50, p99 = propagation(d, names)
-        return {"n": n, "links": len(edges), "ready_ms": ready,
-                "pss_mb": pss / 1024.0, "msgs": msgs,
+        fix, fix99 = repair(d, names, edges, base, ctl, sock, a.seed)
+        return {"n": n, "mode": mode, "links": len(edges),
+                "ready_ms": ready, "pss_mb": pss / 1024.0, "msgs": msgs,
                 "tree": n - 1, "flood": 2 * len(edges) - n + 1,
-                "bytes": msgs * line_bytes / a.updates, "p50": p50,
-                "p99": p99}
+                "bytes": nbytes,
+                "copies": (n - 1) * line_bytes / a.updates, "p50": p50,
+                "p99": p99, "fix": fix, "fix99": fix99}
     finally:
         herdd.send_signal(signal.SIGTERM)
         try:
@@ -233,30 +329,38 @@ def main():
     ap.add_argument("--sizes", default="25,50,100")
     ap.add_argument("--updates", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--modes", default="flood,tree")
     ap.add_argument("--out")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
-    rows = [one(a, int(n)) for n in a.sizes.split(",")]
-    table = ["| servers | links | ready | PSS, herdd and workers | UPDATE "
-             "messages per update | N - 1 (tree) | 2L - N + 1 (flood) | "
-             "bytes per update | to the last server, p50 / p99 |",
+    rows = [one(a, int(n), m) for n in a.sizes.split(",")
+            for m in a.modes.split(",")]
+    table = ["| servers | links | broadcast | ready | PSS, herdd and workers "
+             "| UPDATE messages per update (N - 1; 2L - N + 1) | bytes on "
+             "peer links per update (x N - 1 copies) | to the last server, "
+             "p50 / p99 | 10 stopped: repaired after; p99 since |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        table.append("| %d | %d | %d ms | %.0f MB (%.1f MB a server) | %.1f "
-                     "| %d | %d | %.0f | %s |" % (
-                         r["n"], r["links"], r["ready_ms"], r["pss_mb"],
-                         r["pss_mb"] / r["n"], r["msgs"], r["tree"],
-                         r["flood"], r["bytes"], "%.1f / %.1f ms" % (
+        table.append("| %d | %d | %s | %d ms | %.0f MB (%.1f MB a server) | "
+                     "%.1f (%d; %d) | %.0f (%.2fx) | %s | %s |" % (
+                         r["n"], r["links"], r["mode"], r["ready_ms"],
+                         r["pss_mb"], r["pss_mb"] / r["n"], r["msgs"],
+                         r["tree"], r["flood"], r["bytes"],
+                         r["bytes"] / r["copies"], "%.1f / %.1f ms" % (
                              r["p50"], r["p99"]) if r["p50"] is not None
-                         else "-"))
+                         else "-", "%.0f ms; %.1f ms" % (
+                             r["fix"], r["fix99"]) if r["fix"] is not None
+                         else "not within 3 s"))
     text = "\n".join(table)
     print(text)
     if a.out:
         with open(a.out) as f:
             doc = f.read()
         block = ("<!-- bench_scale -->\n%s\n\n(`tests/bench/bench_scale.py "
-                 "--sizes %s --updates %d`, %s)\n<!-- /bench_scale -->" % (
-                     text, a.sizes, a.updates, time.strftime("%Y-%m-%d")))
+                 "--sizes %s --updates %d --modes %s`, %s)\n"
+                 "<!-- /bench_scale -->" % (
+                     text, a.sizes, a.updates, a.modes,
+                     time.strftime("%Y-%m-%d")))
         if "<!-- bench_scale -->" in doc:
             doc = re.sub(r"<!-- bench_scale -->.*<!-- /bench_scale -->",
                          lambda _: block, doc, flags=re.S)
