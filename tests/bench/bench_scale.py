@@ -26,8 +26,9 @@ can take one first.  It reports:
   to last   from the first server reading an IAMAT to the last server
             reading its UPDATE (or RESEND), p50 and p99, by the servers'
             log stamps
-  repair    after 10 random servers (not the first) are stopped, an
-            update every 20 ms for 3 s: the time from the stops to the
+  repair    after 10 random servers (not the first) are killed (SIGKILL;
+            herdd restarts them only after 30 s), an update every 20 ms
+            for 3 s: the time from the kills to the
             first update after which every update reaches every server
             still reachable through live links within 50 ms; and the
             p99 of those updates
@@ -37,7 +38,8 @@ client, a few milliseconds apart, so that the links do not batch them;
 before them, 20 updates let the tree form (they are not counted); the
 counts are taken once every server holds every client.  With --out, the
 table replaces the part of the file between the markers
-<!-- bench_scale --> and <!-- /bench_scale -->."""
+<!-- bench_scale --> and <!-- /bench_scale -->, and gnuplot (if there is
+one) plots the bytes per update beside it, in bench-scale.png."""
 
 import argparse
 import datetime
@@ -97,7 +99,9 @@ def write_conf(d, names, edges, base, mode):
         nb[a].append(names[b])
     out = ["[herd]", "log_dir = log", "log_level = info",
            "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1),
-           "broadcast = %s" % mode, "",
+           "broadcast = %s" % mode,
+           "restart_delay_ms = 30000",     # the killed stay down a while
+           "",
            "[places]", "backend = offline",
            "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
     for i, n in enumerate(names):
@@ -203,12 +207,14 @@ def reach_of(names, edges, alive):
 
 
 def repair(d, names, edges, base, ctl, sock, seed):
-    """Stop 10 servers; an update every 20 ms for 3 s to the first: the
-    time from the stops until every later update reaches every server
-    still reachable within 50 ms, and the p99 of those updates."""
+    """SIGKILL 10 servers (herdd restarts them only after 30 s); an update
+    every 20 ms for 3 s to the first: the time from the kills until every
+    later update reaches every server still reachable within 50 ms, and
+    the p99 of those updates."""
     down = random.Random(seed).sample(names[1:], 10)
-    subprocess.run([ctl, "-s", sock, "stop"] + down, capture_output=True,
-                   timeout=60)
+    pids = {s["name"]: s["pid"] for s in status(ctl, sock)}
+    for nm in down:
+        os.kill(pids[nm], signal.SIGKILL)
     t0 = time.time()
     k = 0
     while time.time() - t0 < 3.0:
@@ -323,6 +329,40 @@ def one(a, n, mode):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def plot(rows, png):
+    """Bytes on peer links per update against servers, flood and tree, with
+    N - 1 copies of the update's line: a PNG by gnuplot, if there is one."""
+    if shutil.which("gnuplot") is None:
+        print("bench_scale: no gnuplot: no plot", flush=True)
+        return False
+    by = {}
+    for r in rows:
+        by.setdefault(r["n"], {})[r["mode"]] = r
+    fd, data = tempfile.mkstemp(suffix=".dat")
+    with os.fdopen(fd, "w") as f:
+        for n in sorted(by):
+            m = by[n]
+            any_r = next(iter(m.values()))
+            f.write("%d %.0f %.0f %.0f\n" % (
+                n, m["flood"]["bytes"] if "flood" in m else float("nan"),
+                m["tree"]["bytes"] if "tree" in m else float("nan"),
+                any_r["copies"]))
+    script = ["set terminal png size 900,500 noenhanced",
+              "set output '%s'" % png,
+              "set title 'Bytes on peer links per client update, random "
+              "mesh of average degree 4'",
+              "set xlabel 'servers'", "set ylabel 'bytes per update'",
+              "set key left top", "set grid", "set yrange [0:*]",
+              "plot '%s' using 1:2 with linespoints lw 2 title "
+              "'broadcast = flood', '' using 1:3 with linespoints lw 2 "
+              "title 'broadcast = tree', '' using 1:4 with lines dt 2 lw 2 "
+              "title 'N - 1 copies of the update'" % data]
+    subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True,
+                   check=True)
+    os.unlink(data)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -338,7 +378,7 @@ def main():
     table = ["| servers | links | broadcast | ready | PSS, herdd and workers "
              "| UPDATE messages per update (N - 1; 2L - N + 1) | bytes on "
              "peer links per update (x N - 1 copies) | to the last server, "
-             "p50 / p99 | 10 stopped: repaired after; p99 since |",
+             "p50 / p99 | 10 killed: repaired after; p99 since |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append("| %d | %d | %s | %d ms | %.0f MB (%.1f MB a server) | "
@@ -356,6 +396,10 @@ def main():
     if a.out:
         with open(a.out) as f:
             doc = f.read()
+        png = os.path.join(os.path.dirname(os.path.abspath(a.out)),
+                           "bench-scale.png")
+        if plot(rows, png):
+            text += "\n\n![bytes per update](bench-scale.png)"
         block = ("<!-- bench_scale -->\n%s\n\n(`tests/bench/bench_scale.py "
                  "--sizes %s --updates %d --modes %s`, %s)\n"
                  "<!-- /bench_scale -->" % (

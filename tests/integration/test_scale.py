@@ -22,6 +22,10 @@ processes:
              no GRAFT (the tree is repaired), and those cut off get
              nothing; the ten started again
              catch up, and the tree is back to about N - 1
+  notice     a triangle: the tree is two of its links; with the hub
+             paused (SIGSTOP: its connections stay open, so nothing
+             tells of the break but the lazy link's notices), an update
+             reaches the third server by IHAVE and GRAFT within 5 s
   flood30    the same mesh with broadcast = flood: exactly 2L - N + 1
              UPDATE messages per update, and no PRUNE
   rescue     rescue_links = 1 on the line A-B-C: with B stopped, A and C
@@ -38,6 +42,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -290,6 +295,64 @@ def updates(h, prefix, count, t0, origins=("s00",)):
         time.sleep(0.01)
 
 
+def test_notice(top):
+    """A paused server breaks the tree without closing a connection: only
+    the lazy link's notices can tell the server below it what it lacks."""
+    tri = {"A": ["B", "C"], "B": ["C"], "C": []}
+    h = Herd(top, "notice", tri, more_ports=1)
+    h.extra = "http = 127.0.0.1:%d" % h.more[0]
+    h.write("timeout_ms = 1000")
+    stopped = None
+    try:
+        ok(h.start() is not None and wait_for(lambda: all(
+            len(v.get("links") or []) == 2 for v in h.status().values()),
+            10), "notice: the triangle A, B, C is up")
+        updates(h, "ntw", 3, 1700000000, ("A",))
+        wait_for(lambda: all(c >= 3 for c in clients_of(h).values()), 10)
+        time.sleep(0.5)
+
+        def sent(x, y):
+            return metric_sum(h, "herd_flood_messages_total",
+                              'server="%s",neighbor="%s"' % (x, y))
+        pairs = [(x, y) for x in "ABC" for y in "ABC" if x != y]
+        before = {p: sent(*p) for p in pairs}
+        updates(h, "ntx", 3, 1700000010, ("A",))
+        wait_for(lambda: all(c >= 6 for c in clients_of(h).values()), 10)
+        time.sleep(0.5)
+        moved = {p: sent(*p) - before[p] for p in pairs}
+        lazy = [(x, y) for x, y in pairs if x < y and
+                moved[(x, y)] == 0 and moved[(y, x)] == 0]
+        ok(len(lazy) == 1 and sum(moved.values()) == 6, "notice: the tree "
+           "is two of the three links, each update sent twice; the lazy "
+           "link: %s" % "-".join(lazy[0] if lazy else "?"), str(moved))
+        if len(lazy) != 1:
+            return
+        x, y = lazy[0]
+        hub = ({"A", "B", "C"} - {x, y}).pop()
+        grafts = metric_sum(h, "herd_tree_messages_total",
+                            'server="%s",type="graft"' % y)
+        stopped = h.node(hub)["pid"]
+        os.kill(stopped, signal.SIGSTOP)
+        ask(h.port[x], "IAMAT nty +34.0-118.0 1700000020.0\n")
+        t = time.monotonic()
+        got = wait_for(lambda: known(h, y, "nty"), 5, 0.05)
+        took = time.monotonic() - t
+        time.sleep(0.3)
+        g = metric_sum(h, "herd_tree_messages_total",
+                       'server="%s",type="graft"' % y) - grafts
+        ok(got and g >= 1, "notice: with %s paused (its connections open), "
+           "%s's update reaches %s by the lazy link's notice and a GRAFT "
+           "in %.0f ms (%d GRAFTs)" % (hub, x, y, took * 1e3, g))
+        os.kill(stopped, signal.SIGCONT)
+        stopped = None
+        ok(wait_for(lambda: known(h, hub, "nty"), 5),
+           "notice: %s, resumed, has it too" % hub)
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)
+        h.stop()
+
+
 def test_herd30_flood(top):
     h, names, edges = herd30(top, "flood30", "flood")
     try:
@@ -397,7 +460,8 @@ def http_get(port, path):
 
 def main():
     return run("herd-scale-", (test_share, test_weak, test_rescue,
-                               test_herd30, test_herd30_flood), TAP)
+                               test_notice, test_herd30, test_herd30_flood),
+               TAP)
 
 
 if __name__ == "__main__":
