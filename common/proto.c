@@ -354,6 +354,9 @@ proto_x64(const struct proto_field *f, uint64_t *out)
 	return 0;
 }
 
+_Static_assert(2 + 2 * PROTO_IHAVE_MAX <= PROTO_SUMS + 2,
+    "an IHAVE's fields fit proto_parse_sync's");
+
 /* The peer messages of catch-up and repair (herd-protocol(7)). */
 static enum proto_peer_type
 proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
@@ -391,11 +394,17 @@ proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
 	}
 	/* the broadcast tree's (herd-protocol(7) BROADCAST) */
 	if (proto_field_eq(&f[0], "IHAVE")) {
-		if (n != 4 || proto_u64(&f[1], &msg->lseq) == -1 ||
-		    htime_parse(f[3].p, f[3].len, &msg->at.t) == -1)
+		if (n < 4 || n % 2 != 0 || n > 2 + 2 * PROTO_IHAVE_MAX ||
+		    proto_u64(&f[1], &msg->lseq) == -1)
 			return PEER_INVALID;
-		msg->at.id = f[2];
-		msg->at.time = f[3];
+		for (i = 2; i < n; i += 2) {
+			if (htime_parse(f[i + 1].p, f[i + 1].len,
+			    &msg->have_t[msg->nhave]) == -1) {
+				msg->nhave = 0;		/* nothing half-said */
+				return PEER_INVALID;
+			}
+			msg->have_id[msg->nhave++] = f[i];
+		}
 		return msg->type = PEER_IHAVE;
 	}
 	if (proto_field_eq(&f[0], "GRAFT")) {

@@ -25,6 +25,7 @@
 #define PROTO_MAC_HEX		(2 * PROTO_MAC_LEN)	/* on the wire */
 #define PROTO_MAX_FIELDS	8
 #define PROTO_SUMS		32	/* parts of a SUMS digest */
+#define PROTO_IHAVE_MAX		16	/* records an IHAVE names, at most */
 #define PROTO_RADIUS_MAX_KM	50
 #define PROTO_RESULTS_MAX	20
 
@@ -77,7 +78,7 @@ enum proto_peer_type {
 	PEER_SEQ,		/* SEQ <lseq>: the stream is sent up to lseq */
 	PEER_DIGEST,		/* DIGEST <count> <sum> */
 	PEER_SUMS,		/* SUMS <sum> x PROTO_SUMS */
-	PEER_IHAVE,		/* IHAVE <lseq> <id> <time>: a lazy link's notice */
+	PEER_IHAVE,		/* IHAVE <lseq> (<id> <time>)...: a lazy link's notice */
 	PEER_GRAFT,		/* GRAFT <lseq>: send eagerly, again after lseq */
 	PEER_PRUNE,		/* PRUNE: send notices only */
 	PEER_RESEND,		/* RESEND AT ...: an UPDATE sent again */
@@ -92,12 +93,15 @@ struct proto_peer {
 	struct proto_field mac;		/* OK (version 2), AUTH */
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */
-	struct proto_at	 at;		/* UPDATE, RESEND; IHAVE: id, time, t */
+	struct proto_at	 at;		/* UPDATE, RESEND */
 	struct proto_field line;	/* UPDATE, RESEND: from "AT" to the end */
 	uint64_t	 epoch;		/* SINCE, FROM */
 	uint64_t	 lseq;		/* SINCE, FROM, SEQ, IHAVE, GRAFT */
 	uint64_t	 dcount, dsum;	/* DIGEST */
 	uint64_t	 sums[PROTO_SUMS];	/* SUMS */
+	size_t		 nhave;		/* IHAVE: the records it names */
+	struct proto_field have_id[PROTO_IHAVE_MAX];
+	struct htime	 have_t[PROTO_IHAVE_MAX];
 };
 
 /* Split on white space (space, \t, \r, \f, \v); returns the field count. */

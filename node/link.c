@@ -40,7 +40,7 @@ static void	 link_dial(struct link *);
 static void	 link_lookup_poll(struct link *);
 
 
-static void
+void
 link_log(struct link *l, const char *dir, const char *buf, size_t len)
 {
 	log_line(dir[0] == 's' ? l->tag_sent : l->tag_recv, buf, len);
@@ -69,7 +69,7 @@ link_teardown(struct link *l)
 	l->resolved = 0;	/* look a name up again: it may have moved */
 }
 
-static void
+void
 link_down(struct link *l, const char *why)
 {
 	link_teardown(l);
@@ -119,7 +119,7 @@ link_next(struct link *l, const char *why)
  * The neighbour answered, but not as a neighbour should: always worth a
  * warning (a misconfiguration, or not a herd server at all).
  */
-static void
+void
 link_refused(struct link *l, const char *why)
 {
 	log_warnx("link to %s refused: %s", l->srv->name, why);
@@ -175,9 +175,11 @@ link_send(struct link *l, const char *buf, size_t len)
 }
 
 /*
- * Append "UPDATE <at>\n", or "RESEND <at>\n" for a record sent again (a
- * repair, or after a GRAFT, in a tree: its duplicate prunes nothing);
- * -1 when out of memory.
+ * Append "UPDATE <at>\n", or "RESEND <at>\n" for a record sent again,
+ * whose duplicate prunes nothing: again 2, after a GRAFT (only a server
+ * that speaks of trees sends one); again 1, a repair, when we build a tree
+ * (a flooding server's repairs stay UPDATE, as older servers expect).  -1
+ * when out of memory.
  */
 static int
 link_put(struct link *l, const struct store_rec *r, int again)
@@ -187,37 +189,10 @@ link_put(struct link *l, const struct store_rec *r, int again)
 	if ((p = outbuf_reserve(&l->out, 7 + r->atlen + 1)) == NULL)
 		return -1;
 	l->nsent++;
-	memcpy(p, again && peer_ctx.conf->broadcast == HERD_BROADCAST_TREE ?
-	    "RESEND " : "UPDATE ", 7);
+	memcpy(p, again == 2 || (again && peer_ctx.conf->broadcast ==
+	    HERD_BROADCAST_TREE) ? "RESEND " : "UPDATE ", 7);
 	memcpy(p + 7, r->at, r->atlen);
 	p[7 + r->atlen] = '\n';
-	return 0;
-}
-
-/*
- * A lazy link's notice: its stream is at pos, and the newest record it
- * passed there is r (herd-protocol(7) BROADCAST).  -1 when out of memory.
- */
-static int
-link_notice(struct link *l, const struct store_rec *r, uint64_t pos)
-{
-	const char	*time = memrchr(r->at, ' ', r->atlen);
-	size_t		 tlen = r->atlen - (size_t)(time + 1 - r->at);
-	char		 head[32], *p;
-	int		 n;
-
-	n = snprintf(head, sizeof(head), "IHAVE %llu ", (unsigned long long)pos);
-	if ((p = outbuf_reserve(&l->out, (size_t)n + r->idlen + 1 + tlen +
-	    1)) == NULL)
-		return -1;
-	memcpy(p, head, (size_t)n), p += n;
-	memcpy(p, store_id(r), r->idlen), p += r->idlen;
-	*p++ = ' ';
-	memcpy(p, time + 1, tlen), p += tlen;
-	*p = '\n';
-	COUNT(IHAVE);
-	l->seq_sent = pos;		/* a notice says where the stream is */
-	l->seq_at = l->notice_at = ev_now(peer_ctx.loop);
 	return 0;
 }
 
@@ -231,8 +206,9 @@ link_notice(struct link *l, const struct store_rec *r, uint64_t pos)
 void
 link_pump(struct link *l)
 {
-	const struct store_rec	*r, *last = NULL;
-	uint64_t		 limit = journal_durable(), pos;
+	const struct store_rec	*r;
+	struct link_notes	 nt;
+	uint64_t		 limit = journal_durable(), pos, prev;
 	size_t			 queued;
 	ev_tstamp		 wait;
 	char			 buf[64];
@@ -241,6 +217,7 @@ link_pump(struct link *l)
 	if (l->state != LINK_UP)
 		return;
 	queued = outbuf_len(&l->out);
+	nt.n = nt.bytes = 0;
 	lazy = l->lazy && !l->catching;
 	wait = l->notice_at + PEER_NOTICE_S - ev_now(peer_ctx.loop);
 	if ((later = lazy && wait > 0)) {
@@ -250,15 +227,19 @@ link_pump(struct link *l)
 			ev_timer_start(peer_ctx.loop, &l->ntimer);
 		}
 	} else while (outbuf_len(&l->out) < PEER_LINK_HWM &&
+	    ((prev = store_cursor_pos(&l->cur)), 1) &&
 	    (r = store_cursor_next_upto(&l->cur, limit)) != NULL) {
 		/* the neighbour has what it sent us, unless it starts anew */
 		if (r->src == l->idx && r->lseq > l->full_upto)
 			continue;
 		if (lazy) {
-			last = r;
+			if (link_note(l, &nt, r, prev) == -1) {
+				link_down(l, "out of memory");
+				return;
+			}
 			continue;
 		}
-		if (link_put(l, r, r->lseq <= l->resend_upto) == -1) {
+		if (link_put(l, r, r->lseq <= l->resend_upto ? 2 : 0) == -1) {
 			link_down(l, "out of memory");
 			return;
 		}
@@ -293,7 +274,7 @@ link_pump(struct link *l)
 	 * updates is not woken for each batch).
 	 */
 	pos = store_cursor_pos(&l->cur);
-	if (last != NULL && link_notice(l, last, pos) == -1) {
+	if (nt.n > 0 && link_notice(l, &nt, pos) == -1) {
 		link_down(l, "out of memory");
 		return;
 	}
@@ -420,49 +401,6 @@ link_sums(struct link *l, const struct proto_peer *msg)
 	store_cursor_start(&l->rep);
 	if (!ev_is_active(&l->wio))
 		link_pump(l);
-}
-
-/*
- * GRAFT: the neighbour lacks what our notices told of: send eagerly from
- * now on, and again what came after where it says it holds all.
- */
-static void
-link_graft(struct link *l, const struct proto_peer *msg)
-{
-	uint64_t	 pos = store_cursor_pos(&l->cur);
-
-	if (l->state != LINK_UP) {
-		link_refused(l, "unexpected GRAFT");
-		return;
-	}
-	log_info("link to %s: grafted into the tree: resending after change "
-	    "%llu of %llu", l->srv->name, (unsigned long long)msg->lseq,
-	    (unsigned long long)pos);
-	l->lazy = 0;
-	ev_timer_stop(peer_ctx.loop, &l->ntimer);
-	if (msg->lseq < pos) {
-		if (pos > l->resend_upto)
-			l->resend_upto = pos;
-		store_cursor_stop(&l->cur);
-		store_cursor_follow(&l->cur, msg->lseq);
-	}
-	if (!ev_is_active(&l->wio))
-		link_pump(l);
-}
-
-/* PRUNE: the neighbour had our update already: notices only (a tree's). */
-static void
-link_prune(struct link *l)
-{
-	if (l->state != LINK_UP) {
-		link_refused(l, "unexpected PRUNE");
-		return;
-	}
-	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE || l->catching)
-		return;		/* flooding, or a catch-up: goes on eagerly */
-	if (!l->lazy)
-		log_debug("link to %s: pruned from the tree", l->srv->name);
-	l->lazy = 1;
 }
 
 /* The neighbour sends no updates on this connection: only answers. */
@@ -651,18 +589,6 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		break;
 	}
-}
-
-/* A lazy link's notice is due. */
-void
-link_notice_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct link	*l = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (!ev_is_active(&l->wio))
-		link_pump(l);
 }
 
 static void

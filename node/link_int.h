@@ -78,5 +78,33 @@ void	 link_read_cb(struct ev_loop *, ev_io *, int);
 void	 link_write_cb(struct ev_loop *, ev_io *, int);
 void	 link_timer_cb(struct ev_loop *, ev_timer *, int);
 void	 link_notice_cb(struct ev_loop *, ev_timer *, int);
+/* A lazy link's notice names the newest record of each origin passed. */
+struct link_notes {
+	const struct store_rec	*r[PROTO_IHAVE_MAX];
+	size_t			 n;
+	size_t			 bytes;		/* of their ids */
+};
+
+/* link.c */
+void	 link_log(struct link *, const char *dir, const char *buf, size_t len);
+/* Drop the link and retry after the backoff, saying why. */
+void	 link_down(struct link *, const char *why);
+/* The neighbour answered, but not as a neighbour should: warn, then down. */
+void	 link_refused(struct link *, const char *why);
+
+/* link_tree.c: the broadcast tree's sending side. */
+/*
+ * Note r (the stream was at prev before it) for the notice: the newest of
+ * its origin so far.  -1 when out of memory.
+ */
+int	 link_note(struct link *, struct link_notes *, const struct store_rec *r,
+	    uint64_t prev);
+/* Send the notice of what nt holds, the stream at pos.  -1: no memory. */
+int	 link_notice(struct link *, const struct link_notes *, uint64_t pos);
+void	 link_graft(struct link *, const struct proto_peer *);
+void	 link_prune(struct link *);
+
+/* 1 when the link may turn lazy: a tree's, caught up, not resending. */
+int	 link_can_prune(const struct link *);
 
 #endif /* HERD_LINK_INT_H */

@@ -141,8 +141,9 @@ link_tree(const struct herd_server *srv, int lazy)
 	for (i = 0; i < nlinks; i++) {
 		struct link *l = &links[i];
 
-		if (l->srv != srv || l->state != LINK_UP || l->catching ||
-		    l->lazy == lazy)
+		if (l->srv != srv || l->lazy == lazy ||
+		    (lazy && !link_can_prune(l)) ||
+		    (!lazy && (l->state != LINK_UP || l->catching)))
 			continue;
 		l->lazy = lazy;
 		if (!lazy && !ev_is_active(&l->wio))

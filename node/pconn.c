@@ -26,6 +26,7 @@
 #include "link.h"
 #include "log.h"
 #include "pconn.h"
+#include "pconn_int.h"
 #include "peer.h"
 #include "peer_ctx.h"
 #include "proto.h"
@@ -33,46 +34,6 @@
 #include "store.h"
 #include "update.h"
 
-struct pconn {
-	struct pconn	*prev, *next;
-	int		 fd;
-	ev_io		 rio, wio;
-	ev_timer	 timer;
-	char		 addr[64];
-	const struct herd_server *srv;	/* NULL until HELLO (and AUTH) */
-	const struct herd_server *claim;	/* HELLO says, AUTH to prove */
-	int		 idx;		/* srv's index in the herd */
-	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* its HELLO's */
-	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* our CHALLENGE */
-	struct linebuf	 in;
-	struct outbuf	 out;
-	ev_tstamp	 last_rx;
-	int		 closing;	/* ERROR sent: close once written */
-	int		 rescue;	/* a rescue link's (rescue.c) */
-	int		 have_from;	/* FROM seen: SEQ lines are marks */
-	int		 full;		/* we asked for all (SINCE of epoch 0) */
-	uint64_t	 full_seq;	/* its last SEQ, recorded at SYNCED */
-	uint64_t	 epoch;		/* of its stream */
-	int		 catching;	/* between FROM and SYNCED */
-	size_t		 nrecv;		/* records in the catch-up */
-	uint64_t	 d_count, d_sum;	/* its last DIGEST */
-	uint64_t	 o_count, o_sum;	/* ours then */
-	ev_tstamp	 last_sums;
-	/* the broadcast tree's (herd-protocol(7) BROADCAST) */
-	uint64_t	 held;		/* its stream: we hold all up to here */
-	char		*miss_id;	/* a notice of a record we lack, or NULL */
-	size_t		 miss_idlen;
-	struct htime	 miss_t;
-	uint64_t	 miss_pos;	/* where that notice said the stream was */
-	uint64_t	 pend_pos;	/* the last notice or SEQ since */
-	int		 pend_ok;	/* it was a mark by itself */
-	int		 deferred;	/* its GRAFT waited for another's once */
-	int		 eager_in;	/* live updates come: a tree link */
-	ev_timer	 gtimer;	/* GRAFT when it expires, if still lacking */
-	ev_tstamp	 last_prune;
-	char		 tag_sent[HERD_NAME_MAX + 80];	/* "peer WHO sent" */
-	char		 tag_recv[HERD_NAME_MAX + 80];
-};
 
 /* The log's tags: by address until the neighbour is known, then by name. */
 static void
@@ -86,28 +47,15 @@ pconn_tags(struct pconn *p)
 
 static struct pconn	*pconns;
 static int		 pconn_paused;
-static ev_tstamp	 pconn_last_graft;	/* any connection's */
 static int		 pconn_stopping;	/* dropping them all */
-
-static void	 pconn_graft(struct pconn *, const char *);
-static void	 pconn_tree_broken(const struct pconn *);
-
-static void
-pconn_miss_clear(struct pconn *p)
-{
-	free(p->miss_id);
-	p->miss_id = NULL;
-	p->deferred = 0;
-	ev_timer_stop(peer_ctx.loop, &p->gtimer);
-}
 
 static void
 pconn_close(struct pconn *p, const char *why)
 {
 	const struct herd_server *rescued = p->rescue ? p->srv : NULL;
 
-	if (p->eager_in && !pconn_stopping)
-		pconn_tree_broken(p);
+	if (p->tree.eager_in && !pconn_stopping)
+		pconn_tree_broken(pconns, p);
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
@@ -116,7 +64,7 @@ pconn_close(struct pconn *p, const char *why)
 	ev_io_stop(peer_ctx.loop, &p->rio);
 	ev_io_stop(peer_ctx.loop, &p->wio);
 	ev_timer_stop(peer_ctx.loop, &p->timer);
-	pconn_miss_clear(p);
+	pconn_tree_free(p);
 	close(p->fd);
 	linebuf_free(&p->in);
 	outbuf_free(&p->out);
@@ -143,7 +91,7 @@ pconn_write(struct pconn *p)
 	return rc;
 }
 
-static int
+int
 pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 {
 	int	 rc;
@@ -298,16 +246,11 @@ pconn_auth(struct pconn *p, const struct proto_peer *msg)
 	return pconn_accept(p, p->claim, buf, (size_t)n);
 }
 
-/*
- * An UPDATE (live: again is 0) or a RESEND.  In a tree, a live update we
- * hold already, the very same line, came by another way first: this link
- * is not needed for it, so PRUNE it (and ours to the neighbour).
- */
+/* An UPDATE (live: again is 0) or a RESEND. */
 static int
 pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 {
 	const struct proto_at	*at = &msg->at;
-	const struct store_rec	*r;
 	char			 buf[PEER_LINE_MAX];
 	const char		*line;
 	size_t			 n;
@@ -322,166 +265,17 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	if ((rc = update_accept(at->id.p, at->id.len, &at->t, line, n,
 	    p->idx)) == -1)
 		return pconn_refuse(p, "out of memory");
-	if (!again && !p->catching)
-		p->eager_in = 1;
-	if (rc == 1 || again || p->catching ||
-	    peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
-	    ev_now(peer_ctx.loop) - p->last_prune < PEER_PRUNE_S ||
-	    (r = store_get(at->id.p, at->id.len)) == NULL ||
-	    r->atlen != n || memcmp(r->at, line, n) != 0)
-		return 0;
-	p->last_prune = ev_now(peer_ctx.loop);
-	p->eager_in = 0;
-	COUNT(PRUNE);
-	link_tree(p->srv, 1);
-	return pconn_send(p, "PRUNE\n", 6, 0);
+	return pconn_tree_update(p, at->id.p, at->id.len, line, n, rc, again);
 }
 
-/* Its stream is held up to lseq: the mark (journal.h). */
-static void
+void
 pconn_mark(struct pconn *p, uint64_t lseq)
 {
-	p->held = lseq;
+	p->tree.held = lseq;
 	if (p->have_from && p->full)
 		p->full_seq = lseq;
 	else if (p->have_from)
 		journal_mark_set(p->srv->name, p->epoch, lseq);
-}
-
-/* 1 when we hold id's record at time t or a newer one. */
-static int
-pconn_holds(const char *id, size_t idlen, const struct htime *t)
-{
-	const struct store_rec	*r = store_get(id, idlen);
-	struct htime		 have;
-
-	if (r == NULL)
-		return 0;
-	have.sec = r->t_sec;
-	have.nsec = r->t_nsec;
-	return htime_cmp(&have, t) >= 0;
-}
-
-/*
- * The record a notice told of came (by any way): the stream is held up to
- * the last notice or SEQ when that was a mark by itself, else up to the
- * notice's.  1 when it came, 0 when still lacking.
- */
-static int
-pconn_miss_check(struct pconn *p)
-{
-	if (p->miss_id == NULL)
-		return 1;
-	if (!pconn_holds(p->miss_id, p->miss_idlen, &p->miss_t))
-		return 0;
-	pconn_mark(p, p->pend_ok ? p->pend_pos : p->miss_pos);
-	pconn_miss_clear(p);
-	return 1;
-}
-
-/*
- * SEQ, or a lazy link's IHAVE: where its stream is.  A mark, unless a
- * record a notice told of has not come: then the mark waits for it, and a
- * GRAFT goes back if it does not come within PEER_GRAFT_S.
- */
-static int
-pconn_position(struct pconn *p, const struct proto_peer *msg)
-{
-	int	 ok = msg->type == PEER_SEQ ||
-		    pconn_holds(msg->at.id.p, msg->at.id.len, &msg->at.t);
-
-	if (!p->have_from)
-		return pconn_refuse(p, "a position before FROM");
-	if (msg->type == PEER_IHAVE)
-		p->eager_in = 0;		/* its link is lazy */
-	if (pconn_miss_check(p) && ok) {
-		pconn_mark(p, msg->lseq);
-		return 0;
-	}
-	if (p->miss_id != NULL) {		/* still lacking an earlier one */
-		p->pend_pos = msg->lseq;
-		p->pend_ok = ok;
-		return 0;
-	}
-	if ((p->miss_id = malloc(msg->at.id.len)) == NULL)
-		return pconn_refuse(p, "out of memory");
-	memcpy(p->miss_id, msg->at.id.p, msg->at.id.len);
-	p->miss_idlen = msg->at.id.len;
-	p->miss_t = msg->at.t;
-	p->miss_pos = p->pend_pos = msg->lseq;
-	p->pend_ok = 0;
-	ev_timer_set(&p->gtimer, PEER_GRAFT_S, 0.);
-	ev_timer_start(peer_ctx.loop, &p->gtimer);
-	return 0;
-}
-
-/*
- * A notice's record did not come in time: GRAFT the neighbour's link (and
- * ours to it) into the tree, asking again for what came after the mark.
- * When another connection grafted just now, it may bring the record: this
- * one waits once, half as long again.
- */
-static void
-pconn_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct pconn	*p = w->data;
-	char		 why[160];
-
-	(void)revents;
-	if (pconn_miss_check(p) || p->closing)
-		return;
-	if (!p->deferred && ev_now(loop) - pconn_last_graft < PEER_GRAFT_S / 2) {
-		p->deferred = 1;
-		ev_timer_set(&p->gtimer, PEER_GRAFT_S / 2, 0.);
-		ev_timer_start(loop, &p->gtimer);
-		return;
-	}
-	snprintf(why, sizeof(why), "told of %.*s's update, which has not come "
-	    "in %.0f ms", (int)(p->miss_idlen > 64 ? 64 : p->miss_idlen),
-	    p->miss_id, (p->deferred ? 1.5 : 1.0) * PEER_GRAFT_S * 1000);
-	pconn_graft(p, why);
-}
-
-/* GRAFT the neighbour's link (and ours to it), saying why in our log. */
-static void
-pconn_graft(struct pconn *p, const char *why)
-{
-	char	 buf[48];
-	int	 n;
-
-	log_info("peer %s: %s: grafting its link into the tree", p->srv->name,
-	    why);
-	pconn_miss_clear(p);
-	pconn_last_graft = ev_now(peer_ctx.loop);
-	COUNT(GRAFT);
-	link_tree(p->srv, 0);
-	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
-	    (unsigned long long)p->held);
-	pconn_send(p, buf, (size_t)n, 1);
-}
-
-/*
- * The connection of a neighbour that sent us live updates is gone: the
- * tree is broken here, and what was on its way through it may not come.
- * Graft every lazy link at once, from their marks, rather than wait for a
- * notice; the duplicates prune them back.
- */
-static void
-pconn_tree_broken(const struct pconn *gone)
-{
-	struct pconn	*q, *next;
-	char		 why[HERD_NAME_MAX + 64];
-
-	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
-		return;
-	snprintf(why, sizeof(why), "the tree's link from %s is gone",
-	    gone->srv->name);
-	for (q = pconns; q != NULL; q = next) {
-		next = q->next;
-		if (q != gone && q->srv != NULL && q->have_from &&
-		    !q->catching && !q->closing && !q->eager_in)
-			pconn_graft(q, why);
-	}
 }
 
 /* DIGEST: tables that differ twice running, neither changing: repair. */
@@ -544,7 +338,7 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		p->catching = 1;
 		p->nrecv = 0;
 		p->full_seq = msg.lseq;
-		p->held = msg.lseq;
+		pconn_tree_from(p, msg.lseq);
 		/* its stream, from here: so a resumption knows the epoch */
 		if (!p->full)
 			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
@@ -554,7 +348,9 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 			return 0;
 		/* FALLTHROUGH */
 	case PEER_IHAVE:
-		return pconn_position(p, &msg);
+		if (!p->have_from)
+			return pconn_refuse(p, "IHAVE before FROM");
+		return pconn_tree_position(p, &msg);
 	case PEER_DIGEST:
 		return pconn_digest(p, &msg);
 	case PEER_PING:
@@ -639,6 +435,8 @@ pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		pconn_close(p, "silent for too long");
 	else if (p->closing)
 		pconn_close(p, "refused");
+	else
+		pconn_tree_tick(p);
 }
 
 void
@@ -677,8 +475,8 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	ev_io_init(&p->rio, pconn_read_cb, fd, EV_READ);
 	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
 	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
-	ev_timer_init(&p->gtimer, pconn_graft_cb, PEER_GRAFT_S, 0.);
-	p->rio.data = p->wio.data = p->timer.data = p->gtimer.data = p;
+	p->rio.data = p->wio.data = p->timer.data = p;
+	pconn_tree_init(p);
 	if (!pconn_paused)
 		ev_io_start(loop, &p->rio);
 	ev_timer_start(loop, &p->timer);

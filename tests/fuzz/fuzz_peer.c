@@ -29,13 +29,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (msg.type == PEER_CHALLENGE && msg.nonce.len == 0) ||
 	    (msg.type == PEER_AUTH && msg.mac.len == 0))
 		abort();
-	/* a notice's id and time lie inside the line */
+	/* a notice names 1 to PROTO_IHAVE_MAX ids, inside the line */
 	if (msg.type == PEER_IHAVE) {
-		inside(&msg.at.id, data, size);
-		inside(&msg.at.time, data, size);
-		if (msg.at.id.len == 0 || msg.at.time.len == 0)
+		size_t	 i;
+
+		if (msg.nhave == 0 || msg.nhave > PROTO_IHAVE_MAX)
 			abort();
-	}
+		for (i = 0; i < msg.nhave; i++) {
+			inside(&msg.have_id[i], data, size);
+			if (msg.have_id[i].len == 0 ||
+			    msg.have_t[i].nsec < 0 || msg.have_t[i].nsec > 999999999)
+				abort();
+		}
+	} else if (msg.nhave != 0)
+		abort();
 	/* an update's AT line, single-spaced, parses back to the same */
 	if (msg.type == PEER_UPDATE || msg.type == PEER_RESEND) {
 		static char		 buf[1 << 17], line[(1 << 17) + 8];

@@ -1,0 +1,351 @@
+/*
+ * pconn_tree.c -- the broadcast tree's receiving side of a neighbour's
+ * connection (herd-protocol(7) BROADCAST): what its notices (IHAVE) tell
+ * of that has not come, the GRAFT when it does not come in time, the PRUNE
+ * for an update that came twice, and the marks a lazy link's positions
+ * give.
+ *
+ * A notice names the newest record passed of each origin.  The position
+ * it gives becomes the mark (where a reconnect resumes) only when every
+ * record named is held, no earlier notice's record is still lacking, and
+ * PEER_SETTLE_S has passed since: a record on its way by another link, in
+ * another order, has come by then.  A record lacking PEER_GRAFT_S after
+ * its notice makes us GRAFT the link from the mark: the neighbour sends
+ * eagerly again, and again what came after the mark; positions that were
+ * on their way before it heard the GRAFT are ignored until the SEQ it
+ * answers with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "counters.h"
+#include "link.h"
+#include "log.h"
+#include "pconn_int.h"
+#include "peer.h"
+#include "peer_ctx.h"
+#include "proto.h"
+#include "store.h"
+
+static ev_tstamp	 tree_last_graft;	/* any connection's */
+
+static void	 tree_graft_cb(struct ev_loop *, ev_timer *, int);
+
+void
+pconn_tree_init(struct pconn *p)
+{
+	ev_timer_init(&p->tree.gtimer, tree_graft_cb, PEER_GRAFT_S, 0.);
+	p->tree.gtimer.data = p;
+}
+
+static void
+tree_miss_clear(struct pconn_tree *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nmiss; i++)
+		free(t->miss[i].id);
+	t->nmiss = 0;
+	t->overflow = 0;
+	t->have_pend = 0;
+	t->deferred = 0;
+	ev_timer_stop(peer_ctx.loop, &t->gtimer);
+}
+
+void
+pconn_tree_free(struct pconn *p)
+{
+	tree_miss_clear(&p->tree);
+	p->tree.force = 0;
+}
+
+void
+pconn_tree_from(struct pconn *p, uint64_t lseq)
+{
+	struct pconn_tree	*t = &p->tree;
+
+	tree_miss_clear(t);
+	t->held = lseq;
+	t->cand_at = t->next_at = 0;
+	t->exact = 1;
+	t->grafting = 0;
+	t->force = 0;
+	t->eager_in = 0;
+}
+
+/* 1 when we hold id's record at time ts or a newer one. */
+static int
+tree_holds(const char *id, size_t idlen, const struct htime *ts)
+{
+	const struct store_rec	*r = store_get(id, idlen);
+	struct htime		 have;
+
+	if (r == NULL)
+		return 0;
+	have.sec = r->t_sec;
+	have.nsec = r->t_nsec;
+	return htime_cmp(&have, ts) >= 0;
+}
+
+/* A mark of its own (a SEQ after the records it covers): at once. */
+static void
+tree_mark_now(struct pconn *p, uint64_t pos)
+{
+	struct pconn_tree	*t = &p->tree;
+
+	pconn_mark(p, pos);
+	if (t->next_at != 0 && t->next <= pos)
+		t->next_at = 0;
+	if (t->cand_at != 0 && t->cand <= pos) {
+		t->cand = t->next;
+		t->cand_at = t->next_at;
+		t->next_at = 0;
+	}
+}
+
+/* Candidates seen PEER_SETTLE_S ago become the mark. */
+static void
+tree_settle(struct pconn *p)
+{
+	struct pconn_tree	*t = &p->tree;
+	ev_tstamp		 now = ev_now(peer_ctx.loop);
+
+	while (t->cand_at != 0 && now - t->cand_at >= PEER_SETTLE_S) {
+		if (t->cand > t->held)
+			pconn_mark(p, t->cand);
+		t->cand = t->next;
+		t->cand_at = t->next_at;
+		t->next_at = 0;
+	}
+}
+
+static void
+tree_candidate(struct pconn *p, uint64_t pos)
+{
+	struct pconn_tree	*t = &p->tree;
+
+	tree_settle(p);
+	if (t->cand_at == 0) {
+		t->cand = pos;
+		t->cand_at = ev_now(peer_ctx.loop);
+	} else {
+		t->next = pos;
+		t->next_at = ev_now(peer_ctx.loop);
+	}
+}
+
+void
+pconn_tree_tick(struct pconn *p)
+{
+	tree_settle(p);
+}
+
+/* The records told of that came, oldest first: their positions are held. */
+static void
+tree_resolve(struct pconn *p)
+{
+	struct pconn_tree	*t = &p->tree;
+	size_t			 k = 0;
+
+	while (k < t->nmiss && tree_holds(t->miss[k].id, t->miss[k].idlen,
+	    &t->miss[k].t))
+		k++;
+	if (k == 0)
+		return;
+	tree_candidate(p, t->miss[k - 1].pos);
+	while (k-- > 0) {
+		free(t->miss[0].id);
+		memmove(&t->miss[0], &t->miss[1], (t->nmiss - 1) *
+		    sizeof(t->miss[0]));
+		t->nmiss--;
+	}
+	if (t->nmiss == 0 && !t->overflow) {
+		if (t->have_pend)
+			tree_candidate(p, t->pend);
+		t->have_pend = 0;
+		t->deferred = 0;
+		ev_timer_stop(peer_ctx.loop, &t->gtimer);
+	}
+}
+
+/*
+ * Track a record told of at pos that has not come (past PCONN_MISS_MAX, or
+ * out of memory, only that there is more: then the GRAFT is certain).
+ */
+static void
+tree_lacks(struct pconn *p, const struct proto_field *id,
+    const struct htime *ts, uint64_t pos)
+{
+	struct pconn_tree	*t = &p->tree;
+	struct pconn_miss	*m = &t->miss[t->nmiss];
+
+	if (t->nmiss == PCONN_MISS_MAX || (m->id = malloc(id->len)) == NULL)
+		t->overflow = 1;
+	else {
+		memcpy(m->id, id->p, id->len);
+		m->idlen = id->len;
+		m->t = *ts;
+		m->pos = pos;
+		t->nmiss++;
+	}
+	if (!ev_is_active(&t->gtimer)) {
+		ev_timer_set(&t->gtimer, PEER_GRAFT_S, 0.);
+		ev_timer_start(peer_ctx.loop, &t->gtimer);
+	}
+}
+
+int
+pconn_tree_position(struct pconn *p, const struct proto_peer *msg)
+{
+	struct pconn_tree	*t = &p->tree;
+	int			 seq = msg->type == PEER_SEQ, ok = 1, waiting;
+	size_t			 i;
+
+	if (t->grafting) {
+		/* what it sent before it heard our GRAFT says nothing */
+		if (seq && msg->lseq <= t->graft_pos) {
+			t->grafting = 0;
+			t->exact = 1;
+			tree_mark_now(p, msg->lseq);
+		}
+		return 0;
+	}
+	if (!seq)
+		t->exact = t->eager_in = 0;	/* its link is lazy */
+	tree_resolve(p);
+	waiting = t->nmiss > 0 || t->overflow;
+	for (i = 0; i < msg->nhave; i++)
+		if (!tree_holds(msg->have_id[i].p, msg->have_id[i].len,
+		    &msg->have_t[i])) {
+			ok = 0;
+			tree_lacks(p, &msg->have_id[i], &msg->have_t[i],
+			    msg->lseq);
+		}
+	if (!ok)
+		t->have_pend = 0;
+	else if (waiting) {
+		t->pend = msg->lseq;
+		t->have_pend = 1;
+	} else if (seq && t->exact)
+		tree_mark_now(p, msg->lseq);
+	else
+		tree_candidate(p, msg->lseq);
+	return 0;
+}
+
+/* GRAFT the neighbour's link (and ours to it), saying why in our log. */
+static void
+tree_graft(struct pconn *p, const char *why)
+{
+	struct pconn_tree	*t = &p->tree;
+	char			 buf[48];
+	int			 n;
+
+	log_info("peer %s: %s: grafting its link into the tree", p->srv->name,
+	    why);
+	tree_miss_clear(t);
+	t->force = 0;
+	t->grafting = 1;
+	t->graft_pos = t->held;
+	t->cand_at = t->next_at = 0;
+	tree_last_graft = ev_now(peer_ctx.loop);
+	COUNT(GRAFT);
+	link_tree(p->srv, 0);
+	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
+	    (unsigned long long)t->held);
+	pconn_send(p, buf, (size_t)n, 1);
+}
+
+/*
+ * A notice's record did not come in time, or the tree broke elsewhere
+ * (force): GRAFT.  When another connection grafted just now, it may bring
+ * the record: this one waits once, half as long again.
+ */
+static void
+tree_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pconn		*p = w->data;
+	struct pconn_tree	*t = &p->tree;
+	char			 why[160];
+
+	(void)revents;
+	if (p->closing || !p->have_from || t->grafting)
+		return;
+	if (t->force) {
+		tree_graft(p, "the tree broke at a neighbour");
+		return;
+	}
+	tree_resolve(p);
+	if (t->nmiss == 0 && !t->overflow)
+		return;
+	if (!t->deferred && ev_now(loop) - tree_last_graft < PEER_GRAFT_S / 2) {
+		t->deferred = 1;
+		ev_timer_set(&t->gtimer, PEER_GRAFT_S / 2, 0.);
+		ev_timer_start(loop, &t->gtimer);
+		return;
+	}
+	if (t->nmiss > 0)
+		snprintf(why, sizeof(why), "told of %.*s's update, which has "
+		    "not come in %.0f ms", (int)(t->miss[0].idlen > 64 ? 64 :
+		    t->miss[0].idlen), t->miss[0].id, (t->deferred ? 1.5 :
+		    1.0) * PEER_GRAFT_S * 1000);
+	else
+		snprintf(why, sizeof(why), "told of more updates that have "
+		    "not come than we track");
+	tree_graft(p, why);
+}
+
+void
+pconn_tree_broken(struct pconn *all, const struct pconn *gone)
+{
+	struct pconn	*q;
+	int		 n = 0;
+
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
+		return;
+	/* from the loop, not here: a GRAFT's write may close q */
+	for (q = all; q != NULL; q = q->next)
+		if (q != gone && q->srv != NULL && q->have_from &&
+		    !q->catching && !q->closing && !q->tree.eager_in &&
+		    !q->tree.grafting) {
+			q->tree.force = 1;
+			ev_timer_stop(peer_ctx.loop, &q->tree.gtimer);
+			ev_timer_set(&q->tree.gtimer, 0., 0.);
+			ev_timer_start(peer_ctx.loop, &q->tree.gtimer);
+			n++;
+		}
+	if (n > 0)
+		log_info("peer %s: its connection carried the tree's updates: "
+		    "grafting %d lazy link%s", gone->srv->name, n,
+		    n == 1 ? "" : "s");
+}
+
+int
+pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
+    const char *line, size_t len, int stored, int again)
+{
+	struct pconn_tree	*t = &p->tree;
+	const struct store_rec	*r;
+
+	if (again || p->catching)
+		return 0;
+	if (stored == 1) {
+		t->eager_in = 1;	/* it brought this one first */
+		return 0;
+	}
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
+	    ev_now(peer_ctx.loop) - t->last_prune < PEER_PRUNE_S ||
+	    (r = store_get(id, idlen)) == NULL ||
+	    r->atlen != len || memcmp(r->at, line, len) != 0)
+		return 0;
+	/* the very same line came first by another link: not needed here */
+	t->last_prune = ev_now(peer_ctx.loop);
+	t->eager_in = 0;
+	COUNT(PRUNE);
+	link_tree(p->srv, 1);
+	return pconn_send(p, "PRUNE\n", 6, 0);
+}
