@@ -26,12 +26,14 @@ can take one first.  It reports:
   to last   from the first server reading an IAMAT to the last server
             reading its UPDATE (or RESEND), p50 and p99, by the servers'
             log stamps
-  repair    after 10 random servers (not the first) are killed (SIGKILL;
-            herdd restarts them only after 30 s), an update every 20 ms
-            for 3 s: the time from the kills to the
-            first update after which every update reaches every server
-            still reachable through live links within 50 ms; and the
-            p99 of those updates
+  repair    10 random servers (not the first) paused (SIGSTOP: their
+            connections stay open, so only the lazy links' notices tell
+            of the break), and later 10 (another draw) stopped (their
+            connections close, and they stay down); each time an update
+            every 20 ms for 3 s: the time from the pause or the stops to
+            the first update after which every update reaches every
+            server still reachable through live links within 50 ms; and
+            the p99 of those updates
 
 Updates are sent one at a time to the first server, each for a new
 client, a few milliseconds apart, so that the links do not batch them;
@@ -100,7 +102,6 @@ def write_conf(d, names, edges, base, mode):
     out = ["[herd]", "log_dir = log", "log_level = info",
            "control = herd.sock", "http = 127.0.0.1:%d" % (base - 1),
            "broadcast = %s" % mode,
-           "restart_delay_ms = 30000",     # the killed stay down a while
            "",
            "[places]", "backend = offline",
            "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
@@ -206,44 +207,53 @@ def reach_of(names, edges, alive):
     return reach
 
 
-def repair(d, names, edges, base, ctl, sock, seed):
-    """SIGKILL 10 servers (herdd restarts them only after 30 s); an update
-    every 20 ms for 3 s to the first: the time from the kills until every
-    later update reaches every server still reachable within 50 ms, and
-    the p99 of those updates."""
+def repair(d, names, edges, base, ctl, sock, seed, how):
+    """Stop (how "stop": their connections close, and they stay down) or
+    pause (SIGSTOP: their connections stay open) 10 servers; an update
+    every 20 ms for 3 s to the first: the time from then until every later
+    update reaches every server still reachable within 50 ms, and the p99
+    of those updates."""
     down = random.Random(seed).sample(names[1:], 10)
     pids = {s["name"]: s["pid"] for s in status(ctl, sock)}
-    for nm in down:
-        os.kill(pids[nm], signal.SIGKILL)
+    if how == "stop":
+        subprocess.run([ctl, "-s", sock, "stop"] + down,
+                       capture_output=True, timeout=60)
+    else:
+        for nm in down:
+            os.kill(pids[nm], signal.SIGSTOP)
+    prefix = "%s-" % how
     t0 = time.time()
     k = 0
     while time.time() - t0 < 3.0:
-        msg = "IAMAT fix-%d +34.068930-118.445127 %d.5\n" % (
-            k, 1700100000 + k)
+        msg = "IAMAT %s%d +34.068930-118.445127 %d.5\n" % (
+            prefix, k, 1700100000 + k)
         with socket.create_connection(("127.0.0.1", base), 5) as s:
             s.sendall(msg.encode())
             s.makefile().readline()
         k += 1
         time.sleep(0.02)
-    time.sleep(2)
+    time.sleep(1)
+    if how != "stop":
+        for nm in down:
+            os.kill(pids[nm], signal.SIGCONT)
+    time.sleep(1)
     subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
                    timeout=30)
     time.sleep(1)
     reach = reach_of(names, edges, set(names) - set(down))
     order = [n for n in names if n in reach]
-    got = arrivals(d, order, b"fix-")
-    ids = ["fix-%d" % i for i in range(k)]
+    got = arrivals(d, order, prefix.encode())
+    ids = [("%s%d" % (prefix, i)).encode() for i in range(k)]
     good = None
     for i in range(k - 1, -1, -1):
-        a = got.get(ids[i].encode())
+        a = got.get(ids[i])
         if a is None or a[1] - a[0] > 0.05:
             break
         good = i
     if good is None:
         return None, None
-    lat = sorted((got[c.encode()][1] - got[c.encode()][0]) * 1e3
-                 for c in ids[good:])
-    return (got[ids[good].encode()][0] - t0) * 1e3, pct(lat, 0.99)
+    lat = sorted((got[c][1] - got[c][0]) * 1e3 for c in ids[good:])
+    return (got[ids[good]][0] - t0) * 1e3, pct(lat, 0.99)
 
 
 def one(a, n, mode):
@@ -312,13 +322,18 @@ def one(a, n, mode):
                        timeout=30)     # the workers' logs written out
         time.sleep(1)
         p50, p99 = propagation(d, names)
-        fix, fix99 = repair(d, names, edges, base, ctl, sock, a.seed)
+        pz, pz99 = repair(d, names, edges, base, ctl, sock, a.seed + 1,
+                          "pause")
+        time.sleep(2)       # they catch up
+        fix, fix99 = repair(d, names, edges, base, ctl, sock, a.seed,
+                            "stop")
         return {"n": n, "mode": mode, "links": len(edges),
                 "ready_ms": ready, "pss_mb": pss / 1024.0, "msgs": msgs,
                 "tree": n - 1, "flood": 2 * len(edges) - n + 1,
                 "bytes": nbytes,
                 "copies": (n - 1) * line_bytes / a.updates, "p50": p50,
-                "p99": p99, "fix": fix, "fix99": fix99}
+                "p99": p99, "fix": fix, "fix99": fix99, "pz": pz,
+                "pz99": pz99}
     finally:
         herdd.send_signal(signal.SIGTERM)
         try:
@@ -378,17 +393,20 @@ def main():
     table = ["| servers | links | broadcast | ready | PSS, herdd and workers "
              "| UPDATE messages per update (N - 1; 2L - N + 1) | bytes on "
              "peer links per update (x N - 1 copies) | to the last server, "
-             "p50 / p99 | 10 killed: repaired after; p99 since |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "p50 / p99 | 10 paused: repaired after; p99 since | 10 stopped: "
+             "repaired after; p99 since |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append("| %d | %d | %s | %d ms | %.0f MB (%.1f MB a server) | "
-                     "%.1f (%d; %d) | %.0f (%.2fx) | %s | %s |" % (
+                     "%.1f (%d; %d) | %.0f (%.2fx) | %s | %s | %s |" % (
                          r["n"], r["links"], r["mode"], r["ready_ms"],
                          r["pss_mb"], r["pss_mb"] / r["n"], r["msgs"],
                          r["tree"], r["flood"], r["bytes"],
                          r["bytes"] / r["copies"], "%.1f / %.1f ms" % (
                              r["p50"], r["p99"]) if r["p50"] is not None
                          else "-", "%.0f ms; %.1f ms" % (
+                             r["pz"], r["pz99"]) if r["pz"] is not None
+                         else "not within 3 s", "%.0f ms; %.1f ms" % (
                              r["fix"], r["fix99"]) if r["fix"] is not None
                          else "not within 3 s"))
     text = "\n".join(table)
