@@ -181,6 +181,8 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		bit = NOTIFY_F_CONNS;
 	else if (KEY("links"))
 		bit = NOTIFY_F_LINKS;
+	else if (KEY("eager"))
+		bit = NOTIFY_F_EAGER;
 	else if (KEY("synced"))
 		bit = NOTIFY_F_SYNCED;
 	else if (KEY("journal"))
@@ -210,6 +212,8 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		return notify_ulong(v, end, &msg->conns);
 	case NOTIFY_F_LINKS:
 		return notify_names(v, end, msg->links);
+	case NOTIFY_F_EAGER:
+		return notify_names(v, end, msg->eager);
 	case NOTIFY_F_SYNCED:
 		return notify_names(v, end, msg->synced);
 	/*
@@ -326,6 +330,9 @@ notify_format_stats(char *buf, size_t size, const struct notify_msg *m)
 	if (m->have & NOTIFY_F_LINKS)
 		rc |= notify_put(buf, size, &off, " links=%s",
 		    m->links[0] != '\0' ? m->links : "-");
+	if (m->have & NOTIFY_F_EAGER)
+		rc |= notify_put(buf, size, &off, " eager=%s",
+		    m->eager[0] != '\0' ? m->eager : "-");
 	if (m->have & NOTIFY_F_SYNCED)
 		rc |= notify_put(buf, size, &off, " synced=%s",
 		    m->synced[0] != '\0' ? m->synced : "-");

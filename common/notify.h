@@ -23,6 +23,8 @@
  *	clients=<n>	clients known to the node
  *	conns=<n>	client connections open
  *	links=<names>	neighbours whose link is up, comma-separated, or "-"
+ *	eager=<names>	of those, the links that send updates (the broadcast
+ *			tree's; all of them when flooding), or "-"
  *	synced=<names>	neighbours whose stream to us has caught up (each
  *			sent everything it had when the link came up), or "-"
  *	journal=<word>	off (no state_dir), ok, or error (updates refused
@@ -50,7 +52,7 @@
 /* and the offline data set's image, when herdd shares one (offline.h) */
 #define NOTIFY_PLACES_ENV	"HERD_PLACES_FD"
 #define NOTIFY_LINE_MAX		32768
-#define NOTIFY_LIST_MAX		4096	/* links=, synced=: their text */
+#define NOTIFY_LIST_MAX		4096	/* links=, eager=, synced=: their text */
 #define NOTIFY_NAME_MAX		63	/* a server's name (HERD_NAME_MAX) */
 #define NOTIFY_FLOOD_MAX	128	/* neighbours in flood= */
 #define NOTIFY_HIST_N		15	/* pl_hist= buckets, the last +Inf */
@@ -73,6 +75,7 @@ enum notify_type {
 #define NOTIFY_F_JBYTES		0x20
 #define NOTIFY_F_HIST		0x40
 #define NOTIFY_F_FLOOD		0x80
+#define NOTIFY_F_EAGER		0x100
 
 /* The counters of STATS: plain integers a worker bumps on its paths. */
 enum notify_ctr {
@@ -114,6 +117,7 @@ struct notify_msg {
 	unsigned long	 clients;
 	unsigned long	 conns;
 	char		 links[NOTIFY_LIST_MAX];	/* "A,B" or "" */
+	char		 eager[NOTIFY_LIST_MAX];	/* of those, the tree's */
 	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" or "" */
 	char		 journal[16];	/* "off", "ok", "error"; "" unsaid */
 	unsigned long long jbytes;

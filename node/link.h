@@ -46,4 +46,7 @@ void	 link_rescue_stop(const struct herd_server *srv);
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 link_names_up(char *buf, size_t size);
 
+/* Of those, the links that send updates (not a tree's lazy ones). */
+size_t	 link_names_eager(char *buf, size_t size);
+
 #endif /* HERD_LINK_H */

@@ -73,6 +73,30 @@ link_names_up(char *buf, size_t size)
 	return o;
 }
 
+size_t
+link_names_eager(char *buf, size_t size)
+{
+	size_t	 i, o = 0;
+	int	 n;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; i < nlinks; i++) {
+		if (links[i].srv == NULL || links[i].state != LINK_UP ||
+		    (links[i].lazy && !links[i].catching))
+			continue;
+		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
+		    links[i].srv->name);
+		if (n < 0 || (size_t)n >= size - o) {
+			buf[o] = '\0';
+			break;
+		}
+		o += (size_t)n;
+	}
+	return o;
+}
+
 void
 link_flood(struct notify_msg *m)
 {

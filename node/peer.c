@@ -142,6 +142,12 @@ peer_links_up(char *buf, size_t size)
 	return link_names_up(buf, size);
 }
 
+size_t
+peer_links_eager(char *buf, size_t size)
+{
+	return link_names_eager(buf, size);
+}
+
 void
 peer_flood(struct notify_msg *m)
 {

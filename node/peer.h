@@ -46,6 +46,9 @@ void	 peer_hold(int hold);
 /* The names of the neighbours whose link is up, comma-separated. */
 size_t	 peer_links_up(char *buf, size_t size);
 
+/* Of those, the links that send updates (not a tree's lazy ones). */
+size_t	 peer_links_eager(char *buf, size_t size);
+
 /* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
 struct notify_msg;
 void	 peer_flood(struct notify_msg *m);

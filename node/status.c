@@ -168,10 +168,11 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;			/* the last one is not out yet */
 	memset(&m, 0, sizeof(m));
 	m.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
-	    NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL | NOTIFY_F_HIST;
+	    NOTIFY_F_EAGER | NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL | NOTIFY_F_HIST;
 	m.clients = store_count();
 	m.conns = client_count();
 	peer_links_up(m.links, sizeof(m.links));
+	peer_links_eager(m.eager, sizeof(m.eager));
 	peer_links_synced(m.synced, sizeof(m.synced));
 	snprintf(m.journal, sizeof(m.journal), "%s", !journal_enabled() ?
 	    "off" : journal_ok() ? "ok" : "error");

@@ -177,27 +177,44 @@ mx_worker(struct mx *x)
 		    proc_up(p) && p->have_stats ? p->conns : 0);
 }
 
+/*
+ * A gauge per configured link of each server: 1 when the neighbour is in
+ * the list the server's worker gave (links= or eager=), else 0.
+ */
+static void
+mx_link_gauge(struct mx *x, const char *family, const char *help, int eager)
+{
+	const struct herd_server	*s;
+	struct proc			*p;
+	size_t				 i, j;
+	int				 in;
+
+	mx_family(x, family, "gauge", help);
+	FOR_PROCS(i, p) {
+		if ((s = conf_server(proc_conf, p->name)) == NULL)
+			continue;
+		for (j = 0; j < s->nneighbors; j++) {
+			in = proc_up(p) && proc_in_list(eager ? p->eager :
+			    p->links, proc_conf->servers[s->neighbors[j]].name);
+			mx_printf(x, "%s{server=\"%s\",neighbor=\"%s\"} %d\n",
+			    family, p->name,
+			    proc_conf->servers[s->neighbors[j]].name, in);
+		}
+	}
+}
+
 static void
 mx_links(struct mx *x)
 {
 	const struct herd_server	*s;
 	struct proc			*p;
 	size_t				 i, j, n;
-	int				 up;
 
-	mx_family(x, "herd_link_up", "gauge",
-	    "1 when the server's link to the neighbour is up, else 0.");
-	FOR_PROCS(i, p) {
-		if ((s = conf_server(proc_conf, p->name)) == NULL)
-			continue;
-		for (j = 0; j < s->nneighbors; j++) {
-			up = proc_up(p) && proc_in_list(p->links,
-			    proc_conf->servers[s->neighbors[j]].name);
-			mx_printf(x, "herd_link_up{server=\"%s\",neighbor="
-			    "\"%s\"} %d\n", p->name,
-			    proc_conf->servers[s->neighbors[j]].name, up);
-		}
-	}
+	mx_link_gauge(x, "herd_link_up", "1 when the server's link to the "
+	    "neighbour is up, else 0.", 0);
+	mx_link_gauge(x, "herd_link_eager", "1 when the server's link to the "
+	    "neighbour is up and sends it updates (the broadcast tree's; "
+	    "every link up when flooding).", 1);
 	mx_family(x, "herd_links_up", "gauge",
 	    "The server's links that are up.");
 	FOR_PROCS(i, p) {

@@ -63,12 +63,26 @@ proc_json_neighbors(struct json_object *o, const char *name)
 	json_object_object_add(o, "neighbors", a);
 }
 
+/* key: the names of a comma-separated list, as an array. */
+static void
+proc_json_list(struct json_object *o, const char *key, const char *list)
+{
+	struct json_object	*a = json_object_new_array();
+	char			 buf[NOTIFY_LIST_MAX], *w, *save;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (w = strtok_r(buf, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save))
+		json_object_array_add(a, json_object_new_string(w));
+	json_object_object_add(o, key, a);
+}
+
 struct json_object *
 proc_json(struct proc *p)
 {
-	struct json_object	*o, *links;
+	struct json_object	*o;
 	ev_tstamp		 now = ev_now(EV_DEFAULT);
-	char			 desc[64], buf[NOTIFY_LIST_MAX], *w, *save;
+	char			 desc[64], buf[NOTIFY_LIST_MAX];
 	long			 ms;
 
 	o = json_object_new_object();
@@ -108,6 +122,7 @@ proc_json(struct proc *p)
 		json_object_object_add(o, "clients", NULL);
 		json_object_object_add(o, "conns", NULL);
 		json_object_object_add(o, "links", NULL);
+		json_object_object_add(o, "eager", NULL);
 		json_object_object_add(o, "journal", NULL);
 		return o;
 	}
@@ -115,12 +130,8 @@ proc_json(struct proc *p)
 	    json_object_new_int64((int64_t)p->clients));
 	json_object_object_add(o, "conns",
 	    json_object_new_int64((int64_t)p->conns));
-	links = json_object_new_array();
-	snprintf(buf, sizeof(buf), "%s", p->links);
-	for (w = strtok_r(buf, ",", &save); w != NULL;
-	    w = strtok_r(NULL, ",", &save))
-		json_object_array_add(links, json_object_new_string(w));
-	json_object_object_add(o, "links", links);
+	proc_json_list(o, "links", p->links);
+	proc_json_list(o, "eager", p->eager);
 	json_object_object_add(o, "journal", p->journal[0] != '\0' ?
 	    json_object_new_string(p->journal) : NULL);
 	return o;
@@ -133,7 +144,7 @@ proc_json_remote(const struct herd_server *s)
 	struct json_object	*o;
 	static const char	*none[] = { "pid", "restarts", "uptime_s",
 				    "last_exit", "reason", "log", "clients",
-				    "conns", "links", "journal" };
+				    "conns", "links", "eager", "journal" };
 	size_t			 i;
 
 	o = json_object_new_object();

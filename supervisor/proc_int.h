@@ -66,6 +66,7 @@ struct proc {
 	unsigned long	 clients;	/* clients known */
 	unsigned long	 conns;		/* client connections open */
 	char		 links[NOTIFY_LIST_MAX];	/* "A,B" */
+	char		 eager[NOTIFY_LIST_MAX];	/* of those, the tree's */
 	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" */
 	char		 journal[16];	/* its journal: off, ok, error */
 	char		 error[NOTIFY_TEXT_MAX + 1];	/* its ERROR, or "" */

@@ -81,6 +81,8 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 			p->conns = msg.conns;
 		if (msg.have & NOTIFY_F_LINKS)
 			memcpy(p->links, msg.links, sizeof(p->links));
+		if (msg.have & NOTIFY_F_EAGER)
+			memcpy(p->eager, msg.eager, sizeof(p->eager));
 		if (msg.have & NOTIFY_F_SYNCED) {
 			memcpy(p->synced, msg.synced, sizeof(p->synced));
 			proc_reload_changed();	/* it may have caught up */

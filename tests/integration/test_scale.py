@@ -329,6 +329,12 @@ def test_notice(top):
             return
         x, y = lazy[0]
         hub = ({"A", "B", "C"} - {x, y}).pop()
+        eager = {n: set(v.get("eager") or []) for n, v in
+                 h.status().items()}
+        ok(eager == {hub: {x, y}, x: {hub}, y: {hub}} and
+           metric_sum(h, "herd_link_eager") == 4,
+           "notice: herdctl status and herd_link_eager say the same: %s-%s "
+           "lazy both ways, the hub's links eager" % (x, y), str(eager))
         grafts = metric_sum(h, "herd_tree_messages_total",
                             'server="%s",type="graft"' % y)
         stopped = h.node(hub)["pid"]

@@ -67,17 +67,22 @@ main(void)
 
 	memset(&w, 0, sizeof(w));
 	w.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
-	    NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL;
+	    NOTIFY_F_EAGER | NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL;
 	w.clients = 5;
 	w.conns = 1;
-	strcpy(w.links, "A");
+	strcpy(w.links, "A,B");
+	strcpy(w.eager, "B");
 	strcpy(w.journal, "ok");
 	n = notify_format_stats(buf, sizeof(buf), &w);
-	ok(strcmp(buf, "STATS clients=5 conns=1 links=A synced=- "
+	ok(strcmp(buf, "STATS clients=5 conns=1 links=A,B eager=B synced=- "
 	    "journal=ok\n") == 0, "format: %s", buf);
 	ok(notify_parse(buf, n - 1, &m) == 0 && m.clients == 5 &&
-	    strcmp(m.links, "A") == 0 && m.synced[0] == '\0',
-	    "format and parse agree");
+	    strcmp(m.links, "A,B") == 0 && strcmp(m.eager, "B") == 0 &&
+	    m.synced[0] == '\0', "format and parse agree");
+	ok(parse("STATS eager=- links=A", &m) == 0 && m.eager[0] == '\0' &&
+	    (m.have & NOTIFY_F_EAGER), "eager none");
+	ok(parse("STATS eager=A eager=A", &m) == -1 &&
+	    parse("STATS eager=a;b", &m) == -1, "eager twice, a bad name");
 
 	/* the counters */
 	ok(parse("STATS iamat=10 whatsat=2 invalid=1 upd_peer=7", &m) == 0 &&
