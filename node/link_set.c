@@ -50,8 +50,9 @@ link_kick(const struct herd_server *srv)
 		}
 }
 
-size_t
-link_names_up(char *buf, size_t size)
+/* The names of the links up (only the eager ones: eager), comma-separated. */
+static size_t
+link_names(char *buf, size_t size, int eager)
 {
 	size_t	 i, o = 0;
 	int	 n;
@@ -60,7 +61,8 @@ link_names_up(char *buf, size_t size)
 		return 0;
 	buf[0] = '\0';
 	for (i = 0; i < nlinks; i++) {
-		if (links[i].srv == NULL || links[i].state != LINK_UP)
+		if (links[i].srv == NULL || links[i].state != LINK_UP ||
+		    (eager && links[i].lazy && !links[i].catching))
 			continue;
 		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
 		    links[i].srv->name);
@@ -74,27 +76,15 @@ link_names_up(char *buf, size_t size)
 }
 
 size_t
+link_names_up(char *buf, size_t size)
+{
+	return link_names(buf, size, 0);
+}
+
+size_t
 link_names_eager(char *buf, size_t size)
 {
-	size_t	 i, o = 0;
-	int	 n;
-
-	if (size == 0)
-		return 0;
-	buf[0] = '\0';
-	for (i = 0; i < nlinks; i++) {
-		if (links[i].srv == NULL || links[i].state != LINK_UP ||
-		    (links[i].lazy && !links[i].catching))
-			continue;
-		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
-		    links[i].srv->name);
-		if (n < 0 || (size_t)n >= size - o) {
-			buf[o] = '\0';
-			break;
-		}
-		o += (size_t)n;
-	}
-	return o;
+	return link_names(buf, size, 1);
 }
 
 void
