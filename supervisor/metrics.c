@@ -206,6 +206,13 @@ mx_link_gauge(struct mx *x, const char *family, const char *help, int eager)
 static void
 mx_links(struct mx *x)
 {
+	static const struct {
+		const char	*label;
+		enum notify_ctr	 c;
+	} tree[] = {
+		{ "ihave", NOTIFY_C_IHAVE }, { "graft", NOTIFY_C_GRAFT },
+		{ "prune", NOTIFY_C_PRUNE },
+	};
 	const struct herd_server	*s;
 	struct proc			*p;
 	size_t				 i, j, n;
@@ -252,14 +259,11 @@ mx_links(struct mx *x)
 	mx_family(x, "herd_tree_messages_total", "counter",
 	    "The broadcast tree's messages the server sent: ihave (a lazy "
 	    "link's notice), graft, prune.");
-	FOR_PROCS(i, p) {
-		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
-		    "\"ihave\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_IHAVE));
-		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
-		    "\"graft\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_GRAFT));
-		mx_printf(x, "herd_tree_messages_total{server=\"%s\",type="
-		    "\"prune\"} %llu\n", p->name, metrics_sum(p, NOTIFY_C_PRUNE));
-	}
+	FOR_PROCS(i, p)
+		for (j = 0; j < sizeof(tree) / sizeof(tree[0]); j++)
+			mx_printf(x, "herd_tree_messages_total{server=\"%s\","
+			    "type=\"%s\"} %llu\n", p->name, tree[j].label,
+			    metrics_sum(p, tree[j].c));
 }
 
 static void

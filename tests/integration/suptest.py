@@ -20,6 +20,9 @@ HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
 HERD_NODE = os.environ.get("HERD_NODE", "")
 DATASET = os.path.abspath(os.environ.get("HERD_DATASET", "data/cities.dat"))
+# etc/herd.ini's mesh: each server and the neighbours it names
+FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
+        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
 
 
 def wait_for(pred, timeout=10.0, step=0.05):

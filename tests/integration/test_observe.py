@@ -40,13 +40,11 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap, free_ports  # noqa: E402
-from suptest import (HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
+from suptest import (FIVE, HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
                      ask, run, wait_for)
 
 TAP = Tap()
 ok = TAP.ok
-FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
-        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
 PAIRS = {("Goloman", "Hands"), ("Goloman", "Holiday"), ("Goloman", "Wilkes"),
          ("Hands", "Wilkes"), ("Holiday", "Welsh"), ("Holiday", "Wilkes")}
 ARTIFACTS = os.environ.get("HERD_ARTIFACTS", "")

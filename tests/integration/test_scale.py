@@ -49,13 +49,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdtest import Tap  # noqa: E402
-from suptest import (DATASET, HERDD, Herd,  # noqa: E402
+from suptest import (FIVE, DATASET, HERDD, Herd,  # noqa: E402
                      ask, wait_for, run)
 
 TAP = Tap()
 ok = TAP.ok
-FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
-        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
 
 
 def smaps(pid):
