@@ -33,7 +33,8 @@
  *	<counter>=<n>	a counter, since the process started (notify_ctr_key:
  *			iamat, whatsat, invalid, upd_client, upd_peer, stale,
  *			pl_ok, pl_error, pl_timeout, pl_cancel, pl_usec,
- *			cu_sent, cu_recv, peer_bytes, ihave, graft, prune)
+ *			cu_sent, cu_recv, peer_bytes, ihave, graft, prune,
+ *			eager)
  *	pl_hist=<n>,...	Places lookups by latency: NOTIFY_HIST_N counts, one
  *			per bucket of notify_hist_le (not cumulative), the
  *			last for those slower than its last bound
@@ -96,6 +97,7 @@ enum notify_ctr {
 	NOTIFY_C_IHAVE,		/* the broadcast tree's notices sent (IHAVE) */
 	NOTIFY_C_GRAFT,		/* links grafted into it (GRAFT sent) */
 	NOTIFY_C_PRUNE,		/* and pruned out of it (PRUNE sent) */
+	NOTIFY_C_EAGER,		/* EAGER sent: the mesh changed, all eager */
 	NOTIFY_C_N
 };
 

@@ -414,6 +414,8 @@ proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
 	}
 	if (proto_field_eq(&f[0], "PRUNE") && n == 1)
 		return msg->type = PEER_PRUNE;
+	if (proto_field_eq(&f[0], "EAGER") && n == 1)
+		return msg->type = PEER_EAGER;
 	return PEER_INVALID;
 }
 

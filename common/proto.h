@@ -82,6 +82,7 @@ enum proto_peer_type {
 	PEER_GRAFT,		/* GRAFT <lseq>: send eagerly, again after lseq */
 	PEER_PRUNE,		/* PRUNE: send notices only */
 	PEER_RESEND,		/* RESEND AT ...: an UPDATE sent again */
+	PEER_EAGER,		/* EAGER: the mesh changed: all send eagerly */
 };
 
 struct proto_peer {

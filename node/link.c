@@ -72,6 +72,9 @@ link_teardown(struct link *l)
 void
 link_down(struct link *l, const char *why)
 {
+	int	 was_up = l->state == LINK_UP;
+	char	 what[HERD_NAME_MAX + 32];
+
 	link_teardown(l);
 	if (l->state == LINK_UP)
 		log_warnx("link to %s down: %s; retrying in %d ms",
@@ -89,6 +92,10 @@ link_down(struct link *l, const char *why)
 	l->backoff_ms *= 2;
 	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
 		l->backoff_ms = PEER_BACKOFF_MAX_MS;
+	if (was_up) {
+		snprintf(what, sizeof(what), "link to %s down", l->srv->name);
+		link_unsettle(what);
+	}
 }
 
 /*
@@ -372,6 +379,8 @@ link_since(struct link *l, const struct proto_peer *msg)
 		link_down(l, "out of memory");
 		return;
 	}
+	snprintf(buf, sizeof(buf), "link to %.40s up", l->srv->name);
+	link_unsettle(buf);	/* EAGER on this one too, after FROM */
 	link_pump(l);
 }
 

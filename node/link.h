@@ -30,6 +30,20 @@ void	 link_flood(struct notify_msg *m);
  */
 void	 link_tree(const struct herd_server *srv, int lazy);
 
+/*
+ * The mesh changed (why: a link or a neighbour's connection came or went,
+ * or a neighbour said EAGER): for PEER_EAGER_S every link sends updates and
+ * none is pruned, so an update reaches every live server at once, as when
+ * flooding, while the tree is broken or rebuilt (herd-protocol(7)
+ * BROADCAST).  The first time in PEER_EAGER_S / 2 it also sends EAGER on
+ * every link up, so the whole herd does the same: a wave that stops at the
+ * servers it has reached.  Nothing when flooding.
+ */
+void	 link_unsettle(const char *why);
+
+/* 1 while the mesh changed lately (link_unsettle): no link is pruned. */
+int	 link_unsettled(void);
+
 /* 1 when a link to a configured neighbour is up. */
 int	 link_configured_up(void);
 

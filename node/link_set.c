@@ -11,6 +11,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "link.h"
 #include "link_int.h"
 #include "log.h"
@@ -24,6 +25,7 @@
  */
 static struct link	*links;
 static size_t		 nlinks, nconfigured;
+static ev_tstamp	 eager_until;	/* link_unsettle: all eager till then */
 
 void
 link_flush(void)
@@ -163,6 +165,47 @@ link_tree(const struct herd_server *srv, int lazy)
 		if (!lazy && !ev_is_active(&l->wio))
 			link_pump(l);	/* what waited for its notice */
 	}
+}
+
+int
+link_unsettled(void)
+{
+	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
+	    ev_now(peer_ctx.loop) < eager_until;
+}
+
+void
+link_unsettle(const char *why)
+{
+	ev_tstamp	 until = ev_now(peer_ctx.loop) + PEER_EAGER_S;
+	size_t		 i, n = 0;
+	int		 spread;
+
+	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
+		return;
+	/* a wave already passed here lately: it has gone on from here */
+	spread = until - eager_until >= PEER_EAGER_S / 2;
+	if (until > eager_until)
+		eager_until = until;
+	if (!spread)
+		return;
+	for (i = 0; i < nlinks; i++) {
+		struct link *l = &links[i];
+
+		if (l->srv == NULL || l->state != LINK_UP)
+			continue;
+		l->lazy = 0;
+		ev_timer_stop(peer_ctx.loop, &l->ntimer);
+		/* before any update it sends from now on: in the stream */
+		if (outbuf_add(&l->out, "EAGER\n", 6) == -1)
+			continue;	/* out of memory: notices repair it */
+		COUNT(EAGER);
+		n++;
+		if (!ev_is_active(&l->wio))
+			link_pump(l);
+	}
+	log_info("%s: every link sends updates for %.0f s (EAGER to %zu)",
+	    why, PEER_EAGER_S, n);
 }
 
 int

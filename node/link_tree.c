@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "counters.h"
+#include "link.h"
 #include "link_int.h"
 #include "log.h"
 #include "peer.h"
@@ -158,7 +159,7 @@ int
 link_can_prune(const struct link *l)
 {
 	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
-	    l->state == LINK_UP && !l->catching &&
+	    !link_unsettled() && l->state == LINK_UP && !l->catching &&
 	    store_cursor_pos(&l->cur) >= l->resend_upto;
 }
 

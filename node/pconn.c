@@ -54,8 +54,14 @@ pconn_close(struct pconn *p, const char *why)
 {
 	const struct herd_server *rescued = p->rescue ? p->srv : NULL;
 
+	char		 what[HERD_NAME_MAX + 32];
+
 	if (p->tree.eager_in && !pconn_stopping)
 		pconn_tree_broken(pconns, p);
+	if (p->have_from && !pconn_stopping) {
+		snprintf(what, sizeof(what), "peer %s gone", p->srv->name);
+		link_unsettle(what);
+	}
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
@@ -316,6 +322,7 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 {
 	struct proto_peer	 msg;
 	enum proto_peer_type	 type;
+	char			 what[HERD_NAME_MAX + 40];
 
 	p->last_rx = ev_now(peer_ctx.loop);
 	type = proto_parse_peer(line, len, &msg);
@@ -342,6 +349,13 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		/* its stream, from here: so a resumption knows the epoch */
 		if (!p->full)
 			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
+		snprintf(what, sizeof(what), "peer %s up", p->srv->name);
+		link_unsettle(what);
+		return 0;
+	case PEER_EAGER:
+		snprintf(what, sizeof(what), "peer %s says the mesh changed",
+		    p->srv->name);
+		link_unsettle(what);
 		return 0;
 	case PEER_SEQ:
 		if (!p->have_from)

@@ -338,6 +338,7 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 		return 0;
 	}
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
+	    link_unsettled() ||
 	    ev_now(peer_ctx.loop) - t->last_prune < PEER_PRUNE_S ||
 	    (r = store_get(id, idlen)) == NULL ||
 	    r->atlen != len || memcmp(r->at, line, len) != 0)

@@ -211,7 +211,7 @@ mx_links(struct mx *x)
 		enum notify_ctr	 c;
 	} tree[] = {
 		{ "ihave", NOTIFY_C_IHAVE }, { "graft", NOTIFY_C_GRAFT },
-		{ "prune", NOTIFY_C_PRUNE },
+		{ "prune", NOTIFY_C_PRUNE }, { "eager", NOTIFY_C_EAGER },
 	};
 	const struct herd_server	*s;
 	struct proc			*p;
@@ -258,7 +258,8 @@ mx_links(struct mx *x)
 		    p->name, metrics_sum(p, NOTIFY_C_PEER_BYTES));
 	mx_family(x, "herd_tree_messages_total", "counter",
 	    "The broadcast tree's messages the server sent: ihave (a lazy "
-	    "link's notice), graft, prune.");
+	    "link's notice), graft, prune, eager (the mesh changed: every "
+	    "link sends updates for a while).");
 	FOR_PROCS(i, p)
 		for (j = 0; j < sizeof(tree) / sizeof(tree[0]); j++)
 			mx_printf(x, "herd_tree_messages_total{server=\"%s\","

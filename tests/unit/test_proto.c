@@ -354,6 +354,9 @@ main(void)
 		    peer("GRAFT 1 2", &m) == PEER_INVALID, "malformed GRAFT");
 		ok(peer("PRUNE", &m) == PEER_PRUNE &&
 		    peer("PRUNE 1", &m) == PEER_INVALID, "PRUNE");
+		ok(peer("EAGER", &m) == PEER_EAGER &&
+		    peer("EAGER 1", &m) == PEER_INVALID &&
+		    peer("EAGERX", &m) == PEER_INVALID, "EAGER");
 		ok(peer("RESEND AT A +0.100000000 k +1+1 1", &m) == PEER_RESEND &&
 		    m.line.len == 26 && peer("RESEND AT A", &m) == PEER_INVALID,
 		    "RESEND");

@@ -1,0 +1,83 @@
+"""shipped -- etc/herd.ini as shipped, for a herd in a test's directory.
+
+The drills run the herd as a user first runs it: every setting of
+etc/herd.ini and every default.  Only what a test cannot share with a user
+changes: the ports (free ones, picked by binding port 0, so that a test
+never takes a running herd's; each server's peer_port is written out
+because the default, port + 10000, could be taken) and the data set's
+path (made absolute, as the file moves).  Paths relative to the file
+(log, state, the control socket) then fall inside the test's directory.
+"""
+import os
+import re
+
+from herdtest import free_ports
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHIPPED = os.environ.get("HERD_SHIPPED_CONF",
+                         os.path.join(HERE, "..", "..", "etc", "herd.ini"))
+
+
+class Shipped:
+    """Write etc/herd.ini's text to dest/herd.ini with free ports.
+    names: the servers in order; links: each server's own neighbors line;
+    port, peer: their ports; http: the status page's port (or None)."""
+
+    def __init__(self, dest):
+        with open(SHIPPED) as f:
+            lines = f.read().splitlines()
+        src_dir = os.path.dirname(os.path.abspath(SHIPPED))
+        self.names, self.links = [], {}
+        for line in lines:
+            m = re.match(r"\s*\[server\s+(\S+)\]", line)
+            if m:
+                self.names.append(m.group(1))
+                self.links[m.group(1)] = []
+            m = re.match(r"\s*neighbors\s*=\s*([^;]*)", line)
+            if m and self.names:
+                self.links[self.names[-1]] = m.group(1).split()
+        ports = free_ports(2 * len(self.names) + 1)
+        self.port = {n: ports[2 * i] for i, n in enumerate(self.names)}
+        self.peer = {n: ports[2 * i + 1] for i, n in enumerate(self.names)}
+        self.http = None
+        out, cur = [], None
+        for line in lines:
+            m = re.match(r"\s*\[server\s+(\S+)\]", line)
+            if m:
+                cur = m.group(1)
+            elif re.match(r"\s*\[", line):
+                cur = None
+            key = re.match(r"\s*(\w+)\s*=\s*([^;]*?)\s*(;.*)?$", line)
+            if key and cur is not None and key.group(1) == "port":
+                out.append("port = %d" % self.port[cur])
+                out.append("peer_port = %d" % self.peer[cur])
+                continue
+            if key and cur is None and key.group(1) == "http":
+                self.http = ports[-1]
+                out.append("http = 127.0.0.1:%d" % self.http)
+                continue
+            if key and key.group(1) == "dataset":
+                out.append("dataset = %s" % os.path.normpath(
+                    os.path.join(src_dir, key.group(2))))
+                continue
+            out.append(line)
+        os.makedirs(dest, exist_ok=True)
+        self.conf = os.path.join(dest, "herd.ini")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(out) + "\n")
+
+    def neighbours(self, name):
+        """Both ways: the servers it names and those that name it."""
+        out = set(self.links[name])
+        out.update(o for o, nb in self.links.items() if name in nb)
+        return out
+
+    def reach(self, origin, live):
+        """The servers of live that origin reaches through live links."""
+        seen, todo = {origin}, [origin]
+        while todo:
+            for o in self.neighbours(todo.pop()):
+                if o in live and o not in seen:
+                    seen.add(o)
+                    todo.append(o)
+        return seen
