@@ -10,7 +10,7 @@
 const char *const notify_ctr_key[NOTIFY_C_N] = {
 	"iamat", "whatsat", "invalid", "upd_client", "upd_peer", "stale",
 	"pl_ok", "pl_error", "pl_timeout", "pl_cancel", "pl_usec", "cu_sent",
-	"cu_recv", "peer_bytes", "ihave", "graft", "prune", "eager",
+	"cu_recv", "peer_bytes", "ihave", "graft", "prune", "eager_sent",
 };
 
 const double notify_hist_le[NOTIFY_HIST_N - 1] = {

@@ -34,7 +34,7 @@
  *			iamat, whatsat, invalid, upd_client, upd_peer, stale,
  *			pl_ok, pl_error, pl_timeout, pl_cancel, pl_usec,
  *			cu_sent, cu_recv, peer_bytes, ihave, graft, prune,
- *			eager)
+ *			eager_sent)
  *	pl_hist=<n>,...	Places lookups by latency: NOTIFY_HIST_N counts, one
  *			per bucket of notify_hist_le (not cumulative), the
  *			last for those slower than its last bound

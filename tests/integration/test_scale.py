@@ -286,6 +286,43 @@ def metric_sum(h, family, match=""):
         re.M))
 
 
+def quiet(h, timeout=60):
+    """Wait until no server has sent EAGER for 2.5 s: the 2 s every link
+    stays eager after the mesh changed (herd-protocol(7)) are over."""
+    last, since = None, time.monotonic()
+    end = since + timeout
+    while time.monotonic() < end:
+        n = metric_sum(h, "herd_tree_messages_total", 'type="eager"')
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= 2.5:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def settle(h, prefix, t0, n1, origins, timeout=60):
+    """The mesh quiet, then batches of five updates from origins until one
+    costs at most 1.1 (N - 1) UPDATEs each: the duplicates have pruned the
+    links back to a tree.  The batches it took, or None past timeout."""
+    if not quiet(h, timeout):
+        return None
+    end = time.monotonic() + timeout
+    for k in range(1000):
+        if time.monotonic() > end:
+            return None
+        before = metric_sum(h, "herd_flood_messages_total")
+        n = sum(clients_of(h).values())
+        updates(h, "%s%d" % (prefix, k), 5, t0 + 10 * k, origins)
+        wait_for(lambda: sum(clients_of(h).values()) >= n + 5 * len(
+            clients_of(h)), 20)
+        time.sleep(0.5)     # the counters travel every 100 ms
+        if (metric_sum(h, "herd_flood_messages_total") - before) / 5 <= \
+                1.1 * n1:
+            return k + 1
+    return None
+
+
 def updates(h, prefix, count, t0, origins=("s00",)):
     for k in range(count):
         ask(h.port[origins[k % len(origins)]], "IAMAT %s-%d +34.0-118.0 "
@@ -305,6 +342,7 @@ def test_notice(top):
         ok(h.start() is not None and wait_for(lambda: all(
             len(v.get("links") or []) == 2 for v in h.status().values()),
             10), "notice: the triangle A, B, C is up")
+        ok(quiet(h), "notice: the mesh quiet (no EAGER for 2.5 s)")
         updates(h, "ntw", 3, 1700000000, ("A",))
         wait_for(lambda: all(c >= 3 for c in clients_of(h).values()), 10)
         time.sleep(0.5)
@@ -380,6 +418,7 @@ def test_herd30(top):
     h, names, edges = herd30(top, "herd30", "tree")
     n1 = len(names) - 1
     try:
+        ok(quiet(h), "herd30: the mesh quiet (no EAGER for 2.5 s)")
         updates(h, "h30w", 20, 1700000000)
         ok(wait_for(lambda: all(c >= 20 for c in clients_of(h).values()),
                     20), "herd30: twenty updates reach all 30 servers")
@@ -387,11 +426,17 @@ def test_herd30(top):
         prunes = metric_sum(h, "herd_tree_messages_total", 'type="prune"')
         ok(prunes > 0, "herd30: duplicates pruned links (%d PRUNEs)"
            % prunes)
+        four = ("s00", "s07", "s13", "s29")
+        b = settle(h, "h30s", 1700001000, n1, four)
+        ok(b is not None, "herd30: the tree settles (%s batches of five "
+           "updates)" % b)
+        base = max(clients_of(h).values())
         before = metric_sum(h, "herd_flood_messages_total")
         bytes0 = metric_sum(h, "herd_peer_bytes_sent_total")
-        updates(h, "h30", 20, 1700000020, ("s00", "s07", "s13", "s29"))
-        ok(wait_for(lambda: all(c >= 40 for c in clients_of(h).values()),
-                    20), "herd30: twenty more, from four servers, reach all")
+        updates(h, "h30", 20, 1700000020, four)
+        ok(wait_for(lambda: all(c >= base + 20 for c in
+                                clients_of(h).values()), 20),
+           "herd30: twenty more, from four servers, reach all")
         time.sleep(0.5)
         per = (metric_sum(h, "herd_flood_messages_total") - before) / 20
         nbytes = (metric_sum(h, "herd_peer_bytes_sent_total") - bytes0) / 20
@@ -410,7 +455,7 @@ def test_herd30(top):
         t = time.monotonic()
         updates(h, "h30b", 10, 1700000100)
         got = wait_for(lambda: (lambda c: c if all(
-            c.get(n, 0) >= 50 for n in reach) else None)(clients_of(h)), 20,
+            c.get(n, 0) >= base + 30 for n in reach) else None)(clients_of(h)), 20,
             0.05)
         ok(got is not None, "herd30: after the stops, the %d servers still "
            "reachable through live links get every later update (all ten "
@@ -424,29 +469,36 @@ def test_herd30(top):
         grafts = metric_sum(h, "herd_tree_messages_total", 'type="graft"')
         ask(h.port["s00"], "IAMAT h30c +34.0-118.0 1700000200.0\n")
         got = wait_for(lambda: (lambda c: c if all(
-            c.get(n, 0) >= 51 for n in reach) else None)(clients_of(h)), 20)
+            c.get(n, 0) >= base + 31 for n in reach) else None)(clients_of(h)), 20)
         time.sleep(0.8)     # a notice and a GRAFT would be in by now
         g = metric_sum(h, "herd_tree_messages_total", 'type="graft"') - grafts
         ok(got is not None and g == 0, "herd30: 2 s after the stops, an "
            "update reaches all %d on the repaired tree, with no GRAFT (%d)"
            % (len(reach), g))
         c = clients_of(h)
-        ok(all(c.get(n, 0) == 40 for n in cut),
+        ok(all(c.get(n, 0) == base + 20 for n in cut),
            "herd30: the %d cut off (%s) do not, as configured"
            % (len(cut), " ".join(sorted(cut)) or "none"), str(c))
 
         # back: every link eager again, then pruned back to a tree
         rc, out, err = h.ctl("start", *down, json_out=False)
         ok(rc == 0 and wait_for(lambda: all(
-            c >= 51 for c in clients_of(h).values()), 30),
-           "herd30: the ten started again catch up on all 51", out + err)
+            c >= base + 31 for c in clients_of(h).values()), 30),
+           "herd30: the ten started again catch up on all", out + err)
         updates(h, "h30d", 10, 1700000300)
-        wait_for(lambda: all(c >= 61 for c in clients_of(h).values()), 20)
-        time.sleep(0.5)
+        ok(wait_for(lambda: all(c >= base + 41 for c in
+                                clients_of(h).values()), 20),
+           "herd30: and get every later update")
+        # every link came up again: all eager for 2 s, then pruned back
+        b = settle(h, "h30t", 1700002000, n1, four)
+        ok(b is not None, "herd30: with all back, the tree settles again "
+           "(%s batches of five updates)" % b)
+        base = max(clients_of(h).values())
         before = metric_sum(h, "herd_flood_messages_total")
-        updates(h, "h30e", 20, 1700000400, ("s00", "s07", "s13", "s29"))
-        ok(wait_for(lambda: all(c >= 81 for c in clients_of(h).values()),
-                    20), "herd30: and get every later update")
+        updates(h, "h30e", 20, 1700000400, four)
+        ok(wait_for(lambda: all(c >= base + 20 for c in
+                                clients_of(h).values()), 20),
+           "herd30: twenty more reach all")
         time.sleep(0.5)
         per = (metric_sum(h, "herd_flood_messages_total") - before) / 20
         ok(per <= 1.1 * n1, "herd30: with all back, the tree sends %.1f "

@@ -92,6 +92,25 @@ main(void)
 	    1u << NOTIFY_C_INVALID | 1u << NOTIFY_C_UPD_PEER) && m.have == 0,
 	    "counters by name");
 	ok(parse("STATS iamat=1 iamat=2", &m) == -1, "a counter twice");
+	ok(parse("STATS eager=B eager_sent=3", &m) == 0 &&
+	    strcmp(m.eager, "B") == 0 && m.ctr[NOTIFY_C_EAGER] == 3 &&
+	    m.have_ctr == 1u << NOTIFY_C_EAGER,
+	    "eager= (links) and eager_sent= (a counter) are two fields");
+	{
+		static const char *const fields[] = { "clients", "conns",
+		    "links", "eager", "synced", "journal", "jbytes",
+		    "pl_hist", "flood" };
+		size_t	 i, j, same = 0;
+
+		for (i = 0; i < NOTIFY_C_N; i++) {
+			for (j = 0; j < i; j++)
+				same += strcmp(notify_ctr_key[i],
+				    notify_ctr_key[j]) == 0;
+			for (j = 0; j < sizeof(fields) / sizeof(fields[0]); j++)
+				same += strcmp(notify_ctr_key[i], fields[j]) == 0;
+		}
+		ok(same == 0, "no counter's key is another's or a field's");
+	}
 	ok(parse("STATS stale=18446744073709551615", &m) == 0 &&
 	    m.ctr[NOTIFY_C_STALE] == 18446744073709551615ULL &&
 	    m.have_ctr == 1u << NOTIFY_C_STALE, "a 64-bit counter");
