@@ -274,6 +274,18 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	return pconn_tree_update(p, at->id.p, at->id.len, line, n, rc, again);
 }
 
+size_t
+pconn_eager_ways(const struct pconn *except)
+{
+	const struct pconn	*q;
+	size_t			 n = 0;
+
+	for (q = pconns; q != NULL; q = q->next)
+		n += q != except && q->have_from && !q->closing &&
+		    !q->tree.lazy_in;
+	return n;
+}
+
 void
 pconn_mark(struct pconn *p, uint64_t lseq)
 {

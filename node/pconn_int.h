@@ -45,8 +45,11 @@ struct pconn_tree {
 	uint64_t	 pend;		/* a held position after the misses */
 	int		 have_pend;
 	int		 deferred;	/* its GRAFT waited for another's once */
-	int		 force;		/* the tree broke elsewhere: GRAFT now */
+	int		 force;		/* GRAFT now: the tree broke elsewhere,
+				   or no other link sends us updates */
 	int		 eager_in;	/* it delivers updates first: a tree link */
+	int		 lazy_in;	/* it sends notices, not updates (or we
+					   pruned it): not a way in for updates */
 	ev_tstamp	 last_prune;
 	ev_timer	 gtimer;	/* GRAFT when it expires, if still lacking */
 };
@@ -85,6 +88,12 @@ struct pconn {
 int	 pconn_send(struct pconn *p, const char *buf, size_t len, int log);
 /* Its stream is held up to lseq: the mark (journal.h). */
 void	 pconn_mark(struct pconn *p, uint64_t lseq);
+
+/*
+ * The neighbours' connections other than except that are ways in for
+ * updates: up, streaming, not lazy (pconn_tree's lazy_in).
+ */
+size_t	 pconn_eager_ways(const struct pconn *except);
 
 /* pconn_tree.c */
 void	 pconn_tree_init(struct pconn *p);

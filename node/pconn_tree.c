@@ -33,7 +33,10 @@
 
 static ev_tstamp	 tree_last_graft;	/* any connection's */
 
+enum { TREE_BROKE = 1, TREE_NO_WAY_IN };	/* pconn_tree's force */
+
 static void	 tree_graft_cb(struct ev_loop *, ev_timer *, int);
+static void	 tree_graft_soon(struct pconn *, int);
 
 void
 pconn_tree_init(struct pconn *p)
@@ -75,6 +78,7 @@ pconn_tree_from(struct pconn *p, uint64_t lseq)
 	t->grafting = 0;
 	t->force = 0;
 	t->eager_in = 0;
+	t->lazy_in = 0;		/* every link starts eager */
 }
 
 /* 1 when we hold id's record at time ts or a newer one. */
@@ -214,8 +218,15 @@ pconn_tree_position(struct pconn *p, const struct proto_peer *msg)
 		}
 		return 0;
 	}
-	if (!seq)
-		t->exact = t->eager_in = 0;	/* its link is lazy */
+	if (!seq && !t->lazy_in) {
+		t->exact = t->eager_in = 0;	/* its link turned lazy */
+		t->lazy_in = 1;
+		/* prunes never leave us with no eager way in: graft it back */
+		if (peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
+		    pconn_eager_ways(p) == 0)
+			tree_graft_soon(p, TREE_NO_WAY_IN);
+	} else if (!seq)
+		t->exact = t->eager_in = 0;
 	tree_resolve(p);
 	waiting = t->nmiss > 0 || t->overflow;
 	for (i = 0; i < msg->nhave; i++)
@@ -249,6 +260,7 @@ tree_graft(struct pconn *p, const char *why)
 	    why);
 	tree_miss_clear(t);
 	t->force = 0;
+	t->lazy_in = 0;
 	t->grafting = 1;
 	t->graft_pos = t->held;
 	t->cand_at = t->next_at = 0;
@@ -276,7 +288,9 @@ tree_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (p->closing || !p->have_from || t->grafting)
 		return;
 	if (t->force) {
-		tree_graft(p, "the tree broke at a neighbour");
+		tree_graft(p, t->force == TREE_BROKE ? "the tree broke at a "
+		    "neighbour" : "it turned lazy, and no other link sends us "
+		    "updates");
 		return;
 	}
 	tree_resolve(p);
@@ -299,6 +313,19 @@ tree_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	tree_graft(p, why);
 }
 
+/*
+ * GRAFT p from the loop, not here (a GRAFT's write may close it); why:
+ * TREE_BROKE or TREE_NO_WAY_IN.
+ */
+static void
+tree_graft_soon(struct pconn *p, int why)
+{
+	p->tree.force = why;
+	ev_timer_stop(peer_ctx.loop, &p->tree.gtimer);
+	ev_timer_set(&p->tree.gtimer, 0., 0.);
+	ev_timer_start(peer_ctx.loop, &p->tree.gtimer);
+}
+
 void
 pconn_tree_broken(struct pconn *all, const struct pconn *gone)
 {
@@ -312,10 +339,7 @@ pconn_tree_broken(struct pconn *all, const struct pconn *gone)
 		if (q != gone && q->srv != NULL && q->have_from &&
 		    !q->catching && !q->closing && !q->tree.eager_in &&
 		    !q->tree.grafting) {
-			q->tree.force = 1;
-			ev_timer_stop(peer_ctx.loop, &q->tree.gtimer);
-			ev_timer_set(&q->tree.gtimer, 0., 0.);
-			ev_timer_start(peer_ctx.loop, &q->tree.gtimer);
+			tree_graft_soon(q, TREE_BROKE);
 			n++;
 		}
 	if (n > 0)
@@ -333,6 +357,7 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 
 	if (again || p->catching)
 		return 0;
+	t->lazy_in = 0;			/* a live update: its link is eager */
 	if (stored == 1) {
 		t->eager_in = 1;	/* it brought this one first */
 		return 0;
@@ -344,8 +369,11 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
 		return 0;
 	/* the very same line came first by another link: not needed here */
+	if (pconn_eager_ways(p) == 0)
+		return 0;		/* the other is gone: keep this one */
 	t->last_prune = ev_now(peer_ctx.loop);
 	t->eager_in = 0;
+	t->lazy_in = 1;
 	COUNT(PRUNE);
 	link_tree(p->srv, 1);
 	return pconn_send(p, "PRUNE\n", 6, 0);
