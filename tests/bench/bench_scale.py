@@ -143,12 +143,28 @@ def pss_kb(pid):
     return 0
 
 
-def metric_total(http, family):
+def metric_total(http, family, match=""):
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http,
                                 timeout=10) as r:
         text = r.read().decode()
     return sum(float(m.group(1)) for m in re.finditer(
-        r'^%s\{[^}]*\} (\S+)$' % family, text, re.M))
+        r'^%s\{[^}]*%s[^}]*\} (\S+)$' % (family, re.escape(match)), text,
+        re.M))
+
+
+def quiet(http, timeout=120):
+    """Wait until no server has sent EAGER for 2.5 s: the 2 s every link
+    stays eager after the mesh changed are over (herd-protocol(7))."""
+    last, since = None, time.monotonic()
+    end = since + timeout
+    while time.monotonic() < end:
+        n = metric_total(http, "herd_tree_messages_total", 'type="eager"')
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= 2.5:
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def stamp(word):
@@ -181,6 +197,62 @@ def arrivals(d, names, prefix):
             seen[cid] = seen.get(cid, 0) + 1
     return {c: (t, last[c]) for c, t in sent.items()
             if seen.get(c) == len(names) - 1}
+
+
+def arrivals_any(d, names, prefix):
+    """As arrivals, for updates sent to any server: per client, when its
+    origin read the IAMAT and when the last of the others read it."""
+    sent, origin, last, seen = {}, {}, {}, {}
+    for nm in names:
+        with open(os.path.join(d, "log", nm + ".log"), "rb") as f:
+            for line in f:
+                w = line.split()
+                if len(w) > 6 and w[4] == b"recv" and w[5] == b"IAMAT" \
+                        and w[6].startswith(prefix):
+                    sent.setdefault(w[6], stamp(w[0]))
+                    origin.setdefault(w[6], nm)
+                elif len(w) > 9 and w[4] == b"recv" and \
+                        w[5] in (b"UPDATE", b"RESEND") and \
+                        w[9].startswith(prefix):
+                    key = (w[9], nm)
+                    if key not in seen:
+                        seen[key] = 1
+                        last[w[9]] = max(last.get(w[9], 0), stamp(w[0]))
+    count = {}
+    for (cid, nm) in seen:
+        if origin.get(cid) != nm:
+            count[cid] = count.get(cid, 0) + 1
+    return {c: (t, last[c]) for c, t in sent.items()
+            if count.get(c) == len(names) - 1}
+
+
+def load(a, d, names, base, rate, seconds, line_bytes):
+    """Updates at rate a second for seconds, each to a random server, for
+    a new client: bytes and UPDATE messages per update, and p50 and p99
+    from its origin reading it to the last server reading it."""
+    rnd = random.Random(a.seed + rate)
+    prefix = "load%d-" % rate
+    n = max(1, int(rate * seconds))
+    before = metric_total(base - 1, "herd_flood_messages_total")
+    bytes0 = metric_total(base - 1, "herd_peer_bytes_sent_total")
+    t0 = time.monotonic()
+    for k in range(n):
+        delay = t0 + k / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        i = rnd.randrange(len(names))
+        msg = "IAMAT %s%d +34.068930-118.445127 %d.5\n" % (
+            prefix, k, 1700200000 + k)
+        with socket.create_connection(("127.0.0.1", base + i), 5) as s:
+            s.sendall(msg.encode())
+            s.makefile().readline()
+    time.sleep(2)
+    msgs = (metric_total(base - 1, "herd_flood_messages_total") - before) / n
+    nbytes = (metric_total(base - 1, "herd_peer_bytes_sent_total") -
+              bytes0) / n
+    return {"rate": rate, "n": n, "msgs": msgs, "bytes": nbytes,
+            "ratio": nbytes / ((len(names) - 1) * line_bytes),
+            "prefix": prefix}
 
 
 def pct(lat, q):
@@ -288,6 +360,7 @@ def one(a, n, mode):
         ready = int(m.group(1)) if m else -1
         time.sleep(1)
         pss = pss_kb(herdd.pid) + sum(pss_kb(s["pid"]) for s in st)
+        quiet(base - 1)     # the links are up: the tree forms after that
         for k in range(20):         # the tree forms
             msg = "IAMAT warm-%d +34.068930-118.445127 %d.5\n" % (
                 k, 1690000000 + k)
@@ -321,6 +394,17 @@ def one(a, n, mode):
         subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
                        timeout=30)     # the workers' logs written out
         time.sleep(1)
+        loads = [load(a, d, names, base, r, max(a.load_s, 20.0 / r),
+                      line_bytes / a.updates)
+                 for r in (float(x) for x in a.rates.split(",") if x)]
+        subprocess.run([ctl, "-s", sock, "reopen"], capture_output=True,
+                       timeout=30)
+        time.sleep(1)
+        for ld in loads:
+            lat = sorted((b - t) * 1e3 for t, b in arrivals_any(
+                d, names, ld["prefix"].encode()).values())
+            ld["reached"] = len(lat)
+            ld["p50"], ld["p99"] = pct(lat, 0.5), pct(lat, 0.99)
         p50, p99 = propagation(d, names)
         pz, pz99 = repair(d, names, edges, base, ctl, sock, a.seed + 1,
                           "pause")
@@ -333,7 +417,7 @@ def one(a, n, mode):
                 "bytes": nbytes,
                 "copies": (n - 1) * line_bytes / a.updates, "p50": p50,
                 "p99": p99, "fix": fix, "fix99": fix99, "pz": pz,
-                "pz99": pz99}
+                "pz99": pz99, "loads": loads}
     finally:
         herdd.send_signal(signal.SIGTERM)
         try:
@@ -385,6 +469,10 @@ def main():
     ap.add_argument("--updates", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--modes", default="flood,tree")
+    ap.add_argument("--rates", default="100,1",
+                    help="sustained loads, updates a second to random "
+                    "servers")
+    ap.add_argument("--load-s", type=float, default=10.0)
     ap.add_argument("--out")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
@@ -409,6 +497,21 @@ def main():
                          else "not within 3 s", "%.0f ms; %.1f ms" % (
                              r["fix"], r["fix99"]) if r["fix"] is not None
                          else "not within 3 s"))
+    table += ["", "Sustained load: updates at a steady rate, each to a "
+              "random server (many origins), after the tree formed:", "",
+              "| servers | broadcast | updates a second | UPDATE messages "
+              "per update | bytes on peer links per update (x N - 1 copies) "
+              "| to the last server, p50 / p99 | reached all |",
+              "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for ld in r["loads"]:
+            table.append("| %d | %s | %g | %.1f | %.0f (%.2fx) | %s | "
+                         "%d of %d |" % (
+                             r["n"], r["mode"], ld["rate"], ld["msgs"],
+                             ld["bytes"], ld["ratio"], "%.1f / %.1f ms" % (
+                                 ld["p50"], ld["p99"])
+                             if ld["p50"] is not None else "-",
+                             ld["reached"], ld["n"]))
     text = "\n".join(table)
     print(text)
     if a.out:
@@ -419,9 +522,9 @@ def main():
         if plot(rows, png):
             text += "\n\n![bytes per update](bench-scale.png)"
         block = ("<!-- bench_scale -->\n%s\n\n(`tests/bench/bench_scale.py "
-                 "--sizes %s --updates %d --modes %s`, %s)\n"
+                 "--sizes %s --updates %d --modes %s --rates %s`, %s)\n"
                  "<!-- /bench_scale -->" % (
-                     text, a.sizes, a.updates, a.modes,
+                     text, a.sizes, a.updates, a.modes, a.rates,
                      time.strftime("%Y-%m-%d")))
         if "<!-- bench_scale -->" in doc:
             doc = re.sub(r"<!-- bench_scale -->.*<!-- /bench_scale -->",
