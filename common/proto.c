@@ -354,8 +354,54 @@ proto_x64(const struct proto_field *f, uint64_t *out)
 	return 0;
 }
 
-_Static_assert(2 + 2 * PROTO_IHAVE_MAX <= PROTO_SUMS + 2,
+_Static_assert(2 + PROTO_IHAVE_MAX <= PROTO_SUMS + 2,
     "an IHAVE's fields fit proto_parse_sync's");
+
+/* 8 lower-case hex digits. */
+static int
+proto_x32(const struct proto_field *f, uint32_t *out)
+{
+	uint32_t	 v = 0;
+	size_t		 i;
+	char		 c;
+
+	if (f->len != 8)
+		return -1;
+	for (i = 0; i < 8; i++) {
+		c = f->p[i];
+		if (proto_isdigit(c))
+			v = v << 4 | (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+uint32_t
+proto_line_hash(const char *line, size_t len)
+{
+	uint32_t	 h = 2166136261u;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)line[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void
+proto_hash_hex(char *out, uint32_t h)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	int			 i;
+
+	for (i = 7; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 15];
+}
 
 /* The peer messages of catch-up and repair (herd-protocol(7)). */
 static enum proto_peer_type
@@ -394,17 +440,14 @@ proto_parse_sync(const char *line, size_t len, struct proto_peer *msg)
 	}
 	/* the broadcast tree's (herd-protocol(7) BROADCAST) */
 	if (proto_field_eq(&f[0], "IHAVE")) {
-		if (n < 4 || n % 2 != 0 || n > 2 + 2 * PROTO_IHAVE_MAX ||
+		if (n < 3 || n > 2 + PROTO_IHAVE_MAX ||
 		    proto_u64(&f[1], &msg->lseq) == -1)
 			return PEER_INVALID;
-		for (i = 2; i < n; i += 2) {
-			if (htime_parse(f[i + 1].p, f[i + 1].len,
-			    &msg->have_t[msg->nhave]) == -1) {
+		for (i = 2; i < n; i++)
+			if (proto_x32(&f[i], &msg->have[msg->nhave++]) == -1) {
 				msg->nhave = 0;		/* nothing half-said */
 				return PEER_INVALID;
 			}
-			msg->have_id[msg->nhave++] = f[i];
-		}
 		return msg->type = PEER_IHAVE;
 	}
 	if (proto_field_eq(&f[0], "GRAFT")) {

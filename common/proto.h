@@ -25,7 +25,7 @@
 #define PROTO_MAC_HEX		(2 * PROTO_MAC_LEN)	/* on the wire */
 #define PROTO_MAX_FIELDS	8
 #define PROTO_SUMS		32	/* parts of a SUMS digest */
-#define PROTO_IHAVE_MAX		16	/* records an IHAVE names, at most */
+#define PROTO_IHAVE_MAX		32	/* records an IHAVE names, at most */
 #define PROTO_RADIUS_MAX_KM	50
 #define PROTO_RESULTS_MAX	20
 
@@ -78,7 +78,7 @@ enum proto_peer_type {
 	PEER_SEQ,		/* SEQ <lseq>: the stream is sent up to lseq */
 	PEER_DIGEST,		/* DIGEST <count> <sum> */
 	PEER_SUMS,		/* SUMS <sum> x PROTO_SUMS */
-	PEER_IHAVE,		/* IHAVE <lseq> (<id> <time>)...: a lazy link's notice */
+	PEER_IHAVE,		/* IHAVE <lseq> <hash>...: a lazy link's notice */
 	PEER_GRAFT,		/* GRAFT <lseq>: send eagerly, again after lseq */
 	PEER_PRUNE,		/* PRUNE: send notices only */
 	PEER_RESEND,		/* RESEND AT ...: an UPDATE sent again */
@@ -101,8 +101,7 @@ struct proto_peer {
 	uint64_t	 dcount, dsum;	/* DIGEST */
 	uint64_t	 sums[PROTO_SUMS];	/* SUMS */
 	size_t		 nhave;		/* IHAVE: the records it names */
-	struct proto_field have_id[PROTO_IHAVE_MAX];
-	struct htime	 have_t[PROTO_IHAVE_MAX];
+	uint32_t	 have[PROTO_IHAVE_MAX];	/* their proto_line_hash */
 };
 
 /* Split on white space (space, \t, \r, \f, \v); returns the field count. */
@@ -120,6 +119,15 @@ enum proto_verb proto_parse_client(const char *line, size_t len,
 /* The fields of an AT line (from "AT" on).  0 or -1. */
 int	 proto_parse_at(const struct proto_field *f, size_t n,
 	    struct proto_at *at);
+
+/*
+ * The name of a record in an IHAVE: FNV-1a (32 bits) of its AT line,
+ * single-spaced, without the newline -- the same on every server.
+ */
+uint32_t proto_line_hash(const char *line, size_t len);
+
+/* The hash as IHAVE writes it: 8 lower-case hex digits, no NUL. */
+void	 proto_hash_hex(char *out, uint32_t h);
 
 /* A peer line.  Returns msg->type (PEER_INVALID when malformed). */
 enum proto_peer_type proto_parse_peer(const char *line, size_t len,

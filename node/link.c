@@ -217,14 +217,14 @@ link_pump(struct link *l)
 	struct link_notes	 nt;
 	uint64_t		 limit = journal_durable(), pos, prev;
 	size_t			 queued;
-	ev_tstamp		 wait;
+	ev_tstamp		 wait, since;
 	char			 buf[64];
 	int			 n, lazy, later;
 
 	if (l->state != LINK_UP)
 		return;
 	queued = outbuf_len(&l->out);
-	nt.n = nt.bytes = 0;
+	nt.n = 0;
 	lazy = l->lazy && !l->catching;
 	wait = l->notice_at + PEER_NOTICE_S - ev_now(peer_ctx.loop);
 	if ((later = lazy && wait > 0)) {
@@ -275,18 +275,33 @@ link_pump(struct link *l)
 		l->nrep++;
 	}
 	/*
-	 * SEQ with what was sent (a notice says it on a lazy link); a stream
-	 * that only passed over changes the neighbour sent us has nothing to
-	 * say but that, once a second (so a neighbour that only takes our
-	 * updates is not woken for each batch).
+	 * SEQ with what was sent (a notice says it on a lazy link), at most
+	 * every PEER_SEQ_S but in a catch-up (marks need not be exact to the
+	 * record: a link back resends at most that much); a stream that only
+	 * passed over changes the neighbour sent us has nothing to say but
+	 * that, once a second (so a neighbour that only takes our updates is
+	 * not woken for each batch).
 	 */
 	pos = store_cursor_pos(&l->cur);
 	if (nt.n > 0 && link_notice(l, &nt, pos) == -1) {
 		link_down(l, "out of memory");
 		return;
 	}
-	if (pos != l->seq_sent && (outbuf_len(&l->out) > queued ||
+	since = ev_now(peer_ctx.loop) - l->seq_rec_at;
+	if (outbuf_len(&l->out) > queued)
+		l->seq_due = 1;		/* records went: say where they end */
+	if (pos != l->seq_sent && l->seq_due && since < PEER_SEQ_S &&
+	    !l->catching && !lazy) {
+		/* a SEQ went lately: this one at most PEER_SEQ_S later */
+		if (!ev_is_active(&l->ntimer)) {
+			ev_timer_set(&l->ntimer, PEER_SEQ_S - since, 0.);
+			ev_timer_start(peer_ctx.loop, &l->ntimer);
+		}
+	} else if (pos != l->seq_sent && (l->seq_due ||
 	    ev_now(peer_ctx.loop) - l->seq_at >= 1.0)) {
+		if (l->seq_due)
+			l->seq_rec_at = ev_now(peer_ctx.loop);
+		l->seq_due = 0;
 		n = snprintf(buf, sizeof(buf), "SEQ %llu\n",
 		    (unsigned long long)pos);
 		if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
@@ -319,6 +334,22 @@ link_pump(struct link *l)
 		ev_io_start(peer_ctx.loop, &l->wio);
 }
 
+
+void
+link_seq_last(struct link *l)
+{
+	uint64_t	 pos = store_cursor_pos(&l->cur);
+	char		 buf[32];
+	int		 n;
+
+	if (l->state != LINK_UP || !l->seq_due || pos == l->seq_sent)
+		return;
+	n = snprintf(buf, sizeof(buf), "SEQ %llu\n", (unsigned long long)pos);
+	if (outbuf_add(&l->out, buf, (size_t)n) == 0) {
+		l->seq_sent = pos;
+		l->seq_due = 0;
+	}
+}
 
 /*
  * SINCE: where the neighbour's copy of our stream stops.  Resume after it
@@ -362,6 +393,8 @@ link_since(struct link *l, const struct proto_peer *msg)
 	l->snap_bytes = 0;
 	l->seq_sent = start;
 	l->seq_at = ev_now(peer_ctx.loop);
+	l->seq_rec_at = 0;
+	l->seq_due = 0;
 	l->last_digest = ev_now(peer_ctx.loop);
 	store_cursor_follow(&l->cur, start);
 	if (full)

@@ -49,6 +49,9 @@ struct link {
 	struct store_cursor cur;	/* the stream */
 	uint64_t	 seq_sent;	/* the last SEQ */
 	ev_tstamp	 seq_at;	/* when it was sent */
+	int		 seq_due;	/* records sent since: a SEQ to come */
+	ev_tstamp	 seq_rec_at;	/* the last SEQ after records: the next
+					   one PEER_SEQ_S later at the soonest */
 	uint64_t	 full_upto;	/* a full sync sends even its own */
 	int		 catching;	/* the catch-up is not over */
 	size_t		 nsnap;		/* records sent in it */
@@ -58,7 +61,7 @@ struct link {
 	size_t		 nrep;
 	unsigned long long nsent;	/* UPDATE messages, since we started */
 	int		 lazy;		/* the tree's: notices, not updates */
-	ev_timer	 ntimer;	/* the next notice is due */
+	ev_timer	 ntimer;	/* the next notice (lazy) or SEQ is due */
 	ev_tstamp	 notice_at;	/* when the last was sent */
 	uint64_t	 resend_upto;	/* after a GRAFT: resent up to here */
 	int		 rescue;	/* not a configured link (rescue.c) */
@@ -72,6 +75,8 @@ struct link {
 void	 link_connect(struct link *);
 /* Close the connection and forget the stream: nothing is running after. */
 void	 link_teardown(struct link *);
+/* A SEQ held back (PEER_SEQ_S), queued now: the link is closing. */
+void	 link_seq_last(struct link *);
 /* Queue what the stream has next and write it. */
 void	 link_pump(struct link *);
 void	 link_read_cb(struct ev_loop *, ev_io *, int);
@@ -82,7 +87,6 @@ void	 link_notice_cb(struct ev_loop *, ev_timer *, int);
 struct link_notes {
 	const struct store_rec	*r[PROTO_IHAVE_MAX];
 	size_t			 n;
-	size_t			 bytes;		/* of their ids */
 };
 
 /* link.c */

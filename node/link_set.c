@@ -265,6 +265,7 @@ link_shutdown(void)
 		ev_timer_stop(peer_ctx.loop, &l->timer);
 		ev_timer_stop(peer_ctx.loop, &l->ntimer);
 		if (l->fd != -1) {
+			link_seq_last(l);
 			outbuf_write(&l->out, l->fd);
 			ev_io_stop(peer_ctx.loop, &l->rio);
 			ev_io_stop(peer_ctx.loop, &l->wio);

@@ -19,8 +19,6 @@
 #include "proto.h"
 #include "store.h"
 
-#define LINK_NOTICE_MAX	(PEER_LINE_MAX / 2)	/* an IHAVE's ids, at most */
-
 /* The server an AT line names: its receiving server, the record's origin. */
 static size_t
 link_origin(const struct store_rec *r, const char **p)
@@ -32,45 +30,26 @@ link_origin(const struct store_rec *r, const char **p)
 }
 
 /*
- * A lazy link's notice: its stream is at pos, and the records named are
- * the newest it passed of each origin (herd-protocol(7) BROADCAST).  -1
- * when out of memory.
+ * A lazy link's notice: its stream is at pos, and the records named (by
+ * proto_line_hash) are the newest it passed of each origin
+ * (herd-protocol(7) BROADCAST).  -1 when out of memory.
  */
-/* The time stamp that ends r's AT line. */
-static const char *
-link_time(const struct store_rec *r, size_t *len)
-{
-	const char	*t = (const char *)memrchr(r->at, ' ', r->atlen) + 1;
-
-	*len = r->atlen - (size_t)(t - r->at);
-	return t;
-}
-
 int
 link_notice(struct link *l, const struct link_notes *nt, uint64_t pos)
 {
-	const struct store_rec	*r;
-	const char		*time;
-	size_t			 i, tlen, need;
-	char			 head[32], *p;
-	int			 n;
+	size_t		 i;
+	char		 head[32], *p;
+	int		 n;
 
 	n = snprintf(head, sizeof(head), "IHAVE %llu", (unsigned long long)pos);
-	need = (size_t)n + 1;
-	for (i = 0; i < nt->n; i++) {
-		(void)link_time(nt->r[i], &tlen);
-		need += 2 + nt->r[i]->idlen + tlen;
-	}
-	if ((p = outbuf_reserve(&l->out, need)) == NULL)
+	if ((p = outbuf_reserve(&l->out, (size_t)n + 9 * nt->n + 1)) == NULL)
 		return -1;
 	memcpy(p, head, (size_t)n), p += n;
 	for (i = 0; i < nt->n; i++) {
-		r = nt->r[i];
-		time = link_time(r, &tlen);
 		*p++ = ' ';
-		memcpy(p, store_id(r), r->idlen), p += r->idlen;
-		*p++ = ' ';
-		memcpy(p, time, tlen), p += tlen;
+		proto_hash_hex(p, proto_line_hash(nt->r[i]->at,
+		    nt->r[i]->atlen));
+		p += 8;
 	}
 	*p = '\n';
 	COUNT(IHAVE);
@@ -80,9 +59,9 @@ link_notice(struct link *l, const struct link_notes *nt, uint64_t pos)
 }
 
 /*
- * Note r for the notice: the newest of its origin so far.  A seventeenth
- * origin, or ids past LINK_NOTICE_MAX bytes, send the notice so far first,
- * at prev (where the stream was before r).  -1 when out of memory.
+ * Note r for the notice: the newest of its origin so far.  An origin past
+ * PROTO_IHAVE_MAX sends the notice so far first, at prev (where the stream
+ * was before r).  -1 when out of memory.
  */
 int
 link_note(struct link *l, struct link_notes *nt, const struct store_rec *r,
@@ -93,24 +72,15 @@ link_note(struct link *l, struct link_notes *nt, const struct store_rec *r,
 
 	for (i = 0; i < nt->n; i++)
 		if (link_origin(nt->r[i], &q) == ol && memcmp(q, o, ol) == 0) {
-			nt->bytes += r->idlen;
-			nt->bytes -= nt->r[i]->idlen;
 			nt->r[i] = r;
-			break;
+			return 0;
 		}
-	if (i < nt->n && nt->bytes <= LINK_NOTICE_MAX)
-		return 0;
-	if (i < nt->n || nt->n == PROTO_IHAVE_MAX ||
-	    nt->bytes + r->idlen > LINK_NOTICE_MAX) {
-		if (i < nt->n)		/* too long with r: r starts the next */
-			nt->r[i] = nt->r[--nt->n];
-		if (nt->n > 0 && link_notice(l, nt, prev) == -1)
+	if (nt->n == PROTO_IHAVE_MAX) {
+		if (link_notice(l, nt, prev) == -1)
 			return -1;
 		nt->n = 0;
-		nt->bytes = 0;
 	}
 	nt->r[nt->n++] = r;
-	nt->bytes += r->idlen;
 	return 0;
 }
 

@@ -217,6 +217,7 @@ main(int argc, char *argv[])
 	places_shutdown();
 	status_shutdown();
 	store_free();
+	update_free();
 	log_notice("stopped");
 	log_close();
 	conf_free(&node_conf);

@@ -20,9 +20,7 @@
 
 /* A record a notice told of that has not come. */
 struct pconn_miss {
-	char		*id;
-	size_t		 idlen;
-	struct htime	 t;
+	uint32_t	 h;		/* its line's hash (proto_line_hash) */
 	uint64_t	 pos;		/* where that notice said the stream was */
 };
 

@@ -30,6 +30,7 @@
 #include "peer_ctx.h"
 #include "proto.h"
 #include "store.h"
+#include "update.h"
 
 static ev_tstamp	 tree_last_graft;	/* any connection's */
 
@@ -48,10 +49,6 @@ pconn_tree_init(struct pconn *p)
 static void
 tree_miss_clear(struct pconn_tree *t)
 {
-	size_t	 i;
-
-	for (i = 0; i < t->nmiss; i++)
-		free(t->miss[i].id);
 	t->nmiss = 0;
 	t->overflow = 0;
 	t->have_pend = 0;
@@ -79,20 +76,6 @@ pconn_tree_from(struct pconn *p, uint64_t lseq)
 	t->force = 0;
 	t->eager_in = 0;
 	t->lazy_in = 0;		/* every link starts eager */
-}
-
-/* 1 when we hold id's record at time ts or a newer one. */
-static int
-tree_holds(const char *id, size_t idlen, const struct htime *ts)
-{
-	const struct store_rec	*r = store_get(id, idlen);
-	struct htime		 have;
-
-	if (r == NULL)
-		return 0;
-	have.sec = r->t_sec;
-	have.nsec = r->t_nsec;
-	return htime_cmp(&have, ts) >= 0;
 }
 
 /* A mark of its own (a SEQ after the records it covers): at once. */
@@ -155,18 +138,14 @@ tree_resolve(struct pconn *p)
 	struct pconn_tree	*t = &p->tree;
 	size_t			 k = 0;
 
-	while (k < t->nmiss && tree_holds(t->miss[k].id, t->miss[k].idlen,
-	    &t->miss[k].t))
+	while (k < t->nmiss && update_seen(t->miss[k].h))
 		k++;
 	if (k == 0)
 		return;
 	tree_candidate(p, t->miss[k - 1].pos);
-	while (k-- > 0) {
-		free(t->miss[0].id);
-		memmove(&t->miss[0], &t->miss[1], (t->nmiss - 1) *
-		    sizeof(t->miss[0]));
-		t->nmiss--;
-	}
+	memmove(&t->miss[0], &t->miss[k], (t->nmiss - k) *
+	    sizeof(t->miss[0]));
+	t->nmiss -= k;
 	if (t->nmiss == 0 && !t->overflow) {
 		if (t->have_pend)
 			tree_candidate(p, t->pend);
@@ -177,24 +156,19 @@ tree_resolve(struct pconn *p)
 }
 
 /*
- * Track a record told of at pos that has not come (past PCONN_MISS_MAX, or
- * out of memory, only that there is more: then the GRAFT is certain).
+ * Track a record told of at pos that has not come (past PCONN_MISS_MAX,
+ * only that there is more: then the GRAFT is certain).
  */
 static void
-tree_lacks(struct pconn *p, const struct proto_field *id,
-    const struct htime *ts, uint64_t pos)
+tree_lacks(struct pconn *p, uint32_t h, uint64_t pos)
 {
 	struct pconn_tree	*t = &p->tree;
-	struct pconn_miss	*m = &t->miss[t->nmiss];
 
-	if (t->nmiss == PCONN_MISS_MAX || (m->id = malloc(id->len)) == NULL)
+	if (t->nmiss == PCONN_MISS_MAX)
 		t->overflow = 1;
 	else {
-		memcpy(m->id, id->p, id->len);
-		m->idlen = id->len;
-		m->t = *ts;
-		m->pos = pos;
-		t->nmiss++;
+		t->miss[t->nmiss].h = h;
+		t->miss[t->nmiss++].pos = pos;
 	}
 	if (!ev_is_active(&t->gtimer)) {
 		ev_timer_set(&t->gtimer, PEER_GRAFT_S, 0.);
@@ -230,11 +204,9 @@ pconn_tree_position(struct pconn *p, const struct proto_peer *msg)
 	tree_resolve(p);
 	waiting = t->nmiss > 0 || t->overflow;
 	for (i = 0; i < msg->nhave; i++)
-		if (!tree_holds(msg->have_id[i].p, msg->have_id[i].len,
-		    &msg->have_t[i])) {
+		if (!update_seen(msg->have[i])) {
 			ok = 0;
-			tree_lacks(p, &msg->have_id[i], &msg->have_t[i],
-			    msg->lseq);
+			tree_lacks(p, msg->have[i], msg->lseq);
 		}
 	if (!ok)
 		t->have_pend = 0;
@@ -303,10 +275,9 @@ tree_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (t->nmiss > 0)
-		snprintf(why, sizeof(why), "told of %.*s's update, which has "
-		    "not come in %.0f ms", (int)(t->miss[0].idlen > 64 ? 64 :
-		    t->miss[0].idlen), t->miss[0].id, (t->deferred ? 1.5 :
-		    1.0) * PEER_GRAFT_S * 1000);
+		snprintf(why, sizeof(why), "told of update %08x, which has "
+		    "not come in %.0f ms", (unsigned)t->miss[0].h,
+		    (t->deferred ? 1.5 : 1.0) * PEER_GRAFT_S * 1000);
 	else
 		snprintf(why, sizeof(why), "told of more updates that have "
 		    "not come than we track");

@@ -27,6 +27,7 @@ struct herd_server;
 #define PEER_GRAFT_S		0.25	/* a notice of what we lack: then GRAFT */
 #define PEER_PRUNE_S		0.5	/* PRUNE on a connection, at most this often */
 #define PEER_SETTLE_S		1.0	/* a notice's position: a mark this late */
+#define PEER_SEQ_S		0.1	/* SEQ after updates, at most this often */
 #define PEER_EAGER_S		2.0	/* the mesh changed: all links eager so long */
 
 /* Listen on the peer port and start dialling the neighbours. */

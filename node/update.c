@@ -1,14 +1,19 @@
 /*
  * update.c -- accepting an update (see update.h).
  */
+#include <ev.h>
+
 #include "conf.h"
 #include "counters.h"
 #include "journal.h"
 #include "log.h"
+#include "proto.h"
+#include "recent.h"
 #include "store.h"
 #include "update.h"
 
 static const struct herd_conf	*update_conf;
+static struct recent		 update_recent;	/* the lines taken lately */
 
 void
 update_init(const struct herd_conf *conf)
@@ -37,7 +42,24 @@ update_accept(const char *id, size_t idlen, const struct htime *t,
 			COUNT(UPD_PEER);
 	} else if (rc == 0)
 		COUNT(STALE);
-	else
+	else {
 		log_warnx("out of memory storing an update");
+		return rc;
+	}
+	/* the node runs on the default loop; out of memory: a GRAFT later */
+	(void)recent_add(&update_recent, proto_line_hash(at, atlen),
+	    ev_now(EV_DEFAULT));
 	return rc;
+}
+
+int
+update_seen(uint32_t h)
+{
+	return recent_has(&update_recent, h);
+}
+
+void
+update_free(void)
+{
+	recent_free(&update_recent);
 }

@@ -26,4 +26,13 @@ void	 update_init(const struct herd_conf *conf);
 int	 update_accept(const char *id, size_t idlen, const struct htime *t,
 	    const char *at, size_t atlen, int src);
 
+/*
+ * 1 when a line of that proto_line_hash was taken (stored or not newer)
+ * in the last RECENT_GEN_S at least (recent.h): what an IHAVE names.
+ */
+int	 update_seen(uint32_t h);
+
+/* Forget them (at exit). */
+void	 update_free(void);
+
 #endif /* HERD_UPDATE_H */

@@ -320,33 +320,44 @@ main(void)
 		ok(peer(line, &m) == PEER_INVALID, "SUMS short of a part");
 
 		/* the broadcast tree's */
-		ok(peer("IHAVE 17 kiwi.cs.ucla.edu 1479413884.392014450", &m) ==
-		    PEER_IHAVE && m.lseq == 17 && m.nhave == 1 &&
-		    m.have_id[0].len == 16 &&
-		    memcmp(m.have_id[0].p, "kiwi.cs.ucla.edu", 16) == 0 &&
-		    m.have_t[0].sec == 1479413884 &&
-		    m.have_t[0].nsec == 392014450, "IHAVE");
-		ok(peer("IHAVE 3 a 1.5 b 2", &m) == PEER_IHAVE && m.nhave == 2 &&
-		    m.have_id[1].len == 1 && m.have_id[1].p[0] == 'b' &&
-		    m.have_t[1].sec == 2 && m.have_t[0].nsec == 500000000,
+		ok(peer("IHAVE 17 0badcafe", &m) == PEER_IHAVE &&
+		    m.lseq == 17 && m.nhave == 1 && m.have[0] == 0x0badcafe,
+		    "IHAVE");
+		ok(peer("IHAVE 3 00000001 ffffffff", &m) == PEER_IHAVE &&
+		    m.nhave == 2 && m.have[0] == 1 && m.have[1] == 0xffffffff,
 		    "IHAVE naming two records");
 		o = (size_t)snprintf(line, sizeof(line), "IHAVE 1");
 		for (k = 0; k < PROTO_IHAVE_MAX; k++)
 			o += (size_t)snprintf(line + o, sizeof(line) - o,
-			    " c%zu %zu", k, k);
-		ok(peer(line, &m) == PEER_IHAVE && m.nhave == PROTO_IHAVE_MAX,
+			    " %08zx", k);
+		ok(peer(line, &m) == PEER_IHAVE && m.nhave == PROTO_IHAVE_MAX &&
+		    m.have[PROTO_IHAVE_MAX - 1] == PROTO_IHAVE_MAX - 1,
 		    "IHAVE naming %d records", PROTO_IHAVE_MAX);
-		snprintf(line + o, sizeof(line) - o, " one 1");
+		snprintf(line + o, sizeof(line) - o, " 00000000");
 		ok(peer(line, &m) == PEER_INVALID, "and not one more");
-		ok(peer("IHAVE 17 kiwi", &m) == PEER_INVALID &&
-		    peer("IHAVE 17", &m) == PEER_INVALID &&
-		    peer("IHAVE x kiwi 1", &m) == PEER_INVALID &&
-		    peer("IHAVE 1 kiwi 1 2", &m) == PEER_INVALID &&
-		    peer("IHAVE 1 kiwi nan", &m) == PEER_INVALID,
+		ok(peer("IHAVE 17", &m) == PEER_INVALID &&
+		    peer("IHAVE x 00000001", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 0000001", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 000000001", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 0000000G", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 0000000A", &m) == PEER_INVALID &&
+		    peer("IHAVE 1 kiwi 1", &m) == PEER_INVALID,
 		    "malformed IHAVE");
-		ok(peer("IHAVE 40 a 1.5 b 14vv.5", &m) == PEER_INVALID &&
+		ok(peer("IHAVE 40 00000001 0000000x", &m) == PEER_INVALID &&
 		    m.nhave == 0, "an IHAVE bad in its second record names none "
 		    "(fuzz_peer)");
+		{
+			char	 hex[9] = { 0 };
+
+			/* FNV-1a 32: the published test vectors */
+			ok(proto_line_hash("", 0) == 0x811c9dc5u &&
+			    proto_line_hash("a", 1) == 0xe40c292cu &&
+			    proto_line_hash("foobar", 6) == 0xbf9cf968u,
+			    "proto_line_hash is FNV-1a 32");
+			proto_hash_hex(hex, 0x0badcafe);
+			ok(strcmp(hex, "0badcafe") == 0, "proto_hash_hex: %s",
+			    hex);
+		}
 		ok(peer("GRAFT 0", &m) == PEER_GRAFT && m.lseq == 0 &&
 		    peer("GRAFT 99", &m) == PEER_GRAFT && m.lseq == 99, "GRAFT");
 		ok(peer("GRAFT", &m) == PEER_INVALID &&
