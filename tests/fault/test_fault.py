@@ -365,10 +365,7 @@ class Supervised:
         out = ["[herd]", "log_dir = log", "control = herd.sock",
                "state_dir = state", "fsync = %s" % fsync,
                "restart_delay_ms = 50", "restart_max_ms = 400",
-               "stop_timeout_ms = 2000",
-               # the storm kills each worker faster than any real failure
-               # would: herdd must keep restarting, not give up on it
-               "start_limit_burst = 0", "",
+               "stop_timeout_ms = 2000", "",
                "[places]", "backend = offline", "dataset = %s" % DATASET, ""]
         for n in self.names:
             out += ["[server %s]" % n, "host = 127.0.0.1",
