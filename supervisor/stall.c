@@ -22,7 +22,7 @@
 #include "stall.h"
 
 static ev_check		 stall_check_w;	/* each iteration, first */
-static ev_timer		 stall_tick_w;	/* wakes the loop: limit / 4 */
+static ev_timer		 stall_tick_w;	/* wakes the loop: limit / 8 */
 static double		 stall_limit;
 static double		 stall_mono, stall_boot;	/* at the last iteration */
 static void		(*stall_cb)(double);
@@ -86,7 +86,7 @@ stall_start(struct ev_loop *loop, double limit, void (*cb)(double))
 	ev_check_init(&stall_check_w, stall_check_cb);
 	ev_set_priority(&stall_check_w, EV_MAXPRI);
 	ev_check_start(loop, &stall_check_w);
-	ev_timer_init(&stall_tick_w, stall_tick_cb, limit / 4, limit / 4);
+	ev_timer_init(&stall_tick_w, stall_tick_cb, limit / 8, limit / 8);
 	ev_timer_start(loop, &stall_tick_w);
 }
 

@@ -6,7 +6,7 @@
  *
  * Every iteration of the loop (an ev_check, run before any other callback
  * of the iteration) reads CLOCK_MONOTONIC and CLOCK_BOOTTIME; a tick
- * every limit / 4 keeps the loop from sleeping longer than that.  When
+ * every limit / 8 keeps the loop from sleeping longer than that.  When
  * either clock moved more than limit seconds since the last iteration,
  * herdd was away: the callback is told how long, before anything else
  * of that iteration runs.
