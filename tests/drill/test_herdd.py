@@ -23,6 +23,9 @@ defaults as shipped.
            then never again (its queue filled): a reload that restarts
            all five ([places] changed) finishes, herdctl status answers
            within 2 s all along, and every acknowledged update is held.
+ unread    a control client that sends commands and never reads the
+           replies: herdctl status still answers, and herdd closes that
+           connection once it has neither sent nor read for 5 s.
 
 The lost/stale lines are test_fault.py's (its Verdict, converge, report).
 
@@ -38,6 +41,7 @@ when a binary is missing.
 import configparser
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -384,8 +388,57 @@ def test_notify(top):
         mgr.close()
 
 
+# -- a control client that does not read ------------------------------------
+
+def test_unread(top):
+    h = Shipped(top, "unread")
+    stuck = None
+    try:
+        h.start()
+        if not ok(h.wait_running(30) is not None,
+                  "unread: the default herd comes up under herdd", h.tail()):
+            return
+        stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(h.sock)
+        stuck.setblocking(False)
+        sent = 0
+        try:                            # asks, and never reads the answers
+            for _ in range(20000):
+                sent += stuck.send(b"status\n")
+        except BlockingIOError:
+            pass
+        t0 = time.monotonic()
+        worst = 0.0
+        while time.monotonic() - t0 < 3:
+            a = time.monotonic()
+            r = h.ctl("status")
+            worst = max(worst, time.monotonic() - a if r.returncode == 0
+                        else 10.0)
+        ok(worst < 2.0, "unread: a client asking %d bytes of commands and "
+           "reading nothing: herdctl status answers (slowest %.2f s)" % (
+               sent, worst), h.tail())
+        # herdd lets it go once it has neither sent nor read for 5 s:
+        # seen as a hang-up (poll), without reading a byte
+        pl = select.poll()
+        pl.register(stuck, select.POLLHUP)
+        t1 = time.monotonic()
+        closed = wait_for(lambda: any(ev & select.POLLHUP
+                                      for _, ev in pl.poll(0)), 20, 0.1)
+        took = time.monotonic() - t1
+        ok(closed, "unread: herdd closed the connection that read nothing "
+           "(%.1f s)" % took,
+           h.tail())
+    finally:
+        if stuck is not None:
+            stuck.close()
+        h.stop()
+        check_sanitizers("unread", h)
+
+
 TESTS = [("storm", test_storm), ("rekill", test_rekill),
-         ("sigstop", test_sigstop), ("notify", test_notify)]
+         ("sigstop", test_sigstop), ("notify", test_notify),
+         ("unread", test_unread)]
 
 
 def main():
