@@ -46,7 +46,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -54,9 +53,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fault"))
 import test_fault as tf  # noqa: E402
-from test_fault import (HERDCTL, HERDD, HERD_NODE, SEED, TAP,  # noqa: E402
-                        Clients, Supervised, burst, check_sanitizers,
-                        cleanup, converge, report, signal_pid, wait_for)
+from test_fault import (HERDCTL, SEED, TAP, Clients,  # noqa: E402
+                        Supervised, burst, check_sanitizers, converge,
+                        report, signal_pid, wait_for)
 from herdtest import free_ports  # noqa: E402
 from suptest import ask  # noqa: E402
 
@@ -69,16 +68,13 @@ TIME_LIMIT = 600        # the whole file (CI runs it under ASan, slower)
 
 def shipped():
     """etc/herd.ini: ({[herd] key: value}, {[places] key: value},
-    {server: (host, [neighbours])}), in the file's order."""
+    {server: [neighbours]}), in the file's order."""
     cp = configparser.ConfigParser(inline_comment_prefixes=(";",),
                                    comment_prefixes=(";", "#"))
     cp.optionxform = str
     cp.read(HERD_INI)
-    mesh = {}
-    for sec in cp.sections():
-        if sec.startswith("server "):
-            mesh[sec.split(None, 1)[1]] = (
-                cp[sec]["host"], cp[sec].get("neighbors", "").split())
+    mesh = {sec.split(None, 1)[1]: cp[sec].get("neighbors", "").split()
+            for sec in cp.sections() if sec.startswith("server ")}
     return dict(cp["herd"]), dict(cp["places"]), mesh
 
 
@@ -88,26 +84,14 @@ class Shipped(Supervised):
 
     def __init__(self, top, label):
         herd, places, mesh = shipped()
-        super().__init__(top, label, "everysec",
-                         links={n: nb for n, (_, nb) in mesh.items()})
-        http = free_ports(1)[0]
         # only where the shipped values cannot work here: fixed ports
-        # (12000-12004, 9180) and a path relative to etc/
-        herd["http"] = "127.0.0.1:%d" % http
+        # (12000-12004 for the servers, 9180) and a path relative to etc/
+        herd["http"] = "127.0.0.1:%d" % free_ports(1)[0]
         places["dataset"] = os.path.normpath(os.path.join(
             os.path.dirname(HERD_INI), places["dataset"]))
-        out = ["[herd]"] + ["%s = %s" % kv for kv in herd.items()] + [
-            "", "[places]"] + ["%s = %s" % kv for kv in places.items()] + [""]
-        for n, (host, nb) in mesh.items():
-            out += ["[server %s]" % n, "host = %s" % host,
-                    "port = %d" % self.port[n],
-                    "peer_port = %d" % self.peer_port[n]]
-            if nb:
-                out.append("neighbors = " + " ".join(nb))
-            out.append("")
-        with open(self.conf, "w") as f:
-            f.write("\n".join(out))
-        self.sock = os.path.join(self.dir, herd["control"])
+        super().__init__(top, label, None, links=mesh,
+                         herd=["%s = %s" % kv for kv in herd.items()],
+                         places=["%s = %s" % kv for kv in places.items()])
         self.env = {}
 
     def start(self):
@@ -135,41 +119,21 @@ def watch_states(h, stop, seen):
 
 # -- the storm ---------------------------------------------------------------
 
-def end_worker(h, name, pid, how):
-    if how == "herdctl":
-        return h.ctl("kill", name, "KILL" if pid % 2 else "TERM"
-                     ).returncode == 0
-    return signal_pid(pid, how)
-
-
 def storm(h, seconds, rng):
-    """End workers every 300 ms for seconds; {how: count}, and how many
-    times every worker was ended at once."""
-    hows = [signal.SIGKILL, signal.SIGTERM, "herdctl"]
+    """test_fault's kill storm, each worker ended by SIGKILL, SIGTERM or
+    herdctl kill at random: ({how: count}, times none was running)."""
     count = {"SIGKILL": 0, "SIGTERM": 0, "herdctl kill": 0}
-    empties = tick = 0
-    end = time.monotonic() + seconds
-    next_t = time.monotonic()
-    while time.monotonic() < end:
-        tick += 1
-        st = h.status() or {}
-        live = [(n["name"], n["pid"]) for n in st.values()
-                if n.get("pid") and n["state"] in ("starting", "running")]
-        if tick % 10 == 0:
-            victims = live                      # a moment with none running
-        elif rng.random() < 0.25:
-            victims = rng.sample(live, min(2, len(live)))
+
+    def end_one(name, pid):
+        how = rng.choice(list(count))
+        if how == "herdctl kill":
+            done = h.ctl("kill", name, rng.choice(["KILL", "TERM"])
+                         ).returncode == 0
         else:
-            victims = rng.sample(live, min(1, len(live)))
-        for name, pid in victims:
-            how = rng.choice(hows)
-            if end_worker(h, name, pid, how):
-                count[{signal.SIGKILL: "SIGKILL", signal.SIGTERM: "SIGTERM",
-                       "herdctl": "herdctl kill"}[how]] += 1
-        if tick % 10 == 0 and victims and len(victims) == len(st):
-            empties += 1
-        next_t += 0.3
-        time.sleep(max(0.0, next_t - time.monotonic()))
+            done = signal_pid(pid, getattr(signal, how))
+        count[how] += done
+        return done
+    _, empties = tf.kill_storm(h, seconds, rng, end_one)
     return count, empties
 
 
@@ -442,37 +406,7 @@ TESTS = [("storm", test_storm), ("rekill", test_rekill),
 
 
 def main():
-    for var, path in (("HERDD", HERDD), ("HERDCTL", HERDCTL),
-                      ("HERD_NODE", HERD_NODE)):
-        if not path or not os.access(path, os.X_OK):
-            print("1..0 # SKIP %s not set or not executable" % var)
-            return 77
-    chosen = sys.argv[1:] or [n for n, _ in TESTS]
-    print("# seed %d (HERD_FAULT_SEED)" % SEED, flush=True)
-    signal.signal(signal.SIGALRM, tf.on_alarm)
-    tf.TIME_LIMIT = TIME_LIMIT
-    signal.alarm(TIME_LIMIT)
-    top = tempfile.mkdtemp(prefix="herd-drill-")
-    try:
-        for name, test in TESTS:
-            if name not in chosen:
-                continue
-            t0 = time.monotonic()
-            try:
-                test(top)
-            except Exception:               # report, go on with the next
-                import traceback
-                ok(False, "%s: no exception" % name, traceback.format_exc())
-            finally:
-                cleanup()
-            print("# %s took %.1f s" % (name, time.monotonic() - t0),
-                  flush=True)
-    finally:
-        signal.alarm(0)
-        cleanup()
-        import shutil
-        shutil.rmtree(top, ignore_errors=True)
-    return TAP.plan()
+    return tf.main(TESTS, "herd-drill-", TIME_LIMIT)
 
 
 if __name__ == "__main__":
