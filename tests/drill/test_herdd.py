@@ -109,6 +109,13 @@ class Shipped(Supervised):
                               timeout=timeout)
 
 
+def came_up(h, label):
+    """Start h's herdd: ok when every worker runs."""
+    h.start()
+    return ok(h.wait_running(30) is not None,
+              "%s: the default herd comes up under herdd" % label, h.tail())
+
+
 def watch_states(h, stop, seen):
     """Every state any worker was seen in, until stop is set."""
     while not stop.is_set():
@@ -141,9 +148,7 @@ def test_storm(top):
     rng = random.Random(SEED)
     h = Shipped(top, "storm")
     try:
-        h.start()
-        if not ok(h.wait_running(30) is not None,
-                  "storm: the default herd comes up under herdd", h.tail()):
+        if not came_up(h, "storm"):
             return
         ids = ["drill-%04d" % i for i in range(2000)]
         clients = Clients(h.port, ids, 4, SEED)
@@ -189,9 +194,7 @@ def test_rekill(top):
     h = Shipped(top, "rekill")
     name = "Holiday"
     try:
-        h.start()
-        if not ok(h.wait_running(30) is not None,
-                  "rekill: the default herd comes up under herdd", h.tail()):
+        if not came_up(h, "rekill"):
             return
         seen, pids, kills = set(), set(), 0
         end = time.monotonic() + 60
@@ -228,10 +231,7 @@ def test_rekill(top):
 def test_sigstop(top):
     h = Shipped(top, "sigstop")
     try:
-        h.start()
-        if not ok(h.wait_running(30) is not None,
-                  "sigstop: the default herd comes up under herdd",
-                  h.tail()):
+        if not came_up(h, "sigstop"):
             return
         before = {n: s["pid"] for n, s in h.all_running().items()}
         signal_pid(h.proc.pid, signal.SIGSTOP)
@@ -358,9 +358,7 @@ def test_unread(top):
     h = Shipped(top, "unread")
     stuck = None
     try:
-        h.start()
-        if not ok(h.wait_running(30) is not None,
-                  "unread: the default herd comes up under herdd", h.tail()):
+        if not came_up(h, "unread"):
             return
         stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
