@@ -15,6 +15,10 @@
  * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
+#include <sys/wait.h>
+
+#include <signal.h>
+
 #include "backoff.h"
 
 long
@@ -40,4 +44,26 @@ backoff_crash_loop(const double *at, unsigned int n, int burst, int interval_s)
 		return 0;
 	/* the last burst crashes, oldest first: at[n - burst] .. at[n - 1] */
 	return at[n - 1] - at[n - (unsigned int)burst] <= interval_s;
+}
+
+int
+backoff_from_outside(int status, int by_herdd, int by_request)
+{
+	if (by_herdd)
+		return 0;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) == 0;
+	if (!WIFSIGNALED(status))
+		return 0;
+	if (by_request)
+		return 1;
+	switch (WTERMSIG(status)) {
+	case SIGKILL:
+	case SIGTERM:
+	case SIGINT:
+	case SIGHUP:
+		return 1;
+	default:
+		return 0;
+	}
 }

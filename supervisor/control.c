@@ -47,7 +47,7 @@ struct ctl_conn {
 	struct control_req *busy;	/* a command not answered yet */
 	int		 eof;		/* the peer is done sending */
 	ev_tstamp	 heard;		/* when it last sent a byte (or came) */
-	ev_timer	 idle_w;	/* CONTROL_IDLE_S without a byte: close */
+	ev_timer	 idle_w;	/* CONTROL_IDLE_S without a byte either way */
 };
 
 struct control_req {
@@ -187,10 +187,12 @@ control_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * Nothing read for CONTROL_IDLE_S and nothing to answer: a client that
- * will not finish its line, or never sends one, gives its place back (64
- * such connections would lock every herdctl out).  A command being
- * carried out (a rolling reload) is not idleness.
+ * Nothing read from it and none of its replies taken for CONTROL_IDLE_S: a
+ * client that will not finish its line, never sends one, or does not read
+ * what it asked for gives its place back (64 such connections would lock
+ * every herdctl out; a reply it leaves unread costs nothing but its own
+ * connection).  A command being carried out (a rolling reload) is not
+ * idleness.
  */
 static void
 control_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -198,13 +200,13 @@ control_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct ctl_conn	*c = w->data;
 
 	(void)revents;
-	if (outbuf_len(&c->out) > 0 || c->busy != NULL) {
+	if (c->busy != NULL) {
 		ev_timer_again(loop, w);
 		return;
 	}
 	log_notice("control: a connection idle for %d s closed%s",
-	    CONTROL_IDLE_S, linebuf_pending(&c->in) > 0 ?
-	    " (with an unfinished line)" : "");
+	    CONTROL_IDLE_S, outbuf_len(&c->out) > 0 ? " (its replies unread)" :
+	    linebuf_pending(&c->in) > 0 ? " (with an unfinished line)" : "");
 	control_close(c);
 }
 
@@ -506,6 +508,7 @@ control_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		control_close(c);
 		return;
 	}
+	ev_timer_again(loop, &c->idle_w);	/* it reads */
 	if (rc == 1)
 		return;
 	ev_io_stop(loop, w);

@@ -318,6 +318,7 @@ proc_forgive(struct proc *p)
 {
 	p->crashes = 0;
 	p->ncrash = 0;
+	p->kills = 0;
 }
 
 void
@@ -425,6 +426,7 @@ proc_spawn(struct proc *p)
 	p->have_stats = 0;
 	p->bad_notify = 0;
 	p->killed[0] = '\0';
+	p->by_request = 0;
 	p->error[0] = '\0';
 	p->synced[0] = '\0';
 	metrics_fold(p);
@@ -452,13 +454,42 @@ retry:
 	proc_set_state(p, PROC_BACKOFF, p->reason);
 }
 
-/* A process herdd did not ask to go went away; desc says how. */
+/*
+ * Start p again after delay ms (at once for 0); desc says how it went,
+ * what says what it counts as ("crash 3 in a row").
+ */
+static void
+proc_restart_in(struct proc *p, long delay, const char *desc,
+    const char *what)
+{
+	char	 why[PROC_REASON_MAX + 128];
+
+	if (snprintf(p->reason, sizeof(p->reason), "%s", desc) < 0)
+		p->reason[0] = '\0';
+	if (delay == 0) {
+		log_warnx("%s: %s (%s); restarting at once", p->name, desc,
+		    what);
+		proc_spawn(p);
+		return;
+	}
+	p->next_start = ev_now(EV_DEFAULT) + delay / 1000.0;
+	ev_timer_set(&p->timer_w, delay / 1000.0, 0.);
+	ev_timer_start(EV_DEFAULT_ &p->timer_w);
+	snprintf(why, sizeof(why), "%s, %s, next start in %ld ms", desc, what,
+	    delay);
+	proc_set_state(p, PROC_BACKOFF, why);
+}
+
+/*
+ * A process herdd did not ask to go failed on its own (backoff.h says
+ * which ends those are); desc says how.  These count toward the start
+ * limit.
+ */
 static void
 proc_crashed(struct proc *p, const char *desc)
 {
 	ev_tstamp	 now = ev_now(EV_DEFAULT);
-	long		 delay;
-	char		 why[PROC_REASON_MAX + 64];
+	char		 what[64];
 
 	if (p->ready_at > 0 && now - p->ready_at >= proc_conf->restart_reset_s)
 		p->crashes = 0;		/* it had been healthy long enough */
@@ -481,21 +512,36 @@ proc_crashed(struct proc *p, const char *desc)
 		    "started by hand or reloaded");
 		return;
 	}
-	if (snprintf(p->reason, sizeof(p->reason), "%s", desc) < 0)
-		p->reason[0] = '\0';
-	delay = backoff_delay_ms(p->crashes, p->healthy_first,
-	    proc_conf->restart_delay_ms, proc_conf->restart_max_ms);
-	if (delay == 0) {
-		log_warnx("%s: %s; restarting at once", p->name, desc);
-		proc_spawn(p);
-		return;
+	snprintf(what, sizeof(what), "crash %u in a row", p->crashes);
+	proc_restart_in(p, backoff_delay_ms(p->crashes, p->healthy_first,
+	    proc_conf->restart_delay_ms, proc_conf->restart_max_ms), desc,
+	    what);
+}
+
+/*
+ * A process was ended from outside (a signal someone else sent, herdctl
+ * kill, the OOM killer): not its failure, so never counted toward the
+ * start limit, and it always starts again.  One that had been ready
+ * PROC_SETTLED_S starts again at once, one killed sooner after
+ * restart_delay_ms; one killed before it was ready waits as a crash loop
+ * does, the delay doubling with each such start in a row.
+ */
+static void
+proc_killed(struct proc *p, const char *desc)
+{
+	ev_tstamp	 now = ev_now(EV_DEFAULT);
+	long		 delay;
+
+	if (p->ready_at > 0) {
+		p->kills = 0;
+		delay = now - p->ready_at >= PROC_SETTLED_S ? 0 :
+		    proc_conf->restart_delay_ms;
+	} else {
+		p->kills++;
+		delay = backoff_delay_ms(p->kills, 0,
+		    proc_conf->restart_delay_ms, proc_conf->restart_max_ms);
 	}
-	p->next_start = now + delay / 1000.0;
-	ev_timer_set(&p->timer_w, delay / 1000.0, 0.);
-	ev_timer_start(EV_DEFAULT_ &p->timer_w);
-	snprintf(why, sizeof(why), "%s, crash %u in a row, next start in %ld "
-	    "ms", desc, p->crashes, delay);
-	proc_set_state(p, PROC_BACKOFF, why);
+	proc_restart_in(p, delay, desc, "killed from outside");
 }
 
 static void
@@ -533,7 +579,10 @@ proc_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			p->reason[0] = '\0';
 		proc_set_state(p, PROC_FAILED, "exit 78 (configuration "
 		    "error); not restarted until started by hand");
-	} else
+	} else if (backoff_from_outside(status, p->killed[0] != '\0',
+	    p->by_request))
+		proc_killed(p, desc);
+	else
 		proc_crashed(p, desc);
 
 	if (proc_shutting && proc_alive() == 0 && proc_done_cb != NULL) {

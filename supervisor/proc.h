@@ -11,7 +11,7 @@
  *	backoff		exited; waiting next_start_ms before a new start
  *	stopping	sent TERM (KILL after stop_timeout_ms); waiting to reap
  *	stopped		down on request; stays down until started
- *	failed		exited 78 (configuration), or crashed
+ *	failed		exited 78 (configuration), or failed
  *			start_limit_burst times within start_limit_interval_s:
  *			never respawned by itself; start or reload clears it
  *
@@ -19,11 +19,17 @@
  * on another machine, or -s left them out) have no worker here: status
  * shows them as "remote", and the other commands refuse them.
  *
- * Any exit that herdd did not ask for is a crash.  The first restart of a
- * worker that was healthy (ready, and not crashing within restart_reset_s
- * of its last crash) is immediate; each further consecutive crash doubles
- * the delay from restart_delay_ms up to restart_max_ms.  A worker that has
- * been ready for restart_reset_s starts afresh.
+ * Any end that herdd did not ask for is a failure of the worker's own or a
+ * kill from outside (backoff_from_outside() in backoff.h says which).  The
+ * first restart of a worker that was healthy (ready, and not failing
+ * within restart_reset_s of its last failure) is immediate; each further
+ * consecutive failure doubles the delay from restart_delay_ms up to
+ * restart_max_ms.  A worker that has been ready for restart_reset_s starts
+ * afresh.  Only failures count toward the start limit; a worker killed
+ * from outside always starts again: at once when it had been ready for
+ * PROC_SETTLED_S, else after restart_delay_ms, doubling over starts killed
+ * before they were ready.  Heartbeat silence counts only while herdd runs
+ * (stall.h).
  */
 #ifndef HERD_PROC_H
 #define HERD_PROC_H

@@ -469,6 +469,7 @@ proc_ctl_kill(const struct control_cmd *cmd)
 		    strerror(errno));
 		return control_error(err);
 	}
+	p->by_request = 1;		/* its end is not its failure */
 	log_notice("%s: sent signal %d to pid %ld on request", p->name,
 	    cmd->signo, (long)p->pid);
 	res = proc_ok();

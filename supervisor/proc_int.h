@@ -23,6 +23,7 @@
 #define PROC_PING_S		1.0	/* heartbeat to each running worker */
 #define PROC_DEAF_S		3.0	/* no PONG this long: unresponsive */
 #define PROC_CRASH_MAX		64	/* crash times kept per worker */
+#define PROC_SETTLED_S		1.0	/* ready this long: killed, back at once */
 #define PROC_REASON_MAX		(NOTIFY_TEXT_MAX + 128)
 
 enum proc_want {			/* what a stopping worker goes to */
@@ -49,11 +50,14 @@ struct proc {
 	ev_tstamp	 spawned;	/* ev_now() at fork */
 	ev_tstamp	 ready_at;	/* 0 until READY */
 	ev_tstamp	 next_start;	/* while backing off */
-	ev_tstamp	 last_pong;	/* READY or the last PONG */
+	ev_tstamp	 last_pong;	/* READY or the last PONG (stall_clock) */
 	unsigned long	 ping_seq;	/* the last PING sent */
 	unsigned int	 spawns;	/* processes started */
 	unsigned int	 restarts;	/* spawns after the first */
-	unsigned int	 crashes;	/* consecutive unasked exits */
+	unsigned int	 crashes;	/* consecutive failures (backoff.h) */
+	unsigned int	 kills;		/* starts killed from outside before
+					   they were ready, in a row */
+	int		 by_request;	/* herdctl kill signalled this pid */
 	ev_tstamp	 crash_at[PROC_CRASH_MAX];	/* a ring of crash times */
 	unsigned int	 ncrash;	/* in crash_at, since the last start */
 	int		 healthy_first;	/* the first of them had been ready */

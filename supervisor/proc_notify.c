@@ -32,6 +32,7 @@
 #include "log.h"
 #include "notify.h"
 #include "proc_int.h"
+#include "stall.h"
 
 static void	 proc_notify_cb(struct ev_loop *, ev_io *, int);
 
@@ -67,7 +68,9 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 		if (p->state != PROC_STARTING || p->draining)
 			break;		/* too late: it has gone */
 		ev_timer_stop(EV_DEFAULT_ &p->timer_w);
-		p->ready_at = p->last_pong = ev_now(EV_DEFAULT);
+		p->ready_at = ev_now(EV_DEFAULT);
+		p->last_pong = stall_clock();
+		p->kills = 0;		/* a start that worked */
 		snprintf(why, sizeof(why), "pid %ld, ready in %.0f ms",
 		    (long)p->pid, (p->ready_at - p->spawned) * 1000.0);
 		proc_set_state(p, PROC_RUNNING, why);
@@ -101,7 +104,7 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 	case NOTIFY_PONG:
 		if (msg.seq != p->ping_seq || p->draining)
 			break;		/* an old one */
-		p->last_pong = ev_now(EV_DEFAULT);
+		p->last_pong = stall_clock();
 		if (p->state == PROC_UNRESPONSIVE) {
 			p->reason[0] = '\0';
 			proc_set_state(p, PROC_RUNNING, "answers again");
@@ -181,19 +184,24 @@ proc_notify_close(struct proc *p, int drain)
 /*
  * Each second: PING every running worker; one that has not answered for
  * PROC_DEAF_S is unresponsive (paused, or stuck in a callback), and one
- * silent for hang_timeout_ms is killed, which is a crash.
+ * silent for hang_timeout_ms is killed, which is a crash.  Silence is
+ * counted on CLOCK_MONOTONIC, and only while herdd runs: see
+ * proc_heartbeat_grace.
  */
 static void
 proc_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	ev_tstamp	 now = ev_now(loop), deaf;
+	ev_tstamp	 now, deaf;
 	struct proc	*p;
 	char		 buf[64], why[128];
 	size_t		 i;
 	int		 n;
 
+	(void)loop;
 	(void)w;
 	(void)revents;
+	stall_poll();			/* a callback before us may have hung */
+	now = stall_clock();
 	for (i = 0; i < proc_n; i++) {
 		p = proc_table[i];
 		if (!proc_up(p) || p->fd == -1 || p->pid == 0)
@@ -222,15 +230,48 @@ proc_beat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/*
+ * herdd itself did not run for gap seconds (stall.h): its workers could
+ * not be heard meanwhile, so each is given a fresh interval -- silence
+ * counts from now, and one still starting has its whole ready_timeout_ms
+ * again -- before it can be called unresponsive, killed or late.  Only a
+ * worker that does not answer while herdd runs is.
+ */
+static void
+proc_heartbeat_grace(double gap)
+{
+	struct proc	*p;
+	size_t		 i;
+
+	log_warnx("herdd did not run for %.0f ms (stopped, paused or "
+	    "starved): every worker gets a fresh heartbeat interval",
+	    gap * 1000.0);
+	for (i = 0; i < proc_n; i++) {
+		p = proc_table[i];
+		if (p->pid == 0)
+			continue;
+		if (proc_up(p))
+			p->last_pong = stall_clock();
+		else if (p->state == PROC_STARTING) {
+			ev_timer_stop(EV_DEFAULT_ &p->timer_w);
+			ev_timer_set(&p->timer_w,
+			    proc_conf->ready_timeout_ms / 1000.0, 0.);
+			ev_timer_start(EV_DEFAULT_ &p->timer_w);
+		}
+	}
+}
+
 void
 proc_heartbeat_start(void)
 {
 	ev_timer_init(&proc_beat_w, proc_beat_cb, PROC_PING_S, PROC_PING_S);
 	ev_timer_start(EV_DEFAULT_ &proc_beat_w);
+	stall_start(EV_DEFAULT_ PROC_PING_S, proc_heartbeat_grace);
 }
 
 void
 proc_heartbeat_stop(void)
 {
 	ev_timer_stop(EV_DEFAULT_ &proc_beat_w);
+	stall_stop(EV_DEFAULT);
 }

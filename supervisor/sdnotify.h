@@ -10,6 +10,11 @@
  * STATUS=<n> of <m> servers running as that changes, and WATCHDOG=1 at
  * half the interval of $WATCHDOG_USEC when that is set (for this pid, when
  * $WATCHDOG_PID says whose it is).
+ *
+ * Never waits on the socket (it is the service manager's): a datagram the
+ * socket will not take at once is dropped when it is a STATUS= or
+ * WATCHDOG=1, and kept, in order, and sent again every 200 ms until it
+ * goes, when it is READY=1, RELOADING=1 or STOPPING=1.
  */
 #ifndef HERD_SDNOTIFY_H
 #define HERD_SDNOTIFY_H

@@ -108,7 +108,7 @@ class Timeout(Exception):
 
 
 def on_alarm(signum, frame):
-    raise Timeout("the whole test took more than %d s" % TIME_LIMIT)
+    raise Timeout("the whole test ran out of its time (alarm)")
 
 
 # -- time stamps -------------------------------------------------------------
@@ -353,7 +353,10 @@ class Supervised:
     """The default five-server herd under one herdd, in a directory of its
     own, with a state_dir."""
 
-    def __init__(self, top, label, fsync, links=DEFAULT_LINKS):
+    def __init__(self, top, label, fsync, links=DEFAULT_LINKS, herd=None,
+                 places=None):
+        """herd, places: the lines of those sections instead of ours
+        (fsync is then unused); control must be herd.sock."""
         self.dir = os.path.join(top, label)
         os.makedirs(self.dir)
         self.names = list(links)
@@ -362,14 +365,14 @@ class Supervised:
         self.peer_port = {n: p[2 * i + 1] for i, n in enumerate(self.names)}
         self.conf = os.path.join(self.dir, "herd.ini")
         self.sock = os.path.join(self.dir, "herd.sock")
-        out = ["[herd]", "log_dir = log", "control = herd.sock",
-               "state_dir = state", "fsync = %s" % fsync,
-               "restart_delay_ms = 50", "restart_max_ms = 400",
-               "stop_timeout_ms = 2000",
-               # the storm kills each worker faster than any real failure
-               # would: herdd must keep restarting, not give up on it
-               "start_limit_burst = 0", "",
-               "[places]", "backend = offline", "dataset = %s" % DATASET, ""]
+        if herd is None:
+            herd = ["log_dir = log", "control = herd.sock",
+                    "state_dir = state", "fsync = %s" % fsync,
+                    "restart_delay_ms = 50", "restart_max_ms = 400",
+                    "stop_timeout_ms = 2000"]
+        if places is None:
+            places = ["backend = offline", "dataset = %s" % DATASET]
+        out = ["[herd]"] + herd + ["", "[places]"] + places + [""]
         for n in self.names:
             out += ["[server %s]" % n, "host = 127.0.0.1",
                     "port = %d" % self.port[n],
@@ -559,16 +562,22 @@ class Clients:
         return True
 
 
-def kill_storm(h, seconds, rng):
-    """SIGKILL workers every 300 ms for seconds; (kills, times all were
-    killed at once so that none was alive)."""
+def sigkill(name, pid):
+    return signal_pid(pid, signal.SIGKILL)
+
+
+def kill_storm(h, seconds, rng, end_one=sigkill):
+    """End workers every 300 ms for seconds, each by end_one(name, pid)
+    (True when it was sent; SIGKILL by default): one at random, sometimes
+    two, every tenth time all of them, so that no worker is alive.
+    Returns (kills, times all were ended at once)."""
     kills = empties = tick = 0
     end = time.monotonic() + seconds
     next_t = time.monotonic()
     while time.monotonic() < end:
         tick += 1
         st = h.status() or {}
-        live = [n["pid"] for n in st.values()
+        live = [(n["name"], n["pid"]) for n in st.values()
                 if n.get("pid") and n["state"] in ("starting", "running")]
         if tick % 10 == 0:
             victims = live                      # a moment with none alive
@@ -576,8 +585,8 @@ def kill_storm(h, seconds, rng):
             victims = rng.sample(live, min(2, len(live)))
         else:
             victims = rng.sample(live, min(1, len(live)))
-        for pid in victims:
-            kills += signal_pid(pid, signal.SIGKILL)
+        for name, pid in victims:
+            kills += bool(end_one(name, pid))
         if tick % 10 == 0 and victims and len(victims) == sum(
                 1 for n in st.values() if n.get("pid")):
             empties += 1
@@ -1196,26 +1205,29 @@ TESTS = [("storm", test_storm), ("wipeout", test_wipeout),
          ("journal", test_journal), ("pause", test_pause)]
 
 
-def main():
+def main(tests=TESTS, prefix="herd-fault-", time_limit=TIME_LIMIT):
+    """Run the tests named on the command line (default: all of tests) in
+    one temporary directory, cleaning up after each; the exit status."""
     for var, path in (("HERDD", HERDD), ("HERDCTL", HERDCTL),
                       ("HERD_NODE", HERD_NODE)):
         if not path or not os.access(path, os.X_OK):
             print("1..0 # SKIP %s not set or not executable" % var)
             return 77
-    chosen = sys.argv[1:] or [n for n, _ in TESTS]
-    unknown = [n for n in chosen if n not in dict(TESTS)]
+    chosen = sys.argv[1:] or [n for n, _ in tests]
+    unknown = [n for n in chosen if n not in dict(tests)]
     if unknown:
-        print("usage: test_fault.py [%s ...]" % "|".join(n for n, _ in TESTS),
+        print("usage: %s [%s ...]" % (os.path.basename(sys.argv[0]),
+                                      "|".join(n for n, _ in tests)),
               file=sys.stderr)
         return 64
     print("# seed %d (HERD_FAULT_SEED)" % SEED, flush=True)
     random.seed(SEED)
     signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TIME_LIMIT)
-    top = tempfile.mkdtemp(prefix="herd-fault-")
+    signal.alarm(time_limit)
+    top = tempfile.mkdtemp(prefix=prefix)
     start = time.monotonic()
     try:
-        for name, test in TESTS:
+        for name, test in tests:
             if name not in chosen:
                 continue
             t0 = time.monotonic()

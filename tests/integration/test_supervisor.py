@@ -665,9 +665,11 @@ def test_late_ready(top):
     n = h.wait_state("Late", "starting", 5.0, lambda n: n["pid"])
     if not ok(n is not None, "late READY: a worker ready after 500 ms"):
         return
-    # herdd sees the timeout and the READY in the same loop iteration
+    # herdd sees the timeout and the READY in the same loop iteration;
+    # stopped well under a second, which herdd would take for a stall of
+    # its own and give the worker its whole ready_timeout_ms again
     h.proc.send_signal(signal.SIGSTOP)
-    time.sleep(0.9)
+    time.sleep(0.7)
     h.proc.send_signal(signal.SIGCONT)
     b = h.wait_state("Late", "backoff", 5.0,
                      lambda m: m["last_exit"] == "signal 9")

@@ -134,5 +134,19 @@ main(void)
 		ok(!backoff_crash_loop(at, 5, 0, 10), "burst 0: never");
 		ok(backoff_crash_loop(at, 1, 1, 10), "burst 1: the first crash");
 	}
+	/* whose doing: killed from outside, or failed on its own */
+	ok(backoff_from_outside(SIGKILL, 0, 0) && backoff_from_outside(SIGTERM,
+	    0, 0) && backoff_from_outside(SIGINT, 0, 0) &&
+	    backoff_from_outside(SIGHUP, 0, 0), "KILL TERM INT HUP: outside");
+	ok(!backoff_from_outside(SIGSEGV, 0, 0) && !backoff_from_outside(
+	    SIGABRT | 0x80, 0, 0) && !backoff_from_outside(SIGBUS, 0, 0) &&
+	    !backoff_from_outside(SIGFPE, 0, 0) &&
+	    !backoff_from_outside(SIGILL, 0, 0), "SEGV ABRT BUS FPE ILL: its own");
+	ok(backoff_from_outside(SIGSEGV, 0, 1), "any signal after herdctl kill");
+	ok(!backoff_from_outside(SIGKILL, 1, 0) &&
+	    !backoff_from_outside(SIGKILL, 1, 1), "killed by herdd: its own");
+	ok(backoff_from_outside(0, 0, 0), "exit 0: told to stop");
+	ok(!backoff_from_outside(1 << 8, 0, 0) &&
+	    !backoff_from_outside(1 << 8, 0, 1), "exit 1: its own, always");
 	return tap_done();
 }
