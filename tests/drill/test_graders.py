@@ -10,9 +10,10 @@ Then both are started again, 0.5 s, and the next pair.
 
   separate   herd-node processes, as graders start them: two rounds with
              SIGKILL, two with SIGTERM (40 cases)
-  herdd      under herdd: a round of `herdctl stop A B` / `start A B`, and
-             a round of SIGKILL to both workers, which herdd starts again
-             (only servers connected through the three not killed count)
+  herdd      under herdd: two rounds of `herdctl stop A B` / `start A B`,
+             one of SIGKILL and one of SIGTERM to both workers, which herdd
+             starts again (only servers connected through the three not
+             killed count) (40 cases)
 
 Each case reports the tree around a miss (every server's log lines about
 its links since the case began), so that a failure says why.
@@ -272,7 +273,7 @@ def test_herdd(top):
             st = r.pids()
             for n in pair:
                 if st.get(n, {}).get("pid"):
-                    os.kill(st[n]["pid"], signal.SIGKILL)
+                    os.kill(st[n]["pid"], getattr(signal, how))
 
         def start_pair(pair, how):
             if how == "stop":
@@ -286,9 +287,10 @@ def test_herdd(top):
 
         t0 = time.monotonic()
         cases, misses = drill("herdd", r, stop_pair, start_pair,
-                              ("stop", "SIGKILL"))
-        TAP.ok(cases == 20 and not misses, "herdd: two of five stopped "
-               "(herdctl stop) or killed (SIGKILL, herdd restarts them), "
+                              ("stop", "SIGKILL", "SIGTERM", "stop"))
+        TAP.ok(cases == 40 and not misses, "herdd: two of five stopped "
+               "(herdctl stop) or killed (SIGKILL, SIGTERM: herdd restarts "
+               "them), "
                "an IAMAT 0.3 s later and at once a WHATSAT at the others: "
                "%d misses in %d cases (%.0f s)" % (
                    len(misses), cases, time.monotonic() - t0), str(misses))

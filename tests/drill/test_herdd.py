@@ -38,7 +38,6 @@ HERD_FAULT_SEED fixes the random seed.  Output is TAP; exit 77 (skip)
 when a binary is missing.
 """
 
-import configparser
 import os
 import random
 import select
@@ -56,42 +55,25 @@ import test_fault as tf  # noqa: E402
 from test_fault import (HERDCTL, SEED, TAP, Clients,  # noqa: E402
                         Supervised, burst, check_sanitizers, converge,
                         report, signal_pid, wait_for)
-from herdtest import free_ports  # noqa: E402
 from suptest import ask  # noqa: E402
+import shipped  # noqa: E402
 
 ok = TAP.ok
-HERD_INI = os.path.join(ROOT, "etc", "herd.ini")
 TIME_LIMIT = 600        # the whole file (CI runs it under ASan, slower)
 
 
 # -- the default herd --------------------------------------------------------
-
-def shipped():
-    """etc/herd.ini: ({[herd] key: value}, {[places] key: value},
-    {server: [neighbours]}), in the file's order."""
-    cp = configparser.ConfigParser(inline_comment_prefixes=(";",),
-                                   comment_prefixes=(";", "#"))
-    cp.optionxform = str
-    cp.read(HERD_INI)
-    mesh = {sec.split(None, 1)[1]: cp[sec].get("neighbors", "").split()
-            for sec in cp.sections() if sec.startswith("server ")}
-    return dict(cp["herd"]), dict(cp["places"]), mesh
-
 
 class Shipped(Supervised):
     """The default herd under one herdd (test_fault's Supervised), its
     configuration etc/herd.ini's with free ports and absolute paths."""
 
     def __init__(self, top, label):
-        herd, places, mesh = shipped()
-        # only where the shipped values cannot work here: fixed ports
-        # (12000-12004 for the servers, 9180) and a path relative to etc/
-        herd["http"] = "127.0.0.1:%d" % free_ports(1)[0]
-        places["dataset"] = os.path.normpath(os.path.join(
-            os.path.dirname(HERD_INI), places["dataset"]))
-        super().__init__(top, label, None, links=mesh,
-                         herd=["%s = %s" % kv for kv in herd.items()],
-                         places=["%s = %s" % kv for kv in places.items()])
+        super().__init__(top, label, None)
+        # the file as shipped, with free ports (shipped.py says why)
+        s = shipped.Shipped(self.dir)
+        self.names, self.conf = s.names, s.conf
+        self.port, self.peer_port = s.port, s.peer
         self.env = {}
 
     def start(self):
