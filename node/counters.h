@@ -1,7 +1,7 @@
 /*
  * counters.h -- what a worker counts (notify.h's NOTIFY_C_*): plain
- * integers, bumped where things happen, sent to herdd in STATS by
- * status.c, which owns them.  Counted from the start of the process; herdd
+ * integers, bumped where things happen (defined in counters.c), sent to
+ * herdd in STATS by status.c.  Counted from the start of the process; herdd
  * adds up the processes of a server.
  */
 #ifndef HERD_COUNTERS_H

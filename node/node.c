@@ -188,7 +188,8 @@ main(int argc, char *argv[])
 
 		return node_fail(perm ? HERD_EXIT_CONFIG : 1, "journal", err);
 	}
-	if (places_init(loop, &node_conf.places, err, sizeof(err)) == -1) {
+	if (places_init(loop, &node_conf.places,
+	    status_inherited_fd(NOTIFY_PLACES_ENV), err, sizeof(err)) == -1) {
 		return node_fail(HERD_EXIT_CONFIG, "places", err);
 	}
 	if (client_init(loop, self, err, sizeof(err)) == -1 ||

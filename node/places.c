@@ -26,7 +26,6 @@
 #include "places.h"
 #include "places_backend.h"
 #include "places_http.h"
-#include "status.h"
 
 #define PLACES_URL_MAX		4096
 #define PLACES_WHY_MAX		512
@@ -56,7 +55,6 @@ static struct {
 } places;
 
 /* herdd's image of the data set: -2 not looked for yet, -1 none. */
-static int		 places_share_fd = -2;
 
 static void	 places_done_cb(void *arg, long status, const char *body,
 	    size_t len, const char *fail);
@@ -67,7 +65,7 @@ static struct places_req *places_fail_now(places_cb *cb, void *arg,
 
 int
 places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
-    char *err, size_t errlen)
+    int share_fd, char *err, size_t errlen)
 {
 	char	 lerr[256];
 
@@ -77,17 +75,15 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 	LIST_INIT(&places.pending);
 	switch (places.conf.backend) {
 	case HERD_BACKEND_OFFLINE:
-		if (places_share_fd == -2)
-			places_share_fd = status_inherited_fd(NOTIFY_PLACES_ENV);
-		if (places_share_fd >= 0 && (places.db = offline_map(
-		    places_share_fd, places.conf.dataset, lerr,
+		if (share_fd >= 0 && (places.db = offline_map(
+		    share_fd, places.conf.dataset, lerr,
 		    sizeof(lerr))) != NULL) {
 			log_notice("places: offline backend, %zu places from %s, "
 			    "shared with herdd's other workers",
 			    offline_count(places.db), places.conf.dataset);
 			break;
 		}
-		if (places_share_fd >= 0)
+		if (share_fd >= 0)
 			log_info("places: not the shared data set (%s): "
 			    "loading it", lerr);
 		if ((places.db = offline_load(places.conf.dataset, lerr,

@@ -23,9 +23,13 @@ struct places_req;
 
 typedef void places_cb(void *arg, const char *json, size_t len);
 
-/* 0, or -1 with a message in err (the node exits 78 then). */
+/*
+ * 0, or -1 with a message in err (the node exits 78 then).  share_fd: the
+ * data set's image that herdd shares with its workers (notify.h's
+ * NOTIFY_PLACES_ENV), or -1; an image of another file is loaded instead.
+ */
 int	 places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
-	    char *err, size_t errlen);
+	    int share_fd, char *err, size_t errlen);
 
 /*
  * Look up at most max (1..20) places within radius_m metres of lat, lng.

@@ -249,7 +249,7 @@ struct json_object *
 places_gnew_parse(const char *body, size_t len, int max, long http_status,
     const char *fail, char *why, size_t whylen)
 {
-	struct json_object	*doc, *err, *v, *places, *results, *r, *out;
+	struct json_object	*doc, *err, *v, *plist, *results, *r, *out;
 	const char		*rpc = NULL, *emsg = NULL;
 	char			 msg[GNEW_MSG_MAX], perr[128];
 	size_t			 i, n;
@@ -286,13 +286,13 @@ places_gnew_parse(const char *body, size_t len, int max, long http_status,
 		return places_error_doc("UNKNOWN_ERROR", msg, why, whylen);
 	}
 	if (!json_object_is_type(doc, json_type_object) ||
-	    (json_object_object_get_ex(doc, "places", &places) &&
-	    !json_object_is_type(places, json_type_array))) {
+	    (json_object_object_get_ex(doc, "places", &plist) &&
+	    !json_object_is_type(plist, json_type_array))) {
 		json_object_put(doc);
 		return places_error_doc("UNKNOWN_ERROR", "unusable answer from"
 		    " Places: places is not an array", why, whylen);
 	}
-	places = gnew_get(doc, "places", json_type_array);
+	plist = gnew_get(doc, "places", json_type_array);
 
 	if ((out = json_object_new_object()) == NULL ||
 	    (results = json_object_new_array()) == NULL) {
@@ -300,10 +300,10 @@ places_gnew_parse(const char *body, size_t len, int max, long http_status,
 		json_object_put(doc);
 		return NULL;
 	}
-	n = places != NULL ? json_object_array_length(places) : 0;
+	n = plist != NULL ? json_object_array_length(plist) : 0;
 	for (i = 0; i < n && json_object_array_length(results) <
 	    (size_t)max; i++) {
-		v = json_object_array_get_idx(places, i);
+		v = json_object_array_get_idx(plist, i);
 		if (!json_object_is_type(v, json_type_object))
 			continue;
 		if ((r = gnew_place(v)) == NULL ||

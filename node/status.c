@@ -2,7 +2,7 @@
  * status.c -- the worker's end of the notify channel (notify.h): READY,
  * our figures, answers to herdd's heartbeat, and why we exit.
  *
- * Figures and counters (counters.h, owned here) are sampled every 100 ms
+ * Figures and counters (counters.h) are sampled every 100 ms
  * and sent when they change, and every second regardless.  The channel is
  * non-blocking; what the socket does not take waits in an output buffer
  * (records are never cut), and no STATS is sampled while some does (the
@@ -44,19 +44,6 @@ static int		 status_skipping;	/* inside an over-long record */
 static char		 status_last[NOTIFY_LINE_MAX];
 static int		 status_ticks;
 static int		 status_last_one;	/* status_final: send it */
-
-unsigned long long	 counters[NOTIFY_C_N];
-unsigned long long	 counters_hist[NOTIFY_HIST_N];
-
-void
-counters_places(enum notify_ctr status, double seconds)
-{
-	counters[status]++;
-	if (seconds < 0)
-		seconds = 0;
-	counters[NOTIFY_C_PL_USEC] += (unsigned long long)(seconds * 1e6 + 0.5);
-	counters_hist[notify_hist_bucket(seconds)]++;
-}
 
 int
 status_inherited_fd(const char *name)
