@@ -17,6 +17,8 @@
  * those updates "? IAMAT ..." instead: if the journal could not be written
  * that is what goes out, so no AT is ever sent for an update not on disk.
  */
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,13 +72,13 @@ struct client {
 	struct outbuf	 alt;		/* the same, should the journal fail */
 	int		 pending;	/* on client_pending */
 	struct client	*pnext;
-	struct client	*prev, *next;
+	LIST_ENTRY(client) entry;	/* in client_list */
 };
 
 static struct ev_loop		*client_loop;
 static const struct herd_server	*client_self;
 static struct listener		 client_listener;
-static struct client		*client_list;
+static LIST_HEAD(, client)	 client_list = LIST_HEAD_INITIALIZER(client_list);
 static size_t			 client_n;
 static unsigned long		 client_ids;
 static struct client		*client_pending;	/* to be flushed */
@@ -121,12 +123,7 @@ client_free(struct client *c, const char *why)
 	outbuf_free(&c->out);
 	outbuf_free(&c->held);
 	outbuf_free(&c->alt);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		client_list = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	client_n--;
 	free(c);
 }
@@ -608,10 +605,7 @@ client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
 	ev_io_start(loop, &c->rio);
-	c->next = client_list;
-	if (client_list != NULL)
-		client_list->prev = c;
-	client_list = c;
+	LIST_INSERT_HEAD(&client_list, c, entry);
 	client_n++;
 	log_notice("client %lu connected from %s", c->id, c->addr);
 }
@@ -634,12 +628,14 @@ client_init(struct ev_loop *loop, const struct herd_server *self, char *err,
 void
 client_shutdown(void)
 {
+	struct client	*c;
+
 	listener_stop(&client_listener, client_loop);
 	ev_idle_stop(client_loop, &client_idle);
 	client_flush(journal_flush() == 0);
-	while (client_list != NULL) {
-		client_collect(client_list);
-		outbuf_write(&client_list->out, client_list->fd);
-		client_free(client_list, "server stopping");
+	while ((c = LIST_FIRST(&client_list)) != NULL) {
+		client_collect(c);
+		outbuf_write(&c->out, c->fd);
+		client_free(c, "server stopping");
 	}
 }

@@ -46,9 +46,9 @@ link_log(struct link *l, const char *dir, const char *buf, size_t len)
 	log_line(dir[0] == 's' ? l->tag_sent : l->tag_recv, buf, len);
 }
 
-/* Close the connection and forget the stream: nothing is running after. */
-void
-link_teardown(struct link *l)
+/* Close the socket and drop what it read (not what waits to be sent). */
+static void
+link_close_fd(struct link *l)
 {
 	if (l->fd != -1) {
 		ev_io_stop(peer_ctx.loop, &l->rio);
@@ -57,6 +57,13 @@ link_teardown(struct link *l)
 		l->fd = -1;
 	}
 	linebuf_free(&l->in);
+}
+
+/* Close the connection and forget the stream: nothing is running after. */
+void
+link_teardown(struct link *l)
+{
+	link_close_fd(l);
 	outbuf_free(&l->out);
 	store_cursor_stop(&l->cur);
 	store_cursor_stop(&l->rep);
@@ -111,13 +118,7 @@ link_next(struct link *l, const char *why)
 	}
 	log_debug("link to %s: address %zu of %zu: %s; dialling the next",
 	    l->srv->name, l->ai + 1, l->sa.n, why);
-	if (l->fd != -1) {
-		ev_io_stop(peer_ctx.loop, &l->rio);
-		ev_io_stop(peer_ctx.loop, &l->wio);
-		close(l->fd);
-		l->fd = -1;
-	}
-	linebuf_free(&l->in);
+	link_close_fd(l);
 	l->ai++;
 	link_dial(l);
 }
@@ -154,11 +155,8 @@ link_auth_failed(struct link *l, const char *why)
 static int
 link_write(struct link *l)
 {
-	size_t	 before = outbuf_len(&l->out);
-	int	 rc;
+	int	 rc = peer_write(&l->out, l->fd);
 
-	rc = outbuf_write(&l->out, l->fd);
-	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(&l->out);
 	if (rc == -1) {
 		link_down(l, strerror(errno));
 		return -1;

@@ -45,7 +45,7 @@ pconn_tags(struct pconn *p)
 	snprintf(p->tag_recv, sizeof(p->tag_recv), "peer %s recv", who);
 }
 
-static struct pconn	*pconns;
+static struct pconn_list	 pconns = LIST_HEAD_INITIALIZER(pconns);
 static int		 pconn_paused;
 static int		 pconn_stopping;	/* dropping them all */
 
@@ -57,7 +57,7 @@ pconn_close(struct pconn *p, const char *why)
 	char		 what[HERD_NAME_MAX + 32];
 
 	if (p->tree.eager_in && !pconn_stopping)
-		pconn_tree_broken(pconns, p);
+		pconn_tree_broken(&pconns, p);
 	if (p->have_from && !pconn_stopping) {
 		snprintf(what, sizeof(what), "peer %s gone", p->srv->name);
 		link_unsettle(what);
@@ -74,27 +74,10 @@ pconn_close(struct pconn *p, const char *why)
 	close(p->fd);
 	linebuf_free(&p->in);
 	outbuf_free(&p->out);
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		pconns = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
+	LIST_REMOVE(p, entry);
 	free(p);
 	if (rescued != NULL)
 		rescue_gone(rescued);
-}
-
-/* outbuf_write, counted. */
-static int
-pconn_write(struct pconn *p)
-{
-	size_t	 before = outbuf_len(&p->out);
-	int	 rc;
-
-	rc = outbuf_write(&p->out, p->fd);
-	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(&p->out);
-	return rc;
 }
 
 int
@@ -105,7 +88,7 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 	if (log)
 		log_line(p->tag_sent, buf, len - 1);
 	if (outbuf_add(&p->out, buf, len) == -1 ||
-	    (rc = pconn_write(p)) == -1) {
+	    (rc = peer_write(&p->out, p->fd)) == -1) {
 		pconn_close(p, "write failed");
 		return -1;
 	}
@@ -280,7 +263,7 @@ pconn_eager_ways(const struct pconn *except)
 	const struct pconn	*q;
 	size_t			 n = 0;
 
-	for (q = pconns; q != NULL; q = q->next)
+	LIST_FOREACH(q, &pconns, entry)
 		n += q != except && q->have_from && !q->closing &&
 		    !q->tree.lazy_in;
 	return n;
@@ -437,7 +420,7 @@ pconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int		 rc;
 
 	(void)revents;
-	if ((rc = pconn_write(p)) == -1) {
+	if ((rc = peer_write(&p->out, p->fd)) == -1) {
 		pconn_close(p, strerror(errno));
 		return;
 	}
@@ -471,8 +454,8 @@ pconn_pause(int paused)
 	struct pconn	*p, *next;
 
 	pconn_paused = paused;
-	for (p = pconns; p != NULL; p = next) {
-		next = p->next;
+	for (p = LIST_FIRST(&pconns); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
 		if (paused) {
 			ev_io_stop(peer_ctx.loop, &p->rio);
 			continue;
@@ -506,10 +489,7 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	if (!pconn_paused)
 		ev_io_start(loop, &p->rio);
 	ev_timer_start(loop, &p->timer);
-	p->next = pconns;
-	if (pconns != NULL)
-		pconns->prev = p;
-	pconns = p;
+	LIST_INSERT_HEAD(&pconns, p, entry);
 	log_debug("peer connection from %s", addr);
 }
 
@@ -517,8 +497,8 @@ void
 pconn_drop_all(const char *why)
 {
 	pconn_stopping = 1;
-	while (pconns != NULL)
-		pconn_close(pconns, why);
+	while (!LIST_EMPTY(&pconns))
+		pconn_close(LIST_FIRST(&pconns), why);
 	pconn_stopping = 0;
 }
 
@@ -526,8 +506,8 @@ void
 pconn_shutdown(void)
 {
 	pconn_stopping = 1;
-	while (pconns != NULL)
-		pconn_close(pconns, "server stopping");
+	while (!LIST_EMPTY(&pconns))
+		pconn_close(LIST_FIRST(&pconns), "server stopping");
 }
 
 size_t
@@ -540,7 +520,7 @@ pconn_names_synced(char *buf, size_t size)
 	if (size == 0)
 		return 0;
 	buf[0] = '\0';
-	for (p = pconns; p != NULL; p = p->next) {
+	LIST_FOREACH(p, &pconns, entry) {
 		if (p->srv == NULL || !p->have_from || p->catching || p->closing)
 			continue;
 		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",

@@ -6,6 +6,8 @@
 #ifndef HERD_PCONN_INT_H
 #define HERD_PCONN_INT_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +55,7 @@ struct pconn_tree {
 };
 
 struct pconn {
-	struct pconn	*prev, *next;
+	LIST_ENTRY(pconn) entry;	/* in pconns (pconn.c) */
 	int		 fd;
 	ev_io		 rio, wio;
 	ev_timer	 timer;
@@ -82,6 +84,8 @@ struct pconn {
 	char		 tag_recv[HERD_NAME_MAX + 80];
 };
 
+LIST_HEAD(pconn_list, pconn);
+
 /* pconn.c */
 int	 pconn_send(struct pconn *p, const char *buf, size_t len, int log);
 /* Its stream is held up to lseq: the mark (journal.h). */
@@ -109,6 +113,6 @@ int	 pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 /* Once a second: candidate marks that are old enough become the mark. */
 void	 pconn_tree_tick(struct pconn *p);
 /* gone carried live updates and is closing: graft the lazy links of all. */
-void	 pconn_tree_broken(struct pconn *all, const struct pconn *gone);
+void	 pconn_tree_broken(struct pconn_list *all, const struct pconn *gone);
 
 #endif /* HERD_PCONN_INT_H */

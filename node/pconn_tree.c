@@ -298,7 +298,7 @@ tree_graft_soon(struct pconn *p, int why)
 }
 
 void
-pconn_tree_broken(struct pconn *all, const struct pconn *gone)
+pconn_tree_broken(struct pconn_list *all, const struct pconn *gone)
 {
 	struct pconn	*q;
 	int		 n = 0;
@@ -306,7 +306,7 @@ pconn_tree_broken(struct pconn *all, const struct pconn *gone)
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
 		return;
 	/* from the loop, not here: a GRAFT's write may close q */
-	for (q = all; q != NULL; q = q->next)
+	LIST_FOREACH(q, all, entry)
 		if (q != gone && q->srv != NULL && q->have_from &&
 		    !q->catching && !q->closing && !q->tree.eager_in &&
 		    !q->tree.grafting) {

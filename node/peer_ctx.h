@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "counters.h"
+#include "linebuf.h"
 #include "proto.h"
 
 struct ev_loop;
@@ -59,5 +61,19 @@ int	 peer_auth_line(char *buf, size_t size, const struct herd_server *to,
 int	 peer_ok_check(const struct herd_server *to, int hello, int auth,
 	    const char *nonce_d, const char *nonce_l,
 	    const struct proto_peer *msg, char *why, size_t whylen);
+
+/*
+ * outbuf_write on a peer connection, its bytes counted (peer_bytes): the
+ * one write of both sides.  outbuf_write's 0, 1 or -1.
+ */
+static inline int
+peer_write(struct outbuf *ob, int fd)
+{
+	size_t	 before = outbuf_len(ob);
+	int	 rc = outbuf_write(ob, fd);
+
+	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(ob);
+	return rc;
+}
 
 #endif /* HERD_PEER_CTX_H */

@@ -15,7 +15,8 @@ static size_t		  store_size;	/* buckets, a power of two */
 static size_t		  store_n;
 static uint64_t		  store_seed;
 static struct store_rec	 *store_oldest, *store_newest_r;
-static struct store_cursor *store_cursors;
+static LIST_HEAD(, store_cursor) store_cursors =
+    LIST_HEAD_INITIALIZER(store_cursors);
 static uint64_t		  store_lseq;	/* the newest change's */
 static size_t		  store_nbytes;	/* of the AT lines */
 static struct store_digest store_dig;
@@ -137,8 +138,8 @@ store_free(void)
 	store_tab = NULL;
 	store_size = store_n = 0;
 	store_oldest = store_newest_r = NULL;
-	while (store_cursors != NULL)
-		store_cursor_stop(store_cursors);
+	while (!LIST_EMPTY(&store_cursors))
+		store_cursor_stop(LIST_FIRST(&store_cursors));
 	store_lseq = 0;
 	store_nbytes = 0;
 	memset(&store_dig, 0, sizeof(store_dig));
@@ -155,7 +156,7 @@ store_touch(struct store_rec *r, int linked)
 	struct store_cursor	*c;
 
 	if (linked) {
-		for (c = store_cursors; c != NULL; c = c->next_c)
+		LIST_FOREACH(c, &store_cursors, entry)
 			if (c->next == r)
 				c->next = r->newer;
 		if (r->older != NULL)
@@ -174,7 +175,7 @@ store_touch(struct store_rec *r, int linked)
 	else
 		store_oldest = r;
 	store_newest_r = r;
-	for (c = store_cursors; c != NULL; c = c->next_c)
+	LIST_FOREACH(c, &store_cursors, entry)
 		if (c->next == NULL)
 			c->next = r;
 }
@@ -381,11 +382,7 @@ store_cursor_start(struct store_cursor *c)
 		store_cursor_stop(c);
 	c->next = store_oldest;
 	c->follow = 0;
-	c->prev_c = NULL;
-	c->next_c = store_cursors;
-	if (store_cursors != NULL)
-		store_cursors->prev_c = c;
-	store_cursors = c;
+	LIST_INSERT_HEAD(&store_cursors, c, entry);
 	c->active = 1;
 }
 
@@ -440,14 +437,8 @@ store_cursor_stop(struct store_cursor *c)
 {
 	if (!c->active)
 		return;
-	if (c->prev_c != NULL)
-		c->prev_c->next_c = c->next_c;
-	else
-		store_cursors = c->next_c;
-	if (c->next_c != NULL)
-		c->next_c->prev_c = c->prev_c;
+	LIST_REMOVE(c, entry);
 	c->next = NULL;
-	c->prev_c = c->next_c = NULL;
 	c->active = 0;
 	c->follow = 0;
 }

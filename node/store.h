@@ -10,6 +10,8 @@
 #ifndef HERD_STORE_H
 #define HERD_STORE_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,7 +102,7 @@ unsigned store_bucket(const char *id, size_t idlen);
  */
 struct store_cursor {
 	struct store_rec	*next;		/* the record to return next */
-	struct store_cursor	*prev_c, *next_c;	/* active cursors */
+	LIST_ENTRY(store_cursor) entry;	/* in the active cursors' list */
 	int			 active;
 	int			 follow;	/* stays at the end for more */
 };
