@@ -33,22 +33,22 @@ jr_epoch_out(struct outbuf *ob)
 	char	 buf[JREC_HDR_MAX];
 	size_t	 n;
 
-	n = jrec_format_epoch(buf, sizeof(buf), jr_epoch_v);
+	n = jrec_format_epoch(buf, sizeof(buf), jr.epoch);
 	return outbuf_add(ob, buf, n);
 }
 
 void
 jr_compact_abort(const char *why)
 {
-	log_warnx("journal %s: compaction abandoned: %s", jr_path, why);
-	store_cursor_stop(&jr_ccur);
-	if (jr_cfd != -1) {
-		close(jr_cfd);
-		jr_cfd = -1;
+	log_warnx("journal %s: compaction abandoned: %s", jr.path, why);
+	store_cursor_stop(&jr.ccur);
+	if (jr.cfd != -1) {
+		close(jr.cfd);
+		jr.cfd = -1;
 	}
-	unlink(jr_tmp);
-	jr_cdual = 0;
-	jr_cnext = ev_now(jr_loop) + 60.0;
+	unlink(jr.tmp);
+	jr.cdual = 0;
+	jr.cnext = ev_now(jr.loop) + 60.0;
 }
 
 static void
@@ -57,74 +57,61 @@ jr_compact_start(void)
 	char	 hdr[JREC_HDR_MAX];
 	size_t	 n, done;
 
-	jr_cfd = open(jr_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	jr.cfd = open(jr.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
 	    O_CLOEXEC, 0644);
-	if (jr_cfd == -1) {
+	if (jr.cfd == -1) {
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	n = jrec_format_header(hdr, sizeof(hdr), jr_epoch_v);
-	if (jr_write(jr_cfd, hdr, n, &done) == -1) {
+	n = jrec_format_header(hdr, sizeof(hdr), jr.epoch);
+	if (jr_write(jr.cfd, hdr, n, &done) == -1) {
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	jr_csize = n;
+	jr.csize = n;
 	{
 		struct outbuf	 ob = { 0 };
 
 		jr_boot_out(&ob);
-		if (outbuf_len(&ob) > 0 && jr_write(jr_cfd, ob.buf,
+		if (outbuf_len(&ob) > 0 && jr_write(jr.cfd, ob.buf,
 		    outbuf_len(&ob), &done) == 0)
-			jr_csize += done;
+			jr.csize += done;
 		outbuf_free(&ob);
 	}
-	jr_cdual = 0;
-	jr_cgen++;
-	store_cursor_start(&jr_ccur);
+	jr.cdual = 0;
+	jr.cgen++;
+	store_cursor_start(&jr.ccur);
 	log_notice("journal %s: compacting (%llu bytes for %zu records)",
-	    jr_path, (unsigned long long)jr_size_v, store_count());
-}
-
-/* Sync the state directory: a new name in it survives a power cut. */
-void
-jr_sync_dir(void)
-{
-	int	 dfd;
-
-	if ((dfd = open(jr_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if (fsync(dfd) == -1)
-		log_warn("journal: fsync of %s", jr_dir);
-	close(dfd);
+	    jr.path, (unsigned long long)jr.size, store_count());
 }
 
 static void
 jr_compact_finish(void)
 {
 	/* batches written to both since its sync: the tail, synced here */
-	if (jr_mode != HERD_FSYNC_NO && fdatasync(jr_cfd) == -1) {
+	if (jr.mode != HERD_FSYNC_NO && fdatasync(jr.cfd) == -1) {
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	if (rename(jr_tmp, jr_path) == -1) {
+	if (rename(jr.tmp, jr.path) == -1) {
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	log_notice("journal %s: compacted, %llu bytes to %llu", jr_path,
-	    (unsigned long long)jr_size_v, (unsigned long long)jr_csize);
-	close(jr_fd);
-	jr_fd = jr_cfd;
-	jr_cfd = -1;
-	jr_cdual = 0;
-	jr_size_v = jr_csize;
-	if (jr_mode != HERD_FSYNC_NO)
+	log_notice("journal %s: compacted, %llu bytes to %llu", jr.path,
+	    (unsigned long long)jr.size, (unsigned long long)jr.csize);
+	close(jr.fd);
+	jr.fd = jr.cfd;
+	jr.cfd = -1;
+	jr.cdual = 0;
+	jr.size = jr.csize;
+	if (jr.mode != HERD_FSYNC_NO)
 		jr_sync_dir();
 }
 
 static void
 jr_compact_synced(int err, void *arg)
 {
-	if (jr_cfd == -1 || (uintptr_t)arg != jr_cgen || !jr_cdual)
+	if (jr.cfd == -1 || (uintptr_t)arg != jr.cgen || !jr.cdual)
 		return;		/* abandoned meanwhile, or another one's */
 	if (err != 0) {
 		jr_compact_abort(strerror(err));
@@ -143,11 +130,11 @@ jr_compact_step(size_t budget)
 	const char		*src;
 	size_t			 need, n, done;
 
-	if (jr_cdual)
+	if (jr.cdual)
 		return;		/* waiting for the sync */
 	while (outbuf_len(&ob) < budget &&
-	    (r = store_cursor_next(&jr_ccur)) != NULL) {
-		src = r->src >= 0 ? jr_conf->servers[r->src].name : NULL;
+	    (r = store_cursor_next(&jr.ccur)) != NULL) {
+		src = r->src >= 0 ? jr.conf->servers[r->src].name : NULL;
 		need = jrec_update_len(src, r->atlen);
 		if ((p = outbuf_reserve(&ob, need)) == NULL) {
 			outbuf_free(&ob);	/* r is walked past: start again */
@@ -158,42 +145,42 @@ jr_compact_step(size_t budget)
 		ob.len -= need - n;
 	}
 	/* whole: the epoch as it is now (it may have changed), the marks */
-	if (!jr_ccur.active && (jr_epoch_out(&ob) == -1 ||
+	if (!jr.ccur.active && (jr_epoch_out(&ob) == -1 ||
 	    jr_marks_out(&ob, 1) == -1)) {
 		outbuf_free(&ob);
 		jr_compact_abort("out of memory");
 		return;
 	}
-	if (jr_write(jr_cfd, ob.buf + ob.off, outbuf_len(&ob), &done) == -1) {
+	if (jr_write(jr.cfd, ob.buf + ob.off, outbuf_len(&ob), &done) == -1) {
 		outbuf_free(&ob);
 		jr_compact_abort(strerror(errno));
 		return;
 	}
-	jr_csize += done;
+	jr.csize += done;
 	outbuf_free(&ob);
-	if (jr_ccur.active)
+	if (jr.ccur.active)
 		return;
 	/* whole: from now on every batch goes to both files */
-	jr_cdual = 1;
-	if (jr_mode == HERD_FSYNC_NO)
+	jr.cdual = 1;
+	if (jr.mode == HERD_FSYNC_NO)
 		jr_compact_finish();
-	else if (bio_sync(jr_cfd, jr_compact_synced, (void *)jr_cgen) == -1)
+	else if (bio_sync(jr.cfd, jr_compact_synced, (void *)jr.cgen) == -1)
 		jr_compact_abort("could not queue its sync");
 }
 
 void
 jr_compact_check(size_t batch)
 {
-	if (jr_failed)
+	if (jr.failed)
 		return;
-	if (jr_cfd != -1) {
+	if (jr.cfd != -1) {
 		jr_compact_step(batch * 2 > JOURNAL_COMPACT_STEP ? batch * 2 :
 		    JOURNAL_COMPACT_STEP);
 		return;
 	}
-	if (jr_size_v > JOURNAL_COMPACT_MIN &&
-	    jr_size_v > 2 * (uint64_t)(store_bytes() + 40 * store_count()) &&
-	    ev_now(jr_loop) >= jr_cnext)
+	if (jr.size > JOURNAL_COMPACT_MIN &&
+	    jr.size > 2 * (uint64_t)(store_bytes() + 40 * store_count()) &&
+	    ev_now(jr.loop) >= jr.cnext)
 		jr_compact_start();
 }
 

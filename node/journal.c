@@ -34,38 +34,6 @@
 #include "store.h"
 
 
-struct ev_loop		*jr_loop;
-const struct herd_conf	*jr_conf;
-int		 jr_on;		/* a state_dir is set */
-char		 jr_path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
-char		 jr_tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
-char		 jr_dir[HERD_PATH_MAX];
-int		 jr_fd = -1;
-enum herd_fsync	 jr_mode;
-uint64_t		 jr_epoch_v;
-struct outbuf	 jr_buf;	/* accepted, not yet written */
-uint64_t		 jr_size_v;	/* bytes in the file */
-uint64_t		 jr_durable_v;	/* lseq written out */
-int		 jr_unsynced;	/* written since the last sync */
-int		 jr_syncing;	/* an everysec sync is running */
-int		 jr_failed;
-char		 jr_why[160];
-ev_timer		 jr_timer;
-void		(*jr_recover_cb)(void);
-struct jmark	*jr_marks;
-size_t		 jr_nmarks;
-int		 jr_marks_dirty;
-int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
-char		 jr_boot[33];	/* this boot's id, 32 hex digits */
-char		 jr_lastboot[33];	/* the journal's last B record */
-int		 jr_closed;	/* it ended with C: closed cleanly */
-/* compaction */
-int		 jr_cfd = -1;	/* the new file */
-int		 jr_cdual;	/* walk done: batches go to both */
-uint64_t		 jr_csize;
-struct store_cursor jr_ccur;
-ev_tstamp	 jr_cnext;	/* not before, after a failure */
-uintptr_t	 jr_cgen;	/* which compaction a sync is for */
 
 
 static uint64_t
@@ -79,44 +47,22 @@ jr_random(void)
 	return v;
 }
 
-/* Write all of buf to fd.  0, or -1 with errno; *done says how much went. */
-int
-jr_write(int fd, const char *buf, size_t len, size_t *done)
-{
-	ssize_t	 n;
-
-	*done = 0;
-	while (*done < len) {
-		n = write(fd, buf + *done, len - *done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		*done += (size_t)n;
-	}
-	return 0;
-}
-
 static struct jmark *
 jr_mark_find(const char *name, size_t len, int create)
 {
 	struct jmark	*m;
 	size_t		 i;
 
-	for (i = 0; i < jr_nmarks; i++)
-		if (strlen(jr_marks[i].name) == len &&
-		    memcmp(jr_marks[i].name, name, len) == 0)
-			return &jr_marks[i];
+	for (i = 0; i < jr.nmarks; i++)
+		if (strlen(jr.marks[i].name) == len &&
+		    memcmp(jr.marks[i].name, name, len) == 0)
+			return &jr.marks[i];
 	if (!create || len > HERD_NAME_MAX)
 		return NULL;
-	if ((m = realloc(jr_marks, (jr_nmarks + 1) * sizeof(*m))) == NULL)
+	if ((m = realloc(jr.marks, (jr.nmarks + 1) * sizeof(*m))) == NULL)
 		return NULL;
-	jr_marks = m;
-	m = &jr_marks[jr_nmarks++];
+	jr.marks = m;
+	m = &jr.marks[jr.nmarks++];
 	memset(m, 0, sizeof(*m));
 	memcpy(m->name, name, len);
 	return m;
@@ -128,9 +74,9 @@ journal_forget_marks(void)
 	size_t	 i;
 
 	/* epoch 0 is no epoch: written so, it survives a restart */
-	for (i = 0; i < jr_nmarks; i++) {
-		jr_marks[i].epoch = jr_marks[i].lseq = 0;
-		jr_marks[i].dirty = jr_marks_dirty = 1;
+	for (i = 0; i < jr.nmarks; i++) {
+		jr.marks[i].epoch = jr.marks[i].lseq = 0;
+		jr.marks[i].dirty = jr.marks_dirty = 1;
 	}
 }
 
@@ -155,30 +101,7 @@ journal_mark_set(const char *server, uint64_t epoch, uint64_t lseq)
 		return;
 	m->epoch = epoch;
 	m->lseq = lseq;
-	m->dirty = jr_marks_dirty = 1;
-}
-
-/* Append every mark (all: for a new file; else the changed ones). */
-int
-jr_marks_out(struct outbuf *ob, int all)
-{
-	char	*p;
-	size_t	 i, n;
-
-	for (i = 0; i < jr_nmarks; i++) {
-		if (!all && !jr_marks[i].dirty)
-			continue;
-		if ((p = outbuf_reserve(ob, JREC_HDR_MAX)) == NULL)
-			return -1;
-		n = jrec_format_mark(p, JREC_HDR_MAX, jr_marks[i].name,
-		    jr_marks[i].epoch, jr_marks[i].lseq);
-		ob->len -= JREC_HDR_MAX - n;
-		if (!all)
-			jr_marks[i].dirty = 0;
-	}
-	if (!all)
-		jr_marks_dirty = 0;
-	return 0;
+	m->dirty = jr.marks_dirty = 1;
 }
 
 int
@@ -186,11 +109,11 @@ journal_room(const char *src, size_t atlen)
 {
 	size_t	 need = jrec_update_len(src, atlen);
 
-	if (!jr_on)
+	if (!jr.on)
 		return 0;
-	if (outbuf_reserve(&jr_buf, need) == NULL)
+	if (outbuf_reserve(&jr.buf, need) == NULL)
 		return -1;
-	jr_buf.len -= need;		/* capacity kept, nothing added */
+	jr.buf.len -= need;		/* capacity kept, nothing added */
 	return 0;
 }
 
@@ -200,20 +123,20 @@ journal_update(const struct store_rec *r, const char *src)
 	size_t	 need, n;
 	char	*p;
 
-	if (!jr_on)
+	if (!jr.on)
 		return;
 	need = jrec_update_len(src, r->atlen);
 	/* journal_room() made the space: this cannot fail */
-	if ((p = outbuf_reserve(&jr_buf, need)) == NULL)
+	if ((p = outbuf_reserve(&jr.buf, need)) == NULL)
 		fatalx("journal: no room for a record after journal_room");
 	n = jrec_format_update(p, need, r->lseq, src, r->at, r->atlen);
-	jr_buf.len -= need - n;
+	jr.buf.len -= need - n;
 }
 
 uint64_t
 journal_epoch(void)
 {
-	return jr_epoch_v;
+	return jr.epoch;
 }
 
 void
@@ -222,32 +145,32 @@ journal_new_epoch(void)
 	char	 buf[JREC_HDR_MAX], *p;
 	size_t	 n;
 
-	jr_epoch_v = jr_random();
+	jr.epoch = jr_random();
 	log_warnx("a new epoch %016llx: this server's stream starts again "
-	    "for every neighbour", (unsigned long long)jr_epoch_v);
-	if (!jr_on)
+	    "for every neighbour", (unsigned long long)jr.epoch);
+	if (!jr.on)
 		return;
-	n = jrec_format_epoch(buf, sizeof(buf), jr_epoch_v);
-	if ((p = outbuf_reserve(&jr_buf, n)) != NULL)
+	n = jrec_format_epoch(buf, sizeof(buf), jr.epoch);
+	if ((p = outbuf_reserve(&jr.buf, n)) != NULL)
 		memcpy(p, buf, n);
 }
 
 uint64_t
 journal_durable(void)
 {
-	return jr_on ? jr_durable_v : store_head();
+	return jr.on ? jr.durable : store_head();
 }
 
 int
 journal_enabled(void)
 {
-	return jr_on;
+	return jr.on;
 }
 
 int
 journal_ok(void)
 {
-	return !jr_failed;
+	return !jr.failed;
 }
 
 const char *
@@ -255,46 +178,46 @@ journal_state(void)
 {
 	static char	 s[200];
 
-	if (!jr_on)
+	if (!jr.on)
 		return "off";
-	if (!jr_failed)
+	if (!jr.failed)
 		return "ok";
-	snprintf(s, sizeof(s), "error: %s", jr_why);
+	snprintf(s, sizeof(s), "error: %s", jr.why);
 	return s;
 }
 
 uint64_t
 journal_size(void)
 {
-	return jr_size_v;
+	return jr.size;
 }
 
 void
 journal_on_recover(void (*cb)(void))
 {
-	jr_recover_cb = cb;
+	jr.recover_cb = cb;
 }
 
 static void
 jr_fail(const char *what, int e)
 {
-	if (!jr_failed || strncmp(jr_why, what, strlen(what)) != 0)
+	if (!jr.failed || strncmp(jr.why, what, strlen(what)) != 0)
 		log_warnx("journal %s: %s: %s; updates are refused until it "
-		    "can be written", jr_path, what, strerror(e));
-	jr_failed = 1;
-	snprintf(jr_why, sizeof(jr_why), "%s: %s", what, strerror(e));
-	ev_timer_stop(jr_loop, &jr_timer);
-	ev_timer_set(&jr_timer, JOURNAL_RETRY_S, JOURNAL_RETRY_S);
-	ev_timer_start(jr_loop, &jr_timer);
+		    "can be written", jr.path, what, strerror(e));
+	jr.failed = 1;
+	snprintf(jr.why, sizeof(jr.why), "%s: %s", what, strerror(e));
+	ev_timer_stop(jr.loop, &jr.timer);
+	ev_timer_set(&jr.timer, JOURNAL_RETRY_S, JOURNAL_RETRY_S);
+	ev_timer_start(jr.loop, &jr.timer);
 }
 
 /* The timer's normal pace: everysec's sync, compaction checks. */
 static void
 jr_everysec(void)
 {
-	ev_timer_stop(jr_loop, &jr_timer);
-	ev_timer_set(&jr_timer, 1.0, 1.0);
-	ev_timer_start(jr_loop, &jr_timer);
+	ev_timer_stop(jr.loop, &jr.timer);
+	ev_timer_set(&jr.timer, 1.0, 1.0);
+	ev_timer_start(jr.loop, &jr.timer);
 }
 
 /* ----- writing ----- */
@@ -303,70 +226,70 @@ static void
 jr_sync_done(int err, void *arg)
 {
 	(void)arg;
-	jr_syncing = 0;
+	jr.syncing = 0;
 	if (err != 0)
-		log_warnx("journal %s: fsync: %s", jr_path, strerror(err));
+		log_warnx("journal %s: fsync: %s", jr.path, strerror(err));
 }
 
 int
 journal_flush(void)
 {
 	size_t	 len, done;
-	int	 was = jr_failed;
+	int	 was = jr.failed;
 
-	if (!jr_on)
+	if (!jr.on)
 		return 0;
 	/* a failed sync is over only when a sync succeeds */
-	if (jr_failed && strncmp(jr_why, "fsync", 5) == 0 &&
-	    fdatasync(jr_fd) == -1)
+	if (jr.failed && strncmp(jr.why, "fsync", 5) == 0 &&
+	    fdatasync(jr.fd) == -1)
 		return -1;
-	if (jr_marks_dirty && jr_marks_out(&jr_buf, 0) == -1) {
+	if (jr.marks_dirty && jr_marks_out(&jr.buf, 0) == -1) {
 		jr_fail("buffering", ENOMEM);
 		return -1;
 	}
-	if ((len = outbuf_len(&jr_buf)) == 0)
+	if ((len = outbuf_len(&jr.buf)) == 0)
 		goto out;
-	if (jr_write(jr_fd, jr_buf.buf + jr_buf.off, len, &done) == -1) {
+	if (jr_write(jr.fd, jr.buf.buf + jr.buf.off, len, &done) == -1) {
 		int e = errno;
 
-		jr_size_v += done;
-		outbuf_consume(&jr_buf, done);
-		if (jr_cfd != -1)
+		jr.size += done;
+		outbuf_consume(&jr.buf, done);
+		if (jr.cfd != -1)
 			jr_compact_abort("the journal could not be written");
 		jr_fail("write", e);
 		return -1;
 	}
-	jr_size_v += len;
-	jr_unsynced = 1;
-	if (jr_cdual && jr_write(jr_cfd, jr_buf.buf + jr_buf.off, len,
+	jr.size += len;
+	jr.unsynced = 1;
+	if (jr.cdual && jr_write(jr.cfd, jr.buf.buf + jr.buf.off, len,
 	    &done) == -1)
 		jr_compact_abort(strerror(errno));
-	else if (jr_cdual)
-		jr_csize += len;
-	if (jr_mode == HERD_FSYNC_ALWAYS && jr_cdual && fdatasync(jr_cfd) == -1)
+	else if (jr.cdual)
+		jr.csize += len;
+	if (jr.mode == HERD_FSYNC_ALWAYS && jr.cdual && fdatasync(jr.cfd) == -1)
 		jr_compact_abort(strerror(errno));
-	if (jr_mode == HERD_FSYNC_ALWAYS && fdatasync(jr_fd) == -1) {
+	if (jr.mode == HERD_FSYNC_ALWAYS && fdatasync(jr.fd) == -1) {
 		/* the bytes are written: a retry syncs them */
-		outbuf_consume(&jr_buf, len);
+		outbuf_consume(&jr.buf, len);
 		jr_fail("fsync", errno);
 		return -1;
 	}
 	/* all written: keep the buffer (up to 1 MiB) for the next batch */
-	if (jr_buf.cap <= JOURNAL_BUF_KEEP)
-		jr_buf.off = jr_buf.len = 0;
+	if (jr.buf.cap <= JOURNAL_BUF_KEEP)
+		jr.buf.off = jr.buf.len = 0;
 	else
-		outbuf_consume(&jr_buf, len);
+		outbuf_consume(&jr.buf, len);
 out:
-	jr_durable_v = store_head();
-	jr_failed = 0;
+	jr.durable = store_head();
+	jr.failed = 0;
 	if (was) {
 		log_warnx("journal %s: written again; updates are taken",
-		    jr_path);
+		    jr.path);
 		jr_everysec();
-		if (jr_recover_cb != NULL)
-			jr_recover_cb();
+		if (jr.recover_cb != NULL)
+			jr.recover_cb();
 		/* what the neighbours' streams brought meanwhile: written now */
-		if (outbuf_len(&jr_buf) > 0)
+		if (outbuf_len(&jr.buf) > 0)
 			return journal_flush();
 	}
 	jr_compact_check(len);
@@ -379,17 +302,17 @@ jr_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (jr_failed) {
-		if (jr_mode == HERD_FSYNC_ALWAYS && outbuf_len(&jr_buf) == 0 &&
-		    strncmp(jr_why, "fsync", 5) == 0 && fdatasync(jr_fd) == -1)
+	if (jr.failed) {
+		if (jr.mode == HERD_FSYNC_ALWAYS && outbuf_len(&jr.buf) == 0 &&
+		    strncmp(jr.why, "fsync", 5) == 0 && fdatasync(jr.fd) == -1)
 			return;
 		journal_flush();
 		return;
 	}
-	if (jr_mode == HERD_FSYNC_EVERYSEC && jr_unsynced && !jr_syncing) {
-		if (bio_sync(jr_fd, jr_sync_done, NULL) == 0) {
-			jr_syncing = 1;
-			jr_unsynced = 0;
+	if (jr.mode == HERD_FSYNC_EVERYSEC && jr.unsynced && !jr.syncing) {
+		if (bio_sync(jr.fd, jr_sync_done, NULL) == 0) {
+			jr.syncing = 1;
+			jr.unsynced = 0;
 		}
 	}
 	jr_compact_check(0);
@@ -410,9 +333,9 @@ jr_src(const struct proto_field *f)
 		return STORE_SRC_CLIENT;
 	memcpy(name, f->p, f->len);
 	name[f->len] = '\0';
-	if ((s = conf_server(jr_conf, name)) == NULL)
+	if ((s = conf_server(jr.conf, name)) == NULL)
 		return STORE_SRC_CLIENT;
-	return (int)(s - jr_conf->servers);
+	return (int)(s - jr.conf->servers);
 }
 
 /*
@@ -432,28 +355,28 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 		if ((nl = memchr(buf + off, '\n', len - off)) == NULL)
 			break;
 		ll = (size_t)(nl - (buf + off));
-		jr_closed = 0;
+		jr.closed = 0;
 		switch (jrec_parse(buf + off, ll, &rec)) {
 		case JREC_HEADER:
 			if (off != 0)
 				return (long long)off;
-			jr_epoch_v = rec.epoch;
+			jr.epoch = rec.epoch;
 			break;
 		case JREC_EPOCH:
 			if (off == 0)
 				return 0;
-			jr_epoch_v = rec.epoch;
+			jr.epoch = rec.epoch;
 			break;
 		case JREC_BOOT:
 			if (off == 0)
 				return 0;
-			memcpy(jr_lastboot, rec.boot.p, 32);
-			jr_lastboot[32] = '\0';
+			memcpy(jr.lastboot, rec.boot.p, 32);
+			jr.lastboot[32] = '\0';
 			break;
 		case JREC_CLOSE:
 			if (off == 0)
 				return 0;
-			jr_closed = 1;
+			jr.closed = 1;
 			off += ll + 1;
 			continue;	/* stays set only if it is the last */
 		case JREC_MARK:
@@ -491,7 +414,7 @@ jr_read_boot(void)
 	ssize_t	 n;
 	int	 fd;
 
-	jr_boot[0] = '\0';
+	jr.boot[0] = '\0';
 	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
 	    O_CLOEXEC)) == -1)
 		return;
@@ -500,20 +423,8 @@ jr_read_boot(void)
 	for (i = 0; n > 0 && i < (size_t)n && o < 32; i++)
 		if ((buf[i] >= '0' && buf[i] <= '9') ||
 		    (buf[i] >= 'a' && buf[i] <= 'f'))
-			jr_boot[o++] = buf[i];
-	jr_boot[o == 32 ? 32 : 0] = '\0';
-}
-
-/* Append a B record for this boot (the journal is open in it). */
-void
-jr_boot_out(struct outbuf *ob)
-{
-	char	 buf[JREC_HDR_MAX + 24];
-	size_t	 n;
-
-	if (jr_boot[0] != '\0' &&
-	    (n = jrec_format_boot(buf, sizeof(buf), jr_boot)) > 0)
-		(void)outbuf_add(ob, buf, n);
+			jr.boot[o++] = buf[i];
+	jr.boot[o == 32 ? 32 : 0] = '\0';
 }
 
 static int
@@ -526,17 +437,17 @@ jr_load(char *err, size_t errlen)
 	size_t		 nrec = 0, n, done;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((jr_fd = open(jr_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) ==
-	    -1 || fstat(jr_fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", jr_path, strerror(errno));
+	if ((jr.fd = open(jr.path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) ==
+	    -1 || fstat(jr.fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", jr.path, strerror(errno));
 		return -1;
 	}
 	keep = 0;
 	if (st.st_size > 0) {
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
-		    jr_fd, 0);
+		    jr.fd, 0);
 		if (map == MAP_FAILED) {
-			snprintf(err, errlen, "%s: mmap: %s", jr_path,
+			snprintf(err, errlen, "%s: mmap: %s", jr.path,
 			    strerror(errno));
 			return -1;
 		}
@@ -547,22 +458,22 @@ jr_load(char *err, size_t errlen)
 		munmap(map, (size_t)st.st_size);
 		if (keep == -1) {
 			snprintf(err, errlen, "%s: out of memory loading it",
-			    jr_path);
+			    jr.path);
 			return -1;
 		}
 	}
 	if (keep == 0 && st.st_size > 0) {
-		char	 aside[sizeof(jr_path) + 8];
+		char	 aside[sizeof(jr.path) + 8];
 
 		/* nothing readable: keep it for a person, start a new one */
-		snprintf(aside, sizeof(aside), "%s.bad", jr_path);
-		if (rename(jr_path, aside) == 0) {
+		snprintf(aside, sizeof(aside), "%s.bad", jr.path);
+		if (rename(jr.path, aside) == 0) {
 			log_warnx("journal %s: its first record is bad: kept as "
-			    "%s, starting empty", jr_path, aside);
-			close(jr_fd);
-			if ((jr_fd = open(jr_path, O_RDWR | O_CREAT | O_EXCL |
+			    "%s, starting empty", jr.path, aside);
+			close(jr.fd);
+			if ((jr.fd = open(jr.path, O_RDWR | O_CREAT | O_EXCL |
 			    O_CLOEXEC, 0644)) == -1) {
-				snprintf(err, errlen, "%s: %s", jr_path,
+				snprintf(err, errlen, "%s: %s", jr.path,
 				    strerror(errno));
 				return -1;
 			}
@@ -573,60 +484,60 @@ jr_load(char *err, size_t errlen)
 		if (st.st_size > 0) {
 			log_warnx("journal %s: bad or incomplete record at "
 			    "byte %lld: cut %lld bytes, kept %zu records",
-			    jr_path, keep, (long long)st.st_size - keep, nrec);
-			jr_lost_tail = keep > 0;
+			    jr.path, keep, (long long)st.st_size - keep, nrec);
+			jr.lost_tail = keep > 0;
 		}
-		if (ftruncate(jr_fd, (off_t)keep) == -1) {
-			snprintf(err, errlen, "%s: ftruncate: %s", jr_path,
+		if (ftruncate(jr.fd, (off_t)keep) == -1) {
+			snprintf(err, errlen, "%s: ftruncate: %s", jr.path,
 			    strerror(errno));
 			return -1;
 		}
 	}
-	if (lseek(jr_fd, 0, SEEK_END) == -1 ||
-	    fcntl(jr_fd, F_SETFL, fcntl(jr_fd, F_GETFL) | O_APPEND) == -1) {
-		snprintf(err, errlen, "%s: %s", jr_path, strerror(errno));
+	if (lseek(jr.fd, 0, SEEK_END) == -1 ||
+	    fcntl(jr.fd, F_SETFL, fcntl(jr.fd, F_GETFL) | O_APPEND) == -1) {
+		snprintf(err, errlen, "%s: %s", jr.path, strerror(errno));
 		return -1;
 	}
-	jr_size_v = (uint64_t)keep;
+	jr.size = (uint64_t)keep;
 	if (keep == 0) {
-		jr_epoch_v = jr_random();
-		n = jrec_format_header(hdr, sizeof(hdr), jr_epoch_v);
-		if (jr_write(jr_fd, hdr, n, &done) == -1 ||
-		    (jr_mode != HERD_FSYNC_NO && fdatasync(jr_fd) == -1)) {
-			snprintf(err, errlen, "%s: %s", jr_path,
+		jr.epoch = jr_random();
+		n = jrec_format_header(hdr, sizeof(hdr), jr.epoch);
+		if (jr_write(jr.fd, hdr, n, &done) == -1 ||
+		    (jr.mode != HERD_FSYNC_NO && fdatasync(jr.fd) == -1)) {
+			snprintf(err, errlen, "%s: %s", jr.path,
 			    strerror(errno));
 			return -1;
 		}
-		jr_size_v = n;
-		if (jr_mode != HERD_FSYNC_NO)
+		jr.size = n;
+		if (jr.mode != HERD_FSYNC_NO)
 			jr_sync_dir();	/* the new file's name, too */
 	}
-	jr_durable_v = store_head();
-	if (keep > 0 && !jr_closed && jr_lastboot[0] != '\0' &&
-	    jr_boot[0] != '\0' && strcmp(jr_lastboot, jr_boot) != 0 &&
-	    jr_mode != HERD_FSYNC_ALWAYS) {
+	jr.durable = store_head();
+	if (keep > 0 && !jr.closed && jr.lastboot[0] != '\0' &&
+	    jr.boot[0] != '\0' && strcmp(jr.lastboot, jr.boot) != 0 &&
+	    jr.mode != HERD_FSYNC_ALWAYS) {
 		/*
 		 * The machine went down under us: with fsync = everysec or no
 		 * the kernel may have lost the tail, and whole batches leave
 		 * no cut to find.
 		 */
 		log_warnx("journal %s: not closed, and the machine has "
-		    "restarted since (fsync = %s)", jr_path,
-		    conf_fsync_name(jr_mode));
-		jr_lost_tail = 1;
+		    "restarted since (fsync = %s)", jr.path,
+		    conf_fsync_name(jr.mode));
+		jr.lost_tail = 1;
 	}
-	if (jr_lost_tail) {
+	if (jr.lost_tail) {
 		/* what was cut may be what we passed on: start afresh */
 		log_warnx("journal %s: changes may be lost: a new epoch, and "
-		    "every neighbour sends us its whole table", jr_path);
+		    "every neighbour sends us its whole table", jr.path);
 		journal_forget_marks();
 		journal_new_epoch();
-		jr_lost_tail = 0;
+		jr.lost_tail = 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_notice("journal %s: %zu records replayed, %zu clients, epoch "
-	    "%016llx, in %.3f s", jr_path, nrec, store_count(),
-	    (unsigned long long)jr_epoch_v, (double)(t1.tv_sec - t0.tv_sec) +
+	    "%016llx, in %.3f s", jr.path, nrec, store_count(),
+	    (unsigned long long)jr.epoch, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
@@ -635,30 +546,30 @@ int
 journal_open(struct ev_loop *loop, const struct herd_conf *conf,
     const struct herd_server *self, char *err, size_t errlen)
 {
-	jr_loop = loop;
-	jr_conf = conf;
-	jr_mode = conf->fsync;
-	ev_timer_init(&jr_timer, jr_timer_cb, 1.0, 1.0);
+	jr.loop = loop;
+	jr.conf = conf;
+	jr.mode = conf->fsync;
+	ev_timer_init(&jr.timer, jr_timer_cb, 1.0, 1.0);
 	if (conf->state_dir[0] == '\0') {
-		jr_on = 0;
-		jr_epoch_v = jr_random();
+		jr.on = 0;
+		jr.epoch = jr_random();
 		return 0;
 	}
-	jr_on = 1;
-	snprintf(jr_dir, sizeof(jr_dir), "%s", conf->state_dir);
-	snprintf(jr_path, sizeof(jr_path), "%s/%s.journal", jr_dir,
+	jr.on = 1;
+	snprintf(jr.dir, sizeof(jr.dir), "%s", conf->state_dir);
+	snprintf(jr.path, sizeof(jr.path), "%s/%s.journal", jr.dir,
 	    self->name);
-	snprintf(jr_tmp, sizeof(jr_tmp), "%s.new", jr_path);
-	if (conf_mkdirs(jr_dir) == -1) {
-		snprintf(err, errlen, "state_dir %s: %s", jr_dir,
+	snprintf(jr.tmp, sizeof(jr.tmp), "%s.new", jr.path);
+	if (conf_mkdirs(jr.dir) == -1) {
+		snprintf(err, errlen, "state_dir %s: %s", jr.dir,
 		    strerror(errno));
 		return -1;
 	}
-	unlink(jr_tmp);		/* a compaction that did not finish */
+	unlink(jr.tmp);		/* a compaction that did not finish */
 	jr_read_boot();
 	if (jr_load(err, errlen) == -1)
 		return -1;
-	jr_boot_out(&jr_buf);	/* written with the first batch */
+	jr_boot_out(&jr.buf);	/* written with the first batch */
 	if (bio_init(loop) == -1) {
 		snprintf(err, errlen, "starting the fsync thread: %s",
 		    strerror(errno));
@@ -674,22 +585,22 @@ journal_close(void)
 	char	 buf[16];
 	size_t	 n;
 
-	if (!jr_on)
+	if (!jr.on)
 		return;
-	if (!jr_failed && (n = jrec_format_close(buf, sizeof(buf))) > 0)
-		(void)outbuf_add(&jr_buf, buf, n);	/* closed cleanly */
+	if (!jr.failed && (n = jrec_format_close(buf, sizeof(buf))) > 0)
+		(void)outbuf_add(&jr.buf, buf, n);	/* closed cleanly */
 	journal_flush();
-	if (jr_cfd != -1)
+	if (jr.cfd != -1)
 		jr_compact_abort("server stopping");
-	ev_timer_stop(jr_loop, &jr_timer);
+	ev_timer_stop(jr.loop, &jr.timer);
 	bio_shutdown();
-	if (jr_mode != HERD_FSYNC_NO && fdatasync(jr_fd) == -1)
-		log_warn("journal %s: fsync", jr_path);
-	close(jr_fd);
-	jr_fd = -1;
-	outbuf_free(&jr_buf);
-	free(jr_marks);
-	jr_marks = NULL;
-	jr_nmarks = 0;
-	jr_on = 0;
+	if (jr.mode != HERD_FSYNC_NO && fdatasync(jr.fd) == -1)
+		log_warn("journal %s: fsync", jr.path);
+	close(jr.fd);
+	jr.fd = -1;
+	outbuf_free(&jr.buf);
+	free(jr.marks);
+	jr.marks = NULL;
+	jr.nmarks = 0;
+	jr.on = 0;
 }

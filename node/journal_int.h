@@ -20,38 +20,49 @@ struct jmark {
 	int		 dirty;		/* to be written */
 };
 
-extern struct ev_loop		*jr_loop;
-extern const struct herd_conf	*jr_conf;
-extern int		 jr_on;		/* a state_dir is set */
-extern char		 jr_path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
-extern char		 jr_tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
-extern char		 jr_dir[HERD_PATH_MAX];
-extern int		 jr_fd;
-extern enum herd_fsync	 jr_mode;
-extern uint64_t		 jr_epoch_v;
-extern struct outbuf	 jr_buf;	/* accepted, not yet written */
-extern uint64_t		 jr_size_v;	/* bytes in the file */
-extern uint64_t		 jr_durable_v;	/* lseq written out */
-extern int		 jr_unsynced;	/* written since the last sync */
-extern int		 jr_syncing;	/* an everysec sync is running */
-extern int		 jr_failed;
-extern char		 jr_why[160];
-extern ev_timer		 jr_timer;
-extern void		(*jr_recover_cb)(void);
-extern struct jmark	*jr_marks;
-extern size_t		 jr_nmarks;
-extern int		 jr_marks_dirty;
-extern int		 jr_lost_tail;	/* a cut at load, not at byte 0 */
-extern char		 jr_boot[33];	/* this boot's id, 32 hex digits */
-extern char		 jr_lastboot[33];	/* the journal's last B record */
-extern int		 jr_closed;	/* it ended with C: closed cleanly */
-/* compaction */
-extern int		 jr_cfd;	/* the new file */
-extern int		 jr_cdual;	/* walk done: batches go to both */
-extern uint64_t		 jr_csize;
-extern struct store_cursor jr_ccur;
-extern ev_tstamp	 jr_cnext;	/* not before, after a failure */
-extern uintptr_t	 jr_cgen;	/* which compaction a sync is for */
+/*
+ * The journal's state, one per process: journal.c writes and loads it,
+ * compact.c rewrites the file on the loop.
+ */
+struct journal {
+	struct ev_loop		*loop;		/* the node's */
+	const struct herd_conf	*conf;		/* state_dir, fsync */
+	int			 on;		/* a state_dir is set */
+	char			 path[HERD_PATH_MAX + HERD_NAME_MAX + 16];
+						/* state_dir/NAME.journal */
+	char			 tmp[HERD_PATH_MAX + HERD_NAME_MAX + 24];
+						/* the compaction's new file */
+	char			 dir[HERD_PATH_MAX];	/* state_dir */
+	int			 fd;		/* the file, or -1 */
+	enum herd_fsync		 mode;		/* always, everysec, no */
+	uint64_t		 epoch;		/* of our stream (jrec.h) */
+	struct outbuf		 buf;		/* accepted, not yet written */
+	uint64_t		 size;		/* bytes in the file */
+	uint64_t		 durable;	/* lseq written out */
+	int			 unsynced;	/* written since the last sync */
+	int			 syncing;	/* an everysec sync is running */
+	int			 failed;	/* a write failed: updates refused */
+	char			 why[160];	/* and why */
+	ev_timer		 timer;		/* retries after a failure */
+	void			(*recover_cb)(void);	/* writes work again */
+	struct jmark		*marks;		/* where each neighbour's stream
+						   resumes */
+	size_t			 nmarks;
+	int			 marks_dirty;	/* some are to be written */
+	int			 lost_tail;	/* a cut at load, not at byte 0 */
+	char			 boot[33];	/* this boot's id, 32 hex digits */
+	char			 lastboot[33];	/* the journal's last B record */
+	int			 closed;	/* it ended with C: closed cleanly */
+	/* compaction (compact.c) */
+	int			 cfd;		/* the new file, or -1 */
+	int			 cdual;		/* walk done: batches go to both */
+	uint64_t		 csize;		/* bytes in the new file */
+	struct store_cursor	 ccur;		/* the walk over the store */
+	ev_tstamp		 cnext;		/* not before, after a failure */
+	uintptr_t		 cgen;		/* which compaction a sync is for */
+};
+
+extern struct journal	 jr;
 
 /* Write all of buf to fd.  0, or -1 with errno; *done says how much went. */
 int	 jr_write(int fd, const char *buf, size_t len, size_t *done);
