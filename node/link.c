@@ -101,7 +101,7 @@ link_down(struct link *l, const char *why)
 		l->backoff_ms = PEER_BACKOFF_MAX_MS;
 	if (was_up) {
 		snprintf(what, sizeof(what), "link to %s down", l->srv->name);
-		link_unsettle(what);
+		peer_ctx.hooks.mesh_changed(what);
 	}
 }
 
@@ -374,7 +374,7 @@ link_since(struct link *l, const struct proto_peer *msg)
 		    (unsigned long long)msg->lseq, (unsigned long long)head);
 		store_bump(msg->lseq);
 		journal_new_epoch();
-		peer_lost_changes();
+		peer_ctx.hooks.lost_changes();
 	}
 	l->state = LINK_UP;
 	l->backoff_ms = PEER_BACKOFF_MIN_MS;
@@ -411,7 +411,8 @@ link_since(struct link *l, const struct proto_peer *msg)
 		return;
 	}
 	snprintf(buf, sizeof(buf), "link to %.40s up", l->srv->name);
-	link_unsettle(buf);	/* EAGER on this one too, after FROM */
+	/* EAGER on this one too, after FROM */
+	peer_ctx.hooks.mesh_changed(buf);
 	link_pump(l);
 }
 

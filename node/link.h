@@ -41,9 +41,6 @@ void	 link_tree(const struct herd_server *srv, int lazy);
  */
 void	 link_unsettle(const char *why);
 
-/* 1 while the mesh changed lately (link_unsettle): no link is pruned. */
-int	 link_unsettled(void);
-
 /* 1 when a link to a configured neighbour is up. */
 int	 link_configured_up(void);
 

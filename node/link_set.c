@@ -25,7 +25,6 @@
  */
 static struct link	*links;
 static size_t		 nlinks, nconfigured;
-static ev_tstamp	 eager_until;	/* link_unsettle: all eager till then */
 
 void
 link_flush(void)
@@ -167,13 +166,6 @@ link_tree(const struct herd_server *srv, int lazy)
 	}
 }
 
-int
-link_unsettled(void)
-{
-	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
-	    ev_now(peer_ctx.loop) < eager_until;
-}
-
 void
 link_unsettle(const char *why)
 {
@@ -184,9 +176,9 @@ link_unsettle(const char *why)
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
 		return;
 	/* a wave already passed here lately: it has gone on from here */
-	spread = until - eager_until >= PEER_EAGER_S / 2;
-	if (until > eager_until)
-		eager_until = until;
+	spread = until - peer_ctx.eager_until >= PEER_EAGER_S / 2;
+	if (until > peer_ctx.eager_until)
+		peer_ctx.eager_until = until;
 	if (!spread)
 		return;
 	for (i = 0; i < nlinks; i++) {

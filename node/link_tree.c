@@ -129,7 +129,7 @@ int
 link_can_prune(const struct link *l)
 {
 	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
-	    !link_unsettled() && l->state == LINK_UP && !l->catching &&
+	    !peer_unsettled() && l->state == LINK_UP && !l->catching &&
 	    store_cursor_pos(&l->cur) >= l->resend_upto;
 }
 

@@ -60,7 +60,7 @@ pconn_close(struct pconn *p, const char *why)
 		pconn_tree_broken(&pconns, p);
 	if (p->have_from && !pconn_stopping) {
 		snprintf(what, sizeof(what), "peer %s gone", p->srv->name);
-		link_unsettle(what);
+		peer_ctx.hooks.mesh_changed(what);
 	}
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
@@ -77,7 +77,7 @@ pconn_close(struct pconn *p, const char *why)
 	LIST_REMOVE(p, entry);
 	free(p);
 	if (rescued != NULL)
-		rescue_gone(rescued);
+		peer_ctx.hooks.rescue_gone(rescued);
 }
 
 int
@@ -150,9 +150,9 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 	    (unsigned long long)lseq);
 	if (pconn_send(p, buf, (size_t)n, 1) == -1)
 		return -1;
-	link_kick(srv);
+	peer_ctx.hooks.dialled(srv);
 	if (p->rescue)
-		rescue_asked(srv);	/* and stream back to it */
+		peer_ctx.hooks.rescue_asked(srv);	/* and stream back to it */
 	return 0;
 }
 
@@ -345,12 +345,12 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		if (!p->full)
 			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
 		snprintf(what, sizeof(what), "peer %s up", p->srv->name);
-		link_unsettle(what);
+		peer_ctx.hooks.mesh_changed(what);
 		return 0;
 	case PEER_EAGER:
 		snprintf(what, sizeof(what), "peer %s says the mesh changed",
 		    p->srv->name);
-		link_unsettle(what);
+		peer_ctx.hooks.mesh_changed(what);
 		return 0;
 	case PEER_SEQ:
 		if (!p->have_from)

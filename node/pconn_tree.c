@@ -238,7 +238,7 @@ tree_graft(struct pconn *p, const char *why)
 	t->cand_at = t->next_at = 0;
 	tree_last_graft = ev_now(peer_ctx.loop);
 	COUNT(GRAFT);
-	link_tree(p->srv, 0);
+	peer_ctx.hooks.tree_set(p->srv, 0);
 	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
 	    (unsigned long long)t->held);
 	pconn_send(p, buf, (size_t)n, 1);
@@ -334,7 +334,7 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 		return 0;
 	}
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
-	    link_unsettled() ||
+	    peer_unsettled() ||
 	    ev_now(peer_ctx.loop) - t->last_prune < PEER_PRUNE_S ||
 	    (r = store_get(id, idlen)) == NULL ||
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
@@ -346,6 +346,6 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 	t->eager_in = 0;
 	t->lazy_in = 1;
 	COUNT(PRUNE);
-	link_tree(p->srv, 1);
+	peer_ctx.hooks.tree_set(p->srv, 1);
 	return pconn_send(p, "PRUNE\n", 6, 0);
 }

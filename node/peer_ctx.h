@@ -1,20 +1,45 @@
 /*
- * peer_ctx.h -- what the two sides of the peer links share: the loop, the
- * herd, this server, the secret, and two small helpers.  Private to
- * peer.c, link.c and pconn.c.
+ * peer_ctx.h -- the floor under both sides of the peer links (peer_ctx.c):
+ * what they share (the loop, the herd, this server, the secret, the time
+ * the tree stays eager), the handshake's lines, and the hooks by which the
+ * sides tell the floors above them what happened.  The floors, from the
+ * top: peer.c (the links as a whole) -> rescue.c, link_set.c (the set of
+ * links, the tree's sending side) -> link.c, pconn.c (one connection each
+ * way) -> this.  Private to node/'s peer files.
  */
 #ifndef HERD_PEER_CTX_H
 #define HERD_PEER_CTX_H
 
 #include <stddef.h>
 
+#include <ev.h>
+
+#include "conf.h"
 #include "counters.h"
 #include "linebuf.h"
 #include "proto.h"
 
-struct ev_loop;
-struct herd_conf;
-struct herd_server;
+/*
+ * What the two sides (link*.c dials, pconn*.c listens) tell the floors
+ * above them (peer.c, the tree, rescue): they never call up or sideways,
+ * only through these, which peer_init fills.
+ */
+struct peer_hooks {
+	/*
+	 * A link or a neighbour's connection came or went, or a neighbour
+	 * said EAGER (why): the tree sends eagerly for a while.
+	 */
+	void	(*mesh_changed)(const char *why);
+	/* We pruned (1) or grafted (0) srv's link to us: ours to it too. */
+	void	(*tree_set)(const struct herd_server *srv, int lazy);
+	/* srv dialled us: dial it back now if our link is backing off. */
+	void	(*dialled)(const struct herd_server *srv);
+	/* A rescue link from srv came (asked) or went (gone): rescue.c. */
+	void	(*rescue_asked)(const struct herd_server *srv);
+	void	(*rescue_gone)(const struct herd_server *srv);
+	/* We lost changes we may have passed on: peer_lost_changes. */
+	void	(*lost_changes)(void);
+};
 
 struct peer_ctx {
 	struct ev_loop			*loop;
@@ -22,20 +47,23 @@ struct peer_ctx {
 	const struct herd_server	*self;
 	const char			*secret;	/* NULL: version 1 */
 	size_t				 secret_len;
+	struct peer_hooks		 hooks;		/* filled by peer_init */
+	ev_tstamp			 eager_until;	/* the mesh changed: every
+							   link eager until then */
 };
 
 extern struct peer_ctx	 peer_ctx;
 
+/* 1 while the mesh changed lately (link_unsettle): no link is pruned. */
+static inline int
+peer_unsettled(void)
+{
+	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
+	    ev_now(peer_ctx.loop) < peer_ctx.eager_until;
+}
+
 /* The index of a server in the herd (records' src). */
 int	 peer_index(const struct herd_server *srv);
-
-/*
- * This server lost changes it may have passed on (a neighbour saw more of
- * our stream than we hold): forget the marks and drop the neighbours'
- * connections, so each redials and sends us everything, even what came
- * from us.
- */
-void	 peer_lost_changes(void);
 
 /* A fresh nonce, PROTO_NONCE_LEN random bytes in hex.  0 or -1. */
 int	 peer_nonce(char *out);

@@ -36,7 +36,7 @@ static struct {
 	const struct herd_server **asked;	/* the ones that called on us */
 	size_t			 nasked;
 	int			 on;
-} rescue;
+} rescue_st;			/* the rescuer's state */
 
 static size_t
 rescue_index(const struct herd_server *srv)
@@ -93,29 +93,29 @@ rescue_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	if (link_configured_up() || peer_ctx.self->nneighbors == 0) {
-		rescue.last_up = now;
-		if (rescue.nown > 0) {
+		rescue_st.last_up = now;
+		if (rescue_st.nown > 0) {
 			log_notice("a configured link is up: dropping %zu "
-			    "rescue link%s", rescue.nown,
-			    rescue.nown == 1 ? "" : "s");
-			for (i = 0; i < rescue.nown; i++)
-				link_rescue_stop(rescue.own[i]);
-			rescue.nown = 0;
+			    "rescue link%s", rescue_st.nown,
+			    rescue_st.nown == 1 ? "" : "s");
+			for (i = 0; i < rescue_st.nown; i++)
+				link_rescue_stop(rescue_st.own[i]);
+			rescue_st.nown = 0;
 		}
 		return;
 	}
-	if (now - rescue.last_up < RESCUE_GRACE_S || rescue.nown > 0)
+	if (now - rescue_st.last_up < RESCUE_GRACE_S || rescue_st.nown > 0)
 		return;
 	n = rescue_targets(t, (size_t)peer_ctx.conf->rescue_links);
 	for (i = 0; i < n; i++) {
 		if (link_rescue_start(t[i]) == -1)
 			break;
-		rescue.own[rescue.nown++] = t[i];
+		rescue_st.own[rescue_st.nown++] = t[i];
 	}
-	if (rescue.nown > 0)
+	if (rescue_st.nown > 0)
 		log_warnx("no configured link up for %.0f s: rescue links to "
-		    "%zu server%s", now - rescue.last_up, rescue.nown,
-		    rescue.nown == 1 ? "" : "s");
+		    "%zu server%s", now - rescue_st.last_up, rescue_st.nown,
+		    rescue_st.nown == 1 ? "" : "s");
 }
 
 void
@@ -123,21 +123,21 @@ rescue_asked(const struct herd_server *srv)
 {
 	size_t	 i;
 
-	if (!rescue.on)
+	if (!rescue_st.on)
 		return;
-	for (i = 0; i < rescue.nown; i++)
-		if (rescue.own[i] == srv)
+	for (i = 0; i < rescue_st.nown; i++)
+		if (rescue_st.own[i] == srv)
 			return;		/* we called on it too */
-	for (i = 0; i < rescue.nasked; i++)
-		if (rescue.asked[i] == srv)
+	for (i = 0; i < rescue_st.nasked; i++)
+		if (rescue_st.asked[i] == srv)
 			return;
-	if ((size_t)rescue.nasked >= (size_t)peer_ctx.conf->rescue_links) {
+	if ((size_t)rescue_st.nasked >= (size_t)peer_ctx.conf->rescue_links) {
 		log_warnx("rescue link from %s: %d served already; it gets "
 		    "none back", srv->name, peer_ctx.conf->rescue_links);
 		return;
 	}
 	if (link_rescue_start(srv) == 1) {
-		rescue.asked[rescue.nasked++] = srv;
+		rescue_st.asked[rescue_st.nasked++] = srv;
 		log_notice("rescue link from %s: streaming back to it",
 		    srv->name);
 	}
@@ -148,10 +148,10 @@ rescue_gone(const struct herd_server *srv)
 {
 	size_t	 i;
 
-	for (i = 0; i < rescue.nasked; i++)
-		if (rescue.asked[i] == srv) {
+	for (i = 0; i < rescue_st.nasked; i++)
+		if (rescue_st.asked[i] == srv) {
 			link_rescue_stop(srv);
-			rescue.asked[i] = rescue.asked[--rescue.nasked];
+			rescue_st.asked[i] = rescue_st.asked[--rescue_st.nasked];
 			return;
 		}
 }
@@ -161,29 +161,29 @@ rescue_init(struct ev_loop *loop)
 {
 	int	 n = peer_ctx.conf->rescue_links;
 
-	memset(&rescue, 0, sizeof(rescue));
+	memset(&rescue_st, 0, sizeof(rescue_st));
 	if (n <= 0)
 		return;
-	rescue.own = calloc((size_t)n, sizeof(*rescue.own));
-	rescue.asked = calloc((size_t)n, sizeof(*rescue.asked));
-	if (rescue.own == NULL || rescue.asked == NULL) {
+	rescue_st.own = calloc((size_t)n, sizeof(*rescue_st.own));
+	rescue_st.asked = calloc((size_t)n, sizeof(*rescue_st.asked));
+	if (rescue_st.own == NULL || rescue_st.asked == NULL) {
 		log_warnx("rescue links: out of memory: off");
 		rescue_shutdown();
 		return;
 	}
-	rescue.on = 1;
-	rescue.last_up = ev_now(loop);
-	ev_timer_init(&rescue.tick, rescue_tick_cb, RESCUE_TICK_S,
+	rescue_st.on = 1;
+	rescue_st.last_up = ev_now(loop);
+	ev_timer_init(&rescue_st.tick, rescue_tick_cb, RESCUE_TICK_S,
 	    RESCUE_TICK_S);
-	ev_timer_start(loop, &rescue.tick);
+	ev_timer_start(loop, &rescue_st.tick);
 }
 
 void
 rescue_shutdown(void)
 {
-	if (rescue.on)
-		ev_timer_stop(peer_ctx.loop, &rescue.tick);
-	free(rescue.own);
-	free(rescue.asked);
-	memset(&rescue, 0, sizeof(rescue));
+	if (rescue_st.on)
+		ev_timer_stop(peer_ctx.loop, &rescue_st.tick);
+	free(rescue_st.own);
+	free(rescue_st.asked);
+	memset(&rescue_st, 0, sizeof(rescue_st));
 }

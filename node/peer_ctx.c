@@ -1,0 +1,114 @@
+/*
+ * peer_ctx.c -- the floor under both sides of the peer links (see
+ * peer_ctx.h): what they share, the handshake's lines, and the hooks that
+ * the floors above (peer.c, the tree, rescue) fill.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "peer_ctx.h"
+#include "proto.h"
+
+struct peer_ctx		 peer_ctx;
+
+int
+peer_index(const struct herd_server *srv)
+{
+	return (int)(srv - peer_ctx.conf->servers);
+}
+
+int
+peer_nonce(char *out)
+{
+	unsigned char	 b[PROTO_NONCE_LEN];
+	size_t		 o = 0;
+	ssize_t		 n;
+
+	while (o < sizeof(b)) {
+		if ((n = getrandom(b + o, sizeof(b) - o, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		o += (size_t)n;
+	}
+	proto_hex(out, b, sizeof(b));
+	return 0;
+}
+
+void
+peer_text(char *dst, size_t size, const struct proto_field *f)
+{
+	size_t	 i, o = 0;
+	char	 c;
+
+	for (i = 0; i < f->len && o + 1 < size && o < 120; i++) {
+		c = f->p[i];
+		dst[o++] = c >= 0x20 && c < 0x7f ? c : '?';
+	}
+	dst[o] = '\0';
+}
+
+int
+peer_hello_line(char *buf, size_t size, const struct herd_server *to,
+    char *nonce_d, int rescue)
+{
+	const char	*r = rescue ? " RESCUE" : "";
+
+	if (peer_ctx.secret == NULL) {
+		snprintf(buf, size, "HELLO %d %s %s%s\n", PROTO_VERSION,
+		    peer_ctx.self->name, to->name, r);
+		return 0;
+	}
+	if (peer_nonce(nonce_d) == -1)
+		return -1;
+	snprintf(buf, size, "HELLO %d %s %s %s%s\n", PROTO_VERSION_AUTH,
+	    peer_ctx.self->name, to->name, nonce_d, r);
+	return 0;
+}
+
+int
+peer_auth_line(char *buf, size_t size, const struct herd_server *to,
+    const char *nonce_d, const char *nonce_l)
+{
+	char	 mac[PROTO_MAC_HEX + 1];
+
+	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-link",
+	    peer_ctx.self->name, to->name, nonce_d, nonce_l) == -1)
+		return -1;
+	snprintf(buf, size, "AUTH %s\n", mac);
+	return 0;
+}
+
+int
+peer_ok_check(const struct herd_server *to, int hello, int auth,
+    const char *nonce_d, const char *nonce_l, const struct proto_peer *msg,
+    char *why, size_t whylen)
+{
+	char	 mac[PROTO_MAC_HEX + 1];
+
+	snprintf(why, whylen, "unexpected OK");
+	if (peer_ctx.secret == NULL)
+		return hello && msg->version == PROTO_VERSION &&
+		    msg->mac.len == 0 && proto_field_eq(&msg->from, to->name) ?
+		    0 : -1;
+	if (!auth || msg->version != PROTO_VERSION_AUTH ||
+	    !proto_field_eq(&msg->from, to->name))
+		return -1;
+	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-ok",
+	    to->name, peer_ctx.self->name, nonce_l, nonce_d) == -1) {
+		snprintf(why, whylen, "could not compute the MAC");
+		return -1;
+	}
+	if (!proto_mac_eq(&msg->mac, mac)) {
+		snprintf(why, whylen, "%s", msg->mac.len == 0 ?
+		    "its OK has no MAC" : "its OK has a wrong MAC (another "
+		    "secret, or not the neighbour)");
+		return -2;
+	}
+	return 0;
+}
