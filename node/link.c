@@ -12,7 +12,8 @@
  * the neighbour how far the stream has come, which it records (journal.h).
  * A neighbour's name may have several addresses: each is dialled in turn
  * until one connects, and the link goes down only when the last fails.
- * The set of links is link_set.c's.
+ * The set of links is link_set.c's, the socket and the drop link_io.c's,
+ * the broadcast tree's notices, grafts and prunes link_tree.c's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,71 +41,6 @@ static void	 link_dial(struct link *);
 static void	 link_lookup_poll(struct link *);
 
 
-void
-link_log(struct link *l, const char *dir, const char *buf, size_t len)
-{
-	log_line(dir[0] == 's' ? l->tag_sent : l->tag_recv, buf, len);
-}
-
-/* Close the socket and drop what it read (not what waits to be sent). */
-static void
-link_close_fd(struct link *l)
-{
-	if (l->fd != -1) {
-		ev_io_stop(peer_ctx.loop, &l->rio);
-		ev_io_stop(peer_ctx.loop, &l->wio);
-		close(l->fd);
-		l->fd = -1;
-	}
-	linebuf_free(&l->in);
-}
-
-/* Close the connection and forget the stream: nothing is running after. */
-void
-link_teardown(struct link *l)
-{
-	link_close_fd(l);
-	outbuf_free(&l->out);
-	store_cursor_stop(&l->cur);
-	store_cursor_stop(&l->rep);
-	ev_timer_stop(peer_ctx.loop, &l->timer);
-	ev_timer_stop(peer_ctx.loop, &l->ntimer);
-	if (l->lookup != NULL) {
-		sock_lookup_cancel(l->lookup);
-		l->lookup = NULL;
-	}
-	l->resolved = 0;	/* look a name up again: it may have moved */
-}
-
-void
-link_down(struct link *l, const char *why)
-{
-	int	 was_up = l->state == LINK_UP;
-	char	 what[HERD_NAME_MAX + 32];
-
-	link_teardown(l);
-	if (l->state == LINK_UP)
-		log_warnx("link to %s down: %s; retrying in %d ms",
-		    l->srv->name, why, l->backoff_ms);
-	else if (!l->down_logged)
-		log_notice("link to %s not up yet: %s; retrying in %d ms",
-		    l->srv->name, why, l->backoff_ms);
-	else
-		log_debug("link to %s: %s; retrying in %d ms", l->srv->name,
-		    why, l->backoff_ms);
-	l->down_logged = 1;
-	l->state = LINK_BACKOFF;
-	ev_timer_set(&l->timer, l->backoff_ms / 1000.0, 0.);
-	ev_timer_start(peer_ctx.loop, &l->timer);
-	l->backoff_ms *= 2;
-	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
-		l->backoff_ms = PEER_BACKOFF_MAX_MS;
-	if (was_up) {
-		snprintf(what, sizeof(what), "link to %s down", l->srv->name);
-		peer_ctx.hooks.mesh_changed(what);
-	}
-}
-
 /*
  * Dialling one address of the neighbour failed: dial its next one, or go
  * down with why after the last.
@@ -121,62 +57,6 @@ link_next(struct link *l, const char *why)
 	link_close_fd(l);
 	l->ai++;
 	link_dial(l);
-}
-
-/*
- * The neighbour answered, but not as a neighbour should: always worth a
- * warning (a misconfiguration, or not a herd server at all).
- */
-void
-link_refused(struct link *l, const char *why)
-{
-	log_warnx("link to %s refused: %s", l->srv->name, why);
-	link_down(l, why);
-}
-
-/*
- * The listener failed to prove it holds the herd's secret: it is not the
- * neighbour (or its secret differs).  Say so, and send it nothing else.
- */
-static void
-link_auth_failed(struct link *l, const char *why)
-{
-	static const char	 err[] = "ERROR authentication failed\n";
-
-	log_warnx("link to %s (%s port %u): authentication failed: %s",
-	    l->srv->name, l->srv->host, l->srv->peer_port, why);
-	link_log(l, "sent", err, sizeof(err) - 2);
-	if (outbuf_add(&l->out, err, sizeof(err) - 1) == 0)
-		(void)outbuf_write(&l->out, l->fd);	/* best effort */
-	link_down(l, "authentication failed");
-}
-
-/* Write what is queued; -1 when the link dropped. */
-static int
-link_write(struct link *l)
-{
-	int	 rc = peer_write(&l->out, l->fd);
-
-	if (rc == -1) {
-		link_down(l, strerror(errno));
-		return -1;
-	}
-	if (rc == 1)
-		ev_io_start(peer_ctx.loop, &l->wio);
-	else
-		ev_io_stop(peer_ctx.loop, &l->wio);
-	return 0;
-}
-
-/* Queue bytes and write; -1 when the link dropped. */
-static int
-link_send(struct link *l, const char *buf, size_t len)
-{
-	if (outbuf_add(&l->out, buf, len) == -1) {
-		link_down(l, "out of memory");
-		return -1;
-	}
-	return link_write(l);
 }
 
 /*
@@ -494,9 +374,20 @@ link_line(struct link *l, const char *line, size_t len)
 		return;
 	case PEER_GRAFT:
 		link_log(l, "recv", line, len);
-		link_graft(l, &msg);
+		if (l->state != LINK_UP) {
+			link_refused(l, "unexpected GRAFT");
+			return;
+		}
+		if (link_graft(l, &msg) == -1)
+			link_down(l, "out of memory");
+		else if (!ev_is_active(&l->wio))
+			link_pump(l);
 		return;
 	case PEER_PRUNE:
+		if (l->state != LINK_UP) {
+			link_refused(l, "unexpected PRUNE");
+			return;
+		}
 		link_prune(l);
 		return;
 	case PEER_PONG:
@@ -515,6 +406,18 @@ link_line(struct link *l, const char *line, size_t len)
 		break;
 	}
 	link_refused(l, "protocol error");
+}
+
+/* A lazy link's notice, or a SEQ held back, is due. */
+void
+link_notice_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct link	*l = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!ev_is_active(&l->wio))
+		link_pump(l);
 }
 
 void

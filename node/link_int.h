@@ -71,10 +71,25 @@ struct link {
 	char		 tag_recv[HERD_NAME_MAX + 16];
 };
 
-/* link.c: dial srv's addresses (looking the name up first). */
-void	 link_connect(struct link *);
+/* link_io.c: the socket, its writes, the drop. */
+void	 link_log(struct link *, const char *dir, const char *buf, size_t len);
+/* Close the socket and drop what it read (not what waits to be sent). */
+void	 link_close_fd(struct link *);
 /* Close the connection and forget the stream: nothing is running after. */
 void	 link_teardown(struct link *);
+/* Drop the link and retry after the backoff, saying why. */
+void	 link_down(struct link *, const char *why);
+/* The neighbour answered, but not as a neighbour should: warn, then down. */
+void	 link_refused(struct link *, const char *why);
+/* It failed to prove it holds the herd's secret: down, louder. */
+void	 link_auth_failed(struct link *, const char *why);
+/* Write what is queued; -1 when the link dropped. */
+int	 link_write(struct link *);
+/* Queue bytes and write; -1 when the link dropped. */
+int	 link_send(struct link *, const char *buf, size_t len);
+
+/* link.c: dial srv's addresses (looking the name up first). */
+void	 link_connect(struct link *);
 /* A SEQ held back (PEER_SEQ_S), queued now: the link is closing. */
 void	 link_seq_last(struct link *);
 /* Queue what the stream has next and write it. */
@@ -89,12 +104,6 @@ struct link_notes {
 	size_t			 n;
 };
 
-/* link.c */
-void	 link_log(struct link *, const char *dir, const char *buf, size_t len);
-/* Drop the link and retry after the backoff, saying why. */
-void	 link_down(struct link *, const char *why);
-/* The neighbour answered, but not as a neighbour should: warn, then down. */
-void	 link_refused(struct link *, const char *why);
 
 /* link_tree.c: the broadcast tree's sending side. */
 /*
@@ -105,7 +114,12 @@ int	 link_note(struct link *, struct link_notes *, const struct store_rec *r,
 	    uint64_t prev);
 /* Send the notice of what nt holds, the stream at pos.  -1: no memory. */
 int	 link_notice(struct link *, const struct link_notes *, uint64_t pos);
-void	 link_graft(struct link *, const struct proto_peer *);
+/*
+ * GRAFT (the link is up): send eagerly, and again after msg's lseq; the
+ * caller pumps.  -1 when out of memory.
+ */
+int	 link_graft(struct link *, const struct proto_peer *);
+/* PRUNE (the link is up): notices only, if it may turn lazy. */
 void	 link_prune(struct link *);
 
 /* 1 when the link may turn lazy: a tree's, caught up, not resending. */

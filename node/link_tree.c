@@ -90,17 +90,13 @@ link_note(struct link *l, struct link_notes *nt, const struct store_rec *r,
  * <where we start again>" goes first, so that it knows which positions
  * were on their way before.
  */
-void
+int
 link_graft(struct link *l, const struct proto_peer *msg)
 {
 	uint64_t	 pos = store_cursor_pos(&l->cur);
 	char		 buf[48];
 	int		 n;
 
-	if (l->state != LINK_UP) {
-		link_refused(l, "unexpected GRAFT");
-		return;
-	}
 	log_info("link to %s: grafted into the tree: resending after change "
 	    "%llu of %llu", l->srv->name, (unsigned long long)msg->lseq,
 	    (unsigned long long)pos);
@@ -114,14 +110,11 @@ link_graft(struct link *l, const struct proto_peer *msg)
 		pos = msg->lseq;
 	}
 	n = snprintf(buf, sizeof(buf), "SEQ %llu\n", (unsigned long long)pos);
-	if (outbuf_add(&l->out, buf, (size_t)n) == -1) {
-		link_down(l, "out of memory");
-		return;
-	}
+	if (outbuf_add(&l->out, buf, (size_t)n) == -1)
+		return -1;
 	l->seq_sent = pos;
 	l->seq_at = ev_now(peer_ctx.loop);
-	if (!ev_is_active(&l->wio))
-		link_pump(l);
+	return 0;
 }
 
 /* 1 when the link may turn lazy: a tree's, caught up, not resending. */
@@ -137,26 +130,9 @@ link_can_prune(const struct link *l)
 void
 link_prune(struct link *l)
 {
-	if (l->state != LINK_UP) {
-		link_refused(l, "unexpected PRUNE");
-		return;
-	}
 	if (!link_can_prune(l))
 		return;		/* flooding, catching up, resending: eagerly */
 	if (!l->lazy)
 		log_debug("link to %s: pruned from the tree", l->srv->name);
 	l->lazy = 1;
 }
-
-/* A lazy link's notice is due. */
-void
-link_notice_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct link	*l = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (!ev_is_active(&l->wio))
-		link_pump(l);
-}
-
