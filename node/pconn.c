@@ -257,28 +257,6 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	return pconn_tree_update(p, at->id.p, at->id.len, line, n, rc, again);
 }
 
-size_t
-pconn_eager_ways(const struct pconn *except)
-{
-	const struct pconn	*q;
-	size_t			 n = 0;
-
-	LIST_FOREACH(q, &pconns, entry)
-		n += q != except && q->have_from && !q->closing &&
-		    !q->tree.lazy_in;
-	return n;
-}
-
-void
-pconn_mark(struct pconn *p, uint64_t lseq)
-{
-	p->tree.held = lseq;
-	if (p->have_from && p->full)
-		p->full_seq = lseq;
-	else if (p->have_from)
-		journal_mark_set(p->srv->name, p->epoch, lseq);
-}
-
 /* DIGEST: tables that differ twice running, neither changing: repair. */
 static int
 pconn_digest(struct pconn *p, const struct proto_peer *msg)
@@ -485,7 +463,7 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
 	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
 	p->rio.data = p->wio.data = p->timer.data = p;
-	pconn_tree_init(p);
+	pconn_tree_init(p, &pconns);
 	if (!pconn_paused)
 		ev_io_start(loop, &p->rio);
 	ev_timer_start(loop, &p->timer);

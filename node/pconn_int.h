@@ -32,6 +32,8 @@ struct pconn_miss {
  * mark PEER_SETTLE_S after it was seen, so that a record on its way by
  * another link (in another order) has come by then, or its loss has shown.
  */
+struct pconn_list;
+
 struct pconn_tree {
 	uint64_t	 held;		/* the mark: we hold its stream up to here */
 	uint64_t	 cand, next;	/* candidate marks, oldest first */
@@ -52,6 +54,7 @@ struct pconn_tree {
 					   pruned it): not a way in for updates */
 	ev_tstamp	 last_prune;
 	ev_timer	 gtimer;	/* GRAFT when it expires, if still lacking */
+	struct pconn_list *all;		/* the connections it is among */
 };
 
 struct pconn {
@@ -86,27 +89,21 @@ struct pconn {
 
 LIST_HEAD(pconn_list, pconn);
 
-/* pconn.c */
-int	 pconn_send(struct pconn *p, const char *buf, size_t len, int log);
-/* Its stream is held up to lseq: the mark (journal.h). */
-void	 pconn_mark(struct pconn *p, uint64_t lseq);
-
 /*
- * The neighbours' connections other than except that are ways in for
- * updates: up, streaming, not lazy (pconn_tree's lazy_in).
+ * pconn_tree.c: the tree's side of each connection; it calls nothing of
+ * pconn.c (what it sends it queues on the connection, whose write
+ * callback sends it, or closes the connection).  all: the connections p
+ * is among.
  */
-size_t	 pconn_eager_ways(const struct pconn *except);
-
-/* pconn_tree.c */
-void	 pconn_tree_init(struct pconn *p);
+void	 pconn_tree_init(struct pconn *p, struct pconn_list *all);
 void	 pconn_tree_free(struct pconn *p);
 /* FROM: the stream starts after lseq, all of it to come here. */
 void	 pconn_tree_from(struct pconn *p, uint64_t lseq);
-/* SEQ or IHAVE, after FROM.  -1 when the connection is gone. */
+/* SEQ or IHAVE, after FROM.  0: what it sends is queued on p. */
 int	 pconn_tree_position(struct pconn *p, const struct proto_peer *msg);
 /*
  * An UPDATE (again 0) or RESEND (1) was taken (stored 1, or not 0): a live
- * duplicate prunes the link.  -1 when the connection is gone.
+ * duplicate prunes the link.  0: what it sends is queued on p.
  */
 int	 pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 	    const char *line, size_t len, int stored, int again);

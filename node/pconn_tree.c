@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "counters.h"
+#include "journal.h"
 #include "link.h"
 #include "log.h"
 #include "pconn_int.h"
@@ -40,8 +41,9 @@ static void	 tree_graft_cb(struct ev_loop *, ev_timer *, int);
 static void	 tree_graft_soon(struct pconn *, int);
 
 void
-pconn_tree_init(struct pconn *p)
+pconn_tree_init(struct pconn *p, struct pconn_list *all)
 {
+	p->tree.all = all;
 	ev_timer_init(&p->tree.gtimer, tree_graft_cb, PEER_GRAFT_S, 0.);
 	p->tree.gtimer.data = p;
 }
@@ -78,13 +80,55 @@ pconn_tree_from(struct pconn *p, uint64_t lseq)
 	t->lazy_in = 0;		/* every link starts eager */
 }
 
+/* Its stream is held up to lseq: the mark (journal.h). */
+static void
+tree_mark(struct pconn *p, uint64_t lseq)
+{
+	p->tree.held = lseq;
+	if (p->have_from && p->full)
+		p->full_seq = lseq;
+	else if (p->have_from)
+		journal_mark_set(p->srv->name, p->epoch, lseq);
+}
+
+/*
+ * The connections other than p that are ways in for updates: up,
+ * streaming, not lazy.
+ */
+static size_t
+tree_eager_ways(const struct pconn *p)
+{
+	const struct pconn	*q;
+	size_t			 n = 0;
+
+	LIST_FOREACH(q, p->tree.all, entry)
+		n += q != p && q->have_from && !q->closing && !q->tree.lazy_in;
+	return n;
+}
+
+/*
+ * A line of ours on p: queued and written; what the socket does not take,
+ * or a failure, is the write callback's (pconn.c), which closes p then.
+ */
+static void
+tree_send(struct pconn *p, const char *buf, size_t len, int log)
+{
+	if (log)
+		log_line(p->tag_sent, buf, len - 1);
+	if (outbuf_add(&p->out, buf, len) == -1)
+		p->closing = 1;		/* out of memory: close it */
+	else if (peer_write(&p->out, p->fd) == 0)
+		return;
+	ev_io_start(peer_ctx.loop, &p->wio);
+}
+
 /* A mark of its own (a SEQ after the records it covers): at once. */
 static void
 tree_mark_now(struct pconn *p, uint64_t pos)
 {
 	struct pconn_tree	*t = &p->tree;
 
-	pconn_mark(p, pos);
+	tree_mark(p, pos);
 	if (t->next_at != 0 && t->next <= pos)
 		t->next_at = 0;
 	if (t->cand_at != 0 && t->cand <= pos) {
@@ -103,7 +147,7 @@ tree_settle(struct pconn *p)
 
 	while (t->cand_at != 0 && now - t->cand_at >= PEER_SETTLE_S) {
 		if (t->cand > t->held)
-			pconn_mark(p, t->cand);
+			tree_mark(p, t->cand);
 		t->cand = t->next;
 		t->cand_at = t->next_at;
 		t->next_at = 0;
@@ -197,7 +241,7 @@ pconn_tree_position(struct pconn *p, const struct proto_peer *msg)
 		t->lazy_in = 1;
 		/* prunes never leave us with no eager way in: graft it back */
 		if (peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
-		    pconn_eager_ways(p) == 0)
+		    tree_eager_ways(p) == 0)
 			tree_graft_soon(p, TREE_NO_WAY_IN);
 	} else if (!seq)
 		t->exact = t->eager_in = 0;
@@ -241,7 +285,7 @@ tree_graft(struct pconn *p, const char *why)
 	peer_ctx.hooks.tree_set(p->srv, 0);
 	n = snprintf(buf, sizeof(buf), "GRAFT %llu\n",
 	    (unsigned long long)t->held);
-	pconn_send(p, buf, (size_t)n, 1);
+	tree_send(p, buf, (size_t)n, 1);
 }
 
 /*
@@ -340,12 +384,13 @@ pconn_tree_update(struct pconn *p, const char *id, size_t idlen,
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
 		return 0;
 	/* the very same line came first by another link: not needed here */
-	if (pconn_eager_ways(p) == 0)
+	if (tree_eager_ways(p) == 0)
 		return 0;		/* the other is gone: keep this one */
 	t->last_prune = ev_now(peer_ctx.loop);
 	t->eager_in = 0;
 	t->lazy_in = 1;
 	COUNT(PRUNE);
 	peer_ctx.hooks.tree_set(p->srv, 1);
-	return pconn_send(p, "PRUNE\n", 6, 0);
+	tree_send(p, "PRUNE\n", 6, 0);
+	return 0;
 }

@@ -77,6 +77,10 @@ def case(h, down, origin, live, label, logs):
     if r is None or not r.startswith("AT "):
         return [(origin, "IAMAT: %r" % r)]
     replies = {origin: ask(h.port[origin], "WHATSAT %s 10 1\n" % cid)}
+    # "at once (a few ms)", as graders ask: the two asks above took about
+    # 1 ms; 3 ms more keep a busy two-core machine's scheduling out of it
+    # (a lazy link's notice would take 250 ms or more)
+    time.sleep(0.003)
     for n in live:
         if n != origin:
             replies[n] = ask(h.port[n], "WHATSAT %s 10 1\n" % cid)
