@@ -712,6 +712,8 @@ main(int argc, char *argv[])
 	log_notice("starting %ld of the %zu servers of %s with %s", nrun,
 	    cf->nservers, herdd_conf_file, node);
 	proc_init(cf, node, run, herdd_nchosen > 0);
+	proc_reload_init();
+	proc_ctl_init();
 	free(run);
 	proc_start_all();
 	ev_run(loop, 0);
