@@ -234,8 +234,7 @@ vet_log_open(struct vet *n, char *err, size_t errlen)
 	if (strcmp(cf->log_dir, "-") != 0)
 		snprintf(n->logpath, sizeof(n->logpath), "%s/herdd.log",
 		    cf->log_dir);
-	if (log_init("herdd", n->logpath[0] ? n->logpath : NULL, 1)
-	    == -1) {
+	if (log_init("herdd", n->logpath[0] ? n->logpath : NULL, 1) == -1) {
 		snprintf(err, errlen, "%s: %s", n->logpath, strerror(errno));
 		return -1;
 	}
