@@ -17,6 +17,7 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,8 +37,7 @@
 #include "log.h"
 
 struct ctl_conn {
-	struct ctl_conn	*next;
-	struct ctl_conn	*prev;
+	LIST_ENTRY(ctl_conn) entry;	/* in control_conns */
 	int		 fd;
 	ev_io		 rd_w;
 	ev_io		 wr_w;
@@ -66,7 +66,8 @@ static int		 control_fd = -1;
 static char		 control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static ev_io		 control_accept_w;
 static ev_timer		 control_pause_w;
-static struct ctl_conn	*control_conns;
+static LIST_HEAD(, ctl_conn) control_conns =
+    LIST_HEAD_INITIALIZER(control_conns);
 static size_t		 control_nconns;
 static control_run_fn	 control_run;
 
@@ -163,7 +164,7 @@ control_cleanup(void)
 	struct ctl_conn	*c;
 
 	/* one last try at the replies, e.g. to "shutdown" */
-	while ((c = control_conns) != NULL) {
+	while ((c = LIST_FIRST(&control_conns)) != NULL) {
 		if (outbuf_write(&c->out, c->fd) != 0)
 			log_debug("control: a last reply was lost");
 		control_close(c);
@@ -221,7 +222,7 @@ control_evict(void)
 {
 	struct ctl_conn	*c, *old = NULL;
 
-	for (c = control_conns; c != NULL; c = c->next)
+	LIST_FOREACH(c, &control_conns, entry)
 		if (c->busy == NULL && outbuf_len(&c->out) == 0 &&
 		    (old == NULL || c->heard < old->heard))
 			old = c;
@@ -305,10 +306,7 @@ control_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->idle_w.data = c;
 	ev_timer_again(loop, &c->idle_w);
 	ev_io_start(loop, &c->rd_w);
-	c->next = control_conns;
-	if (control_conns != NULL)
-		control_conns->prev = c;
-	control_conns = c;
+	LIST_INSERT_HEAD(&control_conns, c, entry);
 	control_nconns++;
 }
 
@@ -321,12 +319,7 @@ control_close(struct ctl_conn *c)
 	ev_io_stop(EV_DEFAULT_ &c->wr_w);
 	ev_timer_stop(EV_DEFAULT_ &c->idle_w);
 	close(c->fd);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		control_conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	control_nconns--;
 	linebuf_free(&c->in);
 	outbuf_free(&c->out);

@@ -16,10 +16,6 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-
 #include <sys/stat.h>
 
 #include <err.h>
@@ -35,13 +31,11 @@
 
 #include "conf.h"
 #include "control.h"
+#include "ctlclient.h"
 #include "herdctl.h"
 #include "paths.h"
 
 #define HERDCTL_CONF		paths_conf()	/* paths.h */
-#define HERDCTL_REPLY_MAX	(16 * 1024 * 1024)
-#define HERDCTL_TIMEOUT_S	30	/* a command answered at once */
-#define HERDCTL_WAIT_S		600	/* one that waits: herdd's deadlines */
 
 static void	 herdctl_usage(FILE *, int) __attribute__((noreturn));
 static int	 herdctl_log(int, char *[], const char *);
@@ -87,84 +81,6 @@ herdctl_line(int argc, char *argv[], size_t *lenp)
 	line[len] = '\0';
 	*lenp = len;
 	return line;
-}
-
-int
-herdctl_connect(const char *path, int waits)
-{
-	struct sockaddr_un	 sun;
-	struct timeval		 tv = { waits ? HERDCTL_WAIT_S :
-				    HERDCTL_TIMEOUT_S, 0 };
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		errx(1, "%s: socket path too long", path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		errx(1, "no herdd listening on %s: %s", path,
-		    strerror(errno));
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
-		err(1, "setsockopt");
-	return fd;
-}
-
-/* Send the line, read one reply line; returns it NUL-ended. */
-char *
-herdctl_talk(int fd, const char *line, size_t len, const char *path)
-{
-	char	*buf = NULL, *nl = NULL, *t;
-	size_t	 have = 0, cap = 0;
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, line, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			/* closed on us: what it said first (a refusal) */
-			if (errno == EPIPE || errno == ECONNRESET)
-				break;
-			errx(1, "%s: %s", path, strerror(errno));
-		}
-		line += n;
-		len -= (size_t)n;
-	}
-	for (;;) {
-		if (cap - have < 4096) {
-			if (cap >= HERDCTL_REPLY_MAX)
-				errx(1, "%s: reply too long", path);
-			cap = cap ? cap * 2 : 8192;
-			if ((t = realloc(buf, cap)) == NULL)
-				err(1, "realloc");
-			buf = t;
-		}
-		n = read(fd, buf + have, cap - have - 1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				errx(1, "%s: no reply from herdd", path);
-			errx(1, "%s: %s", path, strerror(errno));
-		}
-		if (n == 0)
-			break;
-		nl = memchr(buf + have, '\n', (size_t)n);
-		have += (size_t)n;
-		if (nl != NULL)
-			break;
-	}
-	if (have == 0)
-		errx(1, "%s: herdd closed the connection without a reply",
-		    path);
-	if (nl != NULL)
-		*nl = '\0';
-	else
-		buf[have] = '\0';
-	return buf;
 }
 
 /* Where the last lines of the file begin (read backwards in blocks). */
@@ -265,10 +181,10 @@ main(int argc, char *argv[])
 		return herdctl_log(argc, argv, sock);
 	if (strcmp(argv[0], "top") == 0)
 		return top_main(argc, argv, sock);
-	fd = herdctl_connect(sock, !cmd.nowait && (cmd.verb == CONTROL_START ||
-	    cmd.verb == CONTROL_STOP || cmd.verb == CONTROL_RESTART ||
-	    cmd.verb == CONTROL_RELOAD));
-	text = herdctl_talk(fd, line, len, sock);
+	fd = ctlclient_connect(sock, !cmd.nowait &&
+	    (cmd.verb == CONTROL_START || cmd.verb == CONTROL_STOP ||
+	    cmd.verb == CONTROL_RESTART || cmd.verb == CONTROL_RELOAD));
+	text = ctlclient_talk(fd, line, len, sock);
 	close(fd);
 	if ((reply = json_tokener_parse(text)) == NULL ||
 	    !json_object_is_type(reply, json_type_object) ||
@@ -335,7 +251,7 @@ herdctl_log(int argc, char *argv[], const char *sock)
 	if ((size_t)snprintf(req, sizeof(req), "status %s\n", argv[optind]) >=
 	    sizeof(req))
 		errx(HERD_EXIT_USAGE, "name too long");
-	reply = herdctl_ask(sock, req);
+	reply = ctlclient_ask(sock, req);
 	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
 	    json_object_array_length(nodes) != 1 ||
 	    !json_object_object_get_ex(json_object_array_get_idx(nodes, 0),
@@ -383,26 +299,4 @@ herdctl_log(int argc, char *argv[], const char *sock)
 	close(lfd);
 	json_object_put(reply);
 	return 0;
-}
-
-struct json_object *
-herdctl_ask(const char *sock, const char *line)
-{
-	struct json_object	*reply, *v;
-	char			*text;
-	int			 fd;
-
-	fd = herdctl_connect(sock, 0);
-	text = herdctl_talk(fd, line, strlen(line), sock);
-	close(fd);
-	if ((reply = json_tokener_parse(text)) == NULL ||
-	    !json_object_is_type(reply, json_type_object) ||
-	    !json_object_object_get_ex(reply, "ok", &v))
-		errx(1, "%s: not a reply from herdd", sock);
-	free(text);
-	if (!json_object_get_boolean(v)) {
-		json_object_object_get_ex(reply, "error", &v);
-		errx(1, "%s", v ? json_object_get_string(v) : "failed");
-	}
-	return reply;
 }

@@ -23,16 +23,6 @@ void	 output_result(FILE *fp, const struct control_cmd *cmd,
  */
 int	 output_all_done(struct json_object *reply);
 
-/*
- * herdctl.c: connect to herdd's socket at path (waits: for a command that
- * waits, a longer time-out); send a line and read one reply line; or both
- * at once, parsed, when it says ok.  Each exits 1 with a message on
- * failure, herdd's own when it refused.
- */
-int	 herdctl_connect(const char *path, int waits);
-char	*herdctl_talk(int fd, const char *line, size_t len, const char *path);
-struct json_object *herdctl_ask(const char *sock, const char *line);
-
 /* top.c: herdctl top [-n count] [-d seconds]. */
 int	 top_main(int argc, char *argv[], const char *sock);
 

@@ -113,6 +113,13 @@ int		 proc_reload(struct herd_conf *cf, const char *node_path,
 struct json_object *proc_ctl(const struct control_cmd *cmd,
 		    struct control_req *req);
 
+/*
+ * Register the reload roll and the waiting control commands as observers
+ * of the table (proc_int.h), in this order, once, after proc_init().
+ */
+void		 proc_reload_init(void);
+void		 proc_ctl_init(void);
+
 /* SIGHUP to every worker: each reopens its log. */
 void		 proc_reopen(void);
 

@@ -77,7 +77,7 @@ proc_json_list(struct json_object *o, const char *key, const char *list)
 	json_object_object_add(o, key, a);
 }
 
-struct json_object *
+static struct json_object *
 proc_json(struct proc *p)
 {
 	struct json_object	*o;
@@ -335,7 +335,7 @@ proc_wait_check_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-void
+static void
 proc_ctl_changed(void)
 {
 	if (proc_waits == NULL || ev_is_active(&proc_wait_check_w))
@@ -344,7 +344,7 @@ proc_ctl_changed(void)
 	ev_timer_start(EV_DEFAULT_ &proc_wait_check_w);
 }
 
-void
+static void
 proc_ctl_abort(void)
 {
 	ev_timer_stop(EV_DEFAULT_ &proc_wait_check_w);
@@ -353,6 +353,17 @@ proc_ctl_abort(void)
 		    "shutting down"));
 		proc_wait_free(proc_waits);
 	}
+}
+
+static const struct proc_observer proc_ctl_observer = {
+	.changed = proc_ctl_changed,
+	.abort = proc_ctl_abort,
+};
+
+void
+proc_ctl_init(void)
+{
+	proc_observe(&proc_ctl_observer);
 }
 
 /* Do verb to p (start, stop or restart). */

@@ -1,9 +1,16 @@
 /*
- * proc_int.h -- what the files of herdd's worker table share: the table
- * and its state machine (proc.c), the notify channel and heartbeat
- * (proc_notify.c), the reload diff and rolling restart (proc_reload.c),
- * and the control verbs with their JSON (proc_ctl.c).  Not for the rest
- * of herdd, which uses proc.h.
+ * proc_int.h -- what the files of herdd's worker table share, floor by
+ * floor (each calls only those below it):
+ *
+ *	proc.c		the table, its states and their observers
+ *	proc_notify.c	the notify channel and heartbeat
+ *	metrics.c	the counters of each server
+ *	proc_life.c	a worker's life: fork+exec, reaping, backoff, stop
+ *	proc_reload.c	the reload diff and rolling restart
+ *	proc_ctl.c	the control verbs with their JSON
+ *
+ * The upper two learn of changes below through a struct proc_observer.
+ * Not for the rest of herdd, which uses proc.h.
  */
 #ifndef HERD_PROC_INT_H
 #define HERD_PROC_INT_H
@@ -97,14 +104,27 @@ extern unsigned char	 *proc_run;	/* [i]: proc_conf->servers[i] here */
 extern int		  proc_chosen;	/* proc_run came from -s */
 extern char		  proc_node[HERD_PATH_MAX];
 extern int		  proc_shutting;
+extern ev_tstamp	  proc_started;	/* when proc_start_all first ran */
 
-/* proc.c: the state machine. */
-void		 proc_spawn(struct proc *);
-void		 proc_stop(struct proc *, enum proc_want);
+/*
+ * What the files above the table (proc_reload.c, proc_ctl.c) are told,
+ * registered once at start-up with proc_observe() and called in the
+ * order registered; any member may be NULL.
+ */
+struct proc_observer {
+	/* a worker changed state or left the table, or was caught up */
+	void	(*changed)(void);
+	/* a stopping worker got where it was sent (it is still in the table) */
+	void	(*stopped)(struct proc *);
+	/* herdd is shutting down: answer what waits */
+	void	(*abort)(void);
+};
+
+/* proc.c: the table and its states. */
+/* Every change of state: logged once, told to the observers. */
 void		 proc_set_state(struct proc *, enum proc_state, const char *);
 void		 proc_exit_desc(int status, char *buf, size_t len);
 struct proc	*proc_find(const char *name);
-struct proc	*proc_new(const struct herd_server *);
 int		 proc_leaving(const struct proc *);
 int		 proc_runs_here(const struct herd_server *);
 unsigned char	*proc_run_copy(const struct herd_conf *, const unsigned char *);
@@ -114,6 +134,17 @@ void		 proc_forgive(struct proc *);
 int		 proc_up(const struct proc *);
 /* Is name in list, a comma-separated set of names? */
 int		 proc_in_list(const char *list, const char *name);
+/* At most 4 observers; each is kept, not copied. */
+void		 proc_observe(const struct proc_observer *);
+/* Call each observer's changed, stopped or abort. */
+void		 proc_tell_changed(void);
+void		 proc_tell_stopped(struct proc *);
+void		 proc_tell_abort(void);
+
+/* proc_life.c: a worker's life. */
+void		 proc_spawn(struct proc *);
+void		 proc_stop(struct proc *, enum proc_want);
+struct proc	*proc_new(const struct herd_server *);
 
 /* proc_notify.c: the channel and the heartbeat. */
 void		 proc_notify_open(struct proc *, int fd);
@@ -121,16 +152,6 @@ void		 proc_notify_open(struct proc *, int fd);
 void		 proc_notify_close(struct proc *, int drain);
 void		 proc_heartbeat_start(void);
 void		 proc_heartbeat_stop(void);
-
-/* proc_reload.c: after a worker stopped or changed state. */
-void		 proc_reload_stopped(struct proc *);
-void		 proc_reload_changed(void);
-void		 proc_reload_abort(void);
-
-/* proc_ctl.c: waiting commands, told of every state change. */
-void		 proc_ctl_changed(void);
-void		 proc_ctl_abort(void);
-struct json_object *proc_json(struct proc *);
 
 /* metrics.c: the counters of each server, added up over its processes. */
 /* A new process: what the last one counted joins the sum. */

@@ -88,7 +88,7 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 			memcpy(p->eager, msg.eager, sizeof(p->eager));
 		if (msg.have & NOTIFY_F_SYNCED) {
 			memcpy(p->synced, msg.synced, sizeof(p->synced));
-			proc_reload_changed();	/* it may have caught up */
+			proc_tell_changed();	/* it may have caught up */
 		}
 		if (!(msg.have & NOTIFY_F_JOURNAL))
 			break;

@@ -80,13 +80,13 @@ proc_reload_poke(void)
 	ev_timer_start(EV_DEFAULT_ &rl.check_w);
 }
 
-void
+static void
 proc_reload_changed(void)
 {
 	proc_reload_poke();
 }
 
-void
+static void
 proc_reload_stopped(struct proc *p)
 {
 	if (p->reload_stop) {
@@ -238,7 +238,7 @@ proc_reload_check(void)
 		proc_reload_finish();		/* step 4 */
 }
 
-void
+static void
 proc_reload_abort(void)
 {
 	if (!rl.active)
@@ -248,6 +248,18 @@ proc_reload_abort(void)
 	rl.halted = 0;
 	rl.cur[0] = '\0';
 	proc_reload_finish();
+}
+
+static const struct proc_observer proc_reload_observer = {
+	.changed = proc_reload_changed,
+	.stopped = proc_reload_stopped,
+	.abort = proc_reload_abort,
+};
+
+void
+proc_reload_init(void)
+{
+	proc_observe(&proc_reload_observer);
 }
 
 /*

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "ctlclient.h"
 #include "herdctl.h"
 #include "notify.h"
 
@@ -99,7 +100,7 @@ top_take(const char *sock, struct top_sample *s)
 	const char		*str;
 	size_t			 i, j, count;
 
-	reply = herdctl_ask(sock, "status\n");
+	reply = ctlclient_ask(sock, "status\n");
 	s->at = top_now();
 	if (!json_object_object_get_ex(reply, "nodes", &nodes) ||
 	    !json_object_is_type(nodes, json_type_array))

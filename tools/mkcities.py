@@ -87,7 +87,7 @@ def vicinity(city, admin1, admin2):
 
 
 def cell(lat, lng, decimals=DECIMALS):
-	"""The reader's grid cell (node/offline.c offline_cell)."""
+	"""The reader's grid cell (common/offline.c offline_cell)."""
 	scale = 10 ** decimals
 	row = min((lat + 90 * scale) * 2 // scale, 359)
 	col = (lng + 180 * scale) * 2 // scale % 720
