@@ -14,7 +14,6 @@
 #include "linebuf.h"
 #include "link_int.h"
 #include "log.h"
-#include "peer.h"
 #include "peer_ctx.h"
 #include "sock.h"
 #include "store.h"

@@ -16,7 +16,6 @@
 #include "link_int.h"
 #include "log.h"
 #include "notify.h"
-#include "peer.h"
 #include "peer_ctx.h"
 
 /*

@@ -11,10 +11,8 @@
 
 #include "conf.h"
 #include "counters.h"
-#include "link.h"
 #include "link_int.h"
 #include "log.h"
-#include "peer.h"
 #include "peer_ctx.h"
 #include "proto.h"
 #include "store.h"

@@ -19,6 +19,25 @@
 #include "linebuf.h"
 #include "proto.h"
 
+/* The peer links' limits and times (herd-protocol(7)). */
+#define PEER_LINE_MAX		(160 * 1024)
+#define PEER_LINK_HWM		(256 * 1024)	/* a link's queue, at most */
+#define PEER_PCONN_OUT_MAX	(64 * 1024)	/* OK, PONG, ERROR: then drop */
+#define PEER_BACKOFF_MIN_MS	100
+#define PEER_BACKOFF_MAX_MS	3200
+#define PEER_CONNECT_S		3.0	/* connect and handshake time-out */
+#define PEER_LOOKUP_S		10.0	/* a neighbour's name lookup */
+#define PEER_LOOKUP_POLL_S	0.02	/* how often to look at it */
+#define PEER_PING_S		5.0	/* a quiet link is pinged this often */
+#define PEER_IDLE_S		15.0	/* nothing heard this long: drop */
+#define PEER_DIGEST_S		5.0	/* an idle link's digest, this often */
+#define PEER_NOTICE_S		0.25	/* a lazy link's IHAVE, at most this often */
+#define PEER_GRAFT_S		0.25	/* a notice of what we lack: then GRAFT */
+#define PEER_PRUNE_S		0.5	/* PRUNE on a connection, at most this often */
+#define PEER_SETTLE_S		1.0	/* a notice's position: a mark this late */
+#define PEER_SEQ_S		0.1	/* SEQ after updates, at most this often */
+#define PEER_EAGER_S		2.0	/* the mesh changed: all links eager so long */
+
 /*
  * What the two sides (link*.c dials, pconn*.c listens) tell the floors
  * above them (peer.c, the tree, rescue): they never call up or sideways,
