@@ -28,7 +28,6 @@ import datetime
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys

@@ -29,7 +29,6 @@ import time
 import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from herdlib import accepting, wait_for              # noqa: E402
 from herdtest import Tap                             # noqa: E402

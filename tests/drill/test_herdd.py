@@ -50,7 +50,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fault"))
 import test_fault as tf  # noqa: E402
 from test_fault import (HERDCTL, SEED, TAP, Clients,  # noqa: E402
                         Supervised, burst, check_sanitizers, converge,

@@ -72,7 +72,6 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 os.environ.setdefault("HERD_DATASET", os.path.join(ROOT, "data", "cities.dat"))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import herdtest  # noqa: E402
 from herdlib import (DEFAULT_LINKS, accepting, free_ports,  # noqa: E402
                      wait_for)

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import free_ports, wait_for  # noqa: E402
 from herdtest import Herd, Tap  # noqa: E402
 

@@ -18,12 +18,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import wait_for  # noqa: E402
 from herdtest import Herd, exchange, run  # noqa: E402
 

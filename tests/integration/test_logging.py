@@ -5,10 +5,8 @@ loopback (herd.ini(5), herd-node(8))."""
 import os
 import re
 import socket
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import wait_for  # noqa: E402
 from herdtest import Herd, exchange, run  # noqa: E402
 

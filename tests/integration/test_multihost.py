@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
 

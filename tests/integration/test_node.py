@@ -10,10 +10,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import wait_for  # noqa: E402
 from herdtest import (Herd, NODE, exchange, google_places, read_all,  # noqa: E402
                       read_until, run, start_fakeplaces)

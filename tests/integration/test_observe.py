@@ -38,7 +38,6 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import DEFAULT_LINKS, free_ports, wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
 from suptest import HERD_NODE, HERDCTL, HERDD, Herd, ask, run  # noqa: E402

@@ -35,7 +35,6 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
 from herdtest import Tap, pid_alive  # noqa: E402
 from suptest import HERDCTL, Herd, ask, run  # noqa: E402

@@ -47,7 +47,6 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
 from suptest import DATASET, HERDD, Herd, ask, run  # noqa: E402

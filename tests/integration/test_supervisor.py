@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import herdlib  # noqa: E402
 from herdlib import accepting, free_ports  # noqa: E402
 from herdtest import Tap, cmdline, pid_alive  # noqa: E402
