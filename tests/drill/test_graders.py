@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 from herdlib import accepting, wait_for              # noqa: E402
 from herdtest import Tap                             # noqa: E402
 from shipped import Shipped                          # noqa: E402
+import suptest                                       # noqa: E402
 
 NODE = os.environ.get("HERD_NODE", "")
 TAP = Tap()
