@@ -29,8 +29,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from herdtest import free_ports, read_all  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))  # herdlib: tests/lib
+from herdlib import free_ports, wait_for  # noqa: E402
 
 
 def conf(d, ports, fsync):
@@ -87,12 +87,10 @@ def load(port, n, base):
 
 
 def wait_log(d, name, pattern, after, timeout=120):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        m = list(re.finditer(pattern, log(d, name)))
-        if len(m) > after:
-            return m[after], time.monotonic()
-        time.sleep(0.002)
+    m = wait_for(lambda: (lambda ms: ms[after] if len(ms) > after else None)(
+        list(re.finditer(pattern, log(d, name)))), timeout, 0.002)
+    if m:
+        return m, time.monotonic()
     raise SystemExit("timed out waiting for %r in %s" % (pattern, name))
 
 

@@ -28,7 +28,6 @@ import datetime
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,33 +36,18 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))  # herdlib: tests/lib
+from herdlib import accepting, free_ports, wait_for  # noqa: E402
 
 
 def wait_accepting(port, proc, timeout=30.0):
     """Seconds until port accepts; None if proc died or time ran out."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            return None
-        s = socket.socket()
-        try:
-            s.connect(("127.0.0.1", port))
-            return time.monotonic() - t0
-        except OSError:
-            time.sleep(0.002)
-        finally:
-            s.close()
-    return None
+    up = wait_for(lambda: proc.poll() is not None or accepting(port),
+                  timeout, 0.002)
+    if not up or proc.poll() is not None:
+        return None
+    return time.monotonic() - t0
 
 
 def proc_mem(pid):

@@ -26,7 +26,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,34 +34,22 @@ import threading
 import time
 import urllib.request
 
-FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
-        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))  # herdlib: tests/lib
+from herdlib import DEFAULT_LINKS, accepting, free_ports, wait_for  # noqa: E402
 
 
 def herd_conf(d, http):
-    p = free_ports(2 * len(FIVE) + 1)
-    port = {n: p[2 * i] for i, n in enumerate(FIVE)}
+    p = free_ports(2 * len(DEFAULT_LINKS) + 1)
+    port = {n: p[2 * i] for i, n in enumerate(DEFAULT_LINKS)}
     out = ["[herd]", "log_dir = log", "log_level = warning",
            "control = herd.sock"]
     if http:
         out.append("http = 127.0.0.1:%d" % p[-1])
     out += ["", "[places]", "backend = offline",
             "dataset = %s" % os.path.join(SRC, "data", "cities.dat"), ""]
-    for i, (n, nb) in enumerate(FIVE.items()):
+    for i, (n, nb) in enumerate(DEFAULT_LINKS.items()):
         out += ["[server %s]" % n, "host = 127.0.0.1", "port = %d" % port[n],
                 "peer_port = %d" % p[2 * i + 1]]
         if nb:
@@ -72,17 +59,6 @@ def herd_conf(d, http):
     with open(path, "w") as f:
         f.write("\n".join(out))
     return path, port["Hands"], p[-1] if http else None
-
-
-def wait_port(port, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def scraper(http, stop, counts):
@@ -114,7 +90,7 @@ def one_run(build, variant, a):
                              stderr=subprocess.DEVNULL)
     stop, counts, t = threading.Event(), {}, None
     try:
-        if not wait_port(hands):
+        if not wait_for(lambda: accepting(hands), 10, 0.05):
             sys.exit("bench_observe: the %s herd did not start" % variant)
         time.sleep(0.5)         # links up
         if http:

@@ -26,21 +26,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))  # herdlib: tests/lib
+from herdlib import accepting, free_ports, wait_for  # noqa: E402
 
 
 def gone(pid):
@@ -50,17 +43,6 @@ def gone(pid):
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
-
-
-def accepting(port):
-    s = socket.socket()
-    try:
-        s.connect(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def pct(xs, p):
@@ -114,14 +96,10 @@ def main():
         return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
 
     def wait_running(name, not_pid, timeout=10.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            st = status()
-            if st and st[name]["state"] == "running" and \
-                    st[name]["pid"] != not_pid:
-                return st[name]
-            time.sleep(0.01)
-        return None
+        return wait_for(lambda: (lambda st: st[name] if st and
+                                 st[name]["state"] == "running" and
+                                 st[name]["pid"] != not_pid else None)(
+                                     status()), timeout, 0.01)
 
     samples = []
     kills = []                           # (wall time of kill, new pid)
@@ -138,14 +116,11 @@ def main():
             os.kill(pid, signal.SIGKILL)
             # poll every 0.5 ms: a busy loop would steal the CPU the new
             # worker needs to start (the figures are then ~0.5 ms coarse)
-            while not gone(pid):
-                if time.monotonic() - t0 > 5:
-                    sys.exit("bench_restart: pid %d did not die" % pid)
-                time.sleep(0.0005)
-            while not accepting(port):
-                if time.monotonic() - t0 > 10:
-                    sys.exit("bench_restart: %s never came back" % name)
-                time.sleep(0.0005)
+            if not wait_for(lambda: gone(pid), 5, 0.0005):
+                sys.exit("bench_restart: pid %d did not die" % pid)
+            if not wait_for(lambda: accepting(port),
+                            10 - (time.monotonic() - t0), 0.0005):
+                sys.exit("bench_restart: %s never came back" % name)
             samples.append((time.monotonic() - t0) * 1000.0)
             new = wait_running(name, pid)
             if new is None:

@@ -60,6 +60,8 @@ import urllib.request
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))  # herdlib: tests/lib
+from herdlib import wait_for  # noqa: E402
 
 
 def mesh(n, seed):
@@ -123,16 +125,6 @@ def status(ctl, sock):
     if r.returncode != 0:
         return None
     return json.loads(r.stdout)["nodes"]
-
-
-def wait(pred, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 def pss_kb(pid):
@@ -352,7 +344,7 @@ def one(a, n, mode):
                 s["state"] == "running" and
                 len(s.get("links") or []) == degree[s["name"]]
                 for s in st) else None
-        st = wait(all_up, 120)
+        st = wait_for(all_up, 120, 0.2)
         if st is None:
             sys.exit("bench_scale: the %d-server herd did not come up" % n)
         with open(os.path.join(d, "log", "herdd.log")) as f:
@@ -368,7 +360,7 @@ def one(a, n, mode):
                 s.sendall(msg.encode())
                 s.makefile().readline()
             time.sleep(0.005)
-        if not wait(lambda: all((s.get("clients") or 0) >= 20
+        if not wait_for(lambda: all((s.get("clients") or 0) >= 20
                                 for s in (status(ctl, sock) or [{}])), 120):
             sys.exit("bench_scale: the updates did not reach every server")
         time.sleep(1)
@@ -383,7 +375,7 @@ def one(a, n, mode):
                 at = s.makefile().readline()
             line_bytes += len("UPDATE ") + len(at)
             time.sleep(0.005)
-        if not wait(lambda: all((s.get("clients") or 0) >= a.updates + 20
+        if not wait_for(lambda: all((s.get("clients") or 0) >= a.updates + 20
                                 for s in (status(ctl, sock) or [{}])), 120):
             sys.exit("bench_scale: the updates did not reach every server")
         time.sleep(1.5)

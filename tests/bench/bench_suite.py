@@ -50,8 +50,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-from bench_node import free_ports, run_load, wait_accepting  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))  # herdlib: tests/lib
+from bench_node import run_load, wait_accepting  # noqa: E402
+from herdlib import free_ports  # noqa: E402
 
 DATASET = os.path.join(REPO, "data", "cities.dat")
 PROCS = []

@@ -11,11 +11,7 @@ path (made absolute, as the file moves).  Paths relative to the file
 import os
 import re
 
-from herdtest import free_ports
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SHIPPED = os.environ.get("HERD_SHIPPED_CONF",
-                         os.path.join(HERE, "..", "..", "etc", "herd.ini"))
+from herdlib import SERVER_RE, SHIPPED, free_ports, mesh, shipped_lines
 
 
 class Shipped:
@@ -24,25 +20,16 @@ class Shipped:
     port, peer: their ports; http: the status page's port (or None)."""
 
     def __init__(self, dest):
-        with open(SHIPPED) as f:
-            lines = f.read().splitlines()
+        lines = shipped_lines()
         src_dir = os.path.dirname(os.path.abspath(SHIPPED))
-        self.names, self.links = [], {}
-        for line in lines:
-            m = re.match(r"\s*\[server\s+(\S+)\]", line)
-            if m:
-                self.names.append(m.group(1))
-                self.links[m.group(1)] = []
-            m = re.match(r"\s*neighbors\s*=\s*([^;]*)", line)
-            if m and self.names:
-                self.links[self.names[-1]] = m.group(1).split()
+        self.names, self.links = mesh(lines)
         ports = free_ports(2 * len(self.names) + 1)
         self.port = {n: ports[2 * i] for i, n in enumerate(self.names)}
         self.peer = {n: ports[2 * i + 1] for i, n in enumerate(self.names)}
         self.http = None
         out, cur = [], None
         for line in lines:
-            m = re.match(r"\s*\[server\s+(\S+)\]", line)
+            m = SERVER_RE.match(line)
             if m:
                 cur = m.group(1)
             elif re.match(r"\s*\[", line):

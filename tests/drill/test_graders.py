@@ -29,8 +29,8 @@ import time
 import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
+from herdlib import accepting, wait_for              # noqa: E402
 from herdtest import Tap                             # noqa: E402
 from shipped import Shipped                          # noqa: E402
 import suptest                                       # noqa: E402
@@ -56,14 +56,6 @@ def ask(port, line, timeout=5):
                 buf += d
     except OSError:
         return None
-
-
-def accepting(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def case(h, down, origin, live, label, logs):
@@ -113,8 +105,8 @@ class Separate:
                 stderr=err)
 
     def wait_up(self, names):
-        return suptest.wait_for(lambda: all(
-            accepting(self.h.port[n]) for n in names), 10)
+        return wait_for(lambda: all(
+            accepting(self.h.port[n], 0.2) for n in names), 10)
 
     def kill(self, name, sig):
         p = self.procs[name]
@@ -238,7 +230,7 @@ class Supervised(Separate):
             [suptest.HERDD, "-f", self.h.conf],
             env=dict(os.environ, HERD_NODE=NODE), stdout=self.err,
             stderr=self.err)
-        return suptest.wait_for(lambda: (lambda s: s and all(
+        return wait_for(lambda: (lambda s: s and all(
             v["state"] == "running" for v in s.values()))(self.pids()), 20)
 
     def stop(self):
@@ -284,7 +276,7 @@ def test_herdd(top):
                 rc, out = r.ctl("start", *pair)
                 if rc != 0:
                     print("# herdctl start: %s" % out)
-            suptest.wait_for(lambda: (lambda s: all(
+            wait_for(lambda: (lambda s: all(
                 s.get(n, {}).get("state") == "running" for n in pair))(
                 r.pids()), 20)
             r.wait_up(pair)

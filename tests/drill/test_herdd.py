@@ -50,11 +50,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fault"))
 import test_fault as tf  # noqa: E402
 from test_fault import (HERDCTL, SEED, TAP, Clients,  # noqa: E402
                         Supervised, burst, check_sanitizers, converge,
-                        report, signal_pid, wait_for)
+                        report, signal_pid)
+from herdlib import wait_for  # noqa: E402
 from suptest import ask  # noqa: E402
 import shipped  # noqa: E402
 

@@ -72,10 +72,10 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 os.environ.setdefault("HERD_DATASET", os.path.join(ROOT, "data", "cities.dat"))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import herdtest  # noqa: E402
-from herdtest import (DEFAULT_LINKS, Tap, cmdline, free_ports,  # noqa: E402
-                      pid_alive)
+from herdlib import (DEFAULT_LINKS, accepting, free_ports,  # noqa: E402
+                     wait_for)
+from herdtest import Tap, cmdline, pid_alive  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
@@ -142,18 +142,6 @@ def signal_pid(pid, sig):
     elif sig in (signal.SIGCONT, signal.SIGKILL):
         STOPPED.discard(pid)
     return True
-
-
-def wait_for(pred, timeout, step=0.05):
-    """Poll pred() until it returns something true: that, or None."""
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= end:
-            return None
-        time.sleep(step)
 
 
 def cleanup():
@@ -459,14 +447,6 @@ class Supervised:
             except OSError:
                 pass
         return "\n".join(out)
-
-
-def accepting(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.3).close()
-        return True
-    except OSError:
-        return False
 
 
 def sanitizer_clean(text):

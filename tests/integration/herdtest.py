@@ -15,31 +15,10 @@ import sys
 import tempfile
 import time
 
+from herdlib import DEFAULT_LINKS, accepting, free_ports, wait_for
+
 NODE = os.environ.get("HERD_NODE", "build/node/herd-node")
 DATASET = os.environ.get("HERD_DATASET", "data/cities.dat")
-
-# The default herd's topology (etc/herd.ini).
-DEFAULT_LINKS = {
-    "Goloman": ["Hands", "Holiday", "Wilkes"],
-    "Hands": ["Wilkes"],
-    "Holiday": ["Welsh", "Wilkes"],
-    "Welsh": [],
-    "Wilkes": [],
-}
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (bound then released)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
 
 def start_fakeplaces():
     """Start fakeplaces.py; returns (process, port).  Kill it when done."""
@@ -77,17 +56,6 @@ def cmdline(pid):
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
-
-
-def wait_for(pred, timeout=5.0, what="condition", step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(step)
 
 
 class Herd:
@@ -180,8 +148,9 @@ class Herd:
                                  preexec_fn=limit, env=penv)
         self.procs[name] = p
         if wait:
-            wait_for(lambda: self.accepting(name) or p.poll() is not None,
-                     10, "%s to listen" % name)
+            assert wait_for(lambda: self.accepting(name) or
+                            p.poll() is not None, 10, 0.02), \
+                "timed out waiting for %s to listen" % name
             if p.poll() is not None:
                 raise AssertionError("%s exited %s: %s" % (
                     name, p.returncode, self.stderr(name)))
@@ -191,7 +160,8 @@ class Herd:
         for name in self.names:
             self.start(name, wait=False)
         for name in self.names:
-            wait_for(lambda: self.accepting(name), 10, "%s to listen" % name)
+            assert wait_for(lambda: self.accepting(name), 10, 0.02), \
+                "timed out waiting for %s to listen" % name
 
     def neighbours(self, name):
         out = set(self.links[name])
@@ -212,15 +182,12 @@ class Herd:
                 continue
             for other in self.neighbours(name):
                 if other in self.procs and self.procs[other].poll() is None:
-                    wait_for(lambda: self.link_up(name, other), timeout,
-                             "link %s -> %s" % (name, other))
+                    assert wait_for(lambda: self.link_up(name, other),
+                                    timeout, 0.02), \
+                        "timed out waiting for link %s -> %s" % (name, other)
 
     def accepting(self, name):
-        try:
-            socket.create_connection(("127.0.0.1", self.port[name]), 0.2).close()
-            return True
-        except OSError:
-            return False
+        return accepting(self.port[name], 0.2)
 
     def kill(self, name, sig=signal.SIGKILL):
         p = self.procs.get(name)

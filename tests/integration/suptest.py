@@ -11,30 +11,15 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import traceback
 
-from herdtest import free_ports, pid_alive
+from herdlib import free_ports, wait_for
+from herdtest import pid_alive
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
 HERD_NODE = os.environ.get("HERD_NODE", "")
 DATASET = os.path.abspath(os.environ.get("HERD_DATASET", "data/cities.dat"))
-# etc/herd.ini's mesh: each server and the neighbours it names
-FIVE = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
-        "Holiday": ["Welsh", "Wilkes"], "Welsh": [], "Wilkes": []}
-
-
-def wait_for(pred, timeout=10.0, step=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= end:
-            return None
-        time.sleep(step)
-
 
 class Herd:
     """A herd under one herdd, in its own directory."""

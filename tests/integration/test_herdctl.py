@@ -14,8 +14,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Tap, free_ports  # noqa: E402
+from herdlib import free_ports  # noqa: E402
+from herdtest import Tap  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")

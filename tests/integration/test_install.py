@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Herd, Tap, free_ports, wait_for  # noqa: E402
+from herdlib import free_ports, wait_for  # noqa: E402
+from herdtest import Herd, Tap  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "build/supervisor/herdd")
 HERD_NODE = os.environ.get("HERD_NODE", "build/node/herd-node")
@@ -120,7 +120,8 @@ def test_n_ephemeral_ports():
             p = subprocess.Popen([HERDD, "-f", conf], stdout=err, stderr=err,
                                  env=dict(os.environ, HERD_NODE=HERD_NODE))
         try:
-            wait_for(lambda: "herd up" in open(errpath).read(), 15, "herd up")
+            assert wait_for(lambda: "herd up" in open(errpath).read(), 15, 0.02), \
+                "timed out waiting for herd up"
         finally:
             p.terminate()
             p.wait(15)

@@ -18,13 +18,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Herd, exchange, run, wait_for  # noqa: E402
+from herdlib import wait_for  # noqa: E402
+from herdtest import Herd, exchange, run  # noqa: E402
 
 
 def iamats(ids, t, pad=""):
@@ -94,7 +93,8 @@ def test_restart_sends_only_what_was_missed():
         h.wait_links()
         ids = ["r%d" % i for i in range(3000)]
         send(h, "A", iamats(ids, 1700000000))
-        wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10, "B has all")
+        assert wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10, 0.02), \
+            "timed out waiting for B has all"
         # A says where its stream is (SEQ) at most every 100 ms while
         # updates flow (herd-protocol(7)): B's mark is exact 0.1 s after
         time.sleep(0.3)
@@ -102,8 +102,9 @@ def test_restart_sends_only_what_was_missed():
         send(h, "A", iamats(ids[:10], 1700000001))     # missed by B
         before = len(re.findall(r"link to B: sent", h.log("A")))
         h.start("B")
-        wait_for(lambda: len(re.findall(r"link to B: sent", h.log("A"))) >
-                 before, 10, "the catch-up")
+        assert wait_for(lambda: len(re.findall(r"link to B: sent", h.log("A"))) >
+                 before, 10, 0.02), \
+            "timed out waiting for the catch-up"
         last = re.findall(r"link to B: sent (\d+) records", h.log("A"))[-1]
         assert last == "10", "sent %s records, not the 10 missed" % last
         assert re.search(r"link to B up: resuming after change \d+",
@@ -128,7 +129,8 @@ def test_compaction():
         pad = "p" * 60
         for k in range(30):
             send(h, "A", iamats(ids, 1700000000 + k, pad))
-        wait_for(lambda: "compacted" in h.log("A"), 10, "the compaction")
+        assert wait_for(lambda: "compacted" in h.log("A"), 10, 0.02), \
+            "timed out waiting for the compaction"
         size = os.path.getsize(os.path.join(h.dir, "state", "A.journal"))
         assert size < 600000, size
         send(h, "A", iamats(ids, 1700000100, pad))
@@ -186,7 +188,8 @@ def test_disk_full():
         def taken():
             r = send(h, "A", ("IAMAT again +1.5-2.5 1700000001.5\n").encode())
             return r.startswith("AT ")
-        wait_for(taken, 3, "writes to succeed again", step=0.2)
+        assert wait_for(taken, 3, 0.2), \
+            "timed out waiting for writes to succeed again"
         assert "written again; updates are taken" in h.log("A")
         h.kill("A")
         h.start("A")
@@ -209,7 +212,8 @@ def test_digest_repairs_a_gap():
         h.start_all()
         h.wait_links()
         send(h, "A", iamats(["g%d" % i for i in range(50)], 1700000000))
-        wait_for(lambda: answers(h, "B", ["g49"])["g49"], 10, "B has g49")
+        assert wait_for(lambda: answers(h, "B", ["g49"])["g49"], 10, 0.02), \
+            "timed out waiting for B has g49"
         h.kill("A", signal.SIGTERM)
         lseq = max(int(m) for m in re.findall(r"^\w{8} U (\d+) ",
                                                 journal(h, "A"), re.M))
@@ -219,8 +223,8 @@ def test_digest_repairs_a_gap():
         h.start("A")
         h.wait_links()
         assert answers(h, "B", ["ghost"])["ghost"] is None, "no gap"
-        wait_for(lambda: answers(h, "B", ["ghost"])["ghost"], 25,
-                 "the repair", step=0.5)
+        assert wait_for(lambda: answers(h, "B", ["ghost"])["ghost"], 25, 0.5), \
+            "timed out waiting for the repair"
         assert "digests differ in 1 of 32 parts" in h.log("A"), \
             h.log("A")[-2000:]
         assert "its table differs from ours" in h.log("B")
@@ -238,8 +242,8 @@ def damage(prefix, n, edit):
         h.start_all()
         h.wait_links()
         send(h, "A", iamats(ids, 1700000000))
-        wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10,
-                 "B has " + ids[-1])
+        assert wait_for(lambda: answers(h, "B", ids[-1:])[ids[-1]], 10, 0.02), \
+            "timed out waiting for B has " + ids[-1]
         h.kill("A", signal.SIGKILL)
         path = os.path.join(h.dir, "state", "A.journal")
         with open(path) as f:
@@ -254,7 +258,8 @@ def damage(prefix, n, edit):
 
 
 def back_at_a(h, ids, what):
-    wait_for(lambda: all(answers(h, "A", ids).values()), 10, what)
+    assert wait_for(lambda: all(answers(h, "A", ids).values()), 10, 0.02), \
+        "timed out waiting for " + what
 
 
 def test_cut_tail_full_catch_up():
@@ -305,7 +310,8 @@ def test_lost_tail_new_epoch():
     new epoch and B gets everything again (nothing is skipped)."""
     h, ids = damage("t", 20, lambda lines: lines[:-5])  # a power cut
     try:
-        wait_for(lambda: "a new epoch" in h.log("A"), 10, "the new epoch")
+        assert wait_for(lambda: "a new epoch" in h.log("A"), 10, 0.02), \
+            "timed out waiting for the new epoch"
         m = re.search(r"link to B: it has seen our change (\d+), but our "
                       r"newest is (\d+)", h.log("A"))
         assert m and int(m.group(1)) > int(m.group(2)), h.log("A")[-2000:]
@@ -315,8 +321,8 @@ def test_lost_tail_new_epoch():
         # A's new updates reach B: none hides under lseqs B has seen
         new = ["n%d" % i for i in range(5)]
         send(h, "A", iamats(new, 1700000005))
-        wait_for(lambda: all(answers(h, "B", new).values()), 10,
-                 "new updates at B")
+        assert wait_for(lambda: all(answers(h, "B", new).values()), 10, 0.02), \
+            "timed out waiting for new updates at B"
     finally:
         h.stop()
 

@@ -5,11 +5,10 @@ loopback (herd.ini(5), herd-node(8))."""
 import os
 import re
 import socket
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Herd, exchange, run, wait_for  # noqa: E402
+from herdlib import wait_for  # noqa: E402
+from herdtest import Herd, exchange, run  # noqa: E402
 
 
 def traffic(h, name="A"):
@@ -23,7 +22,8 @@ def traffic(h, name="A"):
 
 
 def settle(h, name, what):
-    wait_for(lambda: what in h.log(name) or what in h.stderr(name), 5, what)
+    assert wait_for(lambda: what in h.log(name) or what in h.stderr(name), 5, 0.02), \
+        "timed out waiting for " + what
     time.sleep(0.1)
 
 

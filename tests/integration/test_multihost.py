@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdlib import wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "")
@@ -79,17 +79,6 @@ sys.stdout.write(data.decode(errors="replace"))
 
 TAP = Tap()
 ok = TAP.ok
-
-
-def wait_for(pred, timeout=10.0, step=0.1):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= end:
-            return None
-        time.sleep(step)
 
 
 def ip(*args, check=True):
@@ -262,8 +251,8 @@ def run(top):
 
         for m in machines:
             m.start()
-        sa = wait_for(lambda: a.all_running(ON_A), 20)
-        sb = wait_for(lambda: b.all_running(ON_B), 20)
+        sa = wait_for(lambda: a.all_running(ON_A), 20, 0.1)
+        sb = wait_for(lambda: b.all_running(ON_B), 20, 0.1)
         ok(sa is not None and sb is not None,
            "each herdd brings its own servers up", "%s\n%s\n%s" % (
                sa, sb, a.logs() + "\n" + b.logs()))
@@ -306,7 +295,7 @@ def run(top):
             h = sa.get("Holiday", {}).get("links") or []
             w = sb.get("Welsh", {}).get("links") or []
             return "Welsh" in h and "Holiday" in w
-        ok(wait_for(linked, 20), "Holiday (A) and Welsh (B) are linked",
+        ok(wait_for(linked, 20, 0.1), "Holiday (A) and Welsh (B) are linked",
            json.dumps(a.status()) + "\n" + json.dumps(b.status()))
 
         t1 = "%.9f" % time.time()
@@ -328,7 +317,7 @@ def run(top):
             n = (b.status() or {}).get("Wilkes", {})
             return n if n.get("state") == "running" and \
                 n.get("pid") not in (None, pids_b["Wilkes"]) else None
-        n = wait_for(back, 15)
+        n = wait_for(back, 15, 0.1)
         ok(n is not None and n["restarts"] >= 1,
            "Wilkes comes back with a new pid", json.dumps(n))
         st = a.status() or {}
@@ -360,7 +349,7 @@ def run(top):
            "both herdds exit 0 on SIGTERM",
            [m.proc.returncode for m in machines])
         gone = wait_for(lambda: not any(
-            p and os.path.exists("/proc/%d" % p) for p in all_pids), 5)
+            p and os.path.exists("/proc/%d" % p) for p in all_pids), 5, 0.1)
         ok(gone, "no worker is left")
     finally:
         for m in machines:

@@ -10,12 +10,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdlib import wait_for  # noqa: E402
 from herdtest import (Herd, NODE, exchange, google_places, read_all,  # noqa: E402
-                      read_until, run, start_fakeplaces, wait_for)
+                      read_until, run, start_fakeplaces)
 
 CLIENT_LINE_MAX = 64 * 1024    # node/client.h
 AT_RE = re.compile(r"^AT (\S+) ([+-]\d+\.\d{9}) (\S+) (\S+) (\S+)$")
@@ -78,7 +77,8 @@ def test_flood_three_hops():
     at = H.ask("Hands", "IAMAT hop3 +34.068930-118.445127 %s\n" % t).decode()
     # Hands -> Goloman|Wilkes -> Holiday -> Welsh
     got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-        H.whatsat("Welsh", "hop3", 10, 3)), 5, "the update at Welsh")
+        H.whatsat("Welsh", "hop3", 10, 3)), 5, 0.02)
+    assert got, "timed out waiting for the update at Welsh"
     assert got.split("\n", 1)[0] + "\n" == at, (got, at)
     doc = json.loads(got.split("\n", 1)[1])
     assert doc["status"] == "OK" and 1 <= len(doc["results"]) <= 3, doc
@@ -251,7 +251,8 @@ def test_log_of_replies_behind_a_slow_reader():
         s.close()
         assert out.count(b"\n") == n, out.count(b"\n")
         assert h.procs["Solo"].poll() is None, h.stderr("Solo")
-        wait_for(lambda: "%05d-" % (n - 1) in h.log("Solo"), 5, "the log")
+        assert wait_for(lambda: "%05d-" % (n - 1) in h.log("Solo"), 5, 0.02), \
+            "timed out waiting for the log"
         log = h.log("Solo")
         got = re.findall(r"client \d+ sent AT Solo \S+ (\d{5})-p", log)
         assert got == ["%05d" % i for i in range(n)], \
@@ -335,7 +336,8 @@ def test_peer_accept_out_of_descriptors():
         for _ in range(60):         # more than the node can accept
             clients.append(socket.create_connection(
                 ("127.0.0.1", h.port["A"]), 5))
-        wait_for(lambda: "accept: pausing" in h.log("A"), 5, "EMFILE")
+        assert wait_for(lambda: "accept: pausing" in h.log("A"), 5, 0.02), \
+            "timed out waiting for EMFILE"
         p = socket.create_connection(("127.0.0.1", h.peer_port["A"]), 5)
         time.sleep(1.0)
         n = len(re.findall(r"peer accept", h.log("A")))
@@ -353,8 +355,8 @@ def test_peer_accept_out_of_descriptors():
 
 def test_logs_written():
     H.ask("Welsh", "IAMAT logged +1+1 1\nnonsense\n")
-    wait_for(lambda: "client" in H.log("Welsh") and "nonsense" in H.log("Welsh"),
-             3, "the log")
+    assert wait_for(lambda: "client" in H.log("Welsh") and "nonsense" in H.log("Welsh"), 3, 0.02), \
+        "timed out waiting for the log"
     log = H.log("Welsh")
     stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z Welsh: "
     assert re.search(stamp + r"client \d+ connected from 127\.0\.0\.1:\d+$", log, re.M)
@@ -374,7 +376,8 @@ def test_neighbour_death_and_return():
         h.start_all()
         h.wait_links()
         h.kill("Holiday")
-        wait_for(lambda: not h.link_up("Welsh", "Holiday"), 5, "Welsh to see the drop")
+        assert wait_for(lambda: not h.link_up("Welsh", "Holiday"), 5, 0.02), \
+            "timed out waiting for Welsh to see the drop"
         assert "link to Holiday down" in h.log("Welsh")
         # the herd keeps serving
         t = ts(now_ns())
@@ -384,14 +387,16 @@ def test_neighbour_death_and_return():
         h.start("Holiday")
         h.wait_links(["Welsh", "Holiday", "Goloman", "Wilkes"])
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("Welsh", "missed", 1, 1)), 5, "catch-up at Welsh")
+            h.whatsat("Welsh", "missed", 1, 1)), 5, 0.02)
+        assert got, "timed out waiting for catch-up at Welsh"
         assert got.split("\n")[0] + "\n" == at
         log = h.log("Welsh")
         assert log.index("link to Holiday down") < log.rindex("link to Holiday up")
         # and flooding works through the restarted node again
         at2 = h.ask("Hands", "IAMAT after +2+2 %s\n" % ts(now_ns())).decode()
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("Welsh", "after", 1, 1)), 5, "flood through Holiday")
+            h.whatsat("Welsh", "after", 1, 1)), 5, 0.02)
+        assert got, "timed out waiting for flood through Holiday"
         assert got.split("\n")[0] + "\n" == at2
     finally:
         h.stop()
@@ -411,8 +416,9 @@ def test_large_catch_up_streams():
         assert read_all(s).count(b"\n") == n
         s.close()
         h.start("B")
-        wait_for(lambda: re.search(r"peer A: caught up \(%d records\)" % n,
-                                   h.log("B")), 20, "B to catch up")
+        assert wait_for(lambda: re.search(r"peer A: caught up \(%d records\)" % n,
+                                   h.log("B")), 20, 0.02), \
+            "timed out waiting for B to catch up"
         assert "link to B: sent %d records" % n in h.log("A")
         for i in (0, 1, n // 2, n - 1):
             got = h.whatsat("B", "client-%05d" % i, 1, 1)
@@ -431,7 +437,8 @@ def test_neighbour_by_name():
         t = ts(now_ns())
         h.ask("A", "IAMAT named +1+1 %s\n" % t)
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("B", "named", 1, 1)), 5, "the update at B")
+            h.whatsat("B", "named", 1, 1)), 5, 0.02)
+        assert got, "timed out waiting for the update at B"
         assert got.startswith("AT A ")
     finally:
         h.stop()
@@ -516,7 +523,8 @@ def test_localhost_on_every_address():
         t = ts(now_ns())
         h.ask("A", "IAMAT dual +1+1 %s\n" % t)
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("B", "dual", 1, 1)), 5, "the update at B")
+            h.whatsat("B", "dual", 1, 1)), 5, 0.02)
+        assert got, "timed out waiting for the update at B"
         assert got.startswith("AT A ")
     finally:
         h.stop()
@@ -542,7 +550,8 @@ def test_neighbour_name_tries_each_address():
         t = ts(now_ns())
         h.ask("A", "IAMAT twoaddr +1+1 %s\n" % t)
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("B", "twoaddr", 1, 1)), 5, "the update at B")
+            h.whatsat("B", "twoaddr", 1, 1)), 5, 0.02)
+        assert got, "timed out waiting for the update at B"
         assert got.startswith("AT A ")
     finally:
         h.stop()
@@ -576,8 +585,9 @@ def test_stuck_name_lookup_does_not_stall():
             assert out.startswith(b"AT A "), out
             time.sleep(0.05)
         assert worst < 1.0, "a client waited %.2f s" % worst
-        wait_for(lambda: "link to B not up yet: herd-blackhole.invalid:"
-                 in h.log("A"), 10, "the lookup to fail")
+        assert wait_for(lambda: "link to B not up yet: herd-blackhole.invalid:"
+                 in h.log("A"), 10, 0.02), \
+            "timed out waiting for the lookup to fail"
     finally:
         dns.close()
         h.stop()
@@ -623,7 +633,8 @@ def test_link_refuses_other_version_or_name():
         try:
             h.start("A")
             ls, c = fake_neighbour(h, "B", ok)
-            wait_for(lambda: "link to B refused" in h.log("A"), 5, "the drop")
+            assert wait_for(lambda: "link to B refused" in h.log("A"), 5, 0.02), \
+                "timed out waiting for the drop"
             assert "link to B up" not in h.log("A"), ok
             # a link that was never up is not reported as going down
             assert "link to B not up yet" in h.log("A")
@@ -682,7 +693,8 @@ def test_secret_links_and_floods():
         t = ts(now_ns())
         at = h.ask("A", "IAMAT sec +34.068930-118.445127 %s\n" % t).decode()
         got = wait_for(lambda: (lambda r: r if r.startswith("AT") else None)(
-            h.whatsat("C", "sec", 10, 1)), 5, "the update at C")
+            h.whatsat("C", "sec", 10, 1)), 5, 0.02)
+        assert got, "timed out waiting for the update at C"
         assert got.split("\n", 1)[0] + "\n" == at, (got, at)
         log = h.log("B")
         assert re.search(r"peer A sent HELLO 2 B A [0-9a-f]{32}$", log, re.M), log
@@ -730,7 +742,8 @@ def test_secret_forged_peer_refused():
         # the real link is undisturbed
         assert h.procs["A"].poll() is None and h.procs["B"].poll() is None
         at = h.ask("A", "IAMAT real +1+1 %s\n" % ts(now_ns())).decode()
-        wait_for(lambda: h.whatsat("B", "real", 1, 1).startswith(at), 5, "flood")
+        assert wait_for(lambda: h.whatsat("B", "real", 1, 1).startswith(at), 5, 0.02), \
+            "timed out waiting for flood"
     finally:
         h.stop()
 
@@ -741,12 +754,13 @@ def test_different_secrets_never_link():
         h.start("A", env={"HERD_SECRET": SECRET})
         h.start("B", env={"HERD_SECRET": SECRET + "-other"})
         for me, other in (("A", "B"), ("B", "A")):
-            wait_for(lambda: "link to %s refused: refused by the neighbour: "
-                     "authentication failed" % other in h.log(me), 10,
-                     "%s refused by %s" % (me, other))
-            wait_for(lambda: re.search(r"peer connection from \S+ \(says it "
+            assert wait_for(lambda: "link to %s refused: refused by the neighbour: "
+                     "authentication failed" % other in h.log(me), 10, 0.02), \
+                "timed out waiting for %s refused by %s" % (me, other)
+            assert wait_for(lambda: re.search(r"peer connection from \S+ \(says it "
                                        r"is %s\): authentication failed" % other,
-                                       h.log(me)), 10, "%s to refuse" % me)
+                                       h.log(me)), 10, 0.02), \
+                "timed out waiting for %s to refuse" % me
         t = ts(now_ns())
         at = h.ask("A", "IAMAT apart +1+1 %s\n" % t).decode()
         assert at.startswith("AT A "), at
@@ -767,17 +781,19 @@ def test_secret_and_no_secret_refuse():
     try:
         h.start("A", env={"HERD_SECRET": SECRET})
         h.start("B")
-        wait_for(lambda: "link to B refused: refused by the neighbour: no "
-                 "secret configured here" in h.log("A"), 10, "A refused")
-        wait_for(lambda: "link to A refused: refused by the neighbour: "
-                 "authentication required" in h.log("B"), 10, "B refused")
-        wait_for(lambda: re.search(r"peer connection from \S+ \(says it is B\): "
-                                   r"refused: a version 1 HELLO", h.log("A")),
-                 5, "A's warning")
-        wait_for(lambda: re.search(r"peer connection from \S+ \(says it is A\): "
+        assert wait_for(lambda: "link to B refused: refused by the neighbour: no "
+                 "secret configured here" in h.log("A"), 10, 0.02), \
+            "timed out waiting for A refused"
+        assert wait_for(lambda: "link to A refused: refused by the neighbour: "
+                 "authentication required" in h.log("B"), 10, 0.02), \
+            "timed out waiting for B refused"
+        assert wait_for(lambda: re.search(r"peer connection from \S+ \(says it is B\): "
+                                   r"refused: a version 1 HELLO", h.log("A")), 5, 0.02), \
+            "timed out waiting for A's warning"
+        assert wait_for(lambda: re.search(r"peer connection from \S+ \(says it is A\): "
                                    r"refused: a version 2 \(authenticated\) "
-                                   r"HELLO, but no secret", h.log("B")),
-                 5, "B's warning")
+                                   r"HELLO, but no secret", h.log("B")), 5, 0.02), \
+            "timed out waiting for B's warning"
         assert "peer links are not authenticated" in h.log("B")
         assert "peer links are authenticated" in h.log("A")
         for me, other in (("A", "B"), ("B", "A")):
@@ -836,7 +852,8 @@ def test_impostor_listener_gets_no_update():
         assert "UPDATE" not in got and "ERROR authentication failed" in got, got
         want = ("link to B (127.0.0.1 port %d): authentication failed: its OK "
                 "has a wrong MAC" % h.peer_port["B"])
-        wait_for(lambda: want in h.log("A"), 5, "the warning")
+        assert wait_for(lambda: want in h.log("A"), 5, 0.02), \
+            "timed out waiting for the warning"
         assert "link to B up" not in h.log("A"), h.log("A")
         # an impostor that replays the real proof of another handshake fails
         got = impostor(h, "B", lambda hello, auth: "OK 2 B %s\n" % mac(
@@ -873,8 +890,8 @@ def test_secret_file_errors_exit_78():
                            timeout=10, env={"PATH": os.environ.get("PATH", "")})
         assert p.returncode == 78 and b"No such file" in p.stderr, p
         h.start("Solo", env={"HERD_SECRET": SECRET})   # overrides the file
-        wait_for(lambda: "peer links are authenticated" in h.log("Solo"), 5,
-                 "the node to say so")
+        assert wait_for(lambda: "peer links are authenticated" in h.log("Solo"), 5, 0.02), \
+            "timed out waiting for the node to say so"
     finally:
         h.stop()
 
@@ -893,7 +910,8 @@ def test_sigterm_during_catch_up():
         assert out.count(b"\n") == n
         s.close()
         ls, c = fake_neighbour(h, "B")
-        wait_for(lambda: "link to B up" in h.log("A"), 10, "the link")
+        assert wait_for(lambda: "link to B up" in h.log("A"), 10, 0.02), \
+            "timed out waiting for the link"
         time.sleep(0.3)
         assert "link to B: sent" not in h.log("A"), "the catch-up ended"
         assert h.kill("A", signal.SIGTERM) == 0
@@ -911,9 +929,11 @@ def test_sighup_reopens_log():
         h.start("Solo")
         os.rename(h.log_path("Solo"), h.log_path("Solo") + ".1")
         h.procs["Solo"].send_signal(signal.SIGHUP)
-        wait_for(lambda: "log reopened" in h.log("Solo"), 5, "a new log")
+        assert wait_for(lambda: "log reopened" in h.log("Solo"), 5, 0.02), \
+            "timed out waiting for a new log"
         h.ask("Solo", "IAMAT rotated +1+1 1\n")
-        wait_for(lambda: "recv IAMAT rotated" in h.log("Solo"), 5, "the line")
+        assert wait_for(lambda: "recv IAMAT rotated" in h.log("Solo"), 5, 0.02), \
+            "timed out waiting for the line"
         assert h.procs["Solo"].poll() is None
     finally:
         h.stop()

@@ -38,10 +38,9 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Tap, free_ports  # noqa: E402
-from suptest import (FIVE, HERD_NODE, HERDCTL, HERDD, Herd,  # noqa: E402
-                     ask, run, wait_for)
+from herdlib import DEFAULT_LINKS, free_ports, wait_for  # noqa: E402
+from herdtest import Tap  # noqa: E402
+from suptest import HERD_NODE, HERDCTL, HERDD, Herd, ask, run  # noqa: E402
 
 TAP = Tap()
 ok = TAP.ok
@@ -82,7 +81,7 @@ class ObsHerd(Herd):
     """The five-server herd with its HTTP endpoint on a free port."""
 
     def __init__(self, top, label, extra=""):
-        super().__init__(top, label, FIVE, extra="state_dir = state\n" +
+        super().__init__(top, label, DEFAULT_LINKS, extra="state_dir = state\n" +
                          extra, more_ports=1)
         self.http = self.more[0]
         self.extra += "\nhttp = 127.0.0.1:%d" % self.http
@@ -128,7 +127,7 @@ def test_counts(h):
            "counts: herd_link_up %s-%s is 1 both ways" % (a, b))
     ok(len([k for k in mx if k[0] == "herd_link_up"]) == 2 * len(PAIRS),
        "counts: one herd_link_up per configured link and direction")
-    for n in FIVE:
+    for n in DEFAULT_LINKS:
         want = len([p for p in PAIRS if n in p])
         ok(val(mx, "herd_links_up", server=n) == want and
            val(mx, "herd_worker_up", server=n) == 1,

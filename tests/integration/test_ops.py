@@ -35,10 +35,9 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
 from herdtest import Tap, pid_alive  # noqa: E402
-from suptest import (FIVE, HERDCTL, Herd,  # noqa: E402
-                     ask, wait_for, run)
+from suptest import HERDCTL, Herd, ask, run  # noqa: E402
 
 TAP = Tap()
 ok = TAP.ok
@@ -316,7 +315,7 @@ class Clients(threading.Thread):
 
 
 def test_rolling(top):
-    h = Herd(top, "rolling", FIVE)
+    h = Herd(top, "rolling", DEFAULT_LINKS)
     try:
         if not ok(h.start() is not None, "rolling: the five-server herd"):
             return
@@ -345,8 +344,8 @@ def test_rolling(top):
         c.halt.set()
         c.join(10)
         rep = json.loads(out) if rc == 0 else {}
-        ok(rc == 0 and sorted(rep.get("restarted", [])) == sorted(FIVE) and
-           sorted(rep.get("changed", [])) == sorted(FIVE),
+        ok(rc == 0 and sorted(rep.get("restarted", [])) == sorted(DEFAULT_LINKS) and
+           sorted(rep.get("changed", [])) == sorted(DEFAULT_LINKS),
            "reload changing [places]: all five restarted, reply after "
            "%.1f s" % took, out + err)
         ok(down_max[0] == 1, "one server down at a time at most (%d)" %
@@ -361,7 +360,7 @@ def test_rolling(top):
         def missing():
             bad = []
             for i, t in c.acked.items():
-                for n in FIVE:
+                for n in DEFAULT_LINKS:
                     r = ask(h.port[n], "WHATSAT %s 10 1\n" % i)
                     if r is None or not r.startswith("AT ") or \
                             int(float(r.split()[5])) < t:

@@ -47,10 +47,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
-from suptest import (FIVE, DATASET, HERDD, Herd,  # noqa: E402
-                     ask, wait_for, run)
+from suptest import DATASET, HERDD, Herd, ask, run  # noqa: E402
 
 TAP = Tap()
 ok = TAP.ok
@@ -80,13 +79,13 @@ def image_of(maps):
 
 
 def test_share(top):
-    h = Herd(top, "share", FIVE)
+    h = Herd(top, "share", DEFAULT_LINKS)
     try:
         ok(h.start() is not None, "share: the five-server herd is up")
         st = h.status()
         ok(all("shared with herdd's other workers" in h.log(n)
-               for n in FIVE), "share: every worker maps herdd's image")
-        pids = [st[n]["pid"] for n in FIVE]
+               for n in DEFAULT_LINKS), "share: every worker maps herdd's image")
+        pids = [st[n]["pid"] for n in DEFAULT_LINKS]
         seen = [smaps(p) for p in pids]
         images = [image_of(m) for m, _ in seen]
         ok(all(i is not None for i in images),
@@ -119,7 +118,7 @@ def test_share(top):
         rc, out, err = h.ctl("reload", json_out=False)
         ok(rc == 0, "share: reload to a copy of the data set", out + err)
         ok(wait_for(lambda: all(("%s, shared" % copy) in h.log(n)
-                                for n in FIVE), 10),
+                                for n in DEFAULT_LINKS), 10),
            "share: the restarted workers map the new image")
         bad = os.path.join(top, "bad.dat")
         with open(bad, "wb") as f:
@@ -162,11 +161,11 @@ def test_weak(top):
         "B has one link (Hub): if Hub is down, B hears no updates",
         "C has one link (Hub): if Hub is down, C hears no updates"],
        "weak: a star", repr(said))
-    rc, said = weak_run(top, "five", FIVE)
+    rc, said = weak_run(top, "five", DEFAULT_LINKS)
     ok(rc == 0 and said == [
         "Welsh has one link (Holiday): if Holiday is down, Welsh hears no "
         "updates"], "weak: the five-server herd", repr(said))
-    h = Herd(top, "weaklog", FIVE)
+    h = Herd(top, "weaklog", DEFAULT_LINKS)
     try:
         ok(h.start() is not None, "weak: the five-server herd is up")
         log = h.log()

@@ -24,8 +24,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from herdtest import Tap, cmdline, free_ports, pid_alive  # noqa: E402
+import herdlib  # noqa: E402
+from herdlib import accepting, free_ports  # noqa: E402
+from herdtest import Tap, cmdline, pid_alive  # noqa: E402
 
 HERDD = os.environ.get("HERDD", "")
 HERDCTL = os.environ.get("HERDCTL", "")
@@ -37,23 +38,10 @@ ok = TAP.ok
 
 
 def wait_for(pred, timeout=10.0, step=0.02):
-    """Poll pred() until it returns something true; that, or None."""
-    end = min(time.monotonic() + timeout, DEADLINE)
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= end:
-            return None
-        time.sleep(step)
-
-
-def accepting(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+    """herdlib.wait_for, its time-out cut short at the whole test's
+    DEADLINE."""
+    return herdlib.wait_for(
+        pred, max(0.0, min(timeout, DEADLINE - time.monotonic())), step)
 
 
 def talk(port, line, timeout=5.0):
