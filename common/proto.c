@@ -332,16 +332,17 @@ proto_u64(const struct proto_field *f, uint64_t *out)
 	return 0;
 }
 
-int
-proto_x64(const struct proto_field *f, uint64_t *out)
+/* Exactly digits lower-case hex digits (at most 16) into *out. */
+static int
+proto_xn(const struct proto_field *f, size_t digits, uint64_t *out)
 {
 	uint64_t	 v = 0;
 	size_t		 i;
 	char		 c;
 
-	if (f->len != 16)
+	if (f->len != digits)
 		return -1;
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < digits; i++) {
 		c = f->p[i];
 		if (proto_isdigit(c))
 			v = v << 4 | (uint64_t)(c - '0');
@@ -354,6 +355,12 @@ proto_x64(const struct proto_field *f, uint64_t *out)
 	return 0;
 }
 
+int
+proto_x64(const struct proto_field *f, uint64_t *out)
+{
+	return proto_xn(f, 16, out);
+}
+
 _Static_assert(2 + PROTO_IHAVE_MAX <= PROTO_SUMS + 2,
     "an IHAVE's fields fit proto_parse_sync's");
 
@@ -361,22 +368,11 @@ _Static_assert(2 + PROTO_IHAVE_MAX <= PROTO_SUMS + 2,
 static int
 proto_x32(const struct proto_field *f, uint32_t *out)
 {
-	uint32_t	 v = 0;
-	size_t		 i;
-	char		 c;
+	uint64_t	 v;
 
-	if (f->len != 8)
+	if (proto_xn(f, 8, &v) == -1)
 		return -1;
-	for (i = 0; i < 8; i++) {
-		c = f->p[i];
-		if (proto_isdigit(c))
-			v = v << 4 | (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (uint32_t)(c - 'a' + 10);
-		else
-			return -1;
-	}
-	*out = v;
+	*out = (uint32_t)v;
 	return 0;
 }
 

@@ -61,7 +61,7 @@ import urllib.request
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))  # herdlib: tests/lib
-from herdlib import wait_for  # noqa: E402
+from herdlib import quiet, wait_for  # noqa: E402
 
 
 def mesh(n, seed):
@@ -142,21 +142,6 @@ def metric_total(http, family, match=""):
     return sum(float(m.group(1)) for m in re.finditer(
         r'^%s\{[^}]*%s[^}]*\} (\S+)$' % (family, re.escape(match)), text,
         re.M))
-
-
-def quiet(http, timeout=120):
-    """Wait until no server has sent EAGER for 2.5 s: the 2 s every link
-    stays eager after the mesh changed are over (herd-protocol(7))."""
-    last, since = None, time.monotonic()
-    end = since + timeout
-    while time.monotonic() < end:
-        n = metric_total(http, "herd_tree_messages_total", 'type="eager"')
-        if n != last:
-            last, since = n, time.monotonic()
-        elif time.monotonic() - since >= 2.5:
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def stamp(word):
@@ -352,7 +337,9 @@ def one(a, n, mode):
         ready = int(m.group(1)) if m else -1
         time.sleep(1)
         pss = pss_kb(herdd.pid) + sum(pss_kb(s["pid"]) for s in st)
-        quiet(base - 1)     # the links are up: the tree forms after that
+        # the links are up: the tree forms after that
+        quiet(lambda: metric_total(base - 1, "herd_tree_messages_total",
+                                   'type="eager"'), 120)
         for k in range(20):         # the tree forms
             msg = "IAMAT warm-%d +34.068930-118.445127 %d.5\n" % (
                 k, 1690000000 + k)

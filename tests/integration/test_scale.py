@@ -47,6 +47,7 @@ import subprocess
 import sys
 import time
 
+import herdlib  # noqa: E402
 from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
 from herdtest import Tap  # noqa: E402
 from suptest import DATASET, HERDD, Herd, ask, run  # noqa: E402
@@ -286,18 +287,9 @@ def metric_sum(h, family, match=""):
 
 
 def quiet(h, timeout=60):
-    """Wait until no server has sent EAGER for 2.5 s: the 2 s every link
-    stays eager after the mesh changed (herd-protocol(7)) are over."""
-    last, since = None, time.monotonic()
-    end = since + timeout
-    while time.monotonic() < end:
-        n = metric_sum(h, "herd_tree_messages_total", 'type="eager"')
-        if n != last:
-            last, since = n, time.monotonic()
-        elif time.monotonic() - since >= 2.5:
-            return True
-        time.sleep(0.25)
-    return False
+    """herdlib.quiet on this herd's metrics."""
+    return herdlib.quiet(lambda: metric_sum(
+        h, "herd_tree_messages_total", 'type="eager"'), timeout)
 
 
 def settle(h, prefix, t0, n1, origins, timeout=60):

@@ -51,6 +51,23 @@ def wait_for(pred, timeout=10.0, step=0.05, what=None):
         time.sleep(step)
 
 
+def quiet(eager_sent, timeout=60):
+    """Wait until eager_sent() (the herd's EAGER messages sent so far, a
+    metric) has not moved for 2.5 s: the 2 s every link stays eager after
+    the mesh changed (herd-protocol(7)) are over.  True, or False past
+    timeout."""
+    last, since = None, time.monotonic()
+    end = since + timeout
+    while time.monotonic() < end:
+        n = eager_sent()
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= 2.5:
+            return True
+        time.sleep(0.25)
+    return False
+
+
 def accepting(port, timeout=0.5):
     """127.0.0.1:port accepts a connection now."""
     try:
