@@ -13,7 +13,8 @@
  * A neighbour's name may have several addresses: each is dialled in turn
  * until one connects, and the link goes down only when the last fails.
  * The set of links is link_set.c's, the socket and the drop link_io.c's,
- * the broadcast tree's notices, grafts and prunes link_tree.c's.
+ * a lazy stream's notices link_notice.c's; what the neighbour tells of the
+ * tree (GRAFT, PRUNE) goes up to tree.c by peer_ctx's ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "linebuf.h"
 #include "link_int.h"
 #include "log.h"
+#include "neighbour.h"
 #include "peer_ctx.h"
 #include "proto.h"
 #include "sock.h"
@@ -71,7 +73,7 @@ link_put(struct link *l, const struct store_rec *r, int again)
 
 	if ((p = outbuf_reserve(&l->out, 7 + r->atlen + 1)) == NULL)
 		return -1;
-	l->nsent++;
+	l->nb->nsent++;
 	memcpy(p, again == 2 || (again && peer_ctx.conf->broadcast ==
 	    HERD_BROADCAST_TREE) ? "RESEND " : "UPDATE ", 7);
 	memcpy(p + 7, r->at, r->atlen);
@@ -101,7 +103,7 @@ link_pump(struct link *l)
 		return;
 	queued = outbuf_len(&l->out);
 	nt.n = 0;
-	lazy = l->lazy && !l->catching;
+	lazy = l->nb->lazy_out && !l->catching;
 	wait = l->notice_at + PEER_NOTICE_S - ev_now(peer_ctx.loop);
 	if ((later = lazy && wait > 0)) {
 		/* not yet: the stream waits where it is */
@@ -252,7 +254,7 @@ link_since(struct link *l, const struct proto_peer *msg)
 		    (unsigned long long)msg->lseq, (unsigned long long)head);
 		store_bump(msg->lseq);
 		journal_new_epoch();
-		peer_ctx.hooks.lost_changes();
+		peer_ctx.ops.lost_changes();
 	}
 	l->state = LINK_UP;
 	l->backoff_ms = PEER_BACKOFF_MIN_MS;
@@ -262,7 +264,7 @@ link_since(struct link *l, const struct proto_peer *msg)
 	ev_timer_start(peer_ctx.loop, &l->timer);
 	l->full_upto = full ? store_head() : 0;
 	l->catching = 1;
-	l->lazy = 0;			/* a tree's links start eager */
+	l->nb->lazy_out = 0;		/* a tree's links start eager */
 	l->resend_upto = 0;
 	l->notice_at = 0;
 	l->nsnap = 0;
@@ -288,9 +290,8 @@ link_since(struct link *l, const struct proto_peer *msg)
 		link_down(l, "out of memory");
 		return;
 	}
-	snprintf(buf, sizeof(buf), "link to %.40s up", l->srv->name);
 	/* EAGER on this one too, after FROM */
-	peer_ctx.hooks.mesh_changed(buf);
+	peer_ctx.ops.out_up(l->nb);
 	link_pump(l);
 }
 
@@ -376,17 +377,14 @@ link_line(struct link *l, const char *line, size_t len)
 			link_refused(l, "unexpected GRAFT");
 			return;
 		}
-		if (link_graft(l, &msg) == -1)
-			link_down(l, "out of memory");
-		else if (!ev_is_active(&l->wio))
-			link_pump(l);
+		peer_ctx.ops.graft(l->nb, &msg);
 		return;
 	case PEER_PRUNE:
 		if (l->state != LINK_UP) {
 			link_refused(l, "unexpected PRUNE");
 			return;
 		}
-		link_prune(l);
+		peer_ctx.ops.prune(l->nb);
 		return;
 	case PEER_PONG:
 		if (l->state == LINK_UP)

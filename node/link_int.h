@@ -17,6 +17,8 @@
 #include "sock.h"
 #include "store.h"
 
+struct neighbour;
+
 enum link_state {
 	LINK_BACKOFF,		/* waiting to dial again */
 	LINK_RESOLVING,		/* looking the neighbour's name up */
@@ -28,7 +30,8 @@ enum link_state {
 };
 
 struct link {
-	const struct herd_server *srv;	/* the neighbour */
+	struct neighbour *nb;		/* whose stream this is (peer.c's) */
+	const struct herd_server *srv;	/* the neighbour: nb->srv */
 	int		 idx;		/* its index in the herd */
 	struct sock_addrs sa;		/* the neighbour's addresses */
 	size_t		 ai;		/* the one being dialled */
@@ -59,12 +62,10 @@ struct link {
 	struct store_cursor rep;	/* a repair walk */
 	uint32_t	 rep_mask;	/* of the digest's parts */
 	size_t		 nrep;
-	unsigned long long nsent;	/* UPDATE messages, since we started */
-	int		 lazy;		/* the tree's: notices, not updates */
 	ev_timer	 ntimer;	/* the next notice (lazy) or SEQ is due */
 	ev_tstamp	 notice_at;	/* when the last was sent */
 	uint64_t	 resend_upto;	/* after a GRAFT: resent up to here */
-	int		 rescue;	/* not a configured link (rescue.c) */
+	int		 rescue;	/* not a configured link: HELLO says RESCUE */
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
 	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */
@@ -105,7 +106,7 @@ struct link_notes {
 };
 
 
-/* link_tree.c: the broadcast tree's sending side. */
+/* link_notice.c: the stream's part in the broadcast tree. */
 /*
  * Note r (the stream was at prev before it) for the notice: the newest of
  * its origin so far.  -1 when out of memory.
@@ -115,14 +116,9 @@ int	 link_note(struct link *, struct link_notes *, const struct store_rec *r,
 /* Send the notice of what nt holds, the stream at pos.  -1: no memory. */
 int	 link_notice(struct link *, const struct link_notes *, uint64_t pos);
 /*
- * GRAFT (the link is up): send eagerly, and again after msg's lseq; the
+ * A GRAFT from lseq (the link is up): resend what came after it; the
  * caller pumps.  -1 when out of memory.
  */
-int	 link_graft(struct link *, const struct proto_peer *);
-/* PRUNE (the link is up): notices only, if it may turn lazy. */
-void	 link_prune(struct link *);
-
-/* 1 when the link may turn lazy: a tree's, caught up, not resending. */
-int	 link_can_prune(const struct link *);
+int	 link_resend(struct link *, uint64_t lseq);
 
 #endif /* HERD_LINK_INT_H */

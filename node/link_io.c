@@ -1,7 +1,7 @@
 /*
  * link_io.c -- the floor of one link (see link_int.h): its socket, the
  * bytes written to it, and the drop that closes it and dials again after
- * the backoff.  Calls nothing above it but through peer_ctx's hooks.
+ * the backoff.  Calls nothing above it but through peer_ctx's ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +58,6 @@ void
 link_down(struct link *l, const char *why)
 {
 	int	 was_up = l->state == LINK_UP;
-	char	 what[HERD_NAME_MAX + 32];
 
 	link_teardown(l);
 	if (l->state == LINK_UP)
@@ -77,10 +76,8 @@ link_down(struct link *l, const char *why)
 	l->backoff_ms *= 2;
 	if (l->backoff_ms > PEER_BACKOFF_MAX_MS)
 		l->backoff_ms = PEER_BACKOFF_MAX_MS;
-	if (was_up) {
-		snprintf(what, sizeof(what), "link to %s down", l->srv->name);
-		peer_ctx.hooks.mesh_changed(what);
-	}
+	if (was_up)
+		peer_ctx.ops.out_down(l->nb);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * link_set.c -- the set of the dialling side's links: one for each
  * configured neighbour, then slots for rescue links (rescue.c), and what
- * is done to all of them: flush, kick, names, counts, shutdown.
+ * is done to them: flush, kick, names, counts, shutdown.  Each link is
+ * its neighbour's out stream (neighbour.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "link.h"
 #include "link_int.h"
 #include "log.h"
+#include "neighbour.h"
 #include "notify.h"
 #include "peer_ctx.h"
 
@@ -37,17 +39,13 @@ link_flush(void)
 }
 
 void
-link_kick(const struct herd_server *srv)
+link_kick(struct link *l)
 {
-	size_t	 i;
-
-	for (i = 0; i < nlinks; i++)
-		if (links[i].srv != NULL && links[i].srv == srv &&
-		    links[i].state == LINK_BACKOFF) {
-			links[i].backoff_ms = PEER_BACKOFF_MIN_MS;
-			ev_timer_stop(peer_ctx.loop, &links[i].timer);
-			link_connect(&links[i]);
-		}
+	if (l->srv == NULL || l->state != LINK_BACKOFF)
+		return;
+	l->backoff_ms = PEER_BACKOFF_MIN_MS;
+	ev_timer_stop(peer_ctx.loop, &l->timer);
+	link_connect(l);
 }
 
 /* The names of the links up (only the eager ones: eager), comma-separated. */
@@ -62,7 +60,7 @@ link_names(char *buf, size_t size, int eager)
 	buf[0] = '\0';
 	for (i = 0; i < nlinks; i++) {
 		if (links[i].srv == NULL || links[i].state != LINK_UP ||
-		    (eager && links[i].lazy && !links[i].catching))
+		    (eager && links[i].nb->lazy_out && !links[i].catching))
 			continue;
 		n = snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
 		    links[i].srv->name);
@@ -98,7 +96,7 @@ link_flood(struct notify_msg *m)
 			continue;
 		snprintf(m->flood[m->nflood].name,
 		    sizeof(m->flood[m->nflood].name), "%s", links[i].srv->name);
-		m->flood[m->nflood++].n = links[i].nsent;
+		m->flood[m->nflood++].n = links[i].nb->nsent;
 	}
 	m->have |= NOTIFY_F_FLOOD;
 }
@@ -119,6 +117,8 @@ link_setup(struct link *l, const struct herd_server *srv, int rescue)
 		return;
 	l->rescue = rescue;
 	l->idx = peer_index(srv);
+	l->nb = &peer_ctx.nbs[l->idx];
+	l->nb->out = l;
 	snprintf(l->tag_sent, sizeof(l->tag_sent), "peer %s sent", srv->name);
 	snprintf(l->tag_recv, sizeof(l->tag_recv), "peer %s recv", srv->name);
 	log_notice("dialling %s %s at %s port %u", rescue ? "rescue link" :
@@ -143,60 +143,6 @@ link_init(char *err, size_t errlen)
 		link_setup(&links[i], i < nconfigured ?
 		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
 	return 0;
-}
-
-void
-link_tree(const struct herd_server *srv, int lazy)
-{
-	size_t	 i;
-
-	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
-		return;
-	for (i = 0; i < nlinks; i++) {
-		struct link *l = &links[i];
-
-		if (l->srv != srv || l->lazy == lazy ||
-		    (lazy && !link_can_prune(l)) ||
-		    (!lazy && (l->state != LINK_UP || l->catching)))
-			continue;
-		l->lazy = lazy;
-		if (!lazy && !ev_is_active(&l->wio))
-			link_pump(l);	/* what waited for its notice */
-	}
-}
-
-void
-link_unsettle(const char *why)
-{
-	ev_tstamp	 until = ev_now(peer_ctx.loop) + PEER_EAGER_S;
-	size_t		 i, n = 0;
-	int		 spread;
-
-	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE)
-		return;
-	/* a wave already passed here lately: it has gone on from here */
-	spread = until - peer_ctx.eager_until >= PEER_EAGER_S / 2;
-	if (until > peer_ctx.eager_until)
-		peer_ctx.eager_until = until;
-	if (!spread)
-		return;
-	for (i = 0; i < nlinks; i++) {
-		struct link *l = &links[i];
-
-		if (l->srv == NULL || l->state != LINK_UP)
-			continue;
-		l->lazy = 0;
-		ev_timer_stop(peer_ctx.loop, &l->ntimer);
-		/* before any update it sends from now on: in the stream */
-		if (outbuf_add(&l->out, "EAGER\n", 6) == -1)
-			continue;	/* out of memory: notices repair it */
-		COUNT(EAGER);
-		n++;
-		if (!ev_is_active(&l->wio))
-			link_pump(l);
-	}
-	log_info("%s: every link sends updates for %.0f s (EAGER to %zu)",
-	    why, PEER_EAGER_S, n);
 }
 
 int
@@ -238,6 +184,7 @@ link_rescue_stop(const struct herd_server *srv)
 			if (links[i].fd != -1)
 				(void)outbuf_write(&links[i].out, links[i].fd);
 			link_teardown(&links[i]);
+			links[i].nb->out = NULL;
 			log_notice("rescue link to %s dropped", srv->name);
 			link_setup(&links[i], NULL, 0);
 		}
@@ -269,6 +216,9 @@ link_shutdown(void)
 		if (l->lookup != NULL)
 			sock_lookup_cancel(l->lookup);
 	}
+	for (i = 0; i < nlinks; i++)
+		if (links[i].nb != NULL && links[i].nb->out == &links[i])
+			links[i].nb->out = NULL;
 	free(links);
 	links = NULL;
 	nlinks = nconfigured = 0;

@@ -24,6 +24,7 @@
 #include "jrec.h"
 #include "linebuf.h"
 #include "log.h"
+#include "neighbour.h"
 #include "pconn.h"
 #include "pconn_int.h"
 #include "peer_ctx.h"
@@ -46,19 +47,16 @@ static struct pconn_list	 pconns = LIST_HEAD_INITIALIZER(pconns);
 static int		 pconn_paused;
 static int		 pconn_stopping;	/* dropping them all */
 
+/*
+ * Close p, saying why; its neighbour hears of it (in_gone) when p was its
+ * stream to us.
+ */
 static void
 pconn_close(struct pconn *p, const char *why)
 {
-	const struct herd_server *rescued = p->rescue ? p->srv : NULL;
+	struct neighbour	*nb = p->nb;
+	int			 streaming = p->have_from;
 
-	char		 what[HERD_NAME_MAX + 32];
-
-	if (p->tree.eager_in && !pconn_stopping)
-		pconn_tree_broken(&pconns, p);
-	if (p->have_from && !pconn_stopping) {
-		snprintf(what, sizeof(what), "peer %s gone", p->srv->name);
-		peer_ctx.hooks.mesh_changed(what);
-	}
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
@@ -67,14 +65,15 @@ pconn_close(struct pconn *p, const char *why)
 	ev_io_stop(peer_ctx.loop, &p->rio);
 	ev_io_stop(peer_ctx.loop, &p->wio);
 	ev_timer_stop(peer_ctx.loop, &p->timer);
-	pconn_tree_free(p);
 	close(p->fd);
 	linebuf_free(&p->in);
 	outbuf_free(&p->out);
 	LIST_REMOVE(p, entry);
 	free(p);
-	if (rescued != NULL)
-		peer_ctx.hooks.rescue_gone(rescued);
+	if (nb != NULL && nb->in == p) {
+		nb->in = NULL;
+		peer_ctx.ops.in_gone(nb, streaming, pconn_stopping);
+	}
 }
 
 int
@@ -98,6 +97,18 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 	return 0;
 }
 
+void
+pconn_queue(struct pconn *p, const char *buf, size_t len, int log)
+{
+	if (log)
+		log_line(p->tag_sent, buf, len - 1);
+	if (outbuf_add(&p->out, buf, len) == -1)
+		p->closing = 1;		/* out of memory: close it */
+	else if (peer_write(&p->out, p->fd) == 0)
+		return;
+	ev_io_start(peer_ctx.loop, &p->wio);
+}
+
 static int
 pconn_refuse(struct pconn *p, const char *why)
 {
@@ -116,8 +127,9 @@ pconn_refuse(struct pconn *p, const char *why)
 }
 
 /*
- * The neighbour srv is who it says: say OK, and where its stream stopped;
- * redial it if our own link to it is backing off.
+ * The neighbour srv is who it says: say OK, and where its stream stopped.
+ * The connection is its stream to us from now on (nb->in): an older one
+ * from it is closed (it dials one at a time: the older is dead).
  */
 static int
 pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
@@ -129,7 +141,11 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 
 	p->srv = srv;
 	p->idx = peer_index(srv);
+	p->nb = &peer_ctx.nbs[p->idx];
 	pconn_tags(p);
+	if (p->nb->in != NULL)
+		pconn_close(p->nb->in, "replaced by a new connection from it");
+	p->nb->in = p;
 	log_notice("peer %s connected from %s%s", srv->name, p->addr,
 	    peer_ctx.secret != NULL ? " (authenticated)" : "");
 	if (pconn_send(p, ok, oklen, 1) == -1)
@@ -147,9 +163,7 @@ pconn_accept(struct pconn *p, const struct herd_server *srv, const char *ok,
 	    (unsigned long long)lseq);
 	if (pconn_send(p, buf, (size_t)n, 1) == -1)
 		return -1;
-	peer_ctx.hooks.dialled(srv);
-	if (p->rescue)
-		peer_ctx.hooks.rescue_asked(srv);	/* and stream back to it */
+	peer_ctx.ops.in_accepted(p->nb, p->rescue);
 	return 0;
 }
 
@@ -251,7 +265,9 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	if ((rc = update_accept(at->id.p, at->id.len, &at->t, line, n,
 	    p->idx)) == -1)
 		return pconn_refuse(p, "out of memory");
-	return pconn_tree_update(p, at->id.p, at->id.len, line, n, rc, again);
+	peer_ctx.ops.in_update(p->nb, at->id.p, at->id.len, line, n, rc,
+	    again);
+	return p->closing ? -1 : 0;
 }
 
 /* DIGEST: tables that differ twice running, neither changing: repair. */
@@ -292,7 +308,6 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 {
 	struct proto_peer	 msg;
 	enum proto_peer_type	 type;
-	char			 what[HERD_NAME_MAX + 40];
 
 	p->last_rx = ev_now(peer_ctx.loop);
 	type = proto_parse_peer(line, len, &msg);
@@ -315,17 +330,13 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		p->catching = 1;
 		p->nrecv = 0;
 		p->full_seq = msg.lseq;
-		pconn_tree_from(p, msg.lseq);
 		/* its stream, from here: so a resumption knows the epoch */
 		if (!p->full)
 			journal_mark_set(p->srv->name, msg.epoch, msg.lseq);
-		snprintf(what, sizeof(what), "peer %s up", p->srv->name);
-		peer_ctx.hooks.mesh_changed(what);
+		peer_ctx.ops.in_from(p->nb, msg.lseq);
 		return 0;
 	case PEER_EAGER:
-		snprintf(what, sizeof(what), "peer %s says the mesh changed",
-		    p->srv->name);
-		peer_ctx.hooks.mesh_changed(what);
+		peer_ctx.ops.in_eager(p->nb);
 		return 0;
 	case PEER_SEQ:
 		if (!p->have_from)
@@ -334,7 +345,8 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	case PEER_IHAVE:
 		if (!p->have_from)
 			return pconn_refuse(p, "IHAVE before FROM");
-		return pconn_tree_position(p, &msg);
+		peer_ctx.ops.in_position(p->nb, &msg);
+		return p->closing ? -1 : 0;
 	case PEER_DIGEST:
 		return pconn_digest(p, &msg);
 	case PEER_PING:
@@ -419,8 +431,8 @@ pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		pconn_close(p, "silent for too long");
 	else if (p->closing)
 		pconn_close(p, "refused");
-	else
-		pconn_tree_tick(p);
+	else if (p->nb != NULL && p->nb->in == p)
+		peer_ctx.ops.in_tick(p->nb);
 }
 
 void
@@ -460,7 +472,6 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	ev_io_init(&p->wio, pconn_write_cb, fd, EV_WRITE);
 	ev_timer_init(&p->timer, pconn_timer_cb, PEER_CONNECT_S, 1.0);
 	p->rio.data = p->wio.data = p->timer.data = p;
-	pconn_tree_init(p, &pconns);
 	if (!pconn_paused)
 		ev_io_start(loop, &p->rio);
 	ev_timer_start(loop, &p->timer);

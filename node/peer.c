@@ -1,6 +1,8 @@
 /*
  * peer.c -- the peer links as a whole (see peer.h): the listener, the
- * herd's secret, and the handshake's lines for the dialling side.
+ * herd's secret, the neighbours (one struct neighbour per server of the
+ * herd, neighbour.h), and the ops by which the two transports' events
+ * reach the tree (tree.c) and rescue (rescue.c).
  *
  * Each direction of a link is its own TCP connection: a node dials every
  * neighbour's peer port and sends its changes there (link.c), and receives
@@ -14,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
@@ -21,11 +24,13 @@
 #include "link.h"
 #include "listener.h"
 #include "log.h"
+#include "neighbour.h"
 #include "pconn.h"
 #include "peer.h"
 #include "peer_ctx.h"
 #include "proto.h"
 #include "rescue.h"
+#include "tree.h"
 
 static struct listener	 peer_listener;
 
@@ -84,6 +89,101 @@ peer_recovered(void)
 	pconn_pause(0);
 }
 
+/* The transports' events (peer_ctx.h's ops), for the floors above them. */
+
+/* The mesh changed at nb: "<what> <its name> <how>", for the log. */
+static void
+peer_mesh_changed(const struct neighbour *nb, const char *what,
+    const char *how)
+{
+	char	 why[HERD_NAME_MAX + 48];
+
+	snprintf(why, sizeof(why), "%s %s %s", what, nb->srv->name, how);
+	tree_unsettle(why);
+}
+
+static void
+peer_out_up(struct neighbour *nb)
+{
+	peer_mesh_changed(nb, "link to", "up");
+}
+
+static void
+peer_out_down(struct neighbour *nb)
+{
+	peer_mesh_changed(nb, "link to", "down");
+}
+
+/* It dialled us: dial it back now if our link is backing off. */
+static void
+peer_in_accepted(struct neighbour *nb, int rescue)
+{
+	if (nb->out != NULL)
+		link_kick(nb->out);
+	if (rescue)
+		rescue_asked(nb);	/* and stream back to it */
+}
+
+static void
+peer_in_from(struct neighbour *nb, uint64_t lseq)
+{
+	tree_from(nb, lseq);
+	peer_mesh_changed(nb, "peer", "up");
+}
+
+static void
+peer_in_eager(struct neighbour *nb)
+{
+	peer_mesh_changed(nb, "peer", "says the mesh changed");
+}
+
+static void
+peer_in_gone(struct neighbour *nb, int streaming, int quiet)
+{
+	tree_gone(nb, quiet);
+	if (streaming && !quiet)
+		peer_mesh_changed(nb, "peer", "gone");
+	rescue_gone(nb);
+}
+
+static const struct peer_ops peer_ops = {
+	.out_up = peer_out_up,
+	.out_down = peer_out_down,
+	.graft = tree_grafted,
+	.prune = tree_pruned,
+	.in_accepted = peer_in_accepted,
+	.in_from = peer_in_from,
+	.in_eager = peer_in_eager,
+	.in_position = tree_position,
+	.in_update = tree_update,
+	.in_tick = tree_tick,
+	.in_gone = peer_in_gone,
+	.lost_changes = peer_lost_changes,
+};
+
+/* One neighbour for each server of the herd, by its index. */
+static int
+peer_neighbours(char *err, size_t errlen)
+{
+	const struct herd_conf	*cf = peer_ctx.conf;
+	struct neighbour	*nb;
+	size_t			 i;
+
+	if ((peer_ctx.nbs = calloc(cf->nservers, sizeof(*nb))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < cf->nservers; i++) {
+		nb = &peer_ctx.nbs[i];
+		nb->srv = &cf->servers[i];
+		nb->idx = (int)i;
+		nb->configured = nb->srv != peer_ctx.self &&
+		    conf_linked(cf, peer_ctx.self, nb->srv);
+		tree_init(nb);
+	}
+	return 0;
+}
+
 int
 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
     const struct herd_server *self, char *err, size_t errlen)
@@ -91,12 +191,9 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	peer_ctx.loop = loop;
 	peer_ctx.conf = conf;
 	peer_ctx.self = self;
-	peer_ctx.hooks.mesh_changed = link_unsettle;
-	peer_ctx.hooks.tree_set = link_tree;
-	peer_ctx.hooks.dialled = link_kick;
-	peer_ctx.hooks.rescue_asked = rescue_asked;
-	peer_ctx.hooks.rescue_gone = rescue_gone;
-	peer_ctx.hooks.lost_changes = peer_lost_changes;
+	peer_ctx.ops = peer_ops;
+	if (peer_neighbours(err, errlen) == -1)
+		return -1;
 	if (conf->secret_len > 0) {
 		peer_ctx.secret = conf->secret;
 		peer_ctx.secret_len = conf->secret_len;
@@ -124,8 +221,14 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 void
 peer_shutdown(void)
 {
+	size_t	 i;
+
 	listener_stop(&peer_listener, peer_ctx.loop);
 	rescue_shutdown();
 	link_shutdown();
 	pconn_shutdown();
+	for (i = 0; peer_ctx.nbs != NULL && i < peer_ctx.conf->nservers; i++)
+		tree_stop(&peer_ctx.nbs[i]);
+	free(peer_ctx.nbs);
+	peer_ctx.nbs = NULL;
 }

@@ -1,6 +1,6 @@
 /*
  * peer_ctx.c -- the floor under both sides of the peer links (see
- * peer_ctx.h): what they share, the handshake's lines, and the hooks that
+ * peer_ctx.h): what they share, the handshake's lines, and the ops that
  * the floors above (peer.c, the tree, rescue) fill.
  */
 #include <sys/random.h>

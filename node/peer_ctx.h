@@ -1,16 +1,18 @@
 /*
  * peer_ctx.h -- the floor under both sides of the peer links (peer_ctx.c):
- * what they share (the loop, the herd, this server, the secret, the time
- * the tree stays eager), the handshake's lines, and the hooks by which the
- * sides tell the floors above them what happened.  The floors, from the
- * top: peer.c (the links as a whole) -> rescue.c, link_set.c (the set of
- * links, the tree's sending side) -> link.c, pconn.c (one connection each
- * way) -> this.  Private to node/'s peer files.
+ * what they share (the loop, the herd, this server, the secret, the
+ * neighbours, the time the tree stays eager), the handshake's lines, and
+ * the ops by which the transports tell the floors above them what
+ * happened.  The floors, from the top: peer.c (the neighbours, the ops) ->
+ * tree.c (the broadcast tree), rescue.c -> link_set.c (the set of links)
+ * -> link.c, link_notice.c, pconn.c (the two transports: one connection
+ * each way) -> link_io.c -> this.  Private to node/'s peer files.
  */
 #ifndef HERD_PEER_CTX_H
 #define HERD_PEER_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ev.h>
 
@@ -39,24 +41,50 @@
 #define PEER_EAGER_S		2.0	/* the mesh changed: all links eager so long */
 
 /*
- * What the two sides (link*.c dials, pconn*.c listens) tell the floors
- * above them (peer.c, the tree, rescue): they never call up or sideways,
- * only through these, which peer_init fills.
+ * What the two transports (link*.c dials, pconn.c listens) tell the floors
+ * above them (peer.c, tree.c, rescue.c) about a neighbour: they never call
+ * up or sideways, only through these, which peer_init fills.
  */
-struct peer_hooks {
+struct neighbour;
+struct proto_peer;
+
+struct peer_ops {
+	/* link.c: our stream to nb came up (FROM sent), or went down. */
+	void	(*out_up)(struct neighbour *nb);
+	void	(*out_down)(struct neighbour *nb);
+	/* nb said GRAFT (msg: from where) or PRUNE on our stream to it. */
+	void	(*graft)(struct neighbour *nb, const struct proto_peer *msg);
+	void	(*prune)(struct neighbour *nb);
+
 	/*
-	 * A link or a neighbour's connection came or went, or a neighbour
-	 * said EAGER (why): the tree sends eagerly for a while.
+	 * pconn.c: nb proved who it is on a connection to us (nb->in), a
+	 * rescue link's (rescue 1) or a configured neighbour's.
 	 */
-	void	(*mesh_changed)(const char *why);
-	/* We pruned (1) or grafted (0) srv's link to us: ours to it too. */
-	void	(*tree_set)(const struct herd_server *srv, int lazy);
-	/* srv dialled us: dial it back now if our link is backing off. */
-	void	(*dialled)(const struct herd_server *srv);
-	/* A rescue link from srv came (asked) or went (gone): rescue.c. */
-	void	(*rescue_asked)(const struct herd_server *srv);
-	void	(*rescue_gone)(const struct herd_server *srv);
-	/* We lost changes we may have passed on: peer_lost_changes. */
+	void	(*in_accepted)(struct neighbour *nb, int rescue);
+	/* Its stream starts after lseq (FROM), all of it to come. */
+	void	(*in_from)(struct neighbour *nb, uint64_t lseq);
+	/* It said EAGER: the mesh changed somewhere. */
+	void	(*in_eager)(struct neighbour *nb);
+	/* SEQ or IHAVE, after FROM. */
+	void	(*in_position)(struct neighbour *nb,
+		    const struct proto_peer *msg);
+	/*
+	 * An UPDATE (again 0) or RESEND (1) was taken: stored 1, or not 0
+	 * (an old or equal record).
+	 */
+	void	(*in_update)(struct neighbour *nb, const char *id,
+		    size_t idlen, const char *line, size_t len, int stored,
+		    int again);
+	/* Once a second while its connection is up. */
+	void	(*in_tick)(struct neighbour *nb);
+	/*
+	 * Its connection to us is closing (nb->in is NULL again): streaming
+	 * says whether it had sent FROM; quiet, that every connection is being
+	 * dropped (no wave, no grafts).
+	 */
+	void	(*in_gone)(struct neighbour *nb, int streaming, int quiet);
+
+	/* We lost changes we may have passed on (link.c's SINCE). */
 	void	(*lost_changes)(void);
 };
 
@@ -66,14 +94,16 @@ struct peer_ctx {
 	const struct herd_server	*self;
 	const char			*secret;	/* NULL: version 1 */
 	size_t				 secret_len;
-	struct peer_hooks		 hooks;		/* filled by peer_init */
+	struct peer_ops			 ops;		/* filled by peer_init */
+	struct neighbour		*nbs;		/* one per server of the
+							   herd, by index (peer.c) */
 	ev_tstamp			 eager_until;	/* the mesh changed: every
 							   link eager until then */
 };
 
 extern struct peer_ctx	 peer_ctx;
 
-/* 1 while the mesh changed lately (link_unsettle): no link is pruned. */
+/* 1 while the mesh changed lately (tree_unsettle): no link is pruned. */
 static inline int
 peer_unsettled(void)
 {

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "link.h"
 #include "log.h"
+#include "neighbour.h"
 #include "peer_ctx.h"
 #include "rescue.h"
 
@@ -31,10 +32,9 @@
 static struct {
 	ev_timer		 tick;
 	ev_tstamp		 last_up;	/* a configured link was up */
-	const struct herd_server **own;	/* the ones we called on */
-	size_t			 nown;
-	const struct herd_server **asked;	/* the ones that called on us */
-	size_t			 nasked;
+	size_t			 nown;	/* neighbours we called on
+					   (their rescue_out) */
+	size_t			 nasked;	/* that called on us (rescue_in) */
 	int			 on;
 } rescue_st;			/* the rescuer's state */
 
@@ -98,8 +98,11 @@ rescue_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			log_notice("a configured link is up: dropping %zu "
 			    "rescue link%s", rescue_st.nown,
 			    rescue_st.nown == 1 ? "" : "s");
-			for (i = 0; i < rescue_st.nown; i++)
-				link_rescue_stop(rescue_st.own[i]);
+			for (i = 0; i < peer_ctx.conf->nservers; i++)
+				if (peer_ctx.nbs[i].rescue_out) {
+					peer_ctx.nbs[i].rescue_out = 0;
+					link_rescue_stop(peer_ctx.nbs[i].srv);
+				}
 			rescue_st.nown = 0;
 		}
 		return;
@@ -110,7 +113,8 @@ rescue_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (i = 0; i < n; i++) {
 		if (link_rescue_start(t[i]) == -1)
 			break;
-		rescue_st.own[rescue_st.nown++] = t[i];
+		peer_ctx.nbs[peer_index(t[i])].rescue_out = 1;
+		rescue_st.nown++;
 	}
 	if (rescue_st.nown > 0)
 		log_warnx("no configured link up for %.0f s: rescue links to "
@@ -119,41 +123,31 @@ rescue_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-rescue_asked(const struct herd_server *srv)
+rescue_asked(struct neighbour *nb)
 {
-	size_t	 i;
-
-	if (!rescue_st.on)
-		return;
-	for (i = 0; i < rescue_st.nown; i++)
-		if (rescue_st.own[i] == srv)
-			return;		/* we called on it too */
-	for (i = 0; i < rescue_st.nasked; i++)
-		if (rescue_st.asked[i] == srv)
-			return;
-	if ((size_t)rescue_st.nasked >= (size_t)peer_ctx.conf->rescue_links) {
+	if (!rescue_st.on || nb->rescue_out || nb->rescue_in)
+		return;		/* we called on it too, or serve it already */
+	if (rescue_st.nasked >= (size_t)peer_ctx.conf->rescue_links) {
 		log_warnx("rescue link from %s: %d served already; it gets "
-		    "none back", srv->name, peer_ctx.conf->rescue_links);
+		    "none back", nb->srv->name, peer_ctx.conf->rescue_links);
 		return;
 	}
-	if (link_rescue_start(srv) == 1) {
-		rescue_st.asked[rescue_st.nasked++] = srv;
+	if (link_rescue_start(nb->srv) == 1) {
+		nb->rescue_in = 1;
+		rescue_st.nasked++;
 		log_notice("rescue link from %s: streaming back to it",
-		    srv->name);
+		    nb->srv->name);
 	}
 }
 
 void
-rescue_gone(const struct herd_server *srv)
+rescue_gone(struct neighbour *nb)
 {
-	size_t	 i;
-
-	for (i = 0; i < rescue_st.nasked; i++)
-		if (rescue_st.asked[i] == srv) {
-			link_rescue_stop(srv);
-			rescue_st.asked[i] = rescue_st.asked[--rescue_st.nasked];
-			return;
-		}
+	if (!nb->rescue_in)
+		return;
+	link_rescue_stop(nb->srv);
+	nb->rescue_in = 0;
+	rescue_st.nasked--;
 }
 
 void
@@ -164,13 +158,6 @@ rescue_init(struct ev_loop *loop)
 	memset(&rescue_st, 0, sizeof(rescue_st));
 	if (n <= 0)
 		return;
-	rescue_st.own = calloc((size_t)n, sizeof(*rescue_st.own));
-	rescue_st.asked = calloc((size_t)n, sizeof(*rescue_st.asked));
-	if (rescue_st.own == NULL || rescue_st.asked == NULL) {
-		log_warnx("rescue links: out of memory: off");
-		rescue_shutdown();
-		return;
-	}
 	rescue_st.on = 1;
 	rescue_st.last_up = ev_now(loop);
 	ev_timer_init(&rescue_st.tick, rescue_tick_cb, RESCUE_TICK_S,
@@ -183,7 +170,5 @@ rescue_shutdown(void)
 {
 	if (rescue_st.on)
 		ev_timer_stop(peer_ctx.loop, &rescue_st.tick);
-	free(rescue_st.own);
-	free(rescue_st.asked);
 	memset(&rescue_st, 0, sizeof(rescue_st));
 }

@@ -8,15 +8,15 @@
 #define HERD_RESCUE_H
 
 struct ev_loop;
-struct herd_server;
+struct neighbour;
 
 void	 rescue_init(struct ev_loop *loop);
 void	 rescue_shutdown(void);
 
-/* srv dialled us on a rescue link: stream to it too, while it is there. */
-void	 rescue_asked(const struct herd_server *srv);
+/* nb dialled us on a rescue link: stream to it too, while it is there. */
+void	 rescue_asked(struct neighbour *nb);
 
-/* srv's rescue link to us is gone. */
-void	 rescue_gone(const struct herd_server *srv);
+/* nb's link to us is gone: so is ours to it, if it was a rescue. */
+void	 rescue_gone(struct neighbour *nb);
 
 #endif /* HERD_RESCUE_H */

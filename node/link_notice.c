@@ -1,15 +1,14 @@
 /*
- * link_tree.c -- the broadcast tree's sending side of a link
- * (herd-protocol(7) BROADCAST): a lazy link's notices (IHAVE), and what a
- * neighbour's GRAFT and PRUNE do to the link.  Which links are lazy is
- * the links' own state (link_int.h); the stream is link.c's.
+ * link_notice.c -- what a link's stream does for the broadcast tree
+ * (herd-protocol(7) BROADCAST): a lazy stream's notices (IHAVE) and the
+ * resend from where a GRAFT says.  Whether a link is lazy is the tree's
+ * decision (tree.c, neighbour.h's lazy_out); the stream is link.c's.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <ev.h>
 
-#include "conf.h"
 #include "counters.h"
 #include "link_int.h"
 #include "log.h"
@@ -83,29 +82,28 @@ link_note(struct link *l, struct link_notes *nt, const struct store_rec *r,
 }
 
 /*
- * GRAFT: the neighbour lacks what our notices told of: send eagerly from
- * now on, and again what came after where it says it holds all.  "SEQ
- * <where we start again>" goes first, so that it knows which positions
- * were on their way before.
+ * Send again what came after lseq, where the neighbour says it holds all
+ * (a GRAFT).  "SEQ <where we start again>" goes first, so that it knows
+ * which positions were on their way before.  The caller pumps.  -1 when
+ * out of memory.
  */
 int
-link_graft(struct link *l, const struct proto_peer *msg)
+link_resend(struct link *l, uint64_t lseq)
 {
 	uint64_t	 pos = store_cursor_pos(&l->cur);
 	char		 buf[48];
 	int		 n;
 
 	log_info("link to %s: grafted into the tree: resending after change "
-	    "%llu of %llu", l->srv->name, (unsigned long long)msg->lseq,
+	    "%llu of %llu", l->srv->name, (unsigned long long)lseq,
 	    (unsigned long long)pos);
-	l->lazy = 0;
 	ev_timer_stop(peer_ctx.loop, &l->ntimer);
-	if (msg->lseq < pos) {
+	if (lseq < pos) {
 		if (pos > l->resend_upto)
 			l->resend_upto = pos;
 		store_cursor_stop(&l->cur);
-		store_cursor_follow(&l->cur, msg->lseq);
-		pos = msg->lseq;
+		store_cursor_follow(&l->cur, lseq);
+		pos = lseq;
 	}
 	n = snprintf(buf, sizeof(buf), "SEQ %llu\n", (unsigned long long)pos);
 	if (outbuf_add(&l->out, buf, (size_t)n) == -1)
@@ -113,24 +111,4 @@ link_graft(struct link *l, const struct proto_peer *msg)
 	l->seq_sent = pos;
 	l->seq_at = ev_now(peer_ctx.loop);
 	return 0;
-}
-
-/* 1 when the link may turn lazy: a tree's, caught up, not resending. */
-int
-link_can_prune(const struct link *l)
-{
-	return peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
-	    !peer_unsettled() && l->state == LINK_UP && !l->catching &&
-	    store_cursor_pos(&l->cur) >= l->resend_upto;
-}
-
-/* PRUNE: the neighbour had our update already: notices only (a tree's). */
-void
-link_prune(struct link *l)
-{
-	if (!link_can_prune(l))
-		return;		/* flooding, catching up, resending: eagerly */
-	if (!l->lazy)
-		log_debug("link to %s: pruned from the tree", l->srv->name);
-	l->lazy = 1;
 }
