@@ -326,6 +326,36 @@ def test_peer_that_does_not_read_pongs():
         h.stop()
 
 
+def test_newer_peer_connection_replaces_older():
+    """A neighbour has one stream to us (its struct neighbour's in): a
+    newer connection that proves to be it replaces the older one, which
+    the node closes at once instead of keeping it until it falls silent."""
+    h = Herd(links={"A": ["B"], "B": []})
+    try:
+        h.start("A")
+        old = socket.create_connection(("127.0.0.1", h.peer_port["A"]), 5)
+        old.sendall(b"HELLO 1 B A\n")
+        assert b"SINCE" in read_until(old, b"SINCE"), "no SINCE"
+        new = socket.create_connection(("127.0.0.1", h.peer_port["A"]), 5)
+        new.sendall(b"HELLO 1 B A\n")
+        assert b"SINCE" in read_until(new, b"SINCE"), "no SINCE"
+        old.settimeout(5)
+        rest = b""
+        while True:
+            b = old.recv(4096)
+            if not b:
+                break
+            rest += b
+        assert wait_for(lambda: "replaced by a new connection" in
+                        h.log("A"), 5), "not logged"
+        new.sendall(b"PING\n")
+        assert b"PONG" in read_until(new, b"PONG"), "the newer one is gone"
+        old.close()
+        new.close()
+    finally:
+        h.stop()
+
+
 def test_peer_accept_out_of_descriptors():
     """Out of descriptors, the peer port pauses accepting as the client
     port does, instead of spinning on accept and flooding the log."""
@@ -989,6 +1019,7 @@ if __name__ == "__main__":
              test_log_of_replies_behind_a_slow_reader,
              test_slow_reader_does_not_stall_others,
              test_peer_port_refuses_clients, test_peer_that_does_not_read_pongs,
+             test_newer_peer_connection_replaces_older,
              test_peer_accept_out_of_descriptors, test_logs_written,
              test_neighbour_death_and_return, test_large_catch_up_streams,
              test_neighbour_by_name, test_localhost_on_every_address,
