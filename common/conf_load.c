@@ -2,7 +2,7 @@
  * conf_load.c -- the configuration from its file: reading it, resolving
  * relative paths against its directory, the herd's secret, and the checks
  * and lookups that need the file system (see conf.h).  The parser itself,
- * a pure function of the text, is in conf.c.
+ * a pure function of the text, is conf.c and the files it names.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -1,6 +1,10 @@
 /*
- * offline_int.h -- the offline data set in memory, shared by its loader
- * and query (offline.c) and its shared image (offline_share.c).
+ * offline_int.h -- the offline data set in memory, shared by the files of
+ * the offline backend and by no one else (the public API is offline.h):
+ * the struct that offline.c builds, offline_load.c fills from a file,
+ * offline_share.c writes as an image and maps, and offline_query.c reads;
+ * the steps of offline.c that offline_load.c runs; and the answer's JSON
+ * (offline_json.c) for offline_query.c.
  */
 #ifndef HERD_OFFLINE_INT_H
 #define HERD_OFFLINE_INT_H
@@ -33,5 +37,48 @@ struct offline_db {
 	void			*map;		/* a shared image, mapped */
 	size_t			 maplen;
 };
+
+/* The file: a header, then nplaces records, then the string pool. */
+#define OFFLINE_HDRSZ		32
+#define OFFLINE_RECSZ		16
+
+struct offline_hdr {			/* a checked header */
+	uint64_t	 nplaces;
+	uint64_t	 strsize;
+	uint32_t	 decimals;
+	uint32_t	 attribution;
+};
+
+struct json_object;
+
+/*
+ * offline.c: the steps from a file to a data set, in this order:
+ * offline_header, offline_new, then offline_add for each record and
+ * offline_strings once the pool is read (in either order), then
+ * offline_offsets and offline_index.  Each is 0 (or the data set), or -1
+ * (NULL) with a message in err; offline_err writes one (err may be NULL).
+ */
+void	 offline_err(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	 offline_header(const unsigned char *p, uint64_t len,
+	    struct offline_hdr *h, char *err, size_t errlen);
+struct offline_db *offline_new(const struct offline_hdr *h, char *err,
+	    size_t errlen);
+int	 offline_add(struct offline_db *db, size_t i, const unsigned char *rec,
+	    char *err, size_t errlen);
+int	 offline_strings(const struct offline_db *db, char *err,
+	    size_t errlen);
+int	 offline_offsets(const struct offline_db *db, char *err,
+	    size_t errlen);
+int	 offline_index(struct offline_db *db, char *err, size_t errlen);
+
+/*
+ * offline_json.c: an answer with the data set's attribution, the status
+ * and no results yet; one place as a result.  NULL when memory runs out.
+ */
+struct json_object *offline_json_response(const struct offline_db *db,
+	    const char *status);
+struct json_object *offline_json_result(const struct offline_db *db,
+	    const struct offline_place *pl);
 
 #endif /* HERD_OFFLINE_INT_H */

@@ -1,8 +1,8 @@
 /*
  * places.c -- WHATSAT's place lookups: one front for every backend.
  *
- * offline answers at once from the embedded data set (offline.c), mapped
- * from the image herdd shares with every worker (HERD_PLACES_FD,
+ * offline answers at once from the embedded data set (offline_query.c),
+ * mapped from the image herdd shares with every worker (HERD_PLACES_FD,
  * offline_share.c) when there is one for the same file; google
  * and google-new build a request (places_google.c, places_gnew.c), run it
  * on the shared HTTP engine (places_http.c) and map the answer back onto a

@@ -1,7 +1,8 @@
 /*
  * check.c -- herdd's checks of a configuration against this machine (see
  * check.h): the data set is loaded whole, with the node's own loader
- * (common/offline.c), so that what passes here is what a worker will take.
+ * (common/offline_load.c), so that what passes here is what a worker will
+ * take.
  */
 #include <sys/stat.h>
 
