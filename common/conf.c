@@ -21,6 +21,8 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "conf_tls.h"
+#include "keyring.h"
 #include "log.h"
 #include "paths.h"
 #include "sock.h"
@@ -336,7 +338,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 			conf_error(p, p->line, "fsync: expected always, "
 			    "everysec or no, not \"%s\"", v);
 	}
-	else
+	else if (conf_tls_key(&c->tls, k, v, p->line, err, sizeof(err))) {
+		if (err[0] != '\0')
+			conf_error(p, p->line, "%s", err);
+	} else
 		conf_error(p, p->line, "unknown key \"%s\" in [herd]", k);
 }
 
@@ -474,6 +479,8 @@ conf_validate(struct conf_parser *p)
 	struct herd_server	*s, *t;
 	size_t			 i, j, k;
 	uint16_t		 ps[2], pt[2];
+	char			 err[320];
+	int			 line;
 
 	for (i = 0; i < c->nservers; i++) {
 		s = &c->servers[i];
@@ -545,6 +552,8 @@ conf_validate(struct conf_parser *p)
 		    "restart_max_ms %d is"
 		    " below restart_delay_ms %d", c->restart_max_ms,
 		    c->restart_delay_ms);
+	if (conf_tls_validate(&c->tls, &line, err, sizeof(err)) == -1)
+		conf_error(p, line, "%s", err);
 	if (!c->places.backend_set)
 		c->places.backend = c->places.key[0] != '\0' ?
 		    HERD_BACKEND_GOOGLE : HERD_BACKEND_OFFLINE;
@@ -569,6 +578,7 @@ conf_defaults(struct herd_conf *c)
 	c->hang_timeout_ms = 10000;
 	c->start_limit_burst = 5;
 	c->start_limit_interval_s = 10;
+	c->tls.on = 1;
 	c->places.timeout_ms = 5000;
 	c->places.max_inflight = 64;
 	c->places.max_body = 1024 * 1024;
@@ -628,6 +638,7 @@ conf_free(struct herd_conf *conf)
 	conf->nservers = 0;
 	explicit_bzero(conf->secret, sizeof(conf->secret));
 	conf->secret_len = 0;
+	keyring_clear(&conf->keys);
 }
 
 const struct herd_server *
@@ -689,8 +700,7 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	return strcmp(ca->log_dir, cb->log_dir) == 0 &&
 	    strcmp(ca->state_dir, cb->state_dir) == 0 && ca->fsync == cb->fsync &&
 	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
-	    ca->secret_len == cb->secret_len &&
-	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0 &&
+	    conf_tls_equal(ca, cb) &&
 	    ca->broadcast == cb->broadcast &&
 	    ca->rescue_links == cb->rescue_links;
 }
@@ -743,6 +753,7 @@ conf_print(FILE *fp, const struct herd_conf *c)
 		fprintf(fp, "node = %s\n", c->node_path);
 	if (c->secret_file[0] != '\0')		/* never the secret itself */
 		fprintf(fp, "secret_file = %s\n", c->secret_file);
+	conf_tls_print(fp, c);
 	if (c->state_dir[0] != '\0')
 		fprintf(fp, "state_dir = %s\n", c->state_dir);
 	fprintf(fp, "fsync = %s\n", conf_fsync_name(c->fsync));
