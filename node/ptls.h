@@ -1,7 +1,7 @@
 /*
- * ptls.h -- TLS 1.3 on the peer links (ptls.c): a context per server
- * (struct ptls_ctx: the keyring or the certificates) and an object per
- * connection (struct ptls), non-blocking over a socket that the caller
+ * ptls.h -- TLS 1.3 on the peer links: a context per server (struct
+ * ptls_ctx, ptls_ctx.c: the keyring or the certificates) and an object per
+ * connection (struct ptls, ptls.c), non-blocking over a socket the caller
  * owns, for libev, without threads.  herd-protocol(7), TLS, says what it
  * protects against and what it does not.
  *
@@ -96,7 +96,9 @@ struct ptls *ptls_new(struct ptls_ctx *ctx, int fd, int dialler,
  * refused, the reason in ptls_error (for the log: which key, which check,
  * what the peer said).  Bytes that are not TLS (a plain-text HELLO, or a
  * plain-text ERROR from a listener without TLS) fail at once, quoted.
- * Once 1, it stays 1.
+ * Once 1, it stays 1.  In certificate mode a dialler's 1 does not yet say
+ * that the listener took its certificate (TLS 1.3 ends the client's
+ * handshake first): a refusal comes as an alert at its first read.
  */
 int	 ptls_handshake(struct ptls *t);
 
