@@ -15,6 +15,8 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_tls.h"
+#include "keyring.h"
 #include "log.h"
 #include "paths.h"
 
@@ -33,6 +35,7 @@ conf_defaults(struct herd_conf *c)
 	c->hang_timeout_ms = 10000;
 	c->start_limit_burst = 5;
 	c->start_limit_interval_s = 10;
+	c->tls.on = 1;
 	c->places.timeout_ms = 5000;
 	c->places.max_inflight = 64;
 	c->places.max_body = 1024 * 1024;
@@ -92,6 +95,7 @@ conf_free(struct herd_conf *conf)
 	conf->nservers = 0;
 	explicit_bzero(conf->secret, sizeof(conf->secret));
 	conf->secret_len = 0;
+	keyring_clear(&conf->keys);
 }
 
 const struct herd_server *
@@ -153,8 +157,7 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	return strcmp(ca->log_dir, cb->log_dir) == 0 &&
 	    strcmp(ca->state_dir, cb->state_dir) == 0 && ca->fsync == cb->fsync &&
 	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
-	    ca->secret_len == cb->secret_len &&
-	    memcmp(ca->secret, cb->secret, ca->secret_len) == 0 &&
+	    conf_tls_equal(ca, cb) &&
 	    ca->broadcast == cb->broadcast &&
 	    ca->rescue_links == cb->rescue_links;
 }

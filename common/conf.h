@@ -19,6 +19,7 @@
 #define HERD_EXIT_USAGE		64	/* EX_USAGE */
 #define HERD_SECRET_MIN		16	/* bytes of the herd's secret, at least */
 #define HERD_SECRET_MAX		1024	/* and at most */
+#define HERD_KEYS_MAX		8	/* keys in the keyring, at most */
 #define CONF_RESCUE_MAX		8	/* [herd] rescue_links, at most */
 /* The Places endpoints, by default */
 #define GOOGLE_URL	"https://maps.googleapis.com/maps/api/place/nearbysearch/json"
@@ -52,6 +53,27 @@ struct herd_places_conf {
 	size_t	 max_body;		/* cap on a response body, default 1 MiB */
 	char	 dataset[HERD_PATH_MAX];	/* offline data set */
 	int	 dataset_line;		/* where dataset was set; 0: default */
+};
+
+/* The herd's keys (keyring.h): the first dials, all are accepted. */
+struct herd_key {
+	char	 b[HERD_SECRET_MAX];
+	size_t	 len;
+};
+
+struct herd_keyring {
+	struct herd_key	 key[HERD_KEYS_MAX];
+	size_t		 n;		/* 0: no secret */
+};
+
+/* TLS on the peer links (conf_tls.c): [herd] peer_tls* */
+struct herd_tls_conf {
+	int	 on;			/* peer_tls, default 1 */
+	int	 line;			/* where peer_tls was set; 0: default */
+	char	 cert[HERD_PATH_MAX];	/* "": PSK from the keyring */
+	char	 key[HERD_PATH_MAX];
+	char	 ca[HERD_PATH_MAX];
+	int	 cert_line, key_line, ca_line;
 };
 
 struct herd_server {
@@ -91,7 +113,9 @@ struct herd_conf {
 	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
 	int	 secret_line;		/* where secret_file was set */
 	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */
-	size_t	 secret_len;		/* 0 = no secret */
+	size_t	 secret_len;		/* 0 = no secret; = keys.key[0] */
+	struct herd_keyring keys;	/* every line of it: the keyring */
+	struct herd_tls_conf tls;
 	struct herd_places_conf places;
 	struct herd_server *servers;
 	size_t	 nservers;
@@ -117,9 +141,9 @@ void	 conf_defaults(struct herd_conf *conf);
  * Read and parse a file; a path the file does not give takes its default
  * from paths.h (for where this binary runs), and relative paths become
  * relative to the file's directory.
- * Then read the herd's secret: HERD_SECRET from the environment, else the
- * first line of secret_file, which must be at least HERD_SECRET_MIN bytes
- * and readable by its owner only.
+ * Then read the herd's keyring: HERD_SECRET from the environment, else
+ * secret_file, which must be readable by its owner only; each non-empty
+ * line is a key of HERD_SECRET_MIN bytes or more, the first is the secret.
  */
 int	 conf_load(const char *path, struct herd_conf *conf, char *err,
 	    size_t errlen);

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_tls.h"
 #include "log.h"
 #include "sock.h"
 
@@ -137,7 +138,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 			conf_error(p, p->line, "fsync: expected always, "
 			    "everysec or no, not \"%s\"", v);
 	}
-	else
+	else if (conf_tls_key(&c->tls, k, v, p->line, err, sizeof(err))) {
+		if (err[0] != '\0')
+			conf_error(p, p->line, "%s", err);
+	} else
 		conf_error(p, p->line, "unknown key \"%s\" in [herd]", k);
 }
 

@@ -18,6 +18,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "keyring.h"
 #include "log.h"
 #include "paths.h"
 
@@ -58,8 +59,9 @@ conf_where_defaults(struct herd_conf *c)
 }
 
 /*
- * The herd's secret: HERD_SECRET, else the first line of secret_file (shown
- * as written in messages).  0, or -1 with a message in err.
+ * The herd's keyring: HERD_SECRET, else every line of secret_file (shown
+ * as written in messages); its first key is the secret.  0, or -1 with a
+ * message in err.
  */
 static int
 conf_secret(struct herd_conf *c, const char *written, char *err,
@@ -67,23 +69,19 @@ conf_secret(struct herd_conf *c, const char *written, char *err,
 {
 	struct stat	 st;
 	const char	*env, *why = NULL;
-	char		 buf[HERD_SECRET_MAX + 1], *nl;
+	char		 buf[HERD_KEYS_MAX * (HERD_SECRET_MAX + 1) + 1];
+	char		 kwhy[128];
 	size_t		 len = 0;
 	ssize_t		 n;
-	int		 fd;
+	int		 fd = -1;
 
 	if ((env = getenv("HERD_SECRET")) != NULL && env[0] != '\0') {
-		len = strlen(env);
-		if (len < HERD_SECRET_MIN || len > HERD_SECRET_MAX) {
-			snprintf(err, errlen, "HERD_SECRET: %s than %d bytes\n",
-			    len < HERD_SECRET_MIN ? "shorter" : "longer",
-			    len < HERD_SECRET_MIN ? HERD_SECRET_MIN :
-			    HERD_SECRET_MAX);
+		if (keyring_parse(&c->keys, env, strlen(env), kwhy,
+		    sizeof(kwhy)) == -1) {
+			snprintf(err, errlen, "HERD_SECRET: %s\n", kwhy);
 			return -1;
 		}
-		memcpy(c->secret, env, len);
-		c->secret_len = len;
-		return 0;
+		goto done;
 	}
 	if (c->secret_file[0] == '\0')
 		return 0;
@@ -100,7 +98,7 @@ conf_secret(struct herd_conf *c, const char *written, char *err,
 		why = "readable by group or others (chmod 600 it)";
 		goto fail;
 	}
-	while (len < sizeof(buf) && memchr(buf, '\n', len) == NULL) {
+	while (len < sizeof(buf)) {
 		if ((n = read(fd, buf + len, sizeof(buf) - len)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -113,22 +111,22 @@ conf_secret(struct herd_conf *c, const char *written, char *err,
 	}
 	close(fd);
 	fd = -1;
-	if ((nl = memchr(buf, '\n', len)) != NULL)
-		len = (size_t)(nl - buf);
-	if (len < HERD_SECRET_MIN)
-		why = "shorter than 16 bytes (the secret is its first line)";
-	else if (len > HERD_SECRET_MAX)
-		why = "first line longer than 1024 bytes";
+	why = kwhy;
+	if (len == sizeof(buf))
+		snprintf(kwhy, sizeof(kwhy), "longer than %d keys of %d bytes",
+		    HERD_KEYS_MAX, HERD_SECRET_MAX);
+	else if (keyring_parse(&c->keys, buf, len, kwhy, sizeof(kwhy)) == 0)
+		why = NULL;
+	explicit_bzero(buf, sizeof(buf));
 	if (why != NULL)
 		goto fail;
-	memcpy(c->secret, buf, len);
-	c->secret_len = len;
-	explicit_bzero(buf, sizeof(buf));
+done:
+	memcpy(c->secret, c->keys.key[0].b, c->keys.key[0].len);
+	c->secret_len = c->keys.key[0].len;
 	return 0;
 fail:
 	if (fd != -1)
 		close(fd);
-	explicit_bzero(buf, sizeof(buf));
 	snprintf(err, errlen, "%s:%d: secret_file %s: %s\n", c->path,
 	    c->secret_line, written, why);
 	return -1;
@@ -196,6 +194,9 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 	    conf_resolve(conf->control, sizeof(conf->control), dir) == -1 ||
 	    conf_resolve(conf->node_path, sizeof(conf->node_path), dir) == -1 ||
 	    conf_resolve(conf->state_dir, sizeof(conf->state_dir), dir) == -1 ||
+	    conf_resolve(conf->tls.cert, sizeof(conf->tls.cert), dir) == -1 ||
+	    conf_resolve(conf->tls.key, sizeof(conf->tls.key), dir) == -1 ||
+	    conf_resolve(conf->tls.ca, sizeof(conf->tls.ca), dir) == -1 ||
 	    conf_resolve(conf->places.dataset, sizeof(conf->places.dataset),
 	    dir) == -1) {
 		snprintf(err, errlen, "%s: a path is too long\n", path);

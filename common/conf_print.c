@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_tls.h"
 #include "log.h"
 
 const char *
@@ -58,6 +59,7 @@ conf_print(FILE *fp, const struct herd_conf *c)
 		fprintf(fp, "node = %s\n", c->node_path);
 	if (c->secret_file[0] != '\0')		/* never the secret itself */
 		fprintf(fp, "secret_file = %s\n", c->secret_file);
+	conf_tls_print(fp, c);
 	if (c->state_dir[0] != '\0')
 		fprintf(fp, "state_dir = %s\n", c->state_dir);
 	fprintf(fp, "fsync = %s\n", conf_fsync_name(c->fsync));

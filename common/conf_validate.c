@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_tls.h"
 
 static int
 conf_add_link(struct herd_server *s, size_t other)
@@ -43,6 +44,8 @@ conf_validate(struct conf_parser *p)
 	struct herd_server	*s, *t;
 	size_t			 i, j, k;
 	uint16_t		 ps[2], pt[2];
+	char			 err[320];
+	int			 line;
 
 	for (i = 0; i < c->nservers; i++) {
 		s = &c->servers[i];
@@ -114,6 +117,8 @@ conf_validate(struct conf_parser *p)
 		    "restart_max_ms %d is"
 		    " below restart_delay_ms %d", c->restart_max_ms,
 		    c->restart_delay_ms);
+	if (conf_tls_validate(&c->tls, &line, err, sizeof(err)) == -1)
+		conf_error(p, line, "%s", err);
 	if (!c->places.backend_set)
 		c->places.backend = c->places.key[0] != '\0' ?
 		    HERD_BACKEND_GOOGLE : HERD_BACKEND_OFFLINE;

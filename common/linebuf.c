@@ -27,12 +27,11 @@ linebuf_free(struct linebuf *lb)
 	lb->off = lb->len = lb->scan = lb->cap = 0;
 }
 
-ssize_t
-linebuf_fill(struct linebuf *lb, int fd)
+int
+linebuf_room(struct linebuf *lb, char **p, size_t *room)
 {
-	size_t	 room, cap;
-	ssize_t	 n;
-	char	*p;
+	size_t	 cap;
+	char	*q;
 
 	if (lb->buf != NULL && lb->off == lb->len) {
 		lb->off = lb->len = lb->scan = 0;
@@ -53,19 +52,38 @@ linebuf_fill(struct linebuf *lb, int fd)
 	}
 	if (lb->len == lb->cap && lb->cap < lb->max) {
 		cap = lb->cap * 2 < lb->max ? lb->cap * 2 : lb->max;
-		if ((p = realloc(lb->buf, cap)) == NULL)
+		if ((q = realloc(lb->buf, cap)) == NULL)
 			return -1;
-		lb->buf = p;
+		lb->buf = q;
 		lb->cap = cap;
 	}
-	room = lb->cap - lb->len;
-	if (room == 0)
+	if ((*room = lb->cap - lb->len) == 0)
 		return -2;
+	*p = lb->buf + lb->len;
+	return 0;
+}
+
+void
+linebuf_commit(struct linebuf *lb, size_t n)
+{
+	lb->len += n;
+}
+
+ssize_t
+linebuf_fill(struct linebuf *lb, int fd)
+{
+	size_t	 room;
+	ssize_t	 n;
+	char	*p;
+	int	 rc;
+
+	if ((rc = linebuf_room(lb, &p, &room)) != 0)
+		return rc;
 	do {
-		n = read(fd, lb->buf + lb->len, room);
+		n = read(fd, p, room);
 	} while (n == -1 && errno == EINTR);
 	if (n > 0)
-		lb->len += (size_t)n;
+		linebuf_commit(lb, (size_t)n);
 	return n;
 }
 

@@ -35,6 +35,15 @@ void	 linebuf_free(struct linebuf *lb);
 ssize_t	 linebuf_fill(struct linebuf *lb, int fd);
 
 /*
+ * linebuf_fill in two steps, for a reader other than read(2) (TLS): room
+ * at the end of the buffer, grown or compacted as linebuf_fill does it;
+ * 0 with *p and *room set, -1 out of memory, or -2 full (as linebuf_fill).
+ * linebuf_commit then keeps the n bytes (at most *room) written there.
+ */
+int	 linebuf_room(struct linebuf *lb, char **p, size_t *room);
+void	 linebuf_commit(struct linebuf *lb, size_t n);
+
+/*
  * The next complete line, without "\n" or "\r\n".  Returns 1 with *line
  * and *len set (valid until the next fill), or 0 when there is none.
  */

@@ -29,6 +29,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "conf_tls.h"
 #include "local.h"
 #include "log.h"
 #include "vet.h"
@@ -280,7 +281,8 @@ vet_config(struct vet *n, const char *file, enum vet_for why, char *err,
 	if (vet_check_chosen(n->cf, err, errlen) == -1)
 		return why == VET_FOR_RELOAD ? HERD_EXIT_CONFIG :
 		    HERD_EXIT_USAGE;
-	if (conf_check_state_dir(n->cf, err, errlen) == -1)
+	if (conf_check_state_dir(n->cf, err, errlen) == -1 ||
+	    conf_check_tls(n->cf, err, errlen) == -1)
 		return HERD_EXIT_CONFIG;
 	if (why == VET_FOR_CHECK)
 		return check_noaction(n->cf, (const char *const *)vet_chosen,

@@ -101,12 +101,14 @@ test_secret(void)
 	snprintf(path, sizeof(path), "%s/s", tmp);
 	mkdir(path, 0700);
 
-	ok(load_secret(tmp, "0123456789abcdef\nnot the secret\n", 0600, &c,
+	ok(load_secret(tmp, "0123456789abcdef\nthe next key, 16+\n", 0600, &c,
 	    err) == 0 && c.secret_len == 16 &&
-	    memcmp(c.secret, "0123456789abcdef", 16) == 0 &&
+	    memcmp(c.secret, "0123456789abcdef", 16) == 0 && c.keys.n == 2 &&
+	    c.keys.key[1].len == 17 &&
 	    strstr(c.secret_file, "/s/herd.secret") != NULL &&
 	    strncmp(c.secret_file, tmp, strlen(tmp)) == 0,
-	    "the secret is the first line; its path is resolved: %s", err);
+	    "the secret is the first line, each line a key of the keyring; "
+	    "its path is resolved: %s", err);
 	mem = open_memstream(&buf, &len);
 	conf_print(mem, &c);
 	fclose(mem);
@@ -114,9 +116,14 @@ test_secret(void)
 	    strstr(buf, "0123456789abcdef") == NULL,
 	    "conf_print shows secret_file, never the secret");
 	free(buf);
-	ok(load_secret(tmp, "0123456789abcdef", 0400, &d, err) == 0 &&
-	    d.secret_len == 16 && conf_server_equal(&c, &c.servers[0], &d,
-	    &d.servers[0]), "no newline, mode 0400; the same secret: %s", err);
+	ok(load_secret(tmp, "0123456789abcdef\nthe next key, 16+", 0400, &d,
+	    err) == 0 && d.secret_len == 16 && conf_server_equal(&c,
+	    &c.servers[0], &d, &d.servers[0]), "no newline, mode 0400; the "
+	    "same keys: %s", err);
+	conf_free(&d);
+	ok(load_secret(tmp, "0123456789abcdef\n", 0600, &d, err) == 0 &&
+	    !conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]),
+	    "the same secret, a key less: the worker must restart");
 	conf_free(&d);
 	ok(load_secret(tmp, "0123456789abcdeF", 0600, &d, err) == 0 &&
 	    !conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]),
@@ -130,9 +137,10 @@ test_secret(void)
 	    "or directory") != NULL, "missing: %s", err);
 	ok(load_secret(tmp, "0123456789abcde\n0123456789abcdef\n", 0600, &c,
 	    err) == -1 && strstr(err, "herd.ini:2: secret_file s/herd.secret: "
-	    "shorter than 16 bytes") != NULL, "15 bytes: %s", err);
+	    "line 1: shorter than 16 bytes") != NULL, "15 bytes: %s", err);
 	ok(load_secret(tmp, "", 0600, &c, err) == -1 &&
-	    strstr(err, "shorter than 16 bytes") != NULL, "empty: %s", err);
+	    strstr(err, "no key (a key is a line of 16 to 1024 bytes)") !=
+	    NULL, "empty: %s", err);
 	ok(load_secret(tmp, "0123456789abcdef\n", 0640, &c, err) == -1 &&
 	    strstr(err, "herd.ini:2: secret_file s/herd.secret: readable by "
 	    "group or others") != NULL, "group-readable: %s", err);
@@ -146,9 +154,13 @@ test_secret(void)
 	    c.secret_len == 21 && memcmp(c.secret, "environment-secret-16",
 	    21) == 0, "HERD_SECRET overrides the file: %s", err);
 	conf_free(&c);
+	setenv("HERD_SECRET", "environment-secret-16\nsecond-env-key-16+", 1);
+	ok(load_secret(tmp, NULL, 0600, &c, err) == 0 && c.keys.n == 2 &&
+	    c.secret_len == 21, "HERD_SECRET holds a keyring too: %s", err);
+	conf_free(&c);
 	setenv("HERD_SECRET", "short", 1);
 	ok(load_secret(tmp, "0123456789abcdef\n", 0600, &c, err) == -1 &&
-	    strstr(err, "HERD_SECRET: shorter than 16 bytes") != NULL,
+	    strstr(err, "HERD_SECRET: line 1: shorter than 16 bytes") != NULL,
 	    "a short HERD_SECRET: %s", err);
 	unsetenv("HERD_SECRET");
 
