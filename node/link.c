@@ -38,6 +38,8 @@
 #include "store.h"
 
 static void	 link_dial(struct link *);
+static int	 link_hello(struct link *);
+static void	 link_tls_step(struct link *);
 static void	 link_lookup_poll(struct link *);
 
 
@@ -255,10 +257,13 @@ link_since(struct link *l, const struct proto_peer *msg)
 		store_bump(msg->lseq);
 		journal_new_epoch();
 		peer_ctx.ops.lost_changes();
+		if (l->srv == NULL)
+			return;	/* a rescue link, dropped with its neighbour's */
 	}
 	l->state = LINK_UP;
 	l->backoff_ms = PEER_BACKOFF_MIN_MS;
 	l->down_logged = 0;
+	l->tls_logged = 0;
 	ev_timer_stop(peer_ctx.loop, &l->timer);
 	ev_timer_set(&l->timer, 1.0, 1.0);
 	ev_timer_start(peer_ctx.loop, &l->timer);
@@ -335,8 +340,8 @@ link_line(struct link *l, const char *line, size_t len)
 	case PEER_OK:
 		link_log(l, "recv", line, len);
 		switch (peer_ok_check(l->srv, l->state == LINK_HELLO,
-		    l->state == LINK_AUTH, l->nonce_d, l->nonce_l, &msg, why,
-		    sizeof(why))) {
+		    l->state == LINK_AUTH, l->nonce_d, l->nonce_l, &l->mkey,
+		    &msg, why, sizeof(why))) {
 		case 0:
 			l->state = LINK_SINCE;
 			return;
@@ -356,7 +361,7 @@ link_line(struct link *l, const char *line, size_t len)
 		memcpy(l->nonce_l, msg.nonce.p, PROTO_NONCE_HEX);
 		l->nonce_l[PROTO_NONCE_HEX] = '\0';
 		if (peer_auth_line(why, sizeof(why), l->srv, l->nonce_d,
-		    l->nonce_l) == -1) {
+		    l->nonce_l, &l->mkey) == -1) {
 			link_down(l, "could not compute the MAC");
 			return;
 		}
@@ -404,6 +409,59 @@ link_line(struct link *l, const char *line, size_t len)
 	link_refused(l, "protocol error");
 }
 
+/*
+ * Queue HELLO (the connection, and its TLS if any, is up): the MAC key of
+ * the handshake first, our first key bound to the TLS session.  -1 when
+ * the link went down.
+ */
+static int
+link_hello(struct link *l)
+{
+	char	 buf[2 * HERD_NAME_MAX + PROTO_NONCE_HEX + 32];
+
+	l->state = LINK_HELLO;
+	if (peer_ctx.secret != NULL &&
+	    peer_mac_key(l->tls, 0, &l->mkey) == -1) {
+		link_down(l, "could not derive the handshake's key");
+		return -1;
+	}
+	if (peer_hello_line(buf, sizeof(buf), l->srv, l->nonce_d,
+	    l->rescue) == -1) {
+		link_down(l, "getrandom failed");
+		return -1;
+	}
+	link_log(l, "sent", buf, strlen(buf) - 1);
+	if (outbuf_add(&l->out, buf, strlen(buf)) == -1) {
+		link_down(l, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The TLS handshake goes on (either watcher fired): on its end, HELLO;
+ * meanwhile the write watcher runs only while TLS waits to write.
+ */
+static void
+link_tls_step(struct link *l)
+{
+	switch (ptls_handshake(l->tls)) {
+	case -1:
+		link_tls_failed(l, ptls_error(l->tls));
+		return;
+	case 0:
+		if (ptls_want(l->tls) & EV_WRITE)
+			ev_io_start(peer_ctx.loop, &l->wio);
+		else
+			ev_io_stop(peer_ctx.loop, &l->wio);
+		return;
+	}
+	log_info("link to %s: TLS up (%s, %s, %s)", l->srv->name,
+	    ptls_key_name(l->tls), ptls_cipher(l->tls), ptls_group(l->tls));
+	if (link_hello(l) == 0)
+		(void)link_write(l);
+}
+
 /* A lazy link's notice, or a SEQ held back, is due. */
 void
 link_notice_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -425,11 +483,19 @@ link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t		 n;
 	int		 fd = l->fd;
 
-	(void)loop;
 	(void)revents;
-	n = linebuf_fill(&l->in, l->fd);
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (l->state == LINK_TLS) {
+		link_tls_step(l);
 		return;
+	}
+	n = l->tls != NULL ? ptls_linebuf_fill(l->tls, &l->in) :
+	    linebuf_fill(&l->in, l->fd);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		goto tls;
+	if (n == -1 && l->tls != NULL && errno == EPROTO) {
+		link_tls_failed(l, ptls_error(l->tls));
+		return;
+	}
 	if (n == -1 || n == 0 || n == -2) {
 		link_down(l, n == 0 ? "closed by the neighbour" : n == -2 ?
 		    "line too long" : strerror(errno));
@@ -437,13 +503,21 @@ link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	while (l->fd == fd && linebuf_next(&l->in, &line, &len))
 		link_line(l, line, len);
+ tls:
+	if (l->fd != fd || l->tls == NULL)
+		return;
+	/* what TLS holds already, the socket will not tell of */
+	if (ptls_pending(l->tls))
+		ev_feed_event(loop, &l->rio, EV_READ);
+	/* a write that waited to read goes on now */
+	if (outbuf_len(&l->out) > 0 && !ev_is_active(&l->wio))
+		(void)link_write(l);
 }
 
 void
 link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct link	*l = w->data;
-	char		 buf[2 * HERD_NAME_MAX + PROTO_NONCE_HEX + 32];
 	int		 e;
 
 	(void)loop;
@@ -453,19 +527,20 @@ link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 			link_next(l, strerror(e));
 			return;
 		}
-		l->state = LINK_HELLO;
 		ev_io_start(peer_ctx.loop, &l->rio);
-		if (peer_hello_line(buf, sizeof(buf), l->srv, l->nonce_d,
-		    l->rescue) ==
-		    -1) {
-			link_down(l, "getrandom failed");
-			return;
-		}
-		link_log(l, "sent", buf, strlen(buf) - 1);
-		if (outbuf_add(&l->out, buf, strlen(buf)) == -1) {
+		if (peer_ctx.tls == NULL) {
+			if (link_hello(l) == -1)
+				return;
+		} else if ((l->tls = ptls_new(peer_ctx.tls, l->fd, 1,
+		    l->srv->name)) == NULL) {
 			link_down(l, "out of memory");
 			return;
-		}
+		} else
+			l->state = LINK_TLS;
+	}
+	if (l->state == LINK_TLS) {
+		link_tls_step(l);
+		return;
 	}
 	if (link_write(l) == -1)
 		return;
@@ -492,6 +567,9 @@ link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case LINK_CONNECTING:
 		link_next(l, "timed out");
+		break;
+	case LINK_TLS:
+		link_tls_failed(l, "the handshake timed out");
 		break;
 	case LINK_HELLO:
 	case LINK_AUTH:

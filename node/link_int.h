@@ -23,6 +23,7 @@ enum link_state {
 	LINK_BACKOFF,		/* waiting to dial again */
 	LINK_RESOLVING,		/* looking the neighbour's name up */
 	LINK_CONNECTING,	/* connect() in progress */
+	LINK_TLS,		/* the TLS handshake (peer_ctx.tls) */
 	LINK_HELLO,		/* HELLO sent, waiting for OK (or CHALLENGE) */
 	LINK_AUTH,		/* AUTH sent, waiting for OK with its MAC */
 	LINK_SINCE,		/* OK, waiting for SINCE */
@@ -39,6 +40,9 @@ struct link {
 	struct sock_lookup *lookup;	/* while resolving */
 	ev_tstamp	 lookup_start;
 	int		 fd;
+	struct ptls	*tls;		/* TLS on fd; NULL: plain text */
+	struct herd_key	 mkey;		/* the handshake's MAC key (peer_mac_key) */
+	int		 tls_logged;	/* its TLS refusal was logged already */
 	ev_io		 rio, wio;
 	ev_timer	 timer;
 	enum link_state	 state;
@@ -84,6 +88,8 @@ void	 link_down(struct link *, const char *why);
 void	 link_refused(struct link *, const char *why);
 /* It failed to prove it holds the herd's secret: down, louder. */
 void	 link_auth_failed(struct link *, const char *why);
+/* Its TLS failed or was refused: down, a warning the first time. */
+void	 link_tls_failed(struct link *, const char *why);
 /* Write what is queued; -1 when the link dropped. */
 int	 link_write(struct link *);
 /* Queue bytes and write; -1 when the link dropped. */

@@ -28,6 +28,11 @@ link_log(struct link *l, const char *dir, const char *buf, size_t len)
 void
 link_close_fd(struct link *l)
 {
+	if (l->tls != NULL) {
+		ptls_close_notify(l->tls);
+		ptls_free(l->tls);
+		l->tls = NULL;
+	}
 	if (l->fd != -1) {
 		ev_io_stop(peer_ctx.loop, &l->rio);
 		ev_io_stop(peer_ctx.loop, &l->wio);
@@ -104,21 +109,38 @@ link_auth_failed(struct link *l, const char *why)
 	    l->srv->name, l->srv->host, l->srv->peer_port, why);
 	link_log(l, "sent", err, sizeof(err) - 2);
 	if (outbuf_add(&l->out, err, sizeof(err) - 1) == 0)
-		(void)outbuf_write(&l->out, l->fd);	/* best effort */
+		(void)peer_write(&l->out, l->fd, l->tls);	/* best effort */
 	link_down(l, "authentication failed");
+}
+
+void
+link_tls_failed(struct link *l, const char *why)
+{
+	char	 w[256];
+
+	snprintf(w, sizeof(w), "TLS: %s", why);	/* why may be l->tls's */
+	if (!l->tls_logged)
+		log_warnx("link to %s (%s port %u): %s", l->srv->name,
+		    l->srv->host, l->srv->peer_port, w);
+	l->tls_logged = 1;
+	link_down(l, w);
 }
 
 /* Write what is queued; -1 when the link dropped. */
 int
 link_write(struct link *l)
 {
-	int	 rc = peer_write(&l->out, l->fd);
+	int	 rc = peer_write(&l->out, l->fd, l->tls);
 
 	if (rc == -1) {
-		link_down(l, strerror(errno));
+		if (l->tls != NULL && errno == EPROTO)
+			link_tls_failed(l, ptls_error(l->tls));
+		else
+			link_down(l, strerror(errno));
 		return -1;
 	}
-	if (rc == 1)
+	/* over TLS a write may wait to read: the read callback writes then */
+	if (rc == 1 && (l->tls == NULL || (ptls_want(l->tls) & EV_WRITE)))
 		ev_io_start(peer_ctx.loop, &l->wio);
 	else
 		ev_io_stop(peer_ctx.loop, &l->wio);

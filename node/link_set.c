@@ -182,7 +182,8 @@ link_rescue_stop(const struct herd_server *srv)
 		if (links[i].srv == srv) {
 			/* what is queued goes first, as at shutdown */
 			if (links[i].fd != -1)
-				(void)outbuf_write(&links[i].out, links[i].fd);
+				(void)peer_write(&links[i].out, links[i].fd,
+				    links[i].tls);
 			link_teardown(&links[i]);
 			links[i].nb->out = NULL;
 			log_notice("rescue link to %s dropped", srv->name);
@@ -204,12 +205,9 @@ link_shutdown(void)
 		ev_timer_stop(peer_ctx.loop, &l->ntimer);
 		if (l->fd != -1) {
 			link_seq_last(l);
-			outbuf_write(&l->out, l->fd);
-			ev_io_stop(peer_ctx.loop, &l->rio);
-			ev_io_stop(peer_ctx.loop, &l->wio);
-			close(l->fd);
+			(void)peer_write(&l->out, l->fd, l->tls);
 		}
-		linebuf_free(&l->in);
+		link_close_fd(l);	/* and its TLS, with close_notify */
 		outbuf_free(&l->out);
 		store_cursor_stop(&l->cur);	/* they are in the store's list */
 		store_cursor_stop(&l->rep);

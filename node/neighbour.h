@@ -1,8 +1,8 @@
 /*
- * neighbour.h -- one struct neighbour for each server of the herd this one
- * may link with: a configured neighbour, or a server at the other end of a
- * rescue link (rescue.c).  peer.c owns them, one slot per server of the
- * herd (peer_ctx.nbs, by the server's index), so that a neighbour is found
+ * neighbour.h -- one struct neighbour for each server of the herd (this
+ * one's own slot is never used): a configured neighbour, a server at the
+ * other end of a rescue link (rescue.c), or none yet.  peer.c owns them,
+ * one slot per server of the herd (peer_ctx.nbs, by the server's index), so that a neighbour is found
  * by a record's src or a name without a search.  It holds what belongs to
  * the neighbour rather than to one connection: which of our two streams
  * exist (ours to it, link.c; its to us, pconn.c), the broadcast tree's
@@ -32,7 +32,8 @@ struct tree_miss {
 
 /*
  * The tree's receiving side: the neighbour's stream to us
- * (herd-protocol(7) BROADCAST), reset at each FROM.  Marks from notices
+ * (herd-protocol(7) BROADCAST), reset when its connection closes and
+ * at each FROM.  Marks from notices
  * are candidates first: one becomes the mark PEER_SETTLE_S after it was
  * seen, so that a record on its way by another link (in another order)
  * has come by then, or its loss has shown.

@@ -192,6 +192,8 @@ main(int argc, char *argv[])
 	    status_inherited_fd(NOTIFY_PLACES_ENV), err, sizeof(err)) == -1) {
 		return node_fail(HERD_EXIT_CONFIG, "places", err);
 	}
+	if (peer_tls_init(&node_conf, self, err, sizeof(err)) == -1)
+		return node_fail(HERD_EXIT_CONFIG, "peer_tls", err);
 	if (client_init(loop, self, err, sizeof(err)) == -1 ||
 	    peer_init(loop, &node_conf, self, err, sizeof(err)) == -1) {
 		return node_fail(1, "listen", err);

@@ -11,6 +11,7 @@
  * running while neither side changed (herd-protocol(7)).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,24 +57,72 @@ pconn_close(struct pconn *p, const char *why)
 {
 	struct neighbour	*nb = p->nb;
 	int			 streaming = p->have_from;
+	int			 was_in = nb != NULL && nb->in == p;
 
 	if (p->srv != NULL)
 		log_warnx("peer %s (%s) dropped: %s", p->srv->name, p->addr,
 		    why);
-	else
+	else if (!p->warned)
 		log_notice("peer connection from %s closed: %s", p->addr, why);
+	else		/* said once already (pconn_warn) */
+		log_debug("peer connection from %s closed: %s", p->addr, why);
 	ev_io_stop(peer_ctx.loop, &p->rio);
 	ev_io_stop(peer_ctx.loop, &p->wio);
 	ev_timer_stop(peer_ctx.loop, &p->timer);
+	if (p->tls != NULL) {
+		ptls_close_notify(p->tls);
+		ptls_free(p->tls);
+	}
 	close(p->fd);
 	linebuf_free(&p->in);
 	outbuf_free(&p->out);
 	LIST_REMOVE(p, entry);
 	free(p);
-	if (nb != NULL && nb->in == p) {
+	if (was_in) {
 		nb->in = NULL;
 		peer_ctx.ops.in_gone(nb, streaming, pconn_stopping);
 	}
+}
+
+/*
+ * Some of p's output waits: for the socket to be writable, or over TLS
+ * for what ptls_want says (a write that waits to read is the read
+ * callback's to go on with).
+ */
+static void
+pconn_wait_write(struct pconn *p)
+{
+	if (p->tls == NULL || (ptls_want(p->tls) & EV_WRITE))
+		ev_io_start(peer_ctx.loop, &p->wio);
+}
+
+/*
+ * A refusal seen on the listening side, which a neighbour that redials
+ * repeats every few seconds: a warning the first time in a minute, then
+ * only at debug.
+ */
+static void
+pconn_warn(struct pconn *p, const char *fmt, ...)
+{
+	static char		 last[256];
+	static ev_tstamp	 last_at;
+	ev_tstamp		 now = ev_now(peer_ctx.loop);
+	char			 why[256];
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	p->warned = 1;
+	if (strcmp(last, why) == 0 && now - last_at < 60.0) {
+		log_debug("peer connection from %s: %s", p->addr, why);
+		return;
+	}
+	snprintf(last, sizeof(last), "%s", why);
+	last_at = now;
+	log_warnx("peer connection from %s%s%s (the same again within a "
+	    "minute is logged at debug)", p->addr, why[0] == '(' ? " " : ": ",
+	    why);
 }
 
 int
@@ -84,7 +133,7 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 	if (log)
 		log_line(p->tag_sent, buf, len - 1);
 	if (outbuf_add(&p->out, buf, len) == -1 ||
-	    (rc = peer_write(&p->out, p->fd)) == -1) {
+	    (rc = peer_write(&p->out, p->fd, p->tls)) == -1) {
 		pconn_close(p, "write failed");
 		return -1;
 	}
@@ -93,7 +142,7 @@ pconn_send(struct pconn *p, const char *buf, size_t len, int log)
 		return -1;
 	}
 	if (rc == 1)
-		ev_io_start(peer_ctx.loop, &p->wio);
+		pconn_wait_write(p);
 	return 0;
 }
 
@@ -102,11 +151,11 @@ pconn_queue(struct pconn *p, const char *buf, size_t len, int log)
 {
 	if (log)
 		log_line(p->tag_sent, buf, len - 1);
-	if (outbuf_add(&p->out, buf, len) == -1)
+	if (outbuf_add(&p->out, buf, len) == -1) {
 		p->closing = 1;		/* out of memory: close it */
-	else if (peer_write(&p->out, p->fd) == 0)
-		return;
-	ev_io_start(peer_ctx.loop, &p->wio);
+		ev_io_start(peer_ctx.loop, &p->wio);
+	} else if (peer_write(&p->out, p->fd, p->tls) != 0)
+		pconn_wait_write(p);	/* or the write callback closes it */
 }
 
 static int
@@ -176,18 +225,17 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 
 	if (msg->version == PROTO_VERSION && msg->nonce.len == 0) {
 		if (peer_ctx.secret != NULL) {
-			log_warnx("peer connection from %s (says it is %.*s): "
-			    "refused: a version 1 HELLO, without "
-			    "authentication, but this herd has a secret",
-			    p->addr, (int)msg->from.len, msg->from.p);
+			pconn_warn(p, "(says it is %.*s): refused: a version "
+			    "1 HELLO, without authentication, but this herd "
+			    "has a secret", (int)msg->from.len, msg->from.p);
 			return pconn_refuse(p, "authentication required");
 		}
 	} else if (msg->version == PROTO_VERSION_AUTH && msg->nonce.len > 0) {
 		if (peer_ctx.secret == NULL) {
-			log_warnx("peer connection from %s (says it is %.*s): "
-			    "refused: a version 2 (authenticated) HELLO, but "
-			    "no secret is configured here", p->addr,
-			    (int)msg->from.len, msg->from.p);
+			pconn_warn(p, "(says it is %.*s): refused: a version "
+			    "2 (authenticated) HELLO, but no secret is "
+			    "configured here", (int)msg->from.len,
+			    msg->from.p);
 			return pconn_refuse(p, "no secret configured here");
 		}
 	} else
@@ -199,6 +247,10 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 	if ((srv = conf_server(peer_ctx.conf, name)) == NULL ||
 	    srv == peer_ctx.self)
 		return pconn_refuse(p, "not a neighbour");
+	if (p->tls != NULL && ptls_check_name(p->tls, name) == -1) {
+		pconn_warn(p, "%s", ptls_error(p->tls));
+		return pconn_refuse(p, "its certificate does not name it");
+	}
 	/* a server of the herd cut off from its own: rescue_links */
 	if (!conf_linked(peer_ctx.conf, peer_ctx.self, srv)) {
 		if (!msg->rescue || peer_ctx.conf->rescue_links == 0)
@@ -222,24 +274,42 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 	return pconn_send(p, buf, (size_t)n, 1);
 }
 
-/* AUTH: the MAC of its HELLO's names and both nonces, under the secret. */
+/*
+ * AUTH: the MAC of its HELLO's names and both nonces, under a key of our
+ * keyring (bound to the TLS session, if any): the first dials, but any
+ * may be the dialler's while a key is rotated (herd.ini(5)).  OK's MAC is
+ * under the same key.
+ */
 static int
 pconn_auth(struct pconn *p, const struct proto_peer *msg)
 {
-	char	 mac[PROTO_MAC_HEX + 1], buf[HERD_NAME_MAX + PROTO_MAC_HEX + 16];
-	int	 n;
+	char		 mac[PROTO_MAC_HEX + 1];
+	char		 buf[HERD_NAME_MAX + PROTO_MAC_HEX + 16];
+	struct herd_key	 k;
+	size_t		 i;
+	int		 n, ok = 0;
 
-	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-link",
-	    p->claim->name, peer_ctx.self->name, p->nonce_d, p->nonce_l) == -1)
-		return pconn_refuse(p, "internal error");
-	if (!proto_mac_eq(&msg->mac, mac)) {
-		log_warnx("peer connection from %s (says it is %s): "
-		    "authentication failed: a wrong MAC (another secret, or "
-		    "not %s)", p->addr, p->claim->name, p->claim->name);
+	for (i = 0; i < peer_ctx.keys.n && !ok; i++) {
+		if (peer_mac_key(p->tls, i, &k) == -1 ||
+		    proto_mac(mac, k.b, k.len, "herd-link", p->claim->name,
+		    peer_ctx.self->name, p->nonce_d, p->nonce_l) == -1) {
+			explicit_bzero(&k, sizeof(k));
+			return pconn_refuse(p, "internal error");
+		}
+		ok = proto_mac_eq(&msg->mac, mac);
+		if (!ok)
+			explicit_bzero(&k, sizeof(k));
+	}
+	if (!ok) {
+		pconn_warn(p, "(says it is %s): authentication failed: a "
+		    "wrong MAC (another secret, or not %s)", p->claim->name,
+		    p->claim->name);
 		return pconn_refuse(p, "authentication failed");
 	}
-	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-ok",
-	    peer_ctx.self->name, p->claim->name, p->nonce_l, p->nonce_d) == -1)
+	n = proto_mac(mac, k.b, k.len, "herd-ok", peer_ctx.self->name,
+	    p->claim->name, p->nonce_l, p->nonce_d);
+	explicit_bzero(&k, sizeof(k));
+	if (n == -1)
 		return pconn_refuse(p, "internal error");
 	n = snprintf(buf, sizeof(buf), "OK %d %s %s\n", PROTO_VERSION_AUTH,
 	    peer_ctx.self->name, mac);
@@ -368,8 +438,12 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	}
 }
 
-/* Handle the lines buffered (unless the journal is failing). */
-static void
+/*
+ * Handle the lines buffered (unless the journal is failing); then, over
+ * TLS, go on with what TLS holds already (the socket will not tell of it)
+ * and with a write that waited to read.  -1 when p is gone or closing.
+ */
+static int
 pconn_lines(struct pconn *p)
 {
 	const char	*line;
@@ -378,26 +452,77 @@ pconn_lines(struct pconn *p)
 	while (!p->closing && !pconn_paused &&
 	    linebuf_next(&p->in, &line, &len))
 		if (pconn_line(p, line, len) == -1)
-			return;
+			return -1;
+	if (p->tls == NULL || p->closing)
+		return 0;
+	if (ptls_pending(p->tls) && !pconn_paused)
+		ev_feed_event(peer_ctx.loop, &p->rio, EV_READ);
+	if (outbuf_len(&p->out) > 0 && !ev_is_active(&p->wio))
+		ev_feed_event(peer_ctx.loop, &p->wio, EV_WRITE);
+	return 0;
+}
+
+/* The TLS handshake goes on: -1 when it failed (p is closed). */
+static int
+pconn_tls_step(struct pconn *p)
+{
+	char	 why[256];
+
+	switch (ptls_handshake(p->tls)) {
+	case -1:
+		snprintf(why, sizeof(why), "TLS: %s", ptls_error(p->tls));
+		pconn_warn(p, "%s", why);
+		pconn_close(p, why);
+		return -1;
+	case 0:
+		if (ptls_want(p->tls) & EV_WRITE)
+			ev_io_start(peer_ctx.loop, &p->wio);
+		else
+			ev_io_stop(peer_ctx.loop, &p->wio);
+		return 0;
+	}
+	p->handshaking = 0;
+	ev_io_stop(peer_ctx.loop, &p->wio);
+	log_info("peer connection from %s: TLS up (%s, %s, %s)", p->addr,
+	    ptls_key_name(p->tls), ptls_cipher(p->tls), ptls_group(p->tls));
+	return 0;
 }
 
 static void
 pconn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct pconn	*p = w->data;
+	char		 why[256];
 	ssize_t		 n;
 
 	(void)loop;
 	(void)revents;
-	n = linebuf_fill(&p->in, p->fd);
+	if (p->handshaking && (pconn_tls_step(p) == -1 || p->handshaking))
+		return;
+	n = p->tls != NULL ? ptls_linebuf_fill(p->tls, &p->in) :
+	    linebuf_fill(&p->in, p->fd);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (n == -1 && p->tls != NULL && errno == EPROTO) {
+		snprintf(why, sizeof(why), "TLS: %s", ptls_error(p->tls));
+		pconn_close(p, why);
+		return;
+	}
 	if (n == -1 || n == 0 || n == -2) {
 		pconn_close(p, n == 0 ? "closed" : n == -2 ? "line too long" :
 		    strerror(errno));
 		return;
 	}
-	pconn_lines(p);
+	/* a plain-text port's first bytes, a TLS ClientHello: say so */
+	if (p->tls == NULL && p->srv == NULL && p->claim == NULL &&
+	    ptls_is_hello(p->in.buf + p->in.off, p->in.len - p->in.off)) {
+		pconn_warn(p, "a TLS handshake: the neighbour has peer_tls on, "
+		    "and this server peer_tls off or no key");
+		(void)pconn_refuse(p, "this port speaks plain text "
+		    "(peer_tls off or no key here)");
+		return;
+	}
+	(void)pconn_lines(p);
 }
 
 static void
@@ -407,7 +532,11 @@ pconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int		 rc;
 
 	(void)revents;
-	if ((rc = peer_write(&p->out, p->fd)) == -1) {
+	if (p->handshaking) {
+		(void)pconn_tls_step(p);
+		return;
+	}
+	if ((rc = peer_write(&p->out, p->fd, p->tls)) == -1) {
 		pconn_close(p, strerror(errno));
 		return;
 	}
@@ -415,7 +544,8 @@ pconn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, &p->wio);
 		if (p->closing)
 			pconn_close(p, "refused");
-	}
+	} else if (p->tls != NULL && !(ptls_want(p->tls) & EV_WRITE))
+		ev_io_stop(loop, &p->wio);	/* it waits to read */
 }
 
 static void
@@ -424,7 +554,10 @@ pconn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct pconn	*p = w->data;
 
 	(void)revents;
-	if (p->srv == NULL)
+	if (p->srv == NULL && p->handshaking) {
+		pconn_warn(p, "TLS: no handshake in %.0f s", PEER_CONNECT_S);
+		pconn_close(p, "no TLS handshake in time");
+	} else if (p->srv == NULL)
 		pconn_close(p, p->claim == NULL ? "no HELLO in time" :
 		    "no AUTH in time");
 	else if (ev_now(loop) - p->last_rx > PEER_IDLE_S && !pconn_paused)
@@ -449,7 +582,7 @@ pconn_pause(int paused)
 		}
 		p->last_rx = ev_now(peer_ctx.loop);
 		ev_io_start(peer_ctx.loop, &p->rio);
-		pconn_lines(p);
+		(void)pconn_lines(p);
 	}
 }
 
@@ -464,6 +597,15 @@ pconn_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 		return;
 	}
 	p->fd = fd;
+	if (peer_ctx.tls != NULL) {
+		if ((p->tls = ptls_new(peer_ctx.tls, fd, 0, NULL)) == NULL) {
+			log_warnx("peer accept: out of memory");
+			close(fd);
+			free(p);
+			return;
+		}
+		p->handshaking = 1;
+	}
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	pconn_tags(p);
 	linebuf_init(&p->in, PEER_LINE_MAX);

@@ -23,6 +23,8 @@ struct neighbour;
 struct pconn {
 	LIST_ENTRY(pconn) entry;	/* in pconns (pconn.c) */
 	int		 fd;
+	struct ptls	*tls;		/* TLS on fd; NULL: plain text */
+	int		 handshaking;	/* its TLS handshake is not over */
 	ev_io		 rio, wio;
 	ev_timer	 timer;
 	char		 addr[64];
@@ -37,6 +39,7 @@ struct pconn {
 	struct outbuf	 out;
 	ev_tstamp	 last_rx;
 	int		 closing;	/* ERROR sent: close once written */
+	int		 warned;	/* its refusal was logged (pconn_warn) */
 	int		 rescue;	/* a rescue link's (rescue.c) */
 	int		 have_from;	/* FROM seen: SEQ lines are marks */
 	int		 full;		/* we asked for all (SINCE of epoch 0) */

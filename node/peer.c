@@ -28,7 +28,9 @@
 #include "pconn.h"
 #include "peer.h"
 #include "peer_ctx.h"
+#include "keyring.h"
 #include "proto.h"
+#include "ptls.h"
 #include "rescue.h"
 #include "tree.h"
 
@@ -185,6 +187,40 @@ peer_neighbours(char *err, size_t errlen)
 }
 
 int
+peer_tls_init(const struct herd_conf *conf, const struct herd_server *self,
+    char *err, size_t errlen)
+{
+	char	 e[512];
+
+	peer_ctx.keys = conf->keys;
+	peer_ctx.secret = conf->keys.n > 0 ? conf->secret : NULL;
+	if (conf->tls.on && (conf->keys.n > 0 || conf->tls.cert[0] != '\0')) {
+		if ((peer_ctx.tls = ptls_ctx_new(conf, self->name, e,
+		    sizeof(e))) == NULL) {
+			snprintf(err, errlen, "%s", e);
+			return -1;
+		}
+		log_notice("peer links speak TLS 1.3, authenticated by %s",
+		    ptls_ctx_mode(peer_ctx.tls) == PTLS_CERT ? "certificates" :
+		    "the herd's keyring (TLS external PSK)");
+	} else if (conf->tls.on)
+		log_warnx("peer_tls is on, but there is no secret and no "
+		    "certificate: peer links are plain text");
+	else
+		log_notice("peer_tls = off: peer links are plain text");
+	if (peer_ctx.secret != NULL)
+		log_notice("peer links are authenticated with the herd's "
+		    "secret (protocol version %d, %zu key%s)",
+		    PROTO_VERSION_AUTH, conf->keys.n, conf->keys.n == 1 ? "" :
+		    "s");
+	else if (peer_ctx.tls == NULL)
+		log_warnx("no secret_file and no HERD_SECRET: peer links are "
+		    "not authenticated (anyone who reaches port %u can pose "
+		    "as a neighbour)", self->peer_port);
+	return 0;
+}
+
+int
 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
     const struct herd_server *self, char *err, size_t errlen)
 {
@@ -194,18 +230,6 @@ peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	peer_ctx.ops = peer_ops;
 	if (peer_neighbours(err, errlen) == -1)
 		return -1;
-	if (conf->secret_len > 0) {
-		peer_ctx.secret = conf->secret;
-		peer_ctx.secret_len = conf->secret_len;
-		log_notice("peer links are authenticated with the herd's secret "
-		    "(protocol version %d)", PROTO_VERSION_AUTH);
-	} else {
-		peer_ctx.secret = NULL;
-		peer_ctx.secret_len = 0;
-		log_warnx("no secret_file and no HERD_SECRET: peer links are "
-		    "not authenticated (anyone who reaches port %u can pose "
-		    "as a neighbour)", self->peer_port);
-	}
 	journal_on_recover(peer_recovered);
 	if (listener_start(&peer_listener, loop, self->host, self->peer_port,
 	    "peer", pconn_accept_cb, err, errlen) == -1)
@@ -231,4 +255,8 @@ peer_shutdown(void)
 		tree_stop(&peer_ctx.nbs[i]);
 	free(peer_ctx.nbs);
 	peer_ctx.nbs = NULL;
+	if (peer_ctx.tls != NULL)
+		ptls_ctx_free(peer_ctx.tls);	/* after every link's */
+	peer_ctx.tls = NULL;
+	keyring_clear(&peer_ctx.keys);
 }

@@ -12,6 +12,14 @@ struct ev_loop;
 struct herd_conf;
 struct herd_server;
 
+/*
+ * The peer links' TLS context (peer_tls, the keyring or certificates) and
+ * keys, before peer_init: -1 with err when they do not load (a
+ * configuration error).
+ */
+int	 peer_tls_init(const struct herd_conf *conf,
+	    const struct herd_server *self, char *err, size_t errlen);
+
 /* Listen on the peer port and start dialling the neighbours. */
 int	 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	    const struct herd_server *self, char *err, size_t errlen);

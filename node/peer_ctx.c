@@ -54,6 +54,32 @@ peer_text(char *dst, size_t size, const struct proto_field *f)
 }
 
 int
+peer_mac_key(struct ptls *t, size_t i, struct herd_key *out)
+{
+	unsigned char	 b[PTLS_BINDING_LEN];
+	char		 bhex[2 * PTLS_BINDING_LEN + 1], mac[PROTO_MAC_HEX + 1];
+	const struct herd_key *k;
+
+	if (i >= peer_ctx.keys.n)
+		return -1;
+	k = &peer_ctx.keys.key[i];
+	if (t == NULL) {
+		*out = *k;
+		return 0;
+	}
+	if (ptls_binding(t, b) == -1)
+		return -1;
+	proto_hex(bhex, b, sizeof(b));
+	if (proto_mac(mac, k->b, k->len, "herd-bind", bhex, "-", "-",
+	    "-") == -1)
+		return -1;
+	memcpy(out->b, mac, PROTO_MAC_HEX);
+	out->len = PROTO_MAC_HEX;
+	explicit_bzero(mac, sizeof(mac));
+	return 0;
+}
+
+int
 peer_hello_line(char *buf, size_t size, const struct herd_server *to,
     char *nonce_d, int rescue)
 {
@@ -73,11 +99,11 @@ peer_hello_line(char *buf, size_t size, const struct herd_server *to,
 
 int
 peer_auth_line(char *buf, size_t size, const struct herd_server *to,
-    const char *nonce_d, const char *nonce_l)
+    const char *nonce_d, const char *nonce_l, const struct herd_key *k)
 {
 	char	 mac[PROTO_MAC_HEX + 1];
 
-	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-link",
+	if (proto_mac(mac, k->b, k->len, "herd-link",
 	    peer_ctx.self->name, to->name, nonce_d, nonce_l) == -1)
 		return -1;
 	snprintf(buf, size, "AUTH %s\n", mac);
@@ -86,8 +112,8 @@ peer_auth_line(char *buf, size_t size, const struct herd_server *to,
 
 int
 peer_ok_check(const struct herd_server *to, int hello, int auth,
-    const char *nonce_d, const char *nonce_l, const struct proto_peer *msg,
-    char *why, size_t whylen)
+    const char *nonce_d, const char *nonce_l, const struct herd_key *k,
+    const struct proto_peer *msg, char *why, size_t whylen)
 {
 	char	 mac[PROTO_MAC_HEX + 1];
 
@@ -99,7 +125,7 @@ peer_ok_check(const struct herd_server *to, int hello, int auth,
 	if (!auth || msg->version != PROTO_VERSION_AUTH ||
 	    !proto_field_eq(&msg->from, to->name))
 		return -1;
-	if (proto_mac(mac, peer_ctx.secret, peer_ctx.secret_len, "herd-ok",
+	if (proto_mac(mac, k->b, k->len, "herd-ok",
 	    to->name, peer_ctx.self->name, nonce_l, nonce_d) == -1) {
 		snprintf(why, whylen, "could not compute the MAC");
 		return -1;

@@ -20,6 +20,7 @@
 #include "counters.h"
 #include "linebuf.h"
 #include "proto.h"
+#include "ptls.h"
 
 /* The peer links' limits and times (herd-protocol(7)). */
 #define PEER_LINE_MAX		(160 * 1024)
@@ -78,7 +79,7 @@ struct peer_ops {
 	/* Once a second while its connection is up. */
 	void	(*in_tick)(struct neighbour *nb);
 	/*
-	 * Its connection to us is closing (nb->in is NULL again): streaming
+	 * Its connection to us has closed (nb->in is NULL again): streaming
 	 * says whether it had sent FROM; quiet, that every connection is being
 	 * dropped (no wave, no grafts).
 	 */
@@ -92,8 +93,11 @@ struct peer_ctx {
 	struct ev_loop			*loop;
 	const struct herd_conf		*conf;
 	const struct herd_server	*self;
-	const char			*secret;	/* NULL: version 1 */
-	size_t				 secret_len;
+	const char			*secret;	/* NULL: no keyring, version 1 */
+	struct herd_keyring		 keys;		/* the keyring: the first
+							   dials, all are accepted
+							   (peer_rekey) */
+	struct ptls_ctx			*tls;		/* NULL: plain text */
 	struct peer_ops			 ops;		/* filled by peer_init */
 	struct neighbour		*nbs;		/* one per server of the
 							   herd, by index (peer.c) */
@@ -121,33 +125,43 @@ int	 peer_nonce(char *out);
 void	 peer_text(char *dst, size_t size, const struct proto_field *f);
 
 /*
+ * The key of the herd handshake's MACs on a connection (herd-protocol(7)):
+ * the keyring's key i, and over TLS (t not NULL) the HMAC under it of the
+ * TLS session's binding, so that the proofs hold only on this TLS
+ * session.  0, or -1 (no such key, or no binding).
+ */
+int	 peer_mac_key(struct ptls *t, size_t i, struct herd_key *out);
+
+/*
  * The dialler's handshake lines, with their newline: HELLO (a fresh nonce
  * in nonce_d with a secret; RESCUE last for a rescue link) and AUTH for
- * the listener's nonce.  0 or -1.
+ * the listener's nonce, under the MAC key k.  0 or -1.
  */
 int	 peer_hello_line(char *buf, size_t size, const struct herd_server *to,
 	    char *nonce_d, int rescue);
 int	 peer_auth_line(char *buf, size_t size, const struct herd_server *to,
-	    const char *nonce_d, const char *nonce_l);
+	    const char *nonce_d, const char *nonce_l, const struct herd_key *k);
 
 /*
  * Check the listener's OK (hello: we sent HELLO and no AUTH; auth: we sent
- * AUTH).  0 when the link is accepted; -1 refused, -2 its proof is wrong
- * (a wrong secret or an impostor), with the reason in why.
+ * AUTH, under the MAC key k).  0 when the link is accepted; -1 refused, -2
+ * its proof is wrong (a wrong secret or an impostor), with the reason in
+ * why.
  */
 int	 peer_ok_check(const struct herd_server *to, int hello, int auth,
-	    const char *nonce_d, const char *nonce_l,
+	    const char *nonce_d, const char *nonce_l, const struct herd_key *k,
 	    const struct proto_peer *msg, char *why, size_t whylen);
 
 /*
- * outbuf_write on a peer connection, its bytes counted (peer_bytes): the
- * one write of both sides.  outbuf_write's 0, 1 or -1.
+ * outbuf_write on a peer connection, over TLS when t is not NULL, its
+ * bytes counted (peer_bytes): the one write of both sides.  outbuf_write's
+ * 0, 1 or -1; after 1 over TLS, ptls_want says what to wait for.
  */
 static inline int
-peer_write(struct outbuf *ob, int fd)
+peer_write(struct outbuf *ob, int fd, struct ptls *t)
 {
 	size_t	 before = outbuf_len(ob);
-	int	 rc = outbuf_write(ob, fd);
+	int	 rc = t != NULL ? ptls_outbuf_write(t, ob) : outbuf_write(ob, fd);
 
 	counters[NOTIFY_C_PEER_BYTES] += before - outbuf_len(ob);
 	return rc;

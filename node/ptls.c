@@ -133,7 +133,13 @@ ptls_handshake_why(struct ptls *t, int sslerr)
 		snprintf(t->why, sizeof(t->why), "refused by the %s: %s%s",
 		    side, SSL_alert_desc_string_long(reason -
 		    SSL_AD_REASON_OFFSET), hint);
-	} else if (reason == SSL_R_UNSUPPORTED_PROTOCOL)
+	} else if (reason == SSL_R_WRONG_VERSION_NUMBER && !t->seen)
+		/* plain text that came too soon for ptls_sniff to see it */
+		snprintf(t->why, sizeof(t->why), "not TLS: the %s answered in "
+		    "plain text (%s)", side, t->dialler ? "peer_tls = off "
+		    "there, or a herd older than TLS" : "peer_tls = off there, "
+		    "a herd older than TLS, or not a herd server");
+	else if (reason == SSL_R_UNSUPPORTED_PROTOCOL)
 		snprintf(t->why, sizeof(t->why), "the %s does not speak TLS "
 		    "1.3 (unsupported protocol)", side);
 	else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)

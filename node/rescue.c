@@ -168,7 +168,11 @@ rescue_init(struct ev_loop *loop)
 void
 rescue_shutdown(void)
 {
+	size_t	 i;
+
 	if (rescue_st.on)
 		ev_timer_stop(peer_ctx.loop, &rescue_st.tick);
+	for (i = 0; peer_ctx.nbs != NULL && i < peer_ctx.conf->nservers; i++)
+		peer_ctx.nbs[i].rescue_in = peer_ctx.nbs[i].rescue_out = 0;
 	memset(&rescue_st, 0, sizeof(rescue_st));
 }

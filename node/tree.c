@@ -333,7 +333,7 @@ tree_graft_soon(struct neighbour *nb, int why)
 }
 
 /*
- * gone's stream carried live updates and is closing: graft the others'
+ * gone's stream carried live updates and has closed: graft the others'
  * lazy streams (from the loop, not here: a GRAFT's write may close one).
  */
 static void
@@ -367,7 +367,10 @@ tree_gone(struct neighbour *nb, int quiet)
 
 	tree_miss_clear(&nb->tree);
 	nb->tree.force = 0;
-	nb->tree.eager_in = 0;
+	nb->tree.eager_in = nb->tree.lazy_in = 0;
+	nb->tree.grafting = 0;
+	nb->tree.cand_at = nb->tree.next_at = 0;
+	nb->tree.last_prune = 0;
 	if (carried && !quiet)
 		tree_broken(nb);
 }
