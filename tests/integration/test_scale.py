@@ -184,7 +184,7 @@ def known(h, name, cid):
 
 def test_rescue(top):
     line = {"A": ["B"], "B": ["C"], "C": []}
-    h = Supervised(top, "rescue", line, herd="rescue_links = 1")  # on test
+    h = Supervised(top, "rescue", line, herd="rescue_links = 1")  # under test
     try:
         ok(h.up() is not None, "rescue: the line A-B-C is up")
         ok(wait_for(lambda: all(len(n.get("links") or []) == len(

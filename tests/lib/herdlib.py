@@ -149,7 +149,7 @@ def shipped_lines():
 DEFAULT_LINKS = mesh(shipped_lines())[1]
 
 
-# -- processes -----------------------------------------------------------------
+# -- processes ---------------------------------------------------------------
 
 def pid_alive(pid):
     """pid is a live process (a zombie counts as gone)."""
@@ -185,7 +185,7 @@ def sanitizer_report(text):
     return text[max(m.start() - 200, 0):][:3000] if m else ""
 
 
-# -- a client's requests ---------------------------------------------------------
+# -- a client's requests -----------------------------------------------------
 
 def pump(s, data, timeout, got):
     """Send data on s while reading what comes back into the list got (a
