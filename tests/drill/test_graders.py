@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_graders.py -- the drill course graders run, on the herd as shipped.
 
-etc/herd.ini with every default (Shipped: only ports and the data set's
+etc/herd.ini with every default (shipped.py: only ports and the data set's
 path differ).  For each of the ten pairs of the five servers: both are
 stopped, 0.3 s later an IAMAT goes to one of the three left and, at once
 (a few ms), a WHATSAT to each of them; every server still connected to the
@@ -21,41 +21,15 @@ its links since the case began), so that a failure says why.
 import itertools
 import os
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import shutil
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import herds
+from herdlib import LogTail, accepting, ask, wait_for
+from herds import Separate, Supervised
+from tap import ok
 
-from herdlib import accepting, wait_for              # noqa: E402
-from herdtest import Tap                             # noqa: E402
-from shipped import Shipped                          # noqa: E402
-import suptest                                       # noqa: E402
-
-NODE = os.environ.get("HERD_NODE", "")
-TAP = Tap()
 STAMP = [1700000000]
-
-
-def ask(port, line, timeout=5):
-    """One request, as graders send it: connect, send, half-close, read
-    to EOF.  The reply, or None when the server could not be reached."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout) as s:
-            s.settimeout(timeout)
-            s.sendall(line.encode())
-            s.shutdown(socket.SHUT_WR)
-            buf = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    return buf.decode(errors="replace")
-                buf += d
-    except OSError:
-        return None
 
 
 def case(h, down, origin, live, label, logs):
@@ -89,80 +63,42 @@ def case(h, down, origin, live, label, logs):
     return misses
 
 
-class Separate:
-    """herd-node processes started by hand from the shipped herd.ini."""
+def wait_up(h, names):
+    return wait_for(lambda: all(accepting(h.port[n], 0.2) for n in names), 10)
 
-    def __init__(self, top, sub="separate"):
-        self.dir = os.path.join(top, sub)
-        self.h = Shipped(self.dir)
-        self.procs = {}
-        self.mark = {}
 
-    def start(self, name):
-        with open(os.path.join(self.dir, name + ".stderr"), "ab") as err:
-            self.procs[name] = subprocess.Popen(
-                [NODE, "-f", self.h.conf, name], stdout=subprocess.DEVNULL,
-                stderr=err)
+class Marks:
+    """Each server's log since the case began (mark()), its lines about
+    links."""
 
-    def wait_up(self, names):
-        return wait_for(lambda: all(
-            accepting(self.h.port[n], 0.2) for n in names), 10)
+    def __init__(self, h):
+        self.h = h
+        self.tails = {}
 
-    def kill(self, name, sig):
-        p = self.procs[name]
-        p.send_signal(sig)
-        p.wait(10)
-
-    def log_mark(self):
-        for n in self.h.names:
-            try:
-                self.mark[n] = os.path.getsize(self.log_path(n))
-            except OSError:
-                self.mark[n] = 0
-
-    def log_path(self, n):
-        return os.path.join(self.dir, "log", n + ".log")
+    def mark(self):
+        self.tails = {n: LogTail(self.h.log_path(n)) for n in self.h.names}
 
     def logs(self, n):
-        try:
-            with open(self.log_path(n), "rb") as f:
-                f.seek(self.mark.get(n, 0))
-                text = f.read().decode(errors="replace")
-        except OSError:
-            return []
-        return [ln for ln in text.splitlines() if "link" in ln or
-                "peer" in ln or "EAGER" in ln or "tree" in ln][-40:]
-
-    def stop(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        errs = ""
-        for n in self.h.names:
-            try:
-                with open(os.path.join(self.dir, n + ".stderr")) as f:
-                    errs += f.read()
-            except OSError:
-                pass
-        return errs
+        return [ln for ln in self.tails[n].text().splitlines()
+                if "link" in ln or "peer" in ln or "EAGER" in ln or
+                "tree" in ln][-40:]
 
 
-def drill(label, runner, stop_pair, start_pair, rounds):
+def drill(label, h, stop_pair, start_pair, rounds):
     """rounds: what each round passes to stop_pair.  Returns the misses."""
-    h = runner.h
+    marks = Marks(h)
     cases, misses = 0, []
     for rnd in rounds:
         for i, pair in enumerate(itertools.combinations(h.names, 2)):
             live = [n for n in h.names if n not in pair]
             origin = live[(i + cases) % len(live)]
-            runner.log_mark()
+            marks.mark()
             stop_pair(pair, rnd)
             time.sleep(0.3)
             # under herdd a killed worker may be back by now: count only
             # the servers connected through those not killed
-            m = case(h, pair, origin, live, "%s %s" % (label, getattr(rnd, "name", rnd)),
-                     runner.logs)
+            m = case(h, pair, origin, live, "%s %s" % (
+                label, getattr(rnd, "name", rnd)), marks.logs)
             cases += 1
             misses += m
             start_pair(pair, rnd)
@@ -171,153 +107,82 @@ def drill(label, runner, stop_pair, start_pair, rounds):
 
 
 def test_separate(top):
-    r = Separate(top)
+    h = Separate(top=top, label="separate", shipped=True)
     try:
-        for n in r.h.names:
-            r.start(n)
-        ok = r.wait_up(r.h.names)
-        TAP.ok(ok, "separate: the shipped herd's five herd-node processes "
-               "listen")
+        for n in h.names:
+            h.start(n, wait=False)
+        ok(wait_up(h, h.names), "separate: the shipped herd's five "
+           "herd-node processes listen")
         time.sleep(1.0)     # the links come up
 
         def stop_pair(pair, sig):
             for n in pair:
-                r.kill(n, sig)
+                h.kill(n, sig)
 
         def start_pair(pair, sig):
             for n in pair:
-                r.start(n)
-            r.wait_up(pair)
+                h.start(n, wait=False)
+            wait_up(h, pair)
 
         k = signal.SIGKILL
         t = signal.SIGTERM
         t0 = time.monotonic()
-        cases, misses = drill("separate", r, stop_pair, start_pair,
+        cases, misses = drill("separate", h, stop_pair, start_pair,
                               (k, t, k, t))
-        TAP.ok(cases == 40 and not misses, "separate: two of five killed "
-               "(SIGKILL, SIGTERM), an IAMAT 0.3 s later and at once a "
-               "WHATSAT at the others: %d misses in %d cases (%.0f s)"
-               % (len(misses), cases, time.monotonic() - t0), str(misses))
+        ok(cases == 40 and not misses, "separate: two of five killed "
+           "(SIGKILL, SIGTERM), an IAMAT 0.3 s later and at once a "
+           "WHATSAT at the others: %d misses in %d cases (%.0f s)"
+           % (len(misses), cases, time.monotonic() - t0), str(misses))
     finally:
-        errs = r.stop()
-        TAP.ok("Sanitizer" not in errs and "runtime error" not in errs,
-               "separate: no sanitizer reports", errs[-3000:])
-
-
-class Supervised(Separate):
-    """The shipped herd under herdd."""
-
-    def __init__(self, top):
-        Separate.__init__(self, top, "herdd")
-        self.sock = os.path.join(self.dir, "herd.sock")
-        self.proc = None
-
-    def ctl(self, *args):
-        r = subprocess.run([suptest.HERDCTL, "-s", self.sock] + list(args),
-                           capture_output=True, text=True, timeout=60)
-        return r.returncode, r.stdout + r.stderr
-
-    def pids(self):
-        import json
-        rc, out = self.ctl("-j", "status")
-        if rc != 0:
-            return {}
-        return {n["name"]: n for n in json.loads(out)["nodes"]}
-
-    def start_herd(self):
-        self.err = open(os.path.join(self.dir, "herdd.stderr"), "w")
-        self.proc = subprocess.Popen(
-            [suptest.HERDD, "-f", self.h.conf],
-            env=dict(os.environ, HERD_NODE=NODE), stdout=self.err,
-            stderr=self.err)
-        return wait_for(lambda: (lambda s: s and all(
-            v["state"] == "running" for v in s.values()))(self.pids()), 20)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.err.close()
-        errs = ""
-        for n in ["herdd"] + self.h.names:
-            for path in (os.path.join(self.dir, n + ".stderr"),
-                         os.path.join(self.dir, "log", n + ".log")):
-                try:
-                    with open(path, errors="replace") as f:
-                        errs += f.read()
-                except OSError:
-                    pass
-        return errs
+        h.stop()
 
 
 def test_herdd(top):
-    r = Supervised(top)
+    h = Supervised(top, "herdd", shipped=True)
     try:
-        TAP.ok(r.start_herd(), "herdd: the shipped herd is running")
+        h.start()
+        ok(wait_for(h.all_running, 20), "herdd: the shipped herd is running")
         time.sleep(1.0)     # the links come up
 
         def stop_pair(pair, how):
             if how == "stop":
-                rc, out = r.ctl("stop", *pair)
+                rc, out, err = h.ctl("stop", *pair, json_out=False)
                 if rc != 0:
-                    print("# herdctl stop: %s" % out)
+                    print("# herdctl stop: %s" % (out + err))
                 return
-            st = r.pids()
+            st = h.status() or {}
             for n in pair:
                 if st.get(n, {}).get("pid"):
                     os.kill(st[n]["pid"], getattr(signal, how))
 
         def start_pair(pair, how):
             if how == "stop":
-                rc, out = r.ctl("start", *pair)
+                rc, out, err = h.ctl("start", *pair, json_out=False)
                 if rc != 0:
-                    print("# herdctl start: %s" % out)
+                    print("# herdctl start: %s" % (out + err))
             wait_for(lambda: (lambda s: all(
                 s.get(n, {}).get("state") == "running" for n in pair))(
-                r.pids()), 20)
-            r.wait_up(pair)
+                h.status() or {}), 20)
+            wait_up(h, pair)
 
         t0 = time.monotonic()
-        cases, misses = drill("herdd", r, stop_pair, start_pair,
+        cases, misses = drill("herdd", h, stop_pair, start_pair,
                               ("stop", "SIGKILL", "SIGTERM", "stop"))
-        TAP.ok(cases == 40 and not misses, "herdd: two of five stopped "
-               "(herdctl stop) or killed (SIGKILL, SIGTERM: herdd restarts "
-               "them), "
-               "an IAMAT 0.3 s later and at once a WHATSAT at the others: "
-               "%d misses in %d cases (%.0f s)" % (
-                   len(misses), cases, time.monotonic() - t0), str(misses))
-        st = r.pids()
-        TAP.ok(st and all(v["state"] == "running" for v in st.values()),
-               "herdd: every worker running after the drill",
-               str({n: v["state"] for n, v in st.items()}))
+        ok(cases == 40 and not misses, "herdd: two of five stopped "
+           "(herdctl stop) or killed (SIGKILL, SIGTERM: herdd restarts "
+           "them), an IAMAT 0.3 s later and at once a WHATSAT at the "
+           "others: %d misses in %d cases (%.0f s)" % (
+               len(misses), cases, time.monotonic() - t0), str(misses))
+        st = h.status() or {}
+        ok(st and all(v["state"] == "running" for v in st.values()),
+           "herdd: every worker running after the drill",
+           str({n: v["state"] for n, v in st.items()}))
     finally:
-        errs = r.stop()
-        TAP.ok("Sanitizer" not in errs and "runtime error" not in errs,
-               "herdd: no sanitizer reports", errs[-3000:])
+        h.stop()
 
 
 def main():
-    if not NODE or not os.access(NODE, os.X_OK):
-        print("1..0 # SKIP HERD_NODE not given")
-        return 77
-    top = tempfile.mkdtemp(prefix="herd-drill-")
-    try:
-        for t in (test_separate, test_herdd):
-            if t is test_herdd and not (suptest.HERDD and suptest.HERDCTL):
-                continue
-            try:
-                t(top)
-            except Exception as e:
-                import traceback
-                TAP.ok(False, "%s: %r" % (t.__name__, e),
-                       traceback.format_exc())
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
-    return TAP.plan()
+    return herds.main((test_separate, test_herdd), "herd-drill-", limit=600)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ defaults as shipped.
            replies: herdctl status still answers, and herdd closes that
            connection once it has neither sent nor read for 5 s.
 
-The lost/stale lines are test_fault.py's (its Verdict, converge, report).
+The lost/stale lines are faultlib.py's (its Verdict, converge, report).
 
     meson test -C build drill --print-errorlogs
     HERDD=build/supervisor/herdd HERDCTL=build/supervisor/herdctl \\
-        HERD_NODE=build/node/herd-node python3 tests/drill/test_herdd.py \\
-        [TEST...]
+        HERD_NODE=build/node/herd-node PYTHONPATH=tests/lib:tests/fault \\
+        python3 tests/drill/test_herdd.py [TEST...]
 
 HERD_FAULT_SEED fixes the random seed.  Output is TAP; exit 77 (skip)
 when a binary is missing.
@@ -48,47 +48,22 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-import test_fault as tf  # noqa: E402
-from test_fault import (HERDCTL, SEED, TAP, Clients,  # noqa: E402
-                        Supervised, burst, check_sanitizers, converge,
-                        report, signal_pid)
-from herdlib import wait_for  # noqa: E402
-from suptest import ask  # noqa: E402
-import shipped  # noqa: E402
+import faultlib
+from faultlib import (COORDS, SEED, Clients, burst, converge, kill_storm,
+                      report, signal_pid)
+from herdlib import ask, wait_for
+from herds import Supervised
+from tap import ok
 
-ok = TAP.ok
 TIME_LIMIT = 600        # the whole file (CI runs it under ASan, slower)
 
 
 # -- the default herd --------------------------------------------------------
 
-class Shipped(Supervised):
-    """The default herd under one herdd (test_fault's Supervised), its
-    configuration etc/herd.ini's with free ports and absolute paths."""
-
-    def __init__(self, top, label):
-        super().__init__(top, label, None)
-        # the file as shipped, with free ports (shipped.py says why)
-        s = shipped.Shipped(self.dir)
-        self.names, self.conf = s.names, s.conf
-        self.port, self.peer_port = s.port, s.peer
-        self.env = {}
-
-    def start(self):
-        saved = dict(os.environ)
-        os.environ.update(self.env)
-        try:
-            return super().start()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-    def ctl(self, *args, timeout=10):
-        return subprocess.run([HERDCTL, "-s", self.sock] + list(args),
-                              capture_output=True, text=True,
-                              timeout=timeout)
+def shipped(top, label):
+    """The default herd under one herdd: etc/herd.ini's, with free ports
+    and absolute paths (shipped.py says why)."""
+    return Supervised(top, label, shipped=True)
 
 
 def came_up(h, label):
@@ -109,26 +84,26 @@ def watch_states(h, stop, seen):
 # -- the storm ---------------------------------------------------------------
 
 def storm(h, seconds, rng):
-    """test_fault's kill storm, each worker ended by SIGKILL, SIGTERM or
+    """faultlib's kill storm, each worker ended by SIGKILL, SIGTERM or
     herdctl kill at random: ({how: count}, times none was running)."""
     count = {"SIGKILL": 0, "SIGTERM": 0, "herdctl kill": 0}
 
     def end_one(name, pid):
         how = rng.choice(list(count))
         if how == "herdctl kill":
-            done = h.ctl("kill", name, rng.choice(["KILL", "TERM"])
-                         ).returncode == 0
+            done = h.ctl("kill", name, rng.choice(["KILL", "TERM"]),
+                         json_out=False, timeout=10)[0] == 0
         else:
             done = signal_pid(pid, getattr(signal, how))
         count[how] += done
         return done
-    _, empties = tf.kill_storm(h, seconds, rng, end_one)
+    _, empties = kill_storm(h, seconds, rng, end_one)
     return count, empties
 
 
 def test_storm(top):
     rng = random.Random(SEED)
-    h = Shipped(top, "storm")
+    h = shipped(top, "storm")
     try:
         if not came_up(h, "storm"):
             return
@@ -167,13 +142,12 @@ def test_storm(top):
         report("storm", clients.n_acked, t, v)
     finally:
         h.stop()
-        check_sanitizers("storm", h)
 
 
 # -- killed as soon as it runs -----------------------------------------------
 
 def test_rekill(top):
-    h = Shipped(top, "rekill")
+    h = shipped(top, "rekill")
     name = "Holiday"
     try:
         if not came_up(h, "rekill"):
@@ -200,18 +174,17 @@ def test_rekill(top):
                name, " ".join(sorted(str(s) for s in seen))),
            "%s\n%s" % (h.status(), h.tail()))
         reply = ask(h.port[name], "IAMAT rekill %s %.9f\n" % (
-            tf.COORDS, time.time()))
+            COORDS, time.time()))
         ok(reply is not None and reply.startswith("AT %s " % name),
            "rekill: it answers an IAMAT", repr(reply))
     finally:
         h.stop()
-        check_sanitizers("rekill", h)
 
 
 # -- herdd stopped -----------------------------------------------------------
 
 def test_sigstop(top):
-    h = Shipped(top, "sigstop")
+    h = shipped(top, "sigstop")
     try:
         if not came_up(h, "sigstop"):
             return
@@ -232,7 +205,6 @@ def test_sigstop(top):
                before, after, h.tail()))
     finally:
         h.stop()
-        check_sanitizers("sigstop", h)
 
 
 # -- a service manager that stopped reading ----------------------------------
@@ -259,16 +231,15 @@ def fill(path):
 
 
 def test_notify(top):
-    h = Shipped(top, "notify")
+    h = shipped(top, "notify")
     path = os.path.join(h.dir, "notify.sock")
     mgr = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     mgr.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     mgr.bind(path)
     mgr.settimeout(1.0)
-    h.env = {"NOTIFY_SOCKET": path}
     senders = []
     try:
-        h.start()
+        h.start(env={"NOTIFY_SOCKET": path})
         got, end = [], time.monotonic() + 30
         while time.monotonic() < end and not any(
                 b"READY=1" in m for m in got):
@@ -297,7 +268,7 @@ def test_notify(top):
 
         def reload():
             try:
-                done["r"] = h.ctl("reload", timeout=120)
+                done["r"] = h.ctl("reload", json_out=False, timeout=120)
             except subprocess.TimeoutExpired:
                 done["r"] = None
         t = threading.Thread(target=reload, daemon=True)
@@ -307,17 +278,17 @@ def test_notify(top):
         while t.is_alive() and time.monotonic() - t0 < 120:
             a = time.monotonic()
             try:
-                r = h.ctl("status", timeout=10)
-                took = time.monotonic() - a if r.returncode == 0 else 10.0
+                rc = h.ctl("status", json_out=False, timeout=10)[0]
+                took = time.monotonic() - a if rc == 0 else 10.0
             except subprocess.TimeoutExpired:
                 took = 10.0
             worst = max(worst, took)
             time.sleep(0.1)
         t.join(5)
         r = done.get("r")
-        ok(r is not None and r.returncode == 0,
+        ok(r is not None and r[0] == 0,
            "notify: the reload finishes (%.1f s)" % (time.monotonic() - t0),
-           "%s\n%s" % (r and (r.stdout + r.stderr), h.tail()))
+           "%s\n%s" % (r and (r[1] + r[2]), h.tail()))
         ok(worst < 2.0, "notify: herdctl status answered within 2 s all "
            "along (slowest %.2f s)" % worst, h.tail())
         st = h.all_running() or {}
@@ -328,7 +299,6 @@ def test_notify(top):
         report("notify", n, t, v)
     finally:
         h.stop()
-        check_sanitizers("notify", h)
         for s in senders:
             s.close()
         mgr.close()
@@ -337,7 +307,7 @@ def test_notify(top):
 # -- a control client that does not read ------------------------------------
 
 def test_unread(top):
-    h = Shipped(top, "unread")
+    h = shipped(top, "unread")
     stuck = None
     try:
         if not came_up(h, "unread"):
@@ -356,9 +326,8 @@ def test_unread(top):
         worst = 0.0
         while time.monotonic() - t0 < 3:
             a = time.monotonic()
-            r = h.ctl("status")
-            worst = max(worst, time.monotonic() - a if r.returncode == 0
-                        else 10.0)
+            rc = h.ctl("status", json_out=False, timeout=10)[0]
+            worst = max(worst, time.monotonic() - a if rc == 0 else 10.0)
         ok(worst < 2.0, "unread: a client asking %d bytes of commands and "
            "reading nothing: herdctl status answers (slowest %.2f s)" % (
                sent, worst), h.tail())
@@ -377,16 +346,11 @@ def test_unread(top):
         if stuck is not None:
             stuck.close()
         h.stop()
-        check_sanitizers("unread", h)
-
-
-TESTS = [("storm", test_storm), ("rekill", test_rekill),
-         ("sigstop", test_sigstop), ("notify", test_notify),
-         ("unread", test_unread)]
 
 
 def main():
-    return tf.main(TESTS, "herd-drill-", TIME_LIMIT)
+    return faultlib.main((test_storm, test_rekill, test_sigstop, test_notify,
+                          test_unread), "herd-drill-", TIME_LIMIT)
 
 
 if __name__ == "__main__":

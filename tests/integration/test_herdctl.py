@@ -7,22 +7,16 @@ temporary directory removed at the end.  TAP; exit 77 when a binary is
 missing."""
 import json
 import os
-import shutil
 import signal
+import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-from herdlib import free_ports  # noqa: E402
-from herdtest import Tap  # noqa: E402
-
-HERDD = os.environ.get("HERDD", "")
-HERDCTL = os.environ.get("HERDCTL", "")
-HERD_NODE = os.environ.get("HERD_NODE", "")
-DATASET = os.environ.get("HERD_DATASET", "data/cities.dat")
-TAP = Tap()
-ok = TAP.ok
+import herds
+from herdlib import wait_for
+from herds import HERDCTL, HERDD, Supervised
+from tap import ok
 
 
 def run(*argv, timeout=10):
@@ -30,7 +24,7 @@ def run(*argv, timeout=10):
                           timeout=timeout)
 
 
-def test_help_and_version():
+def test_help_and_version(top):
     for prog, name in ((HERDCTL, "herdctl"), (HERDD, "herdd")):
         for flag in ("-h", "--help"):
             r = run(prog, flag)
@@ -44,40 +38,17 @@ def test_help_and_version():
     ok(r.returncode == 64, "herdctl -x: usage error, exit 64", r.stderr)
 
 
-def test_foreground_output():
+def test_foreground_output(top):
     """Three servers under herdd, no secret configured: herdd makes one
     for its workers (their links authenticate, a forged HELLO is refused),
     says "herd up" once, and stops quietly (no link warnings)."""
-    d = tempfile.mkdtemp(prefix="herdctl-")
-    p = None
+    h = Supervised(top, "fg", {"A": ["B", "C"], "B": ["C"], "C": []})
     try:
-        ports = free_ports(6)
-        conf = os.path.join(d, "herd.ini")
-        text = ("[herd]\nlog_dir = log\ncontrol = ctl.sock\n[places]\n"
-                "backend = offline\ndataset = %s\n" % os.path.abspath(DATASET))
-        for i, (n, nb) in enumerate((("A", "B C"), ("B", "C"), ("C", ""))):
-            text += ("[server %s]\nhost = 127.0.0.1\nport = %d\n"
-                     "peer_port = %d\n%s" % (n, ports[2 * i],
-                                             ports[2 * i + 1],
-                                             "neighbors = %s\n" % nb
-                                             if nb else ""))
-        with open(conf, "w") as f:
-            f.write(text)
-        errpath = os.path.join(d, "herdd.err")
-        env = dict(os.environ, HERD_NODE=HERD_NODE)
-        env.pop("HERD_SECRET", None)
-        with open(errpath, "w") as err:
-            p = subprocess.Popen([HERDD, "-f", conf], stdout=err,
-                                 stderr=err, env=env)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with open(errpath) as f:
-                if "herd up" in f.read():
-                    break
-            time.sleep(0.05)
+        p = h.start()
+        wait_for(lambda: "herd up" in h.stderr(), 15)
         time.sleep(0.5)                 # the links come up
-        import socket
-        with socket.create_connection(("127.0.0.1", ports[1]), 5) as c:
+        with socket.create_connection(("127.0.0.1", h.peer_port["A"]),
+                                      5) as c:
             c.settimeout(5)
             c.sendall(b"HELLO 1 B A\n")     # a stranger posing as B
             try:
@@ -86,13 +57,8 @@ def test_foreground_output():
                 answer = b""
         ok(answer == b"", "a forged plain-text HELLO is refused (the peer "
            "port speaks TLS)", answer)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with open(os.path.join(d, "log", "A.log")) as f:
-                alog = f.read()
-            if "not TLS" in alog:
-                break
-            time.sleep(0.05)
+        alog = wait_for(lambda: (lambda t: t if "not TLS" in t else None)(
+            h.log("A")), 5) or h.log("A")
         ok("connected from" in alog and "(authenticated)" in alog,
            "the workers' links authenticate", alog[-1500:])
         ok("link to B: TLS up (herd1:" in alog and
@@ -100,8 +66,7 @@ def test_foreground_output():
            "the workers' links speak TLS with herdd's secret", alog[-1500:])
         p.send_signal(signal.SIGINT)    # Ctrl-C
         p.wait(15)
-        with open(errpath) as f:
-            out = f.read()
+        out = h.stderr()
         ok(out.count("not authenticated") == 0,
            "no secret warning: herdd made the herd's secret", out)
         ok(out.count("herd up: 3 servers ready in") == 1, "one herd-up line",
@@ -109,27 +74,15 @@ def test_foreground_output():
         ok("link to" not in out and "dropped" not in out,
            "a quiet stop: no link warnings", out)
     finally:
-        if p is not None and p.poll() is None:
-            p.kill()
-            p.wait(10)
-        shutil.rmtree(d, ignore_errors=True)
+        h.stop()
 
 
-def test_broken_file():
-    d = tempfile.mkdtemp(prefix="herdctl-")
-    p = None
+def test_broken_file(top):
+    # not the default name: herdctl -f has to read it from the file
+    h = Supervised(top, "broken", {"Solo": []}, herd="control = ctl.sock")
+    conf = h.conf
     try:
-        port, pport = free_ports(2)
-        conf = os.path.join(d, "herd.ini")
-        text = ("[herd]\nlog_dir = log\ncontrol = ctl.sock\n[places]\n"
-                "backend = offline\ndataset = %s\n[server Solo]\n"
-                "host = 127.0.0.1\nport = %d\npeer_port = %d\n" % (
-                    os.path.abspath(DATASET), port, pport))
-        with open(conf, "w") as f:
-            f.write(text)
-        env = dict(os.environ, HERD_NODE=HERD_NODE)
-        p = subprocess.Popen([HERDD, "-f", conf], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, env=env)
+        p = h.start()
         deadline = time.monotonic() + 15
         st = None
         while time.monotonic() < deadline:
@@ -143,11 +96,10 @@ def test_broken_file():
            "the herd is up", st)
         # 64 connections that never finish a line: herdctl gets in again
         # once they idle out (CONTROL_IDLE_S, 5 s)
-        import socket
         stuck = []
         for i in range(100):
             c = socket.socket(socket.AF_UNIX)
-            c.connect(os.path.join(d, "ctl.sock"))
+            c.connect(h.sock)
             if i % 2 == 0:
                 c.sendall(b"stat")       # a line never finished
             stuck.append(c)
@@ -179,24 +131,15 @@ def test_broken_file():
         except subprocess.TimeoutExpired:
             rc = None
         ok(rc == 0, "herdd stopped, exit 0 (%s)" % rc)
-        r = run(HERDCTL, "-f", os.path.join(d, "missing.ini"), "status")
+        r = run(HERDCTL, "-f", os.path.join(h.dir, "missing.ini"), "status")
         ok(r.returncode == 78, "a missing file: exit 78", r.stderr)
     finally:
-        if p is not None and p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            p.wait(10)
-        shutil.rmtree(d, ignore_errors=True)
+        h.stop()
 
 
 def main():
-    if not (HERDD and HERDCTL and HERD_NODE and os.path.exists(HERDD)):
-        print("1..0 # SKIP binaries not given")
-        return 77
-    signal.alarm(120)
-    test_help_and_version()
-    test_foreground_output()
-    test_broken_file()
-    return TAP.plan()
+    return herds.main((test_help_and_version, test_foreground_output,
+                       test_broken_file), "herd-herdctl-", limit=110)
 
 
 if __name__ == "__main__":

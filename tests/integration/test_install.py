@@ -7,20 +7,15 @@ at the end.  TAP."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from herdlib import free_ports, wait_for  # noqa: E402
-from herdtest import Herd, Tap  # noqa: E402
-
-HERDD = os.environ.get("HERDD", "build/supervisor/herdd")
-HERD_NODE = os.environ.get("HERD_NODE", "build/node/herd-node")
-DATASET = os.path.abspath(os.environ.get("HERD_DATASET", "data/cities.dat"))
-TAP = Tap()
-ok = TAP.ok
+from herdlib import DATASET, free_ports, wait_for
+from herds import HERDD, NODE, Separate, Supervised
+from tap import ok
+import tap
 
 
 def run(*argv, timeout=30, **kw):
@@ -32,7 +27,7 @@ def test_node_default_dataset():
     """A node from the build tree with no dataset key takes the source
     tree's data/cities.dat (not the installed path, which need not be
     there) and answers WHATSAT from it."""
-    h = Herd(links={"A": []}, places="backend = offline\n")
+    h = Separate(links={"A": []}, places="backend = offline\n")
     try:
         h.start("A")
         h.ask("A", "IAMAT kiwi +34.068930-118.445127 %d.0\n" % time.time())
@@ -75,7 +70,7 @@ def test_n_missing_dataset():
         ok(r.returncode == 78 and want in r.stderr,
            "herdd -n: a missing data set is an error (exit 78) naming the "
            "file:line and the path", "exit %d: %s" % (r.returncode, r.stderr))
-        r = run(HERDD, "-f", conf, env=dict(os.environ, HERD_NODE=HERD_NODE))
+        r = run(HERDD, "-f", conf, env=dict(os.environ, HERD_NODE=NODE))
         ok(r.returncode == 78 and want in r.stderr,
            "herdd at start: the same, before any worker starts",
            "exit %d: %s" % (r.returncode, r.stderr))
@@ -111,23 +106,16 @@ def test_n_ephemeral_ports():
            "herdd -n warns of a port in the ephemeral range", r.stderr)
         ok("server Out" not in r.stderr,
            "and not of ports outside it", r.stderr)
-        ports = free_ports(2)
-        conf = write(d, "start.ini", "[herd]\nlog_dir = log\ncontrol = c.sock"
-                     "\n[places]\ndataset = %s\n[server In]\nport = %d\n"
-                     "peer_port = %d\n" % (DATASET, ports[0], ports[1]))
-        errpath = os.path.join(d, "herdd.err")
-        with open(errpath, "w") as err:
-            p = subprocess.Popen([HERDD, "-f", conf], stdout=err, stderr=err,
-                                 env=dict(os.environ, HERD_NODE=HERD_NODE))
+        h = Supervised(d, "start", {"In": []})  # free ports: ephemeral
+        h.start()
         try:
-            assert wait_for(lambda: "herd up" in open(errpath).read(), 15, 0.02), \
+            assert wait_for(lambda: "herd up" in h.stderr(), 15, 0.02), \
                 "timed out waiting for herd up"
         finally:
-            p.terminate()
-            p.wait(15)
-        out = open(errpath).read()
+            h.stop()
+        out = h.stderr()
         ok("server In: port %d and peer_port %d lie in the kernel's "
-           "ephemeral port range" % tuple(ports) in out,
+           "ephemeral port range" % (h.port["In"], h.peer_port["In"]) in out,
            "herdd at start warns of them too", out)
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -307,15 +295,7 @@ def test_meson_install():
         shutil.rmtree(dest, ignore_errors=True)
 
 
-def main():
-    for t in (test_node_default_dataset, test_n_missing_dataset,
-              test_n_ephemeral_ports, test_n_none_here, test_meson_install):
-        try:
-            t()
-        except Exception as e:  # report and go on
-            ok(False, t.__name__, repr(e))
-    sys.exit(TAP.plan())
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(tap.run((test_node_default_dataset, test_n_missing_dataset,
+                      test_n_ephemeral_ports, test_n_none_here,
+                      test_meson_install)))

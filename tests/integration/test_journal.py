@@ -16,14 +16,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
+import sys
 import time
 import zlib
 
-from herdlib import wait_for  # noqa: E402
-from herdtest import Herd, exchange, run  # noqa: E402
+from herdlib import exchange, wait_for
+from herds import Separate
+from tap import run
 
 
 def iamats(ids, t, pad=""):
@@ -68,7 +68,7 @@ def seal(body):
 
 def test_at_means_written():
     """Every id answered AT is in the journal when the reply arrives."""
-    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = no")
+    h = Separate(links={"A": []}, herd="state_dir = state\nfsync = no")
     try:
         h.start("A")
         ids = ["w%d" % i for i in range(2000)]
@@ -87,7 +87,7 @@ def test_at_means_written():
 
 
 def test_restart_sends_only_what_was_missed():
-    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    h = Separate(links={"A": ["B"], "B": []}, herd="state_dir = state")
     try:
         h.start_all()
         h.wait_links()
@@ -122,7 +122,7 @@ def test_restart_sends_only_what_was_missed():
 def test_compaction():
     """The same clients updated over and over: the journal is rewritten
     while clients are served, and nothing is lost."""
-    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = everysec")
+    h = Separate(links={"A": []}, herd="state_dir = state\nfsync = everysec")
     try:
         h.start("A")
         ids = ["c%d" % i for i in range(1000)]
@@ -149,7 +149,7 @@ def test_disk_full():
     if os.geteuid() != 0 or shutil.which("mount") is None:
         print("# skipped: needs root to mount a tmpfs")
         return
-    h = Herd(links={"A": []}, extra_herd="state_dir = state\nfsync = always")
+    h = Separate(links={"A": []}, herd="state_dir = state\nfsync = always")
     state = os.path.join(h.dir, "state")
     os.makedirs(state)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", state],
@@ -207,7 +207,7 @@ def test_disk_full():
 def test_digest_repairs_a_gap():
     """A record A believes came from B (so its stream never sends it back)
     that B lacks: the digests differ, and A resends that part."""
-    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    h = Separate(links={"A": ["B"], "B": []}, herd="state_dir = state")
     try:
         h.start_all()
         h.wait_links()
@@ -236,7 +236,7 @@ def damage(prefix, n, edit):
     """A and B linked with state_dirs; n updates (ids prefix0..) reach B;
     A is SIGKILLed, edit(lines) rewrites A's journal, A starts again.
     Returns the herd (running) and the ids."""
-    h = Herd(links={"A": ["B"], "B": []}, extra_herd="state_dir = state")
+    h = Separate(links={"A": ["B"], "B": []}, herd="state_dir = state")
     ids = ["%s%d" % (prefix, i) for i in range(n)]
     try:
         h.start_all()
@@ -331,7 +331,7 @@ def test_state_dir_errors():
     """herdd -n catches a state_dir that cannot be used, with file:line;
     a worker given one exits 78 (configuration), not a crash loop."""
     herdd = os.environ.get("HERDD")
-    h = Herd(links={"A": []}, extra_herd="state_dir = herd.ini")
+    h = Separate(links={"A": []}, herd="state_dir = herd.ini")
     try:
         if herdd:
             p = subprocess.run([herdd, "-n", "-f", h.conf],
@@ -347,7 +347,7 @@ def test_state_dir_errors():
 
 
 if __name__ == "__main__":
-    run([test_state_dir_errors, test_at_means_written, test_restart_sends_only_what_was_missed,
+    sys.exit(run([test_state_dir_errors, test_at_means_written, test_restart_sends_only_what_was_missed,
          test_compaction, test_disk_full, test_digest_repairs_a_gap,
          test_cut_tail_full_catch_up, test_machine_crash_full_catch_up,
-         test_lost_tail_new_epoch])
+         test_lost_tail_new_epoch]))

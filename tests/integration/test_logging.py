@@ -5,10 +5,12 @@ loopback (herd.ini(5), herd-node(8))."""
 import os
 import re
 import socket
+import sys
 import time
 
-from herdlib import wait_for  # noqa: E402
-from herdtest import Herd, exchange, run  # noqa: E402
+from herdlib import exchange, wait_for
+from herds import Separate
+from tap import run
 
 
 def traffic(h, name="A"):
@@ -32,8 +34,8 @@ def test_levels():
     warning and error: neither; debug: debugging events too."""
     seen = {}
     for level in ("debug", "info", "notice", "warning", "error"):
-        h = Herd(links={"A": ["B"], "B": []},
-                 extra_herd="log_level = %s" % level)
+        h = Separate(links={"A": ["B"], "B": []},
+                 herd="log_level = %s" % level)
         try:
             h.start_all()
             if level in ("debug", "info", "notice"):
@@ -72,8 +74,7 @@ def test_levels():
 
 def test_log_dir_stderr():
     """log_dir = -: one event per line on standard error, named; no file."""
-    h = Herd(links={"A": []}, extra_herd="log_dir = -")
-    # Herd writes log_dir = log first: the later line wins
+    h = Separate(links={"A": []}, herd="log_dir = -")
     try:
         h.start("A")
         traffic(h)
@@ -93,7 +94,7 @@ def test_log_dir_stderr():
 def test_deep_pipeline_partial_writes():
     """1,000 commands in one write, read back slowly through a small
     receive buffer: every reply whole and in order."""
-    h = Herd(links={"A": []})
+    h = Separate(links={"A": []})
     try:
         h.start("A")
         cmds, want = [], []
@@ -147,4 +148,5 @@ def test_deep_pipeline_partial_writes():
 
 
 if __name__ == "__main__":
-    run([test_levels, test_log_dir_stderr, test_deep_pipeline_partial_writes])
+    sys.exit(run([test_levels, test_log_dir_stderr,
+                  test_deep_pipeline_partial_writes]))

@@ -4,8 +4,9 @@
 Two network namespaces, A and B, joined by a veth pair (10.213.X.1 in A,
 10.213.X.2 in B, X from our pid), stand for two machines.  One herd.ini
 puts three servers on A's address and two on B's, linked across; a herdd
-runs in each namespace with its own copy of the file (differing only in
-[herd] control and log_dir, as two machines would each have theirs).
+runs in each namespace with its own copy of the file, in a directory of
+its own (its control socket and logs beside it, as two machines would
+each have theirs).
 Checked: each herdd runs only the servers of its machine and shows the
 others as remote; commands on a remote server are refused; a herdd on a
 machine with none of the herd's addresses exits 78; an IAMAT sent to a
@@ -24,15 +25,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from herdlib import wait_for  # noqa: E402
-from herdtest import Tap  # noqa: E402
+import herds
+from herdlib import wait_for
+from herds import HERDD, Supervised
+from tap import ok
 
-HERDD = os.environ.get("HERDD", "")
-HERDCTL = os.environ.get("HERDCTL", "")
-HERD_NODE = os.environ.get("HERD_NODE", "")
 LIMIT = 100                                 # seconds, the whole test
 PID = os.getpid()
 NS_A = "herdtest-%d-a" % PID
@@ -43,20 +42,14 @@ NET = "10.213.%d" % (PID % 200 + 20)
 ADDR_A = NET + ".1"
 ADDR_B = NET + ".2"
 
-# name, host, client port, neighbours: Holiday-Welsh and Goloman-Wilkes
-# cross from A to B
-SERVERS = [
-    ("Goloman", ADDR_A, 12000, ["Hands", "Wilkes"]),
-    ("Hands", ADDR_A, 12001, ["Holiday"]),
-    ("Holiday", ADDR_A, 12002, ["Welsh"]),
-    ("Welsh", ADDR_B, 12003, ["Wilkes"]),
-    ("Wilkes", ADDR_B, 12004, []),
-]
+# Holiday-Welsh and Goloman-Wilkes cross from A to B
+LINKS = {"Goloman": ["Hands", "Wilkes"], "Hands": ["Holiday"],
+         "Holiday": ["Welsh"], "Welsh": ["Wilkes"], "Wilkes": []}
 ON_A = {"Goloman", "Hands", "Holiday"}
 ON_B = {"Welsh", "Wilkes"}
-PORT = {s[0]: s[2] for s in SERVERS}
-HOST = {s[0]: s[1] for s in SERVERS}
-NS_OF = {n: (NS_A if n in ON_A else NS_B) for n in PORT}
+HOST = {n: ADDR_A if n in ON_A else ADDR_B for n in LINKS}
+NS_OF = {n: (NS_A if n in ON_A else NS_B) for n in LINKS}
+PORT = {}                                   # the herd's, once it is made
 
 # a client run inside a namespace: send one line, print the reply
 CLIENT = r"""
@@ -76,9 +69,6 @@ while b"\n\n" not in data and time.monotonic() < end:
     data += chunk
 sys.stdout.write(data.decode(errors="replace"))
 """
-
-TAP = Tap()
-ok = TAP.ok
 
 
 def ip(*args, check=True):
@@ -105,74 +95,35 @@ def first_line(text):
     return text.split("\n", 1)[0]
 
 
-class Machine:
-    """One namespace with its herdd and its copy of the configuration."""
-
-    def __init__(self, top, tag, ns):
-        self.tag, self.ns = tag, ns
-        self.conf = os.path.join(top, "herd-%s.ini" % tag)
-        self.sock = os.path.join(top, "herd-%s.sock" % tag)
-        self.log = os.path.join(top, "log-%s" % tag)
-        self.proc = None
-        with open(self.conf, "w") as f:
-            f.write(herd_ini("herd-%s.sock" % tag, "log-%s" % tag))
-
-    def start(self):
-        self.err = open(self.conf + ".stderr", "w")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, HERDD, "-f", self.conf],
-            stdin=subprocess.DEVNULL, stdout=self.err, stderr=self.err)
-
-    def ctl(self, *args):
-        r = subprocess.run([HERDCTL, "-s", self.sock] + list(args),
-                           capture_output=True, text=True, timeout=15)
-        return r.returncode, r.stdout, r.stderr
-
-    def status(self):
-        rc, out, _ = self.ctl("-j", "status")
-        if rc != 0:
-            return None
-        try:
-            return {n["name"]: n for n in json.loads(out)["nodes"]}
-        except (ValueError, KeyError):
-            return None
-
-    def all_running(self, names):
-        st = self.status()
-        return st if st and all(st.get(n, {}).get("state") == "running"
-                                for n in names) else None
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def logs(self):
-        out = []
-        try:
-            for f in sorted(os.listdir(self.log)):
-                with open(os.path.join(self.log, f)) as fp:
-                    out += ["%s/%s: %s" % (self.tag, f, l.rstrip())
-                            for l in fp.readlines()[-15:]]
-        except OSError:
-            pass
-        return "\n".join(out)
+def machine(top, tag, like=None):
+    """One machine's herdd: the herd's configuration in a directory of its
+    own (its control socket and logs there, as two machines would each
+    have theirs); like: a machine whose ports it takes (one herd)."""
+    m = Supervised(top, tag, LINKS, hosts=HOST)
+    if like is not None:
+        m.port, m.peer_port = like.port, like.peer_port
+        m.write()
+    return m
 
 
-def herd_ini(control, log_dir):
-    out = ["[herd]", "log_dir = " + log_dir, "control = " + control,
-           "stop_timeout_ms = 2000", "",
-           "[places]", "backend = google", "url = http://127.0.0.1:9/", ""]
-    for name, host, port, nbs in SERVERS:
-        out += ["[server %s]" % name, "host = " + host, "port = %d" % port]
-        if nbs:
-            out.append("neighbors = " + " ".join(nbs))
-        out.append("")
+def running(m, names):
+    """m's status once every one of names runs, else None."""
+    st = m.status()
+    return st if st and all(st.get(n, {}).get("state") == "running"
+                            for n in names) else None
+
+
+def logs(m):
+    """The last lines of every log of m's, for a failure's details."""
+    out = []
+    d = os.path.join(m.dir, "log")
+    try:
+        for f in sorted(os.listdir(d)):
+            with open(os.path.join(d, f)) as fp:
+                out += ["%s/%s: %s" % (m.label, f, ln.rstrip())
+                        for ln in fp.readlines()[-15:]]
+    except OSError:
+        pass
     return "\n".join(out)
 
 
@@ -215,7 +166,9 @@ def whatsat_at(name, client, when, timeout=10.0):
 
 
 def run(top):
-    a, b = Machine(top, "a", NS_A), Machine(top, "b", NS_B)
+    a = machine(top, "a")
+    b = machine(top, "b", like=a)
+    PORT.update(a.port)
     machines = [a, b]
     try:
         setup_net()
@@ -233,7 +186,7 @@ def run(top):
            all("%s: local" % n in r.stderr for n in ON_A) and
            all("%s: remote" % n in r.stderr for n in ON_B),
            "herdd -nv in A marks A's servers local, B's remote", r.stderr)
-        lone = Machine(top, "lone", NS_A)
+        lone = machine(top, "lone")
         try:
             r = subprocess.run([HERDD, "-f", lone.conf], capture_output=True,
                                text=True, timeout=10)
@@ -249,13 +202,13 @@ def run(top):
         ok(r.returncode == 64 and "Nope" in r.stderr,
            "herdd -s with an unknown name exits 64", r.stderr)
 
-        for m in machines:
-            m.start()
-        sa = wait_for(lambda: a.all_running(ON_A), 20, 0.1)
-        sb = wait_for(lambda: b.all_running(ON_B), 20, 0.1)
+        for m, ns in ((a, NS_A), (b, NS_B)):
+            m.start(wrap=("ip", "netns", "exec", ns))
+        sa = wait_for(lambda: running(a, ON_A), 20, 0.1)
+        sb = wait_for(lambda: running(b, ON_B), 20, 0.1)
         ok(sa is not None and sb is not None,
            "each herdd brings its own servers up", "%s\n%s\n%s" % (
-               sa, sb, a.logs() + "\n" + b.logs()))
+               sa, sb, logs(a) + "\n" + logs(b)))
         if sa is None or sb is None:
             return
         ok(set(sa) == set(PORT) and
@@ -271,21 +224,21 @@ def run(top):
         in_ns = ip("netns", "pids", NS_A).stdout.split()
         ok(all(str(p) in in_ns for p in pids_a.values()),
            "A's workers run in namespace A", "%s vs %s" % (pids_a, in_ns))
-        rc, out, err = a.ctl("status")
+        rc, out, err = a.ctl("status", json_out=False)
         ok(rc == 0 and any(l.split()[:2] == ["Wilkes", "remote"] and
                            ADDR_B in l for l in out.splitlines()),
            "herdctl's table shows remote rows with their host", out + err)
 
-        rc, _, err = a.ctl("kill", "Welsh")
+        rc, _, err = a.ctl("kill", "Welsh", json_out=False)
         ok(rc != 0 and "Welsh runs on another machine (%s)" % ADDR_B in err,
            "kill on a remote server is refused", err)
-        rc, _, err = b.ctl("stop", "Hands")
+        rc, _, err = b.ctl("stop", "Hands", json_out=False)
         ok(rc != 0 and "another machine" in err,
            "stop on a remote server is refused", err)
-        rc, _, err = a.ctl("start", "Wilkes")
+        rc, _, err = a.ctl("start", "Wilkes", json_out=False)
         ok(rc != 0 and "another machine" in err,
            "start on a remote server is refused", err)
-        rc, out, err = a.ctl("-j", "status", "Wilkes")
+        rc, out, err = a.ctl("status", "Wilkes")
         ok(rc == 0 and '"remote"' in out, "status of one remote server",
            out + err)
 
@@ -304,13 +257,13 @@ def run(top):
            "IAMAT at Goloman in A is answered", r)
         line = whatsat_at("Wilkes", "kiwi.cs.ucla.edu", t1)
         ok(line is not None and line.startswith("AT Goloman "),
-           "WHATSAT at Wilkes in B knows it", str(line) + "\n" + a.logs() +
-           "\n" + b.logs())
+           "WHATSAT at Wilkes in B knows it", str(line) + "\n" + logs(a) +
+           "\n" + logs(b))
         line = whatsat_at("Welsh", "kiwi.cs.ucla.edu", t1)
         ok(line is not None, "and so does Welsh in B", str(line))
 
         # a crash on B: the worker comes back, the herd works across again
-        rc, out, err = b.ctl("kill", "Wilkes")
+        rc, out, err = b.ctl("kill", "Wilkes", json_out=False)
         ok(rc == 0, "herdctl kill Wilkes on B", out + err)
 
         def back():
@@ -332,8 +285,8 @@ def run(top):
            "IAMAT at the restarted Wilkes", r)
         line = whatsat_at("Hands", "lime.cs.ucla.edu", t2, 15)
         ok(line is not None and line.startswith("AT Wilkes "),
-           "WHATSAT at Hands in A knows it", str(line) + "\n" + a.logs() +
-           "\n" + b.logs())
+           "WHATSAT at Hands in A knows it", str(line) + "\n" + logs(a) +
+           "\n" + logs(b))
         t3 = "%.9f" % time.time()
         r = iamat("Hands", "kiwi.cs.ucla.edu", t3)
         line = whatsat_at("Wilkes", "kiwi.cs.ucla.edu", t3, 15)
@@ -352,22 +305,23 @@ def run(top):
             p and os.path.exists("/proc/%d" % p) for p in all_pids), 5, 0.1)
         ok(gone, "no worker is left")
     finally:
-        for m in machines:
-            try:
-                m.stop()
-            except Exception:
-                if m.proc is not None:
-                    m.proc.kill()
+        herds.cleanup()
+
+
+def test_multihost(top):
+    try:
+        run(top)
+    finally:
+        teardown_net()
+        left = ip("netns", "list").stdout
+        ok(NS_A not in left and NS_B not in left, "the namespaces are gone",
+           left)
 
 
 def main():
     if os.geteuid() != 0 or shutil.which("ip") is None:
         print("1..0 # SKIP needs root and ip(8)")
         return 77
-    for b in (HERDD, HERDCTL, HERD_NODE):
-        if not b or not os.access(b, os.X_OK):
-            print("1..0 # SKIP HERDD, HERDCTL or HERD_NODE not set")
-            return 77
     r = subprocess.run(["ip", "netns", "add", NS_A], capture_output=True,
                        text=True)
     if r.returncode != 0:
@@ -375,25 +329,7 @@ def main():
               r.stderr.strip())
         return 77
     ip("netns", "del", NS_A, check=False)
-
-    def alarm(signo, frame):
-        raise TimeoutError("the test took more than %d s" % LIMIT)
-    signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(LIMIT)
-    top = tempfile.mkdtemp(prefix="herd-multihost-")
-    os.environ["HERD_NODE"] = HERD_NODE
-    try:
-        run(top)
-    except Exception as e:
-        ok(False, "the test ran to its end", "%s: %s" % (type(e).__name__, e))
-    finally:
-        signal.alarm(0)
-        teardown_net()
-        shutil.rmtree(top, ignore_errors=True)
-    left = ip("netns", "list").stdout
-    ok(NS_A not in left and NS_B not in left, "the namespaces are gone",
-       left)
-    return TAP.plan()
+    return herds.main((test_multihost,), "herd-multihost-", limit=LIMIT)
 
 
 if __name__ == "__main__":

@@ -36,14 +36,11 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
-from herdlib import DEFAULT_LINKS, free_ports, wait_for  # noqa: E402
-from herdtest import Tap  # noqa: E402
-from suptest import HERD_NODE, HERDCTL, HERDD, Herd, ask, run  # noqa: E402
-
-TAP = Tap()
-ok = TAP.ok
+import herds
+from herdlib import DEFAULT_LINKS, ask, free_ports, wait_for
+from herds import HERDCTL, HERDD, NODE, Supervised
+from tap import TAP, ok
 PAIRS = {("Goloman", "Hands"), ("Goloman", "Holiday"), ("Goloman", "Wilkes"),
          ("Hands", "Wilkes"), ("Holiday", "Welsh"), ("Holiday", "Wilkes")}
 ARTIFACTS = os.environ.get("HERD_ARTIFACTS", "")
@@ -77,15 +74,16 @@ def get(port, path, method="GET", headers=None, timeout=5):
         c.close()
 
 
-class ObsHerd(Herd):
-    """The five-server herd with its HTTP endpoint on a free port."""
+class ObsHerd(Supervised):
+    """The five-server herd with its HTTP endpoint on a free port, and a
+    state_dir (the journal's metrics)."""
 
-    def __init__(self, top, label, extra=""):
-        super().__init__(top, label, DEFAULT_LINKS, extra="state_dir = state\n" +
-                         extra, more_ports=1)
+    def __init__(self, top, label, herd=""):
+        super().__init__(top, label, more_ports=1)
         self.http = self.more[0]
-        self.extra += "\nhttp = 127.0.0.1:%d" % self.http
-        self.write("timeout_ms = 1000")
+        self.herd = "state_dir = state\nhttp = 127.0.0.1:%d\n%s" % (
+            self.http, herd)
+        self.write()
 
     def metrics(self):
         st, _, body = get(self.http, "/metrics")
@@ -414,7 +412,7 @@ def test_reload(top):
     """http moves with a reload; a port in use at start stops herdd."""
     h = ObsHerd(top, "reload")
     try:
-        ok(h.start() is not None, "reload: the herd is up")
+        ok(h.up() is not None, "reload: the herd is up")
         old = h.http
         new = free_ports(1)[0]
         with open(h.conf) as f:
@@ -449,7 +447,7 @@ def test_reload(top):
     try:
         r = subprocess.run([HERDD, "-f", h.conf], capture_output=True,
                            text=True, timeout=20,
-                           env=dict(os.environ, HERD_NODE=HERD_NODE))
+                           env=dict(os.environ, HERD_NODE=NODE))
         ok(r.returncode == 1 and "port %d: Address already in use" % h.http
            in r.stderr, "reload: herdd exits 1 when its HTTP port is taken, "
            "saying so", "%r %s" % (r.returncode, r.stderr))
@@ -471,12 +469,11 @@ def test_browser(top):
     with open(wrapper, "w") as f:
         # a server whose flag file exists fails at once: kept down
         f.write('#!/bin/sh\n[ -e "%s/down-$3" ] && exit 1\nexec "%s" "$@"\n'
-                % (flags, HERD_NODE))
+                % (flags, NODE))
     os.chmod(wrapper, 0o755)
-    h = ObsHerd(top, "browser", extra="node = %s\nrestart_max_ms = 200"
-                % wrapper)
+    h = ObsHerd(top, "browser", herd="node = %s" % wrapper)
     try:
-        ok(h.start() is not None, "browser: the herd is up")
+        ok(h.up() is not None, "browser: the herd is up")
         ok(wait_for(h.links_all_up, 10), "browser: every link up")
         try:
             b = Browser()
@@ -538,18 +535,16 @@ def test_five(top):
     """counts, exposition and badinput, on one five-server herd."""
     h = ObsHerd(top, "five")
     try:
-        ok(h.start() is not None, "the five-server herd is up")
+        ok(h.up() is not None, "the five-server herd is up")
         for t in (test_counts, test_exposition, test_badinput):
-            try:
-                t(h)
-            except Exception as e:      # the next one still runs
-                ok(False, "%s: %r" % (t.__name__, e), traceback.format_exc())
+            TAP.check(t, h)             # a failure: the next one still runs
     finally:
         h.stop()
 
 
 def main():
-    return run("herd-observe-", (test_five, test_reload, test_browser), TAP)
+    return herds.main((test_five, test_reload, test_browser),
+                      "herd-observe-")
 
 
 if __name__ == "__main__":

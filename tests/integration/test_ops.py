@@ -35,18 +35,16 @@ import sys
 import threading
 import time
 
-from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
-from herdtest import Tap, pid_alive  # noqa: E402
-from suptest import HERDCTL, Herd, ask, run  # noqa: E402
-
-TAP = Tap()
-ok = TAP.ok
+import herds
+from herdlib import DEFAULT_LINKS, ask, pid_alive, wait_for
+from herds import HERDCTL, Supervised
+from tap import ok
 
 
 # -- giveup ------------------------------------------------------------------
 
 def test_giveup(top):
-    h = Herd(top, "giveup", {"Solo": [], "Other": []})
+    h = Supervised(top, "giveup", {"Solo": [], "Other": []})
     held = socket.socket()
     held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     held.bind(("127.0.0.1", h.port["Solo"]))
@@ -81,9 +79,12 @@ def test_giveup(top):
 # -- paused ------------------------------------------------------------------
 
 def test_paused(top):
-    h = Herd(top, "paused", {"Solo": []}, extra="hang_timeout_ms = 6000")
+    # the kill is timed against hang_timeout_ms: 6 s, not the default
+    # 10 s, keeps the test short
+    h = Supervised(top, "paused", {"Solo": []},
+                   herd="hang_timeout_ms = 6000")
     try:
-        ok(h.start() is not None, "paused: a herd of one")
+        ok(h.up() is not None, "paused: a herd of one")
         pid = h.node("Solo")["pid"]
         os.kill(pid, signal.SIGSTOP)
         t0 = time.monotonic()
@@ -119,7 +120,7 @@ def test_paused(top):
 # -- systemd -----------------------------------------------------------------
 
 def test_systemd(top):
-    h = Herd(top, "systemd", {"A": ["B"], "B": []})
+    h = Supervised(top, "systemd", {"A": ["B"], "B": []})
     path = os.path.join(h.dir, "notify.sock")
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     rx.bind(path)
@@ -134,7 +135,7 @@ def test_systemd(top):
             except socket.timeout:
                 pass
     try:
-        h.start(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+        h.up(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
         drain(1.2)
         ready = [m for m in got if m == "READY=1"]
         ok(len(ready) == 1 and "STATUS=2 of 2 servers running" in got,
@@ -146,7 +147,8 @@ def test_systemd(top):
         ok(b"NOTIFY_SOCKET" not in env and b"WATCHDOG_USEC" not in env,
            "the workers do not get NOTIFY_SOCKET nor WATCHDOG_USEC")
         del got[:]
-        h.write("timeout_ms = 1500")
+        h.places += "\ntimeout_ms = 1500"     # restarts both
+        h.write()
         rc, out, err = h.ctl("reload")
         drain(0.5)
         rel = [m for m in got if m.startswith("RELOADING=1")]
@@ -167,9 +169,9 @@ def test_systemd(top):
 # -- names -------------------------------------------------------------------
 
 def test_names(top):
-    h = Herd(top, "names", {"A": ["B"], "B": ["C"], "C": []})
+    h = Supervised(top, "names", {"A": ["B"], "B": ["C"], "C": []})
     try:
-        ok(h.start() is not None, "names: a herd of three")
+        ok(h.up() is not None, "names: a herd of three")
         rc, out, err = h.ctl("stop", "A", "B", json_out=False)
         st = h.status()
         ok(rc == 0 and out.splitlines() == ["A: stopped", "B: stopped"] and
@@ -205,9 +207,10 @@ def test_names(top):
 # -- logs --------------------------------------------------------------------
 
 def test_logs(top):
-    h = Herd(top, "logs", {"A": []})
+    h = Supervised(top, "logs", {"A": []})
+    f = None
     try:
-        ok(h.start() is not None, "logs: a herd of one")
+        ok(h.up() is not None, "logs: a herd of one")
         rc, out, err = h.ctl("log", "A", json_out=False)
         ok(rc == 0 and "ready" in out and len(out.splitlines()) <= 10,
            "herdctl log A: its last lines", out + err)
@@ -216,7 +219,6 @@ def test_logs(top):
            out)
         f = subprocess.Popen([HERDCTL, "-s", h.sock, "log", "-f", "-n", "0",
                               "A"], stdout=subprocess.PIPE, text=True)
-        Herd.procs.append(f)
         time.sleep(0.5)
         logdir = os.path.join(h.dir, "log")
         os.rename(os.path.join(logdir, "A.log"),
@@ -240,6 +242,9 @@ def test_logs(top):
         ok(wait_for(lambda: "logs reopened" in h.log(), 3),
            "SIGUSR1: herdd reopens its log (a new herdd.log)")
     finally:
+        if f is not None and f.poll() is None:
+            f.kill()
+            f.wait()
         h.stop()
 
 
@@ -249,9 +254,9 @@ def test_peercred(top):
     if os.geteuid() != 0:
         ok(True, "# SKIP peercred: needs root to act as another user")
         return
-    h = Herd(top, "peercred", {"A": []})
+    h = Supervised(top, "peercred", {"A": []})
     try:
-        ok(h.start() is not None, "peercred: a herd of one")
+        ok(h.up() is not None, "peercred: a herd of one")
         os.chmod(h.sock, 0o666)
         os.chmod(h.dir, 0o755)
         os.chmod(top, 0o755)
@@ -315,15 +320,16 @@ class Clients(threading.Thread):
 
 
 def test_rolling(top):
-    h = Herd(top, "rolling", DEFAULT_LINKS)
+    h = Supervised(top, "rolling")
     try:
-        if not ok(h.start() is not None, "rolling: the five-server herd"):
+        if not ok(h.up() is not None, "rolling: the five-server herd"):
             return
         ids = ["roll-%03d" % i for i in range(60)]
         c = Clients(h, ids, 7)
         c.start()
         time.sleep(1.0)
-        h.write("timeout_ms = 2500")     # [places] changes: every server
+        h.places += "\ntimeout_ms = 2500"     # [places]: every server
+        h.write()
         down_max = [0]
         stop = threading.Event()
 
@@ -376,9 +382,8 @@ def test_rolling(top):
 
 
 def main():
-    return run("herd-ops-", (test_giveup, test_paused, test_systemd,
-                             test_names, test_logs, test_peercred,
-                             test_rolling), TAP)
+    return herds.main((test_giveup, test_paused, test_systemd, test_names,
+                       test_logs, test_peercred, test_rolling), "herd-ops-")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ import time
 import unittest
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-NODE = os.environ.get("HERD_NODE", "")
+from herds import NODE, Separate, start_fakeplaces
+
 TIMEOUT_MS = 1000
 MAX_INFLIGHT = 3
 MAX_BODY = 65536
@@ -37,20 +37,21 @@ FIELDMASK = ("places.id,places.displayName,places.location,"
              "places.businessStatus,places.rating,places.userRatingCount,"
              "places.priceLevel,places.viewport")
 
-PROCS = []
+PROCS = []          # fakeplaces
+HERDS = []          # a herd of one for each node
 TMP = None
 FAKE_PORT = None
 NODES = {}          # name -> {"port": client port, "log": log path}
 _lat_next = [10.0]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def kill_all():
+    for h in HERDS:
+        try:
+            h.stop()
+        except AssertionError:
+            pass                        # stop_node tells of them
+    HERDS.clear()
     for p in PROCS:
         if p.poll() is None:
             p.kill()
@@ -79,49 +80,23 @@ def new_lat():
 
 
 def start_node(name, backend, key, path, host="127.0.0.1"):
-    port, peer = free_port(), free_port()
-    conf = os.path.join(TMP, name + ".ini")
-    with open(conf, "w") as f:
-        f.write("[herd]\nlog_dir = %s\n\n"
-                "[places]\nbackend = %s\nkey = %s\n"
-                "url = http://%s:%d%s\ntimeout_ms = %d\n"
-                "max_inflight = %d\nmax_body = %d\n\n"
-                "[server %s]\nhost = 127.0.0.1\nport = %d\npeer_port = %d\n"
-                % (os.path.join(TMP, "log"), backend, key, host, FAKE_PORT,
-                   path,
-                   TIMEOUT_MS, MAX_INFLIGHT, MAX_BODY, name, port, peer))
-    env = dict(os.environ)
-    env.pop("HERD_PLACES_KEY", None)
-    errpath = os.path.join(TMP, name + ".stderr")
-    with open(errpath, "wb") as errf:
-        p = subprocess.Popen([NODE, "-f", conf, name], env=env,
-                             stdout=subprocess.DEVNULL, stderr=errf)
-    PROCS.append(p)
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        if p.poll() is not None:
-            with open(errpath, errors="replace") as f:
-                raise RuntimeError("herd-node %s exited %d: %s" % (
-                    name, p.returncode, f.read()))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        raise RuntimeError("herd-node %s did not listen" % name)
-    NODES[name] = {"port": port, "proc": p, "stderr": errpath,
-                   "log": os.path.join(TMP, "log", name + ".log")}
+    """A herd of one node, name, its backend at fakeplaces."""
+    h = Separate(links={name: []}, top=TMP, label=name, places=(
+        "backend = %s\nkey = %s\nurl = http://%s:%d%s\ntimeout_ms = %d\n"
+        "max_inflight = %d\nmax_body = %d" % (
+            backend, key, host, FAKE_PORT, path, TIMEOUT_MS, MAX_INFLIGHT,
+            MAX_BODY)))
+    HERDS.append(h)
+    p = h.start(name, env={"HERD_PLACES_KEY": None})
+    NODES[name] = {"port": h.port[name], "proc": p,
+                   "stderr": h.stderr_path(name), "log": h.log_path(name)}
 
 
 def setUpModule():
     global TMP, FAKE_PORT
     TMP = tempfile.mkdtemp(prefix="herd-places-")
-    p = subprocess.Popen([sys.executable,
-                          os.path.join(HERE, "fakeplaces.py")],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p, FAKE_PORT = start_fakeplaces()
     PROCS.append(p)
-    FAKE_PORT = int(p.stdout.readline())
     try:
         start_node("Legacy", "google", LEGACY_KEY,
                    "/maps/api/place/nearbysearch/json")
@@ -546,29 +521,19 @@ class TestKeyLineBreak(unittest.TestCase):
         """A key holding a line break (HERD_PLACES_KEY can) would end the
         X-Goog-Api-Key header and smuggle in others: the node refuses it
         as a configuration error (exit 78) instead."""
-        conf = os.path.join(TMP, "badkey.ini")
-        port, peer = free_port(), free_port()
-        with open(conf, "w") as f:
-            f.write("[herd]\nlog_dir = %s\n\n[places]\nbackend = google-new"
-                    "\nurl = http://127.0.0.1:%d/v1/places:searchNearby\n\n"
-                    "[server BadKey]\nhost = 127.0.0.1\nport = %d\n"
-                    "peer_port = %d\n" % (os.path.join(TMP, "log"),
-                                          FAKE_PORT, port, peer))
-        env = dict(os.environ)
-        env["HERD_PLACES_KEY"] = "k\r\nX-Injected: 1"
-        p = subprocess.Popen([NODE, "-f", conf, "BadKey"], env=env,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        PROCS.append(p)
+        h = Separate(links={"BadKey": []}, top=TMP, label="badkey", places=(
+            "backend = google-new\n"
+            "url = http://127.0.0.1:%d/v1/places:searchNearby" % FAKE_PORT))
+        HERDS.append(h)
+        p = h.start("BadKey", wait=False,
+                    env={"HERD_PLACES_KEY": "k\r\nX-Injected: 1"})
         try:
             rc = p.wait(timeout=5)
         except subprocess.TimeoutExpired:
             rc = None
         self.assertEqual(rc, 78, "herd-node runs with a key that breaks "
                          "its header")
-        with open(os.path.join(TMP, "log", "BadKey.log"),
-                  errors="replace") as f:
-            self.assertIn("line break", f.read())
+        self.assertIn("line break", h.log("BadKey"))
 
 
 if __name__ == "__main__":

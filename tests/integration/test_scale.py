@@ -47,13 +47,11 @@ import subprocess
 import sys
 import time
 
-import herdlib  # noqa: E402
-from herdlib import DEFAULT_LINKS, wait_for  # noqa: E402
-from herdtest import Tap  # noqa: E402
-from suptest import DATASET, HERDD, Herd, ask, run  # noqa: E402
-
-TAP = Tap()
-ok = TAP.ok
+import herdlib
+import herds
+from herdlib import DATASET, DEFAULT_LINKS, ask, wait_for
+from herds import HERDD, Supervised
+from tap import ok
 
 
 def smaps(pid):
@@ -80,9 +78,9 @@ def image_of(maps):
 
 
 def test_share(top):
-    h = Herd(top, "share", DEFAULT_LINKS)
+    h = Supervised(top, "share")
     try:
-        ok(h.start() is not None, "share: the five-server herd is up")
+        ok(h.up() is not None, "share: the five-server herd is up")
         st = h.status()
         ok(all("shared with herdd's other workers" in h.log(n)
                for n in DEFAULT_LINKS), "share: every worker maps herdd's image")
@@ -115,7 +113,9 @@ def test_share(top):
 
         copy = os.path.join(top, "copy.dat")
         shutil.copy(DATASET, copy)
-        h.write("dataset = %s" % copy)
+        offline = h.places
+        h.places = offline + "\ndataset = %s" % copy
+        h.write()
         rc, out, err = h.ctl("reload", json_out=False)
         ok(rc == 0, "share: reload to a copy of the data set", out + err)
         ok(wait_for(lambda: all(("%s, shared" % copy) in h.log(n)
@@ -124,7 +124,8 @@ def test_share(top):
         bad = os.path.join(top, "bad.dat")
         with open(bad, "wb") as f:
             f.write(b"HERDPLC\0not a data set")
-        h.write("dataset = %s" % bad)
+        h.places = offline + "\ndataset = %s" % bad
+        h.write()
         before = {n: v["pid"] for n, v in h.status().items()}
         rc, out, err = h.ctl("reload", json_out=False)
         ok(rc == 1 and "herd.ini:" in err and bad in err,
@@ -137,7 +138,7 @@ def test_share(top):
 
 
 def weak_run(top, label, links):
-    h = Herd(top, label, links)
+    h = Supervised(top, label, links)
     r = subprocess.run([HERDD, "-n", "-f", h.conf], capture_output=True,
                        text=True, timeout=30)
     return r.returncode, [ln.split("herd.ini: ", 1)[1] for ln in
@@ -166,9 +167,9 @@ def test_weak(top):
     ok(rc == 0 and said == [
         "Welsh has one link (Holiday): if Holiday is down, Welsh hears no "
         "updates"], "weak: the five-server herd", repr(said))
-    h = Herd(top, "weaklog", DEFAULT_LINKS)
+    h = Supervised(top, "weaklog")
     try:
-        ok(h.start() is not None, "weak: the five-server herd is up")
+        ok(h.up() is not None, "weak: the five-server herd is up")
         log = h.log()
         ok(log.count("Welsh has one link (Holiday)") == 1,
            "weak: herdd logs it once at start")
@@ -183,9 +184,9 @@ def known(h, name, cid):
 
 def test_rescue(top):
     line = {"A": ["B"], "B": ["C"], "C": []}
-    h = Herd(top, "rescue", line, extra="rescue_links = 1")
+    h = Supervised(top, "rescue", line, herd="rescue_links = 1")  # under test
     try:
-        ok(h.start() is not None, "rescue: the line A-B-C is up")
+        ok(h.up() is not None, "rescue: the line A-B-C is up")
         ok(wait_for(lambda: all(len(n.get("links") or []) == len(
             [1 for a, nb in line.items() for b in nb if name in (a, b)])
             for name, n in h.status().items()), 10),
@@ -215,9 +216,9 @@ def test_rescue(top):
            "rescue: updates go through B again")
     finally:
         h.stop()
-    h = Herd(top, "norescue", line)
+    h = Supervised(top, "norescue", line)
     try:
-        ok(h.start() is not None, "rescue off: the line A-B-C is up")
+        ok(h.up() is not None, "rescue off: the line A-B-C is up")
         wait_for(lambda: "B" in (h.node("A").get("links") or []), 10)
         ok(h.ctl("stop", "B")[0] == 0, "rescue off: B stopped")
         ask(h.port["A"], "IAMAT nores-1 +34.0-118.0 1700000000.0\n")
@@ -268,10 +269,12 @@ def herd30(top, label, broadcast):
     for a, b in edges:
         degree[names[a]] += 1
         degree[names[b]] += 1
-    h = Herd(top, label, links, more_ports=1)
-    h.extra = "http = 127.0.0.1:%d\nbroadcast = %s" % (h.more[0], broadcast)
-    h.write("timeout_ms = 1000")
-    ok(h.start() is not None, "%s: 30 servers, %d links, up" % (label,
+    h = Supervised(top, label, links, more_ports=1)
+    h.herd = "http = 127.0.0.1:%d" % h.more[0]
+    if broadcast != "tree":             # the default
+        h.herd += "\nbroadcast = %s" % broadcast
+    h.write()
+    ok(h.up() is not None, "%s: 30 servers, %d links, up" % (label,
                                                                len(edges)))
     ok(wait_for(lambda: all(len(v.get("links") or []) ==
                             degree[n] for n, v in h.status().items()),
@@ -325,12 +328,12 @@ def test_notice(top):
     """A paused server breaks the tree without closing a connection: only
     the lazy link's notices can tell the server below it what it lacks."""
     tri = {"A": ["B", "C"], "B": ["C"], "C": []}
-    h = Herd(top, "notice", tri, more_ports=1)
-    h.extra = "http = 127.0.0.1:%d" % h.more[0]
-    h.write("timeout_ms = 1000")
+    h = Supervised(top, "notice", tri, more_ports=1)
+    h.herd = "http = 127.0.0.1:%d" % h.more[0]
+    h.write()
     stopped = None
     try:
-        ok(h.start() is not None and wait_for(lambda: all(
+        ok(h.up() is not None and wait_for(lambda: all(
             len(v.get("links") or []) == 2 for v in h.status().values()),
             10), "notice: the triangle A, B, C is up")
         ok(quiet(h), "notice: the mesh quiet (no EAGER for 2.5 s)")
@@ -506,9 +509,8 @@ def http_get(port, path):
 
 
 def main():
-    return run("herd-scale-", (test_share, test_weak, test_rescue,
-                               test_notice, test_herd30, test_herd30_flood),
-               TAP)
+    return herds.main((test_share, test_weak, test_rescue, test_notice,
+                       test_herd30, test_herd30_flood), "herd-scale-")
 
 
 if __name__ == "__main__":

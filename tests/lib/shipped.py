@@ -1,4 +1,5 @@
-"""shipped -- etc/herd.ini as shipped, for a herd in a test's directory.
+"""shipped -- etc/herd.ini as shipped, for a herd in a test's directory
+(herds.py: shipped=True).
 
 The drills run the herd as a user first runs it: every setting of
 etc/herd.ini and every default.  Only what a test cannot share with a user
@@ -53,18 +54,3 @@ class Shipped:
         with open(self.conf, "w") as f:
             f.write("\n".join(out) + "\n")
 
-    def neighbours(self, name):
-        """Both ways: the servers it names and those that name it."""
-        out = set(self.links[name])
-        out.update(o for o, nb in self.links.items() if name in nb)
-        return out
-
-    def reach(self, origin, live):
-        """The servers of live that origin reaches through live links."""
-        seen, todo = {origin}, [origin]
-        while todo:
-            for o in self.neighbours(todo.pop()):
-                if o in live and o not in seen:
-                    seen.add(o)
-                    todo.append(o)
-        return seen
