@@ -95,8 +95,23 @@ int	 link_write(struct link *);
 /* Queue bytes and write; -1 when the link dropped. */
 int	 link_send(struct link *, const char *buf, size_t len);
 
-/* link.c: dial srv's addresses (looking the name up first). */
+/* link_dial.c: dial srv's addresses (looking the name up first). */
 void	 link_connect(struct link *);
+/* The name lookup in progress: done yet? (the link's timer) */
+void	 link_lookup_poll(struct link *);
+/*
+ * Dialling one address of the neighbour failed: dial its next one, or go
+ * down with why after the last.
+ */
+void	 link_next(struct link *, const char *why);
+/*
+ * The connection is being opened (LINK_CONNECTING, LINK_TLS) and a watcher
+ * fired: on to TLS and to HELLO.  0 when HELLO is queued (the caller
+ * writes), -1 when the link went down or waits.
+ */
+int	 link_opening(struct link *);
+
+/* link.c: the handshake after HELLO, and the stream. */
 /* A SEQ held back (PEER_SEQ_S), queued now: the link is closing. */
 void	 link_seq_last(struct link *);
 /* Queue what the stream has next and write it. */

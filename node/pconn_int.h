@@ -56,6 +56,25 @@ struct pconn {
 
 LIST_HEAD(pconn_list, pconn);
 
+/* pconn_io.c: the connection's lowest floor. */
+/*
+ * Close p, saying why, and free it; its neighbour hears of it (in_gone)
+ * when p was its stream to us.
+ */
+void	 pconn_close(struct pconn *p, const char *why);
+/* While every connection is dropped (1): no wave, no grafts (in_gone). */
+void	 pconn_quiet(int stopping);
+/* Queue bytes and write (logged when log is 1); -1 when p is closed. */
+int	 pconn_send(struct pconn *p, const char *buf, size_t len, int log);
+/* Some of p's output waits: start the write watcher unless TLS waits to read. */
+void	 pconn_wait_write(struct pconn *p);
+/* ERROR why, then close once written; -1 when p is closed already. */
+int	 pconn_refuse(struct pconn *p, const char *why);
+/* A refusal, for the log: a warning, the same reason once a minute. */
+void	 pconn_warn(struct pconn *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Its TLS handshake goes on: -1 when it failed (p is closed). */
+int	 pconn_tls_step(struct pconn *p);
 /*
  * Queue a line of ours on p and write it (logged when log is 1); what the
  * socket does not take, or a failure, is the write callback's, which
