@@ -157,7 +157,7 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 	return strcmp(ca->log_dir, cb->log_dir) == 0 &&
 	    strcmp(ca->state_dir, cb->state_dir) == 0 && ca->fsync == cb->fsync &&
 	    memcmp(&ca->places, &cb->places, sizeof(ca->places)) == 0 &&
-	    conf_tls_equal(ca, cb) &&
+	    conf_tls_live(ca, cb) &&
 	    ca->broadcast == cb->broadcast &&
 	    ca->rescue_links == cb->rescue_links;
 }

@@ -158,7 +158,11 @@ const struct herd_server *conf_server(const struct herd_conf *conf,
 int	 conf_linked(const struct herd_conf *conf, const struct herd_server *a,
 	    const struct herd_server *b);
 
-/* 1 when everything a worker of this server depends on is the same. */
+/*
+ * 1 when everything a worker of this server depends on is the same, or
+ * can change without a restart (log_level; the keyring and the TLS files,
+ * conf_tls_live: herdd sends SIGHUP).
+ */
 int	 conf_server_equal(const struct herd_conf *ca,
 	    const struct herd_server *a, const struct herd_conf *cb,
 	    const struct herd_server *b);

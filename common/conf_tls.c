@@ -99,6 +99,13 @@ conf_tls_equal(const struct herd_conf *a, const struct herd_conf *b)
 	    keyring_equal(&a->keys, &b->keys);
 }
 
+int
+conf_tls_live(const struct herd_conf *a, const struct herd_conf *b)
+{
+	return a->tls.on == b->tls.on && (a->keys.n > 0) == (b->keys.n > 0) &&
+	    (a->tls.cert[0] != '\0') == (b->tls.cert[0] != '\0');
+}
+
 /* PEM's password callback: no passphrase, and never a prompt. */
 static int
 conf_tls_nopass(char *buf, int size, int rwflag, void *arg)

@@ -34,6 +34,14 @@ void	 conf_tls_print(FILE *fp, const struct herd_conf *c);
 int	 conf_tls_equal(const struct herd_conf *a, const struct herd_conf *b);
 
 /*
+ * 1 when a running worker can go from a's way of linking to b's without
+ * a restart (SIGHUP: peer_rekey): the same peer_tls, a keyring in both or
+ * in neither, certificates in both or in neither; the keys and the files
+ * themselves may differ.
+ */
+int	 conf_tls_live(const struct herd_conf *a, const struct herd_conf *b);
+
+/*
  * The files of certificate mode as a worker will load them: the
  * certificate (a PEM chain, leaf first) and its key (PEM, not encrypted,
  * not readable by others) load and match, the CA file holds one

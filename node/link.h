@@ -23,6 +23,9 @@ void	 link_kick(struct link *);
 /* UPDATE messages sent to each neighbour, into m's flood= (notify.h). */
 void	 link_flood(struct notify_msg *m);
 
+/* Drop the links whose key the keyring no longer holds (they redial). */
+void	 link_drop_stale_keys(void);
+
 /* 1 when a link to a configured neighbour is up. */
 int	 link_configured_up(void);
 

@@ -145,6 +145,18 @@ link_init(char *err, size_t errlen)
 	return 0;
 }
 
+void
+link_drop_stale_keys(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlinks; i++)
+		if (links[i].srv != NULL && links[i].fd != -1 &&
+		    peer_key_dropped(links[i].tls))
+			link_down(&links[i], "its key was removed from the "
+			    "keyring: redialling with the first");
+}
+
 int
 link_configured_up(void)
 {

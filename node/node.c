@@ -49,8 +49,9 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /*
- * SIGHUP: reopen the log (for log rotation) and take the file's log_level
- * (herdd sends it when a reload changes only that).
+ * SIGHUP: reopen the log (for log rotation) and take the file's log_level,
+ * keyring and certificates (herdd sends it when a reload changes only
+ * those).
  */
 static void
 node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -72,6 +73,7 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if (cf->log_level != log_min)
 			log_notice("log_level %s", log_level_name(cf->log_level));
 		log_set_level(cf->log_level);
+		peer_rekey(cf);
 		conf_free(cf);
 	}
 	free(cf);

@@ -478,6 +478,18 @@ pconn_drop_all(const char *why)
 }
 
 void
+pconn_drop_stale_keys(void)
+{
+	struct pconn	*p, *next;
+
+	for (p = LIST_FIRST(&pconns); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (!p->handshaking && peer_key_dropped(p->tls))
+			pconn_close(p, "its key was removed from the keyring");
+	}
+}
+
+void
 pconn_shutdown(void)
 {
 	pconn_quiet(1);

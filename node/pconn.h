@@ -20,6 +20,9 @@ void	 pconn_drop_all(const char *why);
 
 void	 pconn_shutdown(void);
 
+/* Close the connections whose key the keyring no longer holds. */
+void	 pconn_drop_stale_keys(void);
+
 /*
  * The names of the neighbours whose stream to us has caught up (SYNCED
  * after its FROM), comma-separated; returns the length.

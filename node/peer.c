@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_tls.h"
 #include "journal.h"
 #include "link.h"
 #include "listener.h"
@@ -218,6 +219,38 @@ peer_tls_init(const struct herd_conf *conf, const struct herd_server *self,
 		    "not authenticated (anyone who reaches port %u can pose "
 		    "as a neighbour)", self->peer_port);
 	return 0;
+}
+
+void
+peer_rekey(const struct herd_conf *cf)
+{
+	char	 err[512];
+
+	if (conf_tls_equal(peer_ctx.conf, cf) &&
+	    keyring_equal(&peer_ctx.keys, &cf->keys))
+		return;
+	if ((cf->keys.n > 0) != (peer_ctx.secret != NULL) ||
+	    cf->tls.on != peer_ctx.conf->tls.on) {
+		log_warnx("SIGHUP: a secret added or removed, or peer_tls "
+		    "changed: this takes a restart (herdd restarts the server "
+		    "on reload)");
+		return;
+	}
+	if (peer_ctx.tls != NULL &&
+	    ptls_ctx_reload(peer_ctx.tls, cf, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: the new keys or certificates do not load, "
+		    "the old ones serve on: %s", err);
+		return;
+	}
+	keyring_clear(&peer_ctx.keys);
+	peer_ctx.keys = cf->keys;
+	log_notice("SIGHUP: %zu key%s%s taken; links up keep theirs, but for "
+	    "a key no longer held", cf->keys.n, cf->keys.n == 1 ? "" : "s",
+	    peer_ctx.tls != NULL && ptls_ctx_mode(peer_ctx.tls) == PTLS_CERT ?
+	    " and the certificates" : "");
+	/* a key removed (it leaked, or its rotation is over): not one link */
+	link_drop_stale_keys();
+	pconn_drop_stale_keys();
 }
 
 int

@@ -20,6 +20,13 @@ struct herd_server;
 int	 peer_tls_init(const struct herd_conf *conf,
 	    const struct herd_server *self, char *err, size_t errlen);
 
+/*
+ * SIGHUP: take cf's keyring and certificates (the files read again) for
+ * connections from now on; links up keep theirs.  A change that takes a
+ * restart (a secret added or removed, peer_tls) is logged and ignored.
+ */
+void	 peer_rekey(const struct herd_conf *cf);
+
 /* Listen on the peer port and start dialling the neighbours. */
 int	 peer_init(struct ev_loop *loop, const struct herd_conf *conf,
 	    const struct herd_server *self, char *err, size_t errlen);

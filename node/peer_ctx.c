@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "keyring.h"
 #include "peer_ctx.h"
 #include "proto.h"
 
@@ -38,6 +39,21 @@ peer_nonce(char *out)
 	}
 	proto_hex(out, b, sizeof(b));
 	return 0;
+}
+
+int
+peer_key_dropped(const struct ptls *t)
+{
+	char	 id[KEYRING_ID_SIZE];
+	size_t	 i;
+
+	if (t == NULL || ptls_key_index(t) == -1)
+		return 0;	/* plain text, certificates, or not up yet */
+	for (i = 0; i < peer_ctx.keys.n; i++)
+		if (keyring_id(&peer_ctx.keys.key[i], id) == 0 &&
+		    strcmp(id, ptls_key_name(t)) == 0)
+			return 0;
+	return 1;
 }
 
 void

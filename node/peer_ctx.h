@@ -118,6 +118,13 @@ peer_unsettled(void)
 /* The index of a server in the herd (records' src). */
 int	 peer_index(const struct herd_server *srv);
 
+/*
+ * 1 when t's link used a key that the keyring no longer holds (a key
+ * removed at SIGHUP: peer_rekey closes the link); 0 without TLS, with
+ * certificates, or while the key is held.
+ */
+int	 peer_key_dropped(const struct ptls *t);
+
 /* A fresh nonce, PROTO_NONCE_LEN random bytes in hex.  0 or -1. */
 int	 peer_nonce(char *out);
 

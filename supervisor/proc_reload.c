@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "conf_tls.h"
 #include "control.h"
 #include "log.h"
 #include "proc_int.h"
@@ -355,8 +356,12 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		os = conf_server(old, p->name);
 		if (os != NULL && conf_server_equal(old, os, cf, s)) {
 			unchanged++;
-			/* a new log_level: a running worker re-reads it on HUP */
-			if (old->log_level != cf->log_level && p->pid > 0 &&
+			/*
+			 * a new log_level, keyring or certificates: a running
+			 * worker takes them on HUP (its links up stay up)
+			 */
+			if ((old->log_level != cf->log_level ||
+			    !conf_tls_equal(old, cf)) && p->pid > 0 &&
 			    (p->state == PROC_STARTING || proc_up(p)))
 				kill(p->pid, SIGHUP);
 			if (p->state == PROC_FAILED || p->state == PROC_BACKOFF)
