@@ -10,14 +10,18 @@ link comes up again and every update reaches B byte for byte.
 
 Real herd-node processes on 127.0.0.1, ports picked by binding port 0, a
 temporary directory removed at the end.  Output is TAP."""
+import os
 import re
+import shutil
 import socket
+import struct
 import sys
+import tempfile
 import threading
 import time
 
-from herdlib import free_ports, ts, wait_for
-from herds import Separate
+from herdlib import ask, free_ports, ts, wait_for
+from herds import Separate, Supervised
 from tap import ok, run
 
 SECRET = "a-test-secret-of-the-herd-0123456789"
@@ -90,8 +94,8 @@ class Proxy:
                     out += rec
                 if out:
                     dst.sendall(bytes(out))
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass                        # closed under it (cut, close)
         finally:
             for s in (src, dst):
                 try:
@@ -184,5 +188,78 @@ def test_mitm():
         h.stop()
 
 
+def sniff(ports, seconds, stop):
+    """TCP payloads on the loopback interface to or from ports, for up to
+    seconds (AF_PACKET: root only): {port: bytes}; None when not root."""
+    try:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                          socket.ntohs(0x0003))
+        s.bind(("lo", 0))
+    except (PermissionError, OSError):
+        return None
+    s.settimeout(0.1)
+    got = {p: bytearray() for p in ports}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not stop.is_set():
+        try:
+            frame = s.recv(65536)
+        except socket.timeout:
+            continue
+        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
+            continue                    # IPv4 only (127.0.0.1)
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0f) * 4
+        if ip[9] != 6:
+            continue                    # TCP
+        tcp = ip[ihl:]
+        sport, dport = struct.unpack("!HH", tcp[:4])
+        data = tcp[(tcp[12] >> 4) * 4:]
+        for p in (sport, dport):
+            if p in got and data:
+                got[p] += data
+    s.close()
+    return got
+
+
+def test_wire_of_the_shipped_herd():
+    """The default herd under herdd (etc/herd.ini as shipped, herdd's own
+    secret): on the wire of every peer port, no client id nor coordinate;
+    on the client ports the same ids are there (the capture works)."""
+    top = tempfile.mkdtemp(prefix="herd-wire-")
+    h = Supervised(top, "wire", shipped=True)
+    try:
+        h.start()
+        assert h.wait_running(15) is not None, h.tail()
+        time.sleep(1.0)                 # the links come up
+        peer = list(h.peer_port.values())
+        client = list(h.port.values())
+        result, stop = {}, threading.Event()
+        t = threading.Thread(target=lambda: result.update(
+            got=sniff(peer + client, 8.0, stop)), daemon=True)
+        t.start()
+        time.sleep(0.3)
+        for i, name in enumerate(h.names * 4):
+            ask(h.port[name], "IAMAT wire-secret-%d.example %s %s\n" % (
+                i, COORDS, ts(time.time_ns())))
+        time.sleep(1.0)                 # the updates cross the herd
+        stop.set()
+        t.join(10)
+        got = result.get("got")
+        if got is None:
+            ok(True, "wire: # SKIP not root: no capture on lo")
+            return
+        on_peer = b"".join(bytes(got[p]) for p in peer)
+        on_client = b"".join(bytes(got[p]) for p in client)
+        ok(b"wire-secret-" in on_client, "wire: the capture sees the ids on "
+           "the client ports (%d bytes)" % len(on_client))
+        ok(len(on_peer) > 1000 and b"wire-secret-" not in on_peer and
+           COORDS.encode() not in on_peer and b"UPDATE" not in on_peer,
+           "wire: %d bytes on the peer ports, no client id, coordinate or "
+           "line in clear" % len(on_peer), on_peer[:300])
+    finally:
+        h.stop()
+        shutil.rmtree(top, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    sys.exit(run([test_mitm]))
+    sys.exit(run([test_mitm, test_wire_of_the_shipped_herd]))
