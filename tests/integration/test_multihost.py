@@ -33,6 +33,7 @@ from herds import HERDD, Supervised
 from tap import ok
 
 LIMIT = 100                                 # seconds, the whole test
+SECRET = "a-test-secret-of-the-herd-0123456789"
 PID = os.getpid()
 NS_A = "herdtest-%d-a" % PID
 NS_B = "herdtest-%d-b" % PID
@@ -99,7 +100,10 @@ def machine(top, tag, like=None):
     """One machine's herdd: the herd's configuration in a directory of its
     own (its control socket and logs there, as two machines would each
     have theirs); like: a machine whose ports it takes (one herd)."""
-    m = Supervised(top, tag, LINKS, hosts=HOST)
+    # a secret_file, the same on both machines: a herd on several machines
+    # needs one (herdd makes one only for a herd on one machine), and with
+    # it the links across machines speak TLS
+    m = Supervised(top, tag, LINKS, hosts=HOST, secret=SECRET)
     if like is not None:
         m.port, m.peer_port = like.port, like.peer_port
         m.write()
@@ -250,6 +254,10 @@ def run(top):
             return "Welsh" in h and "Holiday" in w
         ok(wait_for(linked, 20, 0.1), "Holiday (A) and Welsh (B) are linked",
            json.dumps(a.status()) + "\n" + json.dumps(b.status()))
+        ok("link to Welsh: TLS up (herd1:" in a.log("Holiday") and
+           "link to Holiday: TLS up (herd1:" in b.log("Welsh"),
+           "the links across machines speak TLS 1.3 with the herd's key",
+           logs(a) + "\n" + logs(b))
 
         t1 = "%.9f" % time.time()
         r = iamat("Goloman", "kiwi.cs.ucla.edu", t1)

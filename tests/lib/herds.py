@@ -306,13 +306,14 @@ class Supervised(Herd):
     left = []                       # every one made, for cleanup()
 
     def __init__(self, top, label, links=None, herd="", places=None,
-                 hosts=None, more_ports=0, shipped=False):
+                 hosts=None, more_ports=0, shipped=False, secret=None):
         self.label = label
         self.proc = None
         self.pids = set()           # every worker seen in a status
         self.told = False           # its sanitizer report was told
         super().__init__(os.path.join(top, label), links, herd, places,
-                         hosts, more_ports=more_ports, shipped=shipped)
+                         hosts, secret, more_ports=more_ports,
+                         shipped=shipped)
         Supervised.left.append(self)
 
     @property
