@@ -52,8 +52,9 @@ static int		 herdd_stopping;
 /*
  * Secure by default: with no secret configured and the whole herd on this
  * machine, make one for this herdd's workers, so that a stranger on a peer
- * port cannot pose as a neighbour.  A herd on several machines needs one
- * configured; say so, once.
+ * port cannot pose as a neighbour (and their links speak TLS with it).  A
+ * herd on several machines needs one configured; say so, once; and say
+ * that its links cross the network in plain text with peer_tls = off.
  */
 static void
 herdd_secret(const struct herd_conf *cf, long nrun)
@@ -63,6 +64,11 @@ herdd_secret(const struct herd_conf *cf, long nrun)
 	const char	*env = getenv("HERD_SECRET");
 	size_t		 i;
 
+	if (!cf->tls.on && (size_t)nrun < cf->nservers)
+		log_warnx("peer_tls = off, and the herd is on several machines: "
+		    "the links between them carry every client's location in "
+		    "plain text (run it inside a tunnel of its own, or set "
+		    "peer_tls = on)");
 	if (cf->secret_len > 0 || (env != NULL && env[0] != '\0'))
 		return;
 	if ((size_t)nrun < cf->nservers) {
