@@ -200,6 +200,16 @@ def run(top):
         ok(rc == 78 and "no server" in err,
            "herdd on a machine with none of the herd's hosts exits 78",
            "exit %s\n%s" % (rc, err))
+        # peer_tls = off on several machines: a warning at start (its own
+        # ports, so that it does not meet the herd of the test)
+        plain = Supervised(top, "plain", LINKS, hosts=HOST, secret=SECRET,
+                           herd="peer_tls = off")
+        plain.start(wrap=["ip", "netns", "exec", NS_A])
+        warned = wait_for(lambda: "peer_tls = off, and the herd is on "
+                          "several machines" in plain.stderr(), 10, 0.1)
+        plain.stop()
+        ok(warned, "peer_tls = off across machines: herdd warns at start",
+           plain.stderr()[-1500:])
         r = subprocess.run([HERDD, "-n", "-s", "Goloman,Nope", "-f",
                             a.conf], capture_output=True, text=True,
                            timeout=15)
