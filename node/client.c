@@ -1,21 +1,17 @@
 /*
- * client.c -- the client port (PROTOCOL.md).
+ * client.c -- the client port (PROTOCOL.md): a connection's reading,
+ * commands and writing; the order of the replies is client_reply.c's.
  *
- * Every command gets a slot in its connection's reply queue, so replies go
- * out in the order of the commands even when a WHATSAT waits for Places
- * while later commands are already answered.  A connection stops being read
- * while its output is above CLIENT_OUT_HWM or CLIENT_PENDING_MAX lookups
- * are pending, so no client can make the node buffer without bound.  A line
- * longer than CLIENT_LINE_MAX is answered "? LINE" by streaming it back as
- * it arrives.
+ * A connection stops being read while its output is above CLIENT_OUT_HWM
+ * or CLIENT_PENDING_MAX lookups are pending, so no client can make the
+ * node buffer without bound.  A line longer than CLIENT_LINE_MAX is
+ * answered "? LINE" by streaming it back as it arrives.
  *
  * Replies are not written as they are made: client_flush() writes each
  * connection once per loop iteration, after the journal and the links
  * (node.c), so an AT reply never leaves before its update is in the journal
- * and on its way to the neighbours.  With a journal, the replies made after
- * an update was stored wait in "held", with a copy in "alt" that answers
- * those updates "? IAMAT ..." instead: if the journal could not be written
- * that is what goes out, so no AT is ever sent for an update not on disk.
+ * and on its way to the neighbours; with a journal, those made after an
+ * update was stored are held until then (client_release).
  */
 #include <sys/queue.h>
 
@@ -28,6 +24,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "client_int.h"
 #include "conf.h"
 #include "counters.h"
 #include "journal.h"
@@ -41,40 +38,6 @@
 #include "store.h"
 #include "update.h"
 
-struct reply {
-	struct reply		*next;
-	struct client		*c;
-	struct places_req	*req;	/* pending lookup, or NULL */
-	int			 done;
-	int			 held;	/* an IAMAT stored in this batch */
-	struct outbuf		 data;
-	struct outbuf		 alt;	/* held: the answer if not written */
-};
-
-struct client {
-	ev_io		 rio, wio;
-	int		 fd;
-	unsigned long	 id;
-	char		 addr[64];
-	char		 tag_in[32], tag_out[32];	/* "client N recv|sent" */
-	struct htime	 now;		/* when the command in hand arrived */
-	struct linebuf	 in;
-	struct outbuf	 out;
-	struct reply	*head, **tailp;	/* replies, oldest first */
-	int		 npending;	/* lookups in the queue */
-	size_t		 queued;	/* bytes of finished replies queued */
-	int		 eof;		/* the client half-closed */
-	int		 overlong;	/* echoing an over-long line */
-	size_t		 overlong_len;
-	int		 busy;		/* in client_service() */
-	int		 holding;	/* held and alt in use this batch */
-	struct outbuf	 held;		/* replies after a stored IAMAT */
-	struct outbuf	 alt;		/* the same, should the journal fail */
-	int		 pending;	/* on client_pending */
-	struct client	*pnext;
-	LIST_ENTRY(client) entry;	/* in client_list */
-};
-
 static struct ev_loop		*client_loop;
 static const struct herd_server	*client_self;
 static struct listener		 client_listener;
@@ -84,7 +47,6 @@ static unsigned long		 client_ids;
 static struct client		*client_pending;	/* to be flushed */
 static ev_idle			 client_idle;	/* more to do: do not sleep */
 
-static int	 client_collect(struct client *);
 static void	 client_service(struct client *);
 
 size_t
@@ -96,19 +58,10 @@ client_count(void)
 static void
 client_free(struct client *c, const char *why)
 {
-	struct reply	*r, *next;
-
 	log_notice("client %lu %s closed (%s)", c->id, c->addr, why);
 	ev_io_stop(client_loop, &c->rio);
 	ev_io_stop(client_loop, &c->wio);
-	for (r = c->head; r != NULL; r = next) {
-		next = r->next;
-		if (r->req != NULL)
-			places_cancel(r->req);
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
-	}
+	client_replies_free(c);
 	if (c->pending) {
 		struct client **pp;
 
@@ -126,85 +79,6 @@ client_free(struct client *c, const char *why)
 	LIST_REMOVE(c, entry);
 	client_n--;
 	free(c);
-}
-
-/*
- * Put bytes after everything answered before: in the output, or, once a
- * stored IAMAT is held in this batch, in held and alt alike.
- */
-static int
-client_emit(struct client *c, const char *p, size_t n)
-{
-	if (!c->holding)
-		return outbuf_add(&c->out, p, n);
-	if (outbuf_add(&c->held, p, n) == -1 || outbuf_add(&c->alt, p, n) == -1)
-		return -1;
-	return 0;
-}
-
-/*
- * Answer "a b\n" (or, with alt, "a b\n" if the journal is written and
- * "? alt\n" if not): at once when nothing waits before it, else as a
- * finished reply at the end of the queue.
- */
-static int
-client_reply(struct client *c, const char *a, size_t alen, const char *b,
-    size_t blen, const char *alt, size_t altlen, int held)
-{
-	struct reply	*r;
-	struct outbuf	*ob = NULL;
-	size_t		 n = alen + blen + 1;
-
-	if (c->head != NULL && c->head->done && client_collect(c) == -1)
-		return -1;
-	if (c->head != NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return -1;
-		r->c = c;
-		r->done = 1;
-		*c->tailp = r;
-		c->tailp = &r->next;
-		ob = &r->data;
-		if (held) {
-			r->held = 1;
-			if (outbuf_add(&r->alt, "? ", 2) == -1 ||
-			    outbuf_add(&r->alt, alt, altlen) == -1 ||
-			    outbuf_add(&r->alt, "\n", 1) == -1)
-				return -1;
-		}
-	} else if (held || c->holding) {
-		if (!c->holding) {
-			c->holding = 1;
-			outbuf_consume(&c->held, outbuf_len(&c->held));
-			outbuf_consume(&c->alt, outbuf_len(&c->alt));
-		}
-		ob = &c->held;
-		if (held) {
-			if (outbuf_add(&c->alt, "? ", 2) == -1 ||
-			    outbuf_add(&c->alt, alt, altlen) == -1 ||
-			    outbuf_add(&c->alt, "\n", 1) == -1)
-				return -1;
-		} else if (outbuf_add(&c->alt, a, alen) == -1 ||
-		    outbuf_add(&c->alt, b, blen) == -1 ||
-		    outbuf_add(&c->alt, "\n", 1) == -1)
-			return -1;
-	} else
-		ob = &c->out;
-	/* outbuf_add may move what is queued: the reply is the last n bytes */
-	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
-	    outbuf_add(ob, "\n", 1) == -1)
-		return -1;
-	if (ob != &c->out && ob != &c->held)
-		c->queued += n;
-	log_line_at(c->tag_out, ob->buf + ob->len - n, n - 1, c->now.sec,
-	    c->now.nsec);
-	return 0;
-}
-
-static int
-client_invalid(struct client *c, const char *line, size_t len)
-{
-	return client_reply(c, "? ", 2, line, len, NULL, 0, 0);
 }
 
 /*
@@ -402,32 +276,6 @@ client_parse(struct client *c)
 	return n;
 }
 
-/*
- * Move the finished replies at the head of the queue to the output.
- * Returns how many, or -1 when out of memory.
- */
-static int
-client_collect(struct client *c)
-{
-	struct reply	*r;
-	int		 n = 0;
-
-	while ((r = c->head) != NULL && r->done && !r->held) {
-		if (client_emit(c, r->data.buf + r->data.off,
-		    outbuf_len(&r->data)) == -1)
-			return -1;
-		c->queued -= outbuf_len(&r->data);
-		c->head = r->next;
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
-		n++;
-	}
-	if (c->head == NULL)
-		c->tailp = &c->head;
-	return n;
-}
-
 static void
 client_mark_pending(struct client *c)
 {
@@ -471,31 +319,9 @@ client_service(struct client *c)
 static void
 client_flush_one(struct client *c, int written)
 {
-	struct reply	*r;
-	struct outbuf	 t;
-	int		 rc, throttled = client_throttled(c);
+	int	 rc, throttled = client_throttled(c);
 
-	for (r = c->head; r != NULL; r = r->next)
-		if (r->held) {
-			if (!written) {
-				c->queued -= outbuf_len(&r->data);
-				t = r->data, r->data = r->alt, r->alt = t;
-				c->queued += outbuf_len(&r->data);
-			}
-			r->held = 0;
-		}
-	if (c->holding) {
-		c->holding = 0;
-		if (client_emit(c, written ? c->held.buf + c->held.off :
-		    c->alt.buf + c->alt.off, outbuf_len(written ? &c->held :
-		    &c->alt)) == -1) {
-			client_free(c, "out of memory");
-			return;
-		}
-		outbuf_consume(&c->held, outbuf_len(&c->held));
-		outbuf_consume(&c->alt, outbuf_len(&c->alt));
-	}
-	if (client_collect(c) == -1) {
+	if (client_release(c, written) == -1) {
 		client_free(c, "out of memory");
 		return;
 	}
