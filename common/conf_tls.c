@@ -1,11 +1,13 @@
 /*
  * conf_tls.c -- the configuration of TLS on the peer links (see
- * conf_tls.h): its [herd] keys, and the check of the certificate files.
+ * conf_tls.h): its [herd] keys, and the check of the certificate files;
+ * and the check of those of the client port over TLS.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -239,5 +241,74 @@ done:
 	sk_X509_pop_free(chain, X509_free);
 	EVP_PKEY_free(pkey);
 	X509_STORE_free(store);
+	return rc;
+}
+
+/* The leaf is valid now: NULL, or why not (with its date, in when). */
+static const char *
+conf_tls_dates(X509 *leaf, char *when, size_t len)
+{
+	const ASN1_TIME	*t;
+	struct tm	 tm;
+	const char	*why;
+
+	if (X509_cmp_current_time((t = X509_get0_notBefore(leaf))) > 0)
+		why = "not valid yet, until";
+	else if (X509_cmp_current_time((t = X509_get0_notAfter(leaf))) < 0)
+		why = "expired on";
+	else
+		return NULL;
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(when, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, len, "?");
+	return why;
+}
+
+int
+conf_check_client_tls(const struct herd_conf *c, const unsigned char *run,
+    char *err, size_t errlen)
+{
+	const struct herd_ctls_conf	*t = &c->ctls;
+	X509				*leaf = NULL;
+	STACK_OF(X509)			*chain = NULL;
+	EVP_PKEY			*pkey = NULL;
+	const char			*why;
+	char				 when[32] = "";
+	size_t				 i;
+	int				 rc = -1;
+
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i].tls_port != 0 && (run == NULL || run[i]))
+			break;
+	if (i == c->nservers)
+		return 0;		/* no tls_port here: files not used */
+	if ((why = conf_tls_read_cert(t->cert, &leaf, &chain)) == NULL &&
+	    (why = conf_tls_dates(leaf, when, sizeof(when))) == NULL &&
+	    X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1)
+		why = "not for a TLS server (its extendedKeyUsage lacks "
+		    "serverAuth)";
+	if (why != NULL) {
+		snprintf(err, errlen, "%s:%d: client_tls_cert %s: %s%s%s\n",
+		    c->path, t->cert_line, t->cert, why, when[0] ? " " : "",
+		    when);
+		goto done;
+	}
+	if ((why = conf_tls_read_key(t->key, &pkey)) != NULL) {
+		snprintf(err, errlen, "%s:%d: client_tls_key %s: %s\n", c->path,
+		    t->key_line, t->key, why);
+		goto done;
+	}
+	if (X509_check_private_key(leaf, pkey) != 1) {
+		snprintf(err, errlen, "%s:%d: client_tls_key %s: not the key of "
+		    "the certificate in %s\n", c->path, t->key_line, t->key,
+		    t->cert);
+		goto done;
+	}
+	rc = 0;
+done:
+	ERR_clear_error();
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(pkey);
 	return rc;
 }
