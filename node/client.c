@@ -34,6 +34,7 @@
 #include "peer.h"
 #include "places.h"
 #include "proto.h"
+#include "ptls.h"
 #include "sock.h"
 #include "store.h"
 #include "update.h"
@@ -55,6 +56,40 @@ client_count(void)
 	return client_n;
 }
 
+/* Read what the connection has: linebuf_fill's contract, TLS or not. */
+static ssize_t
+client_fill(struct client *c)
+{
+	return c->tls != NULL ? ptls_linebuf_fill(c->tls, &c->in) :
+	    linebuf_fill(&c->in, c->fd);
+}
+
+/* Write the output: outbuf_write's contract, TLS or not. */
+static int
+client_write(struct client *c)
+{
+	return c->tls != NULL ? ptls_outbuf_write(c->tls, &c->out) :
+	    outbuf_write(&c->out, c->fd);
+}
+
+/* Why a read or a write failed (errno, or TLS's reason), for the log. */
+static const char *
+client_why(const struct client *c)
+{
+	if (c->tls != NULL && ptls_error(c->tls)[0] != '\0')
+		return ptls_error(c->tls);
+	return strerror(errno);
+}
+
+/* All is said: close_notify over TLS, then the end of the stream. */
+static void
+client_say_end(struct client *c)
+{
+	if (c->tls != NULL)
+		ptls_close_notify(c->tls);
+	shutdown(c->fd, SHUT_WR);
+}
+
 static void
 client_free(struct client *c, const char *why)
 {
@@ -71,6 +106,7 @@ client_free(struct client *c, const char *why)
 				break;
 			}
 	}
+	ptls_free(c->tls);
 	close(c->fd);
 	linebuf_free(&c->in);
 	outbuf_free(&c->out);
@@ -319,23 +355,25 @@ client_service(struct client *c)
 static void
 client_flush_one(struct client *c, int written)
 {
-	int	 rc, throttled = client_throttled(c);
+	int	 rc, want, throttled = client_throttled(c);
 
 	if (client_release(c, written) == -1) {
 		client_free(c, "out of memory");
 		return;
 	}
-	if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
-		client_free(c, strerror(errno));
+	if ((rc = client_write(c)) == -1) {
+		client_free(c, client_why(c));
 		return;
 	}
-	if (rc == 1)
+	/* over TLS, a write may wait to read, and a read to write */
+	want = c->tls != NULL ? ptls_want(c->tls) : 0;
+	if (rc == 1 || (want & EV_WRITE))
 		ev_io_start(client_loop, &c->wio);
 	else
 		ev_io_stop(client_loop, &c->wio);
 	if (c->eof && c->head == NULL && !c->overlong &&
 	    linebuf_pending(&c->in) == 0 && rc == 0) {
-		shutdown(c->fd, SHUT_WR);
+		client_say_end(c);
 		client_free(c, "end of input, all answered");
 		return;
 	}
@@ -343,11 +381,16 @@ client_flush_one(struct client *c, int written)
 		client_service(c);	/* what it sent meanwhile */
 		return;
 	}
-	if (c->eof || client_throttled(c) ||
-	    (linebuf_pending(&c->in) == c->in.max && !c->overlong))
+	if ((c->eof || client_throttled(c) ||
+	    (linebuf_pending(&c->in) == c->in.max && !c->overlong)) &&
+	    !(want & EV_READ))
 		ev_io_stop(client_loop, &c->rio);
-	else
+	else {
 		ev_io_start(client_loop, &c->rio);
+		/* read from the socket already: it will not say so again */
+		if (c->tls != NULL && ptls_pending(c->tls))
+			ev_feed_event(client_loop, &c->rio, EV_READ);
+	}
 }
 
 void
@@ -386,11 +429,17 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	n = linebuf_fill(&c->in, c->fd);
+	n = client_fill(c);
 	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		client_free(c, strerror(errno));
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			client_free(c, client_why(c));
+		else if (c->tls != NULL)
+			client_mark_pending(c);	/* a write may wait for it */
+		return;
+	}
+	if (n == 0 && c->tls != NULL && !ptls_closed_cleanly(c->tls)) {
+		/* not a half-close: the stream may have been cut short */
+		client_free(c, "TLS ended without close_notify");
 		return;
 	}
 	if (n == 0) {
@@ -406,22 +455,25 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct client	*c = (struct client *)((char *)w -
 			    offsetof(struct client, wio));
 
-	(void)loop;
 	(void)revents;
 	client_service(c);	/* what it holds is written out: released */
+	if (c->tls != NULL && ev_is_active(&c->rio))
+		ev_feed_event(loop, &c->rio, EV_READ);	/* a read may wait */
 }
 
-static void
-client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
+void
+client_adopt(int fd, const char *addr, struct ptls *t)
 {
 	struct client	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx("accept: out of memory");
+		ptls_free(t);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
+	c->tls = t;
 	c->id = ++client_ids;
 	snprintf(c->tag_in, sizeof(c->tag_in), "client %lu recv", c->id);
 	snprintf(c->tag_out, sizeof(c->tag_out), "client %lu sent", c->id);
@@ -430,10 +482,24 @@ client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	linebuf_init(&c->in, CLIENT_LINE_MAX);
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
-	ev_io_start(loop, &c->rio);
+	ev_io_start(client_loop, &c->rio);
 	LIST_INSERT_HEAD(&client_list, c, entry);
 	client_n++;
-	log_notice("client %lu connected from %s", c->id, c->addr);
+	if (t == NULL)
+		log_notice("client %lu connected from %s", c->id, c->addr);
+	else {
+		log_notice("client %lu connected from %s over TLS (%s, %s)",
+		    c->id, c->addr, ptls_cipher(t), ptls_group(t));
+		if (ptls_pending(t))	/* lines that came with the handshake */
+			ev_feed_event(client_loop, &c->rio, EV_READ);
+	}
+}
+
+static void
+client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
+{
+	(void)loop;
+	client_adopt(fd, addr, NULL);
 }
 
 int
@@ -461,7 +527,8 @@ client_shutdown(void)
 	client_flush(journal_flush() == 0);
 	while ((c = LIST_FIRST(&client_list)) != NULL) {
 		client_collect(c);
-		outbuf_write(&c->out, c->fd);
+		if (client_write(c) == 0)
+			client_say_end(c);
 		client_free(c, "server stopping");
 	}
 }

@@ -1,8 +1,9 @@
 /*
  * client_int.h -- what the files of the client port share, and no one
  * else (the public API is client.h): the connection (client.c: reading,
- * commands, writing) and its reply queue (client_reply.c: replies kept in
- * the order of their commands, and held until the journal has the batch).
+ * commands, writing), its reply queue (client_reply.c: replies kept in
+ * the order of their commands, and held until the journal has the batch),
+ * and the port over TLS (client_tls.c: the handshake, then client.c's).
  */
 #ifndef HERD_CLIENT_INT_H
 #define HERD_CLIENT_INT_H
@@ -17,6 +18,7 @@
 #include "linebuf.h"
 
 struct places_req;
+struct ptls;
 
 struct reply {
 	struct reply		*next;
@@ -31,6 +33,7 @@ struct reply {
 struct client {
 	ev_io		 rio, wio;
 	int		 fd;
+	struct ptls	*tls;		/* over TLS (the tls_port), or NULL */
 	unsigned long	 id;
 	char		 addr[64];
 	char		 tag_in[32], tag_out[32];	/* "client N recv|sent" */
@@ -51,6 +54,13 @@ struct client {
 	struct client	*pnext;
 	LIST_ENTRY(client) entry;	/* in client_list */
 };
+
+/*
+ * client.c: a connection whose TLS handshake is done (client_tls.c) is a
+ * client as one accepted on the plain port, its bytes read and written
+ * through t (freed with the connection).
+ */
+void	 client_adopt(int fd, const char *addr, struct ptls *t);
 
 /*
  * client_reply.c.  Each returns 0 (client_collect: how many replies it
