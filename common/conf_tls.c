@@ -190,35 +190,50 @@ conf_tls_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
 	return why;
 }
 
+/*
+ * The certificate file (its leaf in *leaf, what follows in *chain, for
+ * the caller to free) and the key file, which must hold the leaf's key.
+ * 0, or -1 with "file:line: WHAT_cert|WHAT_key path: reason\n" in err.
+ */
+static int
+conf_tls_pair(const struct herd_conf *c, const char *what, const char *cert,
+    int cert_line, const char *key, int key_line, X509 **leaf,
+    STACK_OF(X509) **chain, char *err, size_t errlen)
+{
+	EVP_PKEY	*pkey = NULL;
+	const char	*why;
+	int		 rc = -1;
+
+	if ((why = conf_tls_read_cert(cert, leaf, chain)) != NULL)
+		snprintf(err, errlen, "%s:%d: %s_cert %s: %s\n", c->path,
+		    cert_line, what, cert, why);
+	else if ((why = conf_tls_read_key(key, &pkey)) != NULL)
+		snprintf(err, errlen, "%s:%d: %s_key %s: %s\n", c->path,
+		    key_line, what, key, why);
+	else if (X509_check_private_key(*leaf, pkey) != 1)
+		snprintf(err, errlen, "%s:%d: %s_key %s: not the key of the "
+		    "certificate in %s\n", c->path, key_line, what, key, cert);
+	else
+		rc = 0;
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
 int
 conf_check_tls(const struct herd_conf *c, char *err, size_t errlen)
 {
 	const struct herd_tls_conf	*t = &c->tls;
 	X509				*leaf = NULL;
 	STACK_OF(X509)			*chain = NULL;
-	EVP_PKEY			*pkey = NULL;
 	X509_STORE			*store = NULL;
 	const char			*why, *as = "";
 	int				 rc = -1;
 
 	if (!t->on || t->cert[0] == '\0')
 		return 0;
-	if ((why = conf_tls_read_cert(t->cert, &leaf, &chain)) != NULL) {
-		snprintf(err, errlen, "%s:%d: peer_tls_cert %s: %s\n", c->path,
-		    t->cert_line, t->cert, why);
+	if (conf_tls_pair(c, "peer_tls", t->cert, t->cert_line, t->key,
+	    t->key_line, &leaf, &chain, err, errlen) == -1)
 		goto done;
-	}
-	if ((why = conf_tls_read_key(t->key, &pkey)) != NULL) {
-		snprintf(err, errlen, "%s:%d: peer_tls_key %s: %s\n", c->path,
-		    t->key_line, t->key, why);
-		goto done;
-	}
-	if (X509_check_private_key(leaf, pkey) != 1) {
-		snprintf(err, errlen, "%s:%d: peer_tls_key %s: not the key of "
-		    "the certificate in %s\n", c->path, t->key_line, t->key,
-		    t->cert);
-		goto done;
-	}
 	if ((why = conf_tls_read_ca(t->ca, &store)) != NULL) {
 		snprintf(err, errlen, "%s:%d: peer_tls_ca %s: %s\n", c->path,
 		    t->ca_line, t->ca, why);
@@ -239,7 +254,6 @@ done:
 	ERR_clear_error();
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(pkey);
 	X509_STORE_free(store);
 	return rc;
 }
@@ -271,7 +285,6 @@ conf_check_client_tls(const struct herd_conf *c, const unsigned char *run,
 	const struct herd_ctls_conf	*t = &c->ctls;
 	X509				*leaf = NULL;
 	STACK_OF(X509)			*chain = NULL;
-	EVP_PKEY			*pkey = NULL;
 	const char			*why;
 	char				 when[32] = "";
 	size_t				 i;
@@ -282,33 +295,21 @@ conf_check_client_tls(const struct herd_conf *c, const unsigned char *run,
 			break;
 	if (i == c->nservers)
 		return 0;		/* no tls_port here: files not used */
-	if ((why = conf_tls_read_cert(t->cert, &leaf, &chain)) == NULL &&
-	    (why = conf_tls_dates(leaf, when, sizeof(when))) == NULL &&
-	    X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1)
-		why = "not for a TLS server (its extendedKeyUsage lacks "
-		    "serverAuth)";
-	if (why != NULL) {
-		snprintf(err, errlen, "%s:%d: client_tls_cert %s: %s%s%s\n",
-		    c->path, t->cert_line, t->cert, why, when[0] ? " " : "",
-		    when);
-		goto done;
+	if (conf_tls_pair(c, "client_tls", t->cert, t->cert_line, t->key,
+	    t->key_line, &leaf, &chain, err, errlen) == 0) {
+		if ((why = conf_tls_dates(leaf, when, sizeof(when))) == NULL &&
+		    X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1)
+			why = "not for a TLS server (its extendedKeyUsage "
+			    "lacks serverAuth)";
+		if (why == NULL)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s:%d: client_tls_cert %s: "
+			    "%s%s%s\n", c->path, t->cert_line, t->cert, why,
+			    when[0] ? " " : "", when);
 	}
-	if ((why = conf_tls_read_key(t->key, &pkey)) != NULL) {
-		snprintf(err, errlen, "%s:%d: client_tls_key %s: %s\n", c->path,
-		    t->key_line, t->key, why);
-		goto done;
-	}
-	if (X509_check_private_key(leaf, pkey) != 1) {
-		snprintf(err, errlen, "%s:%d: client_tls_key %s: not the key of "
-		    "the certificate in %s\n", c->path, t->key_line, t->key,
-		    t->cert);
-		goto done;
-	}
-	rc = 0;
-done:
 	ERR_clear_error();
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -60,7 +60,7 @@ client_tls_quiet_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* A connection refused: logged, or counted within a second of the last. */
 static void
-client_tls_refused(const struct client_tls_hs *h, const char *why)
+client_tls_refused(const char *addr, const char *why)
 {
 	ev_tstamp	 now = ev_now(client_tls_loop);
 
@@ -70,20 +70,26 @@ client_tls_refused(const struct client_tls_hs *h, const char *why)
 	}
 	client_tls_quiet_cb(client_tls_loop, &client_tls_quiet, 0);
 	client_tls_said = now;
-	log_notice("TLS client %s refused: %s", h->addr, why);
+	log_notice("TLS client %s refused: %s", addr, why);
 	ev_timer_stop(client_tls_loop, &client_tls_quiet);
 	ev_timer_set(&client_tls_quiet, 1.0, 0.);
 	ev_timer_start(client_tls_loop, &client_tls_quiet);
 }
 
-/* Forget the handshake; the connection too unless it is a client now. */
+/*
+ * The handshake is over: the connection is a client now (why NULL), or
+ * it is refused for why, and closed.
+ */
 static void
-client_tls_drop(struct client_tls_hs *h, int keep)
+client_tls_end(struct client_tls_hs *h, const char *why)
 {
 	ev_io_stop(client_tls_loop, &h->io);
 	ev_timer_stop(client_tls_loop, &h->timer);
 	LIST_REMOVE(h, entry);
-	if (!keep) {
+	if (why == NULL)
+		client_adopt(h->fd, h->addr, h->t);
+	else {
+		client_tls_refused(h->addr, why);
 		ptls_free(h->t);
 		close(h->fd);
 	}
@@ -98,13 +104,9 @@ client_tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int			 rc, want;
 
 	(void)revents;
-	if ((rc = ptls_handshake(h->t)) == -1) {
-		client_tls_refused(h, ptls_error(h->t));
-		client_tls_drop(h, 0);
-	} else if (rc == 1) {
-		client_adopt(h->fd, h->addr, h->t);
-		client_tls_drop(h, 1);
-	} else if ((want = ptls_want(h->t)) != 0 && want != (w->events &
+	if ((rc = ptls_handshake(h->t)) != 0)
+		client_tls_end(h, rc == 1 ? NULL : ptls_error(h->t));
+	else if ((want = ptls_want(h->t)) != 0 && want != (w->events &
 	    (EV_READ | EV_WRITE))) {
 		ev_io_stop(loop, w);
 		ev_io_set(w, h->fd, want);
@@ -122,8 +124,7 @@ client_tls_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	snprintf(why, sizeof(why), "no TLS handshake within %d s",
 	    CLIENT_TLS_HANDSHAKE_S);
-	client_tls_refused(h, why);
-	client_tls_drop(h, 0);
+	client_tls_end(h, why);
 }
 
 static void
@@ -177,7 +178,8 @@ client_tls_shutdown(void)
 		return;
 	listener_stop(&client_tls_listener, client_tls_loop);
 	while (!LIST_EMPTY(&client_tls_list))
-		client_tls_drop(LIST_FIRST(&client_tls_list), 0);
+		client_tls_end(LIST_FIRST(&client_tls_list),
+		    "the server is stopping");
 	client_tls_quiet_cb(client_tls_loop, &client_tls_quiet, 0);
 	ev_timer_stop(client_tls_loop, &client_tls_quiet);
 	ptls_ctx_free(client_tls_ctx);

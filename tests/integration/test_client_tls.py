@@ -8,12 +8,10 @@ What goes in over TLS must come out as on the plain port (the same bytes),
 and what the TLS port refuses must harm nobody.  herdd -n checks the
 files and ports; herdd reports the port in its status."""
 import hashlib
-import json
 import os
 import re
 import select
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -22,11 +20,11 @@ import tempfile
 import time
 
 from herdlib import free_ports, wait_for
-from herdtest import Herd, read_all, run
+from herdtest import Herd, run
+from suptest import Herd as SupHerd
 
 AT_RE = re.compile(r"^AT (\S+) ([+-]\d+\.\d{9}) (\S+) (\S+) (\S+)$")
 HERDD = os.environ.get("HERDD", "build/supervisor/herdd")
-HERDCTL = os.environ.get("HERDCTL", "build/supervisor/herdctl")
 HANDSHAKE_S = 10                # node/client_tls.h
 H = None                        # the shared herd
 CERTS = None                    # the directory of the certificates
@@ -530,42 +528,29 @@ def test_node_exits_78_on_bad_files():
 
 def test_herdd_status_shows_tls_port():
     """Under herdd: the TLS port answers, herdctl status says which."""
-    d = tempfile.mkdtemp(prefix="herdtls-d-")
-    proc = None
+    top = tempfile.mkdtemp(prefix="herdtls-d-")
+    h = None
     try:
-        tp = free_ports(1)[0]
-        path, ports = herd_ini(d, "client_tls_cert = %s\nclient_tls_key = "
-                               "%s" % (os.path.join(CERTS, "server.crt"),
-                                       os.path.join(CERTS, "server.key")),
-                               "tls_port = %d" % tp)
-        sock = os.path.join(d, "herd.sock")
-
-        def status():
-            r = subprocess.run([HERDCTL, "-s", sock, "-j", "status"],
-                               capture_output=True, text=True, timeout=10)
-            if r.returncode != 0:
-                return None
-            return {n["name"]: n for n in json.loads(r.stdout)["nodes"]}
-        with open(os.path.join(d, "herdd.stderr"), "w") as err:
-            proc = subprocess.Popen([HERDD, "-f", path], stdout=err,
-                                    stderr=err)
-        st = wait_for(lambda: (lambda s: s if s and all(
-            n["state"] == "running" for n in s.values()) else None)(
-            status()), 15, 0.1)
-        assert st, status()
+        h = SupHerd(top, "herd", {"A": ["B"], "B": []}, more_ports=1,
+                    extra="client_tls_cert = %s\nclient_tls_key = %s" % (
+                        os.path.join(CERTS, "server.crt"),
+                        os.path.join(CERTS, "server.key")))
+        tp = h.more[0]
+        with open(h.conf) as f:
+            text = f.read()
+        pp = "peer_port = %d\n" % h.peer["A"]
+        with open(h.conf, "w") as f:
+            f.write(text.replace(pp, pp + "tls_port = %d\n" % tp))
+        assert h.start(), h.status()
+        st = h.status()
         assert st["A"]["tls_port"] == tp and st["B"]["tls_port"] is None \
-            and st["A"]["port"] == ports[0], st
+            and st["A"]["port"] == h.port["A"], st
         line = "IAMAT under.herdd +1+1 %s\n" % ts()
         assert tls_exchange(tp, line.encode())[0].startswith(b"AT A ")
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(d, ignore_errors=True)
+        if h is not None:
+            h.stop()
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def teardown():
