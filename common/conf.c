@@ -142,8 +142,11 @@ conf_server_equal(const struct herd_conf *ca, const struct herd_server *a,
 
 	if (strcmp(a->name, b->name) != 0 || strcmp(a->host, b->host) != 0 ||
 	    a->port != b->port || a->peer_port != b->peer_port ||
-	    a->nneighbors != b->nneighbors)
+	    a->tls_port != b->tls_port || a->nneighbors != b->nneighbors)
 		return 0;
+	if (a->tls_port != 0 && (strcmp(ca->ctls.cert, cb->ctls.cert) != 0 ||
+	    strcmp(ca->ctls.key, cb->ctls.key) != 0))
+		return 0;		/* the files' contents: reloaded alone */
 	for (i = 0; i < a->nneighbors; i++) {
 		/* a neighbour's address matters too: we dial it */
 		na = &ca->servers[a->neighbors[i]];

@@ -76,11 +76,20 @@ struct herd_tls_conf {
 	int	 cert_line, key_line, ca_line;
 };
 
+/* TLS on the client port (tls_port): [herd] client_tls_cert, _key */
+struct herd_ctls_conf {
+	char	 cert[HERD_PATH_MAX];	/* "": no server may have a tls_port */
+	char	 key[HERD_PATH_MAX];
+	int	 cert_line, key_line;
+};
+
 struct herd_server {
 	char	 name[HERD_NAME_MAX + 1];
 	char	 host[256];		/* listen address; neighbours dial it */
 	uint16_t port;			/* client port */
 	uint16_t peer_port;		/* peer port; default port + 10000 */
+	uint16_t tls_port;		/* client port over TLS; 0: none */
+	int	 tls_port_line;		/* where tls_port was set */
 	size_t	*neighbors;		/* indices into herd_conf.servers */
 	size_t	 nneighbors;		/* links, made symmetric */
 	int	 line;			/* line of the [server NAME] header */
@@ -116,6 +125,7 @@ struct herd_conf {
 	size_t	 secret_len;		/* 0 = no secret; = keys.key[0] */
 	struct herd_keyring keys;	/* every line of it: the keyring */
 	struct herd_tls_conf tls;
+	struct herd_ctls_conf ctls;	/* for the servers with a tls_port */
 	struct herd_places_conf places;
 	struct herd_server *servers;
 	size_t	 nservers;

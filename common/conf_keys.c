@@ -123,6 +123,14 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 		if (conf_str(p, c->secret_file, sizeof(c->secret_file), v, k))
 			c->secret_line = p->line;
 	}
+	else if (strcmp(k, "client_tls_cert") == 0) {
+		if (conf_str(p, c->ctls.cert, sizeof(c->ctls.cert), v, k))
+			c->ctls.cert_line = p->line;
+	}
+	else if (strcmp(k, "client_tls_key") == 0) {
+		if (conf_str(p, c->ctls.key, sizeof(c->ctls.key), v, k))
+			c->ctls.key_line = p->line;
+	}
 	else if (strcmp(k, "state_dir") == 0) {
 		if (conf_str(p, c->state_dir, sizeof(c->state_dir), v, k))
 			c->state_dir_line = p->line;
@@ -202,6 +210,11 @@ conf_key_server(struct conf_parser *p, const char *k, const char *v)
 	} else if (strcmp(k, "peer_port") == 0) {
 		if (conf_intkey(p, &port, v, k, 1, 65535))
 			s->peer_port = (uint16_t)port;
+	} else if (strcmp(k, "tls_port") == 0) {
+		if (conf_intkey(p, &port, v, k, 1, 65535)) {
+			s->tls_port = (uint16_t)port;
+			s->tls_port_line = p->line;
+		}
 	} else if (strcmp(k, "neighbors") == 0 ||
 	    strcmp(k, "neighbours") == 0) {
 		snprintf(buf, sizeof(buf), "%s", v);

@@ -197,6 +197,8 @@ conf_load(const char *path, struct herd_conf *conf, char *err, size_t errlen)
 	    conf_resolve(conf->tls.cert, sizeof(conf->tls.cert), dir) == -1 ||
 	    conf_resolve(conf->tls.key, sizeof(conf->tls.key), dir) == -1 ||
 	    conf_resolve(conf->tls.ca, sizeof(conf->tls.ca), dir) == -1 ||
+	    conf_resolve(conf->ctls.cert, sizeof(conf->ctls.cert), dir) == -1 ||
+	    conf_resolve(conf->ctls.key, sizeof(conf->ctls.key), dir) == -1 ||
 	    conf_resolve(conf->places.dataset, sizeof(conf->places.dataset),
 	    dir) == -1) {
 		snprintf(err, errlen, "%s: a path is too long\n", path);

@@ -60,6 +60,9 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	if (c->secret_file[0] != '\0')		/* never the secret itself */
 		fprintf(fp, "secret_file = %s\n", c->secret_file);
 	conf_tls_print(fp, c);
+	if (c->ctls.cert[0] != '\0')
+		fprintf(fp, "client_tls_cert = %s\nclient_tls_key = %s\n",
+		    c->ctls.cert, c->ctls.key);
 	if (c->state_dir[0] != '\0')
 		fprintf(fp, "state_dir = %s\n", c->state_dir);
 	fprintf(fp, "fsync = %s\n", conf_fsync_name(c->fsync));
@@ -81,8 +84,11 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	for (i = 0; i < c->nservers; i++) {
 		s = &c->servers[i];
 		fprintf(fp, "\n[server %s]\nhost = %s\nport = %u\n"
-		    "peer_port = %u\nneighbors =", s->name, s->host, s->port,
+		    "peer_port = %u\n", s->name, s->host, s->port,
 		    s->peer_port);
+		if (s->tls_port != 0)
+			fprintf(fp, "tls_port = %u\n", s->tls_port);
+		fprintf(fp, "neighbors =");
 		for (j = 0; j < s->nneighbors; j++)
 			fprintf(fp, " %s", c->servers[s->neighbors[j]].name);
 		fputc('\n', fp);

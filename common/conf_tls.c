@@ -1,11 +1,13 @@
 /*
  * conf_tls.c -- the configuration of TLS on the peer links (see
- * conf_tls.h): its [herd] keys, and the check of the certificate files.
+ * conf_tls.h): its [herd] keys, and the check of the certificate files;
+ * and the check of those of the client port over TLS.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -195,35 +197,50 @@ conf_tls_verify(X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain,
 	return why;
 }
 
+/*
+ * The certificate file (its leaf in *leaf, what follows in *chain, for
+ * the caller to free) and the key file, which must hold the leaf's key.
+ * 0, or -1 with "file:line: WHAT_cert|WHAT_key path: reason\n" in err.
+ */
+static int
+conf_tls_pair(const struct herd_conf *c, const char *what, const char *cert,
+    int cert_line, const char *key, int key_line, X509 **leaf,
+    STACK_OF(X509) **chain, char *err, size_t errlen)
+{
+	EVP_PKEY	*pkey = NULL;
+	const char	*why;
+	int		 rc = -1;
+
+	if ((why = conf_tls_read_cert(cert, leaf, chain)) != NULL)
+		snprintf(err, errlen, "%s:%d: %s_cert %s: %s\n", c->path,
+		    cert_line, what, cert, why);
+	else if ((why = conf_tls_read_key(key, &pkey)) != NULL)
+		snprintf(err, errlen, "%s:%d: %s_key %s: %s\n", c->path,
+		    key_line, what, key, why);
+	else if (X509_check_private_key(*leaf, pkey) != 1)
+		snprintf(err, errlen, "%s:%d: %s_key %s: not the key of the "
+		    "certificate in %s\n", c->path, key_line, what, key, cert);
+	else
+		rc = 0;
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
 int
 conf_check_tls(const struct herd_conf *c, char *err, size_t errlen)
 {
 	const struct herd_tls_conf	*t = &c->tls;
 	X509				*leaf = NULL;
 	STACK_OF(X509)			*chain = NULL;
-	EVP_PKEY			*pkey = NULL;
 	X509_STORE			*store = NULL;
 	const char			*why, *as = "";
 	int				 rc = -1;
 
 	if (!t->on || t->cert[0] == '\0')
 		return 0;
-	if ((why = conf_tls_read_cert(t->cert, &leaf, &chain)) != NULL) {
-		snprintf(err, errlen, "%s:%d: peer_tls_cert %s: %s\n", c->path,
-		    t->cert_line, t->cert, why);
+	if (conf_tls_pair(c, "peer_tls", t->cert, t->cert_line, t->key,
+	    t->key_line, &leaf, &chain, err, errlen) == -1)
 		goto done;
-	}
-	if ((why = conf_tls_read_key(t->key, &pkey)) != NULL) {
-		snprintf(err, errlen, "%s:%d: peer_tls_key %s: %s\n", c->path,
-		    t->key_line, t->key, why);
-		goto done;
-	}
-	if (X509_check_private_key(leaf, pkey) != 1) {
-		snprintf(err, errlen, "%s:%d: peer_tls_key %s: not the key of "
-		    "the certificate in %s\n", c->path, t->key_line, t->key,
-		    t->cert);
-		goto done;
-	}
 	if ((why = conf_tls_read_ca(t->ca, &store)) != NULL) {
 		snprintf(err, errlen, "%s:%d: peer_tls_ca %s: %s\n", c->path,
 		    t->ca_line, t->ca, why);
@@ -244,7 +261,62 @@ done:
 	ERR_clear_error();
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(pkey);
 	X509_STORE_free(store);
+	return rc;
+}
+
+/* The leaf is valid now: NULL, or why not (with its date, in when). */
+static const char *
+conf_tls_dates(X509 *leaf, char *when, size_t len)
+{
+	const ASN1_TIME	*t;
+	struct tm	 tm;
+	const char	*why;
+
+	if (X509_cmp_current_time((t = X509_get0_notBefore(leaf))) > 0)
+		why = "not valid yet, until";
+	else if (X509_cmp_current_time((t = X509_get0_notAfter(leaf))) < 0)
+		why = "expired on";
+	else
+		return NULL;
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(when, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, len, "?");
+	return why;
+}
+
+int
+conf_check_client_tls(const struct herd_conf *c, const unsigned char *run,
+    char *err, size_t errlen)
+{
+	const struct herd_ctls_conf	*t = &c->ctls;
+	X509				*leaf = NULL;
+	STACK_OF(X509)			*chain = NULL;
+	const char			*why;
+	char				 when[32] = "";
+	size_t				 i;
+	int				 rc = -1;
+
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i].tls_port != 0 && (run == NULL || run[i]))
+			break;
+	if (i == c->nservers)
+		return 0;		/* no tls_port here: files not used */
+	if (conf_tls_pair(c, "client_tls", t->cert, t->cert_line, t->key,
+	    t->key_line, &leaf, &chain, err, errlen) == 0) {
+		if ((why = conf_tls_dates(leaf, when, sizeof(when))) == NULL &&
+		    X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1)
+			why = "not for a TLS server (its extendedKeyUsage "
+			    "lacks serverAuth)";
+		if (why == NULL)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s:%d: client_tls_cert %s: "
+			    "%s%s%s\n", c->path, t->cert_line, t->cert, why,
+			    when[0] ? " " : "", when);
+	}
+	ERR_clear_error();
+	X509_free(leaf);
+	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * conf_tls.h -- the configuration of TLS on the peer links (conf_tls.c):
  * the [herd] keys peer_tls, peer_tls_cert, peer_tls_key and peer_tls_ca,
  * the hooks by which conf.c parses, checks, prints and compares them, and
- * the check of their files that herdd makes at -n, start and reload.
+ * the check of their files that herdd makes at -n, start and reload; and
+ * that check for the files of the client port over TLS (tls_port).
  */
 #ifndef HERD_CONF_TLS_H
 #define HERD_CONF_TLS_H
@@ -51,5 +52,17 @@ int	 conf_tls_live(const struct herd_conf *a, const struct herd_conf *b);
  * in err.
  */
 int	 conf_check_tls(const struct herd_conf *c, char *err, size_t errlen);
+
+/*
+ * The files of the client port over TLS (client_tls_cert, client_tls_key)
+ * as a worker will load them, when a server of run (run[i] for
+ * c->servers[i]; NULL: every server) has a tls_port: the certificate (a
+ * PEM chain, leaf first) loads, is valid now and may serve TLS, and its
+ * key (PEM, not encrypted, not readable by others) loads and is its key.
+ * The paths are the same on every machine, the files each machine's own.
+ * 0, or -1 with "file:line: client_tls_...: reason\n" in err.
+ */
+int	 conf_check_client_tls(const struct herd_conf *c,
+	    const unsigned char *run, char *err, size_t errlen);
 
 #endif /* HERD_CONF_TLS_H */

@@ -1,6 +1,7 @@
 /*
  * conf_validate.c -- the checks of a parsed herd as a whole, each error at
- * the line that caused it: every server has a port, no two ports clash,
+ * the line that caused it: every server has a port, no two ports clash
+ * (port, peer_port and tls_port), a tls_port has its certificate,
  * neighbours name servers and become symmetric links; and the defaults
  * that depend on other keys (conf_int.h).
  */
@@ -43,7 +44,7 @@ conf_validate(struct conf_parser *p)
 	struct herd_conf	*c = p->conf;
 	struct herd_server	*s, *t;
 	size_t			 i, j, k;
-	uint16_t		 ps[2], pt[2];
+	uint16_t		 ps[3], pt[3];
 	char			 err[320];
 	int			 line;
 
@@ -65,20 +66,31 @@ conf_validate(struct conf_parser *p)
 		if (s->peer_port == s->port)
 			conf_error(p, s->line, "server %s: peer_port %u is "
 			    "its client port", s->name, s->port);
+		if (s->tls_port != 0 && (s->tls_port == s->port ||
+		    s->tls_port == s->peer_port))
+			conf_error(p, s->tls_port_line, "server %s: tls_port %u "
+			    "is its %s", s->name, s->tls_port,
+			    s->tls_port == s->port ? "client port" : "peer_port");
+		if (s->tls_port != 0 && c->ctls.cert[0] == '\0' &&
+		    c->ctls.key[0] == '\0')
+			conf_error(p, s->tls_port_line, "server %s: tls_port "
+			    "without client_tls_cert and client_tls_key in "
+			    "[herd]", s->name);
 	}
 	for (i = 0; i < c->nservers; i++) {
 		s = &c->servers[i];
-		ps[0] = s->port, ps[1] = s->peer_port;
+		ps[0] = s->port, ps[1] = s->peer_port, ps[2] = s->tls_port;
 		for (j = 0; j < i; j++) {
 			t = &c->servers[j];
-			pt[0] = t->port, pt[1] = t->peer_port;
+			pt[0] = t->port, pt[1] = t->peer_port, pt[2] = t->tls_port;
 			if (!conf_host_clash(s->host, t->host))
 				continue;
-			for (k = 0; k < 4; k++)
-				if (ps[k / 2] != 0 && ps[k / 2] == pt[k % 2]) {
-					conf_error(p, s->line, "server %s: "
-					    "port %u already used by server %s",
-					    s->name, ps[k / 2], t->name);
+			for (k = 0; k < 9; k++)
+				if (ps[k / 3] != 0 && ps[k / 3] == pt[k % 3]) {
+					conf_error(p, k / 3 == 2 ?
+					    s->tls_port_line : s->line, "server "
+					    "%s: port %u already used by server "
+					    "%s", s->name, ps[k / 3], t->name);
 					break;
 				}
 		}
@@ -86,10 +98,16 @@ conf_validate(struct conf_parser *p)
 	for (i = 0; c->http_port != 0 && i < c->nservers; i++) {
 		s = &c->servers[i];
 		if (conf_host_clash(s->host, c->http_host) &&
-		    (s->port == c->http_port || s->peer_port == c->http_port))
+		    (s->port == c->http_port || s->peer_port == c->http_port ||
+		    s->tls_port == c->http_port))
 			conf_error(p, c->http_line, "http: port %u already "
 			    "used by server %s", c->http_port, s->name);
 	}
+	if ((c->ctls.cert[0] == '\0') != (c->ctls.key[0] == '\0'))
+		conf_error(p, c->ctls.cert[0] != '\0' ? c->ctls.cert_line :
+		    c->ctls.key_line, "%s", c->ctls.cert[0] != '\0' ?
+		    "client_tls_cert without client_tls_key" :
+		    "client_tls_key without client_tls_cert");
 	for (i = 0; i < p->nnbs; i++) {
 		s = &c->servers[p->nbs[i].server];
 		for (j = 0; j < c->nservers; j++)

@@ -1,21 +1,17 @@
 /*
- * client.c -- the client port (PROTOCOL.md).
+ * client.c -- the client port (PROTOCOL.md): a connection's reading,
+ * commands and writing; the order of the replies is client_reply.c's.
  *
- * Every command gets a slot in its connection's reply queue, so replies go
- * out in the order of the commands even when a WHATSAT waits for Places
- * while later commands are already answered.  A connection stops being read
- * while its output is above CLIENT_OUT_HWM or CLIENT_PENDING_MAX lookups
- * are pending, so no client can make the node buffer without bound.  A line
- * longer than CLIENT_LINE_MAX is answered "? LINE" by streaming it back as
- * it arrives.
+ * A connection stops being read while its output is above CLIENT_OUT_HWM
+ * or CLIENT_PENDING_MAX lookups are pending, so no client can make the
+ * node buffer without bound.  A line longer than CLIENT_LINE_MAX is
+ * answered "? LINE" by streaming it back as it arrives.
  *
  * Replies are not written as they are made: client_flush() writes each
  * connection once per loop iteration, after the journal and the links
  * (node.c), so an AT reply never leaves before its update is in the journal
- * and on its way to the neighbours.  With a journal, the replies made after
- * an update was stored wait in "held", with a copy in "alt" that answers
- * those updates "? IAMAT ..." instead: if the journal could not be written
- * that is what goes out, so no AT is ever sent for an update not on disk.
+ * and on its way to the neighbours; with a journal, those made after an
+ * update was stored are held until then (client_release).
  */
 #include <sys/queue.h>
 
@@ -28,6 +24,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "client_int.h"
 #include "conf.h"
 #include "counters.h"
 #include "journal.h"
@@ -37,43 +34,10 @@
 #include "peer.h"
 #include "places.h"
 #include "proto.h"
+#include "ptls.h"
 #include "sock.h"
 #include "store.h"
 #include "update.h"
-
-struct reply {
-	struct reply		*next;
-	struct client		*c;
-	struct places_req	*req;	/* pending lookup, or NULL */
-	int			 done;
-	int			 held;	/* an IAMAT stored in this batch */
-	struct outbuf		 data;
-	struct outbuf		 alt;	/* held: the answer if not written */
-};
-
-struct client {
-	ev_io		 rio, wio;
-	int		 fd;
-	unsigned long	 id;
-	char		 addr[64];
-	char		 tag_in[32], tag_out[32];	/* "client N recv|sent" */
-	struct htime	 now;		/* when the command in hand arrived */
-	struct linebuf	 in;
-	struct outbuf	 out;
-	struct reply	*head, **tailp;	/* replies, oldest first */
-	int		 npending;	/* lookups in the queue */
-	size_t		 queued;	/* bytes of finished replies queued */
-	int		 eof;		/* the client half-closed */
-	int		 overlong;	/* echoing an over-long line */
-	size_t		 overlong_len;
-	int		 busy;		/* in client_service() */
-	int		 holding;	/* held and alt in use this batch */
-	struct outbuf	 held;		/* replies after a stored IAMAT */
-	struct outbuf	 alt;		/* the same, should the journal fail */
-	int		 pending;	/* on client_pending */
-	struct client	*pnext;
-	LIST_ENTRY(client) entry;	/* in client_list */
-};
 
 static struct ev_loop		*client_loop;
 static const struct herd_server	*client_self;
@@ -84,7 +48,6 @@ static unsigned long		 client_ids;
 static struct client		*client_pending;	/* to be flushed */
 static ev_idle			 client_idle;	/* more to do: do not sleep */
 
-static int	 client_collect(struct client *);
 static void	 client_service(struct client *);
 
 size_t
@@ -93,22 +56,47 @@ client_count(void)
 	return client_n;
 }
 
+/* Read what the connection has: linebuf_fill's contract, TLS or not. */
+static ssize_t
+client_fill(struct client *c)
+{
+	return c->tls != NULL ? ptls_linebuf_fill(c->tls, &c->in) :
+	    linebuf_fill(&c->in, c->fd);
+}
+
+/* Write the output: outbuf_write's contract, TLS or not. */
+static int
+client_write(struct client *c)
+{
+	return c->tls != NULL ? ptls_outbuf_write(c->tls, &c->out) :
+	    outbuf_write(&c->out, c->fd);
+}
+
+/* Why a read or a write failed (errno, or TLS's reason), for the log. */
+static const char *
+client_why(const struct client *c)
+{
+	if (c->tls != NULL && ptls_error(c->tls)[0] != '\0')
+		return ptls_error(c->tls);
+	return strerror(errno);
+}
+
+/* All is said: close_notify over TLS, then the end of the stream. */
+static void
+client_say_end(struct client *c)
+{
+	if (c->tls != NULL)
+		ptls_close_notify(c->tls);
+	shutdown(c->fd, SHUT_WR);
+}
+
 static void
 client_free(struct client *c, const char *why)
 {
-	struct reply	*r, *next;
-
 	log_notice("client %lu %s closed (%s)", c->id, c->addr, why);
 	ev_io_stop(client_loop, &c->rio);
 	ev_io_stop(client_loop, &c->wio);
-	for (r = c->head; r != NULL; r = next) {
-		next = r->next;
-		if (r->req != NULL)
-			places_cancel(r->req);
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
-	}
+	client_replies_free(c);
 	if (c->pending) {
 		struct client **pp;
 
@@ -118,6 +106,7 @@ client_free(struct client *c, const char *why)
 				break;
 			}
 	}
+	ptls_free(c->tls);
 	close(c->fd);
 	linebuf_free(&c->in);
 	outbuf_free(&c->out);
@@ -126,85 +115,6 @@ client_free(struct client *c, const char *why)
 	LIST_REMOVE(c, entry);
 	client_n--;
 	free(c);
-}
-
-/*
- * Put bytes after everything answered before: in the output, or, once a
- * stored IAMAT is held in this batch, in held and alt alike.
- */
-static int
-client_emit(struct client *c, const char *p, size_t n)
-{
-	if (!c->holding)
-		return outbuf_add(&c->out, p, n);
-	if (outbuf_add(&c->held, p, n) == -1 || outbuf_add(&c->alt, p, n) == -1)
-		return -1;
-	return 0;
-}
-
-/*
- * Answer "a b\n" (or, with alt, "a b\n" if the journal is written and
- * "? alt\n" if not): at once when nothing waits before it, else as a
- * finished reply at the end of the queue.
- */
-static int
-client_reply(struct client *c, const char *a, size_t alen, const char *b,
-    size_t blen, const char *alt, size_t altlen, int held)
-{
-	struct reply	*r;
-	struct outbuf	*ob = NULL;
-	size_t		 n = alen + blen + 1;
-
-	if (c->head != NULL && c->head->done && client_collect(c) == -1)
-		return -1;
-	if (c->head != NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return -1;
-		r->c = c;
-		r->done = 1;
-		*c->tailp = r;
-		c->tailp = &r->next;
-		ob = &r->data;
-		if (held) {
-			r->held = 1;
-			if (outbuf_add(&r->alt, "? ", 2) == -1 ||
-			    outbuf_add(&r->alt, alt, altlen) == -1 ||
-			    outbuf_add(&r->alt, "\n", 1) == -1)
-				return -1;
-		}
-	} else if (held || c->holding) {
-		if (!c->holding) {
-			c->holding = 1;
-			outbuf_consume(&c->held, outbuf_len(&c->held));
-			outbuf_consume(&c->alt, outbuf_len(&c->alt));
-		}
-		ob = &c->held;
-		if (held) {
-			if (outbuf_add(&c->alt, "? ", 2) == -1 ||
-			    outbuf_add(&c->alt, alt, altlen) == -1 ||
-			    outbuf_add(&c->alt, "\n", 1) == -1)
-				return -1;
-		} else if (outbuf_add(&c->alt, a, alen) == -1 ||
-		    outbuf_add(&c->alt, b, blen) == -1 ||
-		    outbuf_add(&c->alt, "\n", 1) == -1)
-			return -1;
-	} else
-		ob = &c->out;
-	/* outbuf_add may move what is queued: the reply is the last n bytes */
-	if (outbuf_add(ob, a, alen) == -1 || outbuf_add(ob, b, blen) == -1 ||
-	    outbuf_add(ob, "\n", 1) == -1)
-		return -1;
-	if (ob != &c->out && ob != &c->held)
-		c->queued += n;
-	log_line_at(c->tag_out, ob->buf + ob->len - n, n - 1, c->now.sec,
-	    c->now.nsec);
-	return 0;
-}
-
-static int
-client_invalid(struct client *c, const char *line, size_t len)
-{
-	return client_reply(c, "? ", 2, line, len, NULL, 0, 0);
 }
 
 /*
@@ -402,32 +312,6 @@ client_parse(struct client *c)
 	return n;
 }
 
-/*
- * Move the finished replies at the head of the queue to the output.
- * Returns how many, or -1 when out of memory.
- */
-static int
-client_collect(struct client *c)
-{
-	struct reply	*r;
-	int		 n = 0;
-
-	while ((r = c->head) != NULL && r->done && !r->held) {
-		if (client_emit(c, r->data.buf + r->data.off,
-		    outbuf_len(&r->data)) == -1)
-			return -1;
-		c->queued -= outbuf_len(&r->data);
-		c->head = r->next;
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
-		n++;
-	}
-	if (c->head == NULL)
-		c->tailp = &c->head;
-	return n;
-}
-
 static void
 client_mark_pending(struct client *c)
 {
@@ -471,45 +355,25 @@ client_service(struct client *c)
 static void
 client_flush_one(struct client *c, int written)
 {
-	struct reply	*r;
-	struct outbuf	 t;
-	int		 rc, throttled = client_throttled(c);
+	int	 rc, want, throttled = client_throttled(c);
 
-	for (r = c->head; r != NULL; r = r->next)
-		if (r->held) {
-			if (!written) {
-				c->queued -= outbuf_len(&r->data);
-				t = r->data, r->data = r->alt, r->alt = t;
-				c->queued += outbuf_len(&r->data);
-			}
-			r->held = 0;
-		}
-	if (c->holding) {
-		c->holding = 0;
-		if (client_emit(c, written ? c->held.buf + c->held.off :
-		    c->alt.buf + c->alt.off, outbuf_len(written ? &c->held :
-		    &c->alt)) == -1) {
-			client_free(c, "out of memory");
-			return;
-		}
-		outbuf_consume(&c->held, outbuf_len(&c->held));
-		outbuf_consume(&c->alt, outbuf_len(&c->alt));
-	}
-	if (client_collect(c) == -1) {
+	if (client_release(c, written) == -1) {
 		client_free(c, "out of memory");
 		return;
 	}
-	if ((rc = outbuf_write(&c->out, c->fd)) == -1) {
-		client_free(c, strerror(errno));
+	if ((rc = client_write(c)) == -1) {
+		client_free(c, client_why(c));
 		return;
 	}
-	if (rc == 1)
+	/* over TLS, a write may wait to read, and a read to write */
+	want = c->tls != NULL ? ptls_want(c->tls) : 0;
+	if (rc == 1 || (want & EV_WRITE))
 		ev_io_start(client_loop, &c->wio);
 	else
 		ev_io_stop(client_loop, &c->wio);
 	if (c->eof && c->head == NULL && !c->overlong &&
 	    linebuf_pending(&c->in) == 0 && rc == 0) {
-		shutdown(c->fd, SHUT_WR);
+		client_say_end(c);
 		client_free(c, "end of input, all answered");
 		return;
 	}
@@ -517,11 +381,16 @@ client_flush_one(struct client *c, int written)
 		client_service(c);	/* what it sent meanwhile */
 		return;
 	}
-	if (c->eof || client_throttled(c) ||
-	    (linebuf_pending(&c->in) == c->in.max && !c->overlong))
+	if ((c->eof || client_throttled(c) ||
+	    (linebuf_pending(&c->in) == c->in.max && !c->overlong)) &&
+	    !(want & EV_READ))
 		ev_io_stop(client_loop, &c->rio);
-	else
+	else {
 		ev_io_start(client_loop, &c->rio);
+		/* read from the socket already: it will not say so again */
+		if (c->tls != NULL && ptls_pending(c->tls))
+			ev_feed_event(client_loop, &c->rio, EV_READ);
+	}
 }
 
 void
@@ -560,11 +429,17 @@ client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	n = linebuf_fill(&c->in, c->fd);
+	n = client_fill(c);
 	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		client_free(c, strerror(errno));
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			client_free(c, client_why(c));
+		else if (c->tls != NULL)
+			client_mark_pending(c);	/* a write may wait for it */
+		return;
+	}
+	if (n == 0 && c->tls != NULL && !ptls_closed_cleanly(c->tls)) {
+		/* not a half-close: the stream may have been cut short */
+		client_free(c, "TLS ended without close_notify");
 		return;
 	}
 	if (n == 0) {
@@ -580,22 +455,25 @@ client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct client	*c = (struct client *)((char *)w -
 			    offsetof(struct client, wio));
 
-	(void)loop;
 	(void)revents;
 	client_service(c);	/* what it holds is written out: released */
+	if (c->tls != NULL && ev_is_active(&c->rio))
+		ev_feed_event(loop, &c->rio, EV_READ);	/* a read may wait */
 }
 
-static void
-client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
+void
+client_adopt(int fd, const char *addr, struct ptls *t)
 {
 	struct client	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx("accept: out of memory");
+		ptls_free(t);
 		close(fd);
 		return;
 	}
 	c->fd = fd;
+	c->tls = t;
 	c->id = ++client_ids;
 	snprintf(c->tag_in, sizeof(c->tag_in), "client %lu recv", c->id);
 	snprintf(c->tag_out, sizeof(c->tag_out), "client %lu sent", c->id);
@@ -604,10 +482,24 @@ client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 	linebuf_init(&c->in, CLIENT_LINE_MAX);
 	ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
-	ev_io_start(loop, &c->rio);
+	ev_io_start(client_loop, &c->rio);
 	LIST_INSERT_HEAD(&client_list, c, entry);
 	client_n++;
-	log_notice("client %lu connected from %s", c->id, c->addr);
+	if (t == NULL)
+		log_notice("client %lu connected from %s", c->id, c->addr);
+	else {
+		log_notice("client %lu connected from %s over TLS (%s, %s)",
+		    c->id, c->addr, ptls_cipher(t), ptls_group(t));
+		if (ptls_pending(t))	/* lines that came with the handshake */
+			ev_feed_event(client_loop, &c->rio, EV_READ);
+	}
+}
+
+static void
+client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
+{
+	(void)loop;
+	client_adopt(fd, addr, NULL);
 }
 
 int
@@ -635,7 +527,8 @@ client_shutdown(void)
 	client_flush(journal_flush() == 0);
 	while ((c = LIST_FIRST(&client_list)) != NULL) {
 		client_collect(c);
-		outbuf_write(&c->out, c->fd);
+		if (client_write(c) == 0)
+			client_say_end(c);
 		client_free(c, "server stopping");
 	}
 }

@@ -3,7 +3,8 @@
  *
  *	herd-node [-v] [-f FILE] NAME
  *
- * Serves the client protocol on the server's port, floods updates to its
+ * Serves the client protocol on the server's port (and over TLS on its
+ * tls_port, when it has one), floods updates to its
  * neighbours over the peer port, and answers WHATSAT from Places.  Runs in
  * the foreground, alone or under herdd.
  */
@@ -18,6 +19,7 @@
 #include <ev.h>
 
 #include "client.h"
+#include "client_tls.h"
 #include "conf.h"
 #include "journal.h"
 #include "log.h"
@@ -121,7 +123,7 @@ main(int argc, char *argv[])
 	const char	*file = NODE_CONF;
 	char		 err[4096];
 	struct ev_loop	*loop;
-	int		 ch, verbose = 0;
+	int		 ch, rc, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "f:v")) != -1) {
 		switch (ch) {
@@ -196,10 +198,13 @@ main(int argc, char *argv[])
 	}
 	if (peer_tls_init(&node_conf, self, err, sizeof(err)) == -1)
 		return node_fail(HERD_EXIT_CONFIG, "peer_tls", err);
-	if (client_init(loop, self, err, sizeof(err)) == -1 ||
-	    peer_init(loop, &node_conf, self, err, sizeof(err)) == -1) {
+	if (client_init(loop, self, err, sizeof(err)) == -1)
 		return node_fail(1, "listen", err);
-	}
+	if ((rc = client_tls_init(loop, &node_conf, self, err,
+	    sizeof(err))) != 0)
+		return node_fail(rc, "tls_port", err);
+	if (peer_init(loop, &node_conf, self, err, sizeof(err)) == -1)
+		return node_fail(1, "listen", err);
 	status_init(loop);
 
 	ev_signal_init(&node_sigterm, node_signal_cb, SIGTERM);
@@ -217,6 +222,7 @@ main(int argc, char *argv[])
 
 	status_final();
 	client_shutdown();
+	client_tls_shutdown();
 	peer_shutdown();
 	journal_close();
 	places_shutdown();

@@ -1,6 +1,6 @@
 /*
- * ptls.c -- one TLS connection of a peer link (see ptls.h): the handshake
- * and its checks, reading and writing without blocking, and what the
+ * ptls.c -- one TLS connection of a peer link, or of the client port over
+ * TLS (see ptls.h): the handshake and its checks, reading and writing without blocking, and what the
  * connection tells of itself (its key, its binding, why it failed).
  * The context it is made from is ptls_ctx.c's.
  */
@@ -23,6 +23,15 @@
 #include "proto.h"
 #include "ptls.h"
 #include "ptls_int.h"
+
+/* The other end, for messages. */
+static const char *
+ptls_side(const struct ptls *t)
+{
+	if (t->mode == PTLS_SERVER)
+		return "client";
+	return t->dialler ? "listener" : "dialler";
+}
 
 struct ptls *
 ptls_new(struct ptls_ctx *ctx, int fd, int dialler, const char *peer)
@@ -83,10 +92,15 @@ ptls_sniff(struct ptls *t)
 		return 0;
 	}
 	ptls_quote(q, sizeof(q), b, (size_t)n);
-	snprintf(t->why, sizeof(t->why), "not TLS: the %s sent \"%s\" (%s)",
-	    t->dialler ? "listener" : "dialler", q, t->dialler ?
-	    "peer_tls = off there, or a herd older than TLS" :
-	    "peer_tls = off there, a herd older than TLS, or not a herd server");
+	if (t->mode == PTLS_SERVER)
+		snprintf(t->why, sizeof(t->why), "not TLS: the client sent "
+		    "\"%s\"", q);
+	else
+		snprintf(t->why, sizeof(t->why), "not TLS: the %s sent \"%s\" "
+		    "(%s)", ptls_side(t), q, t->dialler ?
+		    "peer_tls = off there, or a herd older than TLS" :
+		    "peer_tls = off there, a herd older than TLS, or not a "
+		    "herd server");
 	t->err_no = EPROTO;
 	return -1;
 }
@@ -98,7 +112,7 @@ ptls_handshake_why(struct ptls *t, int sslerr)
 	unsigned long	 code = ERR_peek_last_error();
 	int		 reason = ERR_GET_REASON(code);
 	long		 vr = SSL_get_verify_result(t->ssl);
-	const char	*side = t->dialler ? "listener" : "dialler";
+	const char	*side = ptls_side(t);
 	char		 hint[128] = "";
 
 	if (t->err_no == 0)
@@ -194,16 +208,14 @@ ptls_established(struct ptls *t)
 	if (t->mode == PTLS_PSK) {
 		if (t->key < 0 || !SSL_session_reused(t->ssl)) {
 			snprintf(t->why, sizeof(t->why), "the %s was not "
-			    "authenticated by a key of ours",
-			    t->dialler ? "listener" : "dialler");
+			    "authenticated by a key of ours", ptls_side(t));
 			goto fail;
 		}
-	} else {
+	} else if (t->mode == PTLS_CERT) {
 		if ((x = SSL_get0_peer_certificate(t->ssl)) == NULL ||
 		    SSL_get_verify_result(t->ssl) != X509_V_OK) {
 			snprintf(t->why, sizeof(t->why), "the %s's certificate "
-			    "was not verified", t->dialler ? "listener" :
-			    "dialler");
+			    "was not verified", ptls_side(t));
 			goto fail;
 		}
 		ptls_cert_name(x, t->name, sizeof(t->name));
@@ -286,6 +298,7 @@ ptls_io_fail(struct ptls *t, int rc, int *want, int reading)
 		    "closed without close_notify");
 		ERR_clear_error();
 		t->eof = 1;
+		t->clean = e == SSL_ERROR_ZERO_RETURN;
 		return 0;
 	}
 	reason = ERR_GET_REASON(code);
@@ -296,7 +309,7 @@ ptls_io_fail(struct ptls *t, int rc, int *want, int reading)
 	    reason < SSL_AD_REASON_OFFSET + 256) {
 		t->err_no = EPROTO;
 		snprintf(t->why, sizeof(t->why), "TLS alert from the %s: %s",
-		    t->dialler ? "listener" : "dialler",
+		    ptls_side(t),
 		    SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
 	} else if (reason == SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) {
 		t->err_no = EPROTO;
@@ -321,8 +334,10 @@ ptls_read(struct ptls *t, void *buf, size_t len)
 
 	if (ptls_ready(t) == -1)
 		return -1;
-	if (t->eof)
+	if (t->eof) {
+		t->eof_held = 0;
 		return 0;
+	}
 	ERR_clear_error();
 	errno = 0;
 	if ((n = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len)) >
@@ -353,9 +368,17 @@ ptls_write(struct ptls *t, const void *buf, size_t len)
 }
 
 int
+ptls_closed_cleanly(const struct ptls *t)
+{
+	return t->eof && t->clean;
+}
+
+int
 ptls_pending(const struct ptls *t)
 {
-	return t->state == PTLS_UP && !t->eof && SSL_has_pending(t->ssl);
+	if (t->state != PTLS_UP)
+		return 0;
+	return t->eof ? t->eof_held : SSL_has_pending(t->ssl);
 }
 
 ssize_t
@@ -369,8 +392,11 @@ ptls_linebuf_fill(struct ptls *t, struct linebuf *lb)
 	do {
 		if ((rc = linebuf_room(lb, &p, &room)) != 0)
 			return total > 0 ? total : rc;
-		if ((n = ptls_read(t, p, room)) <= 0)
+		if ((n = ptls_read(t, p, room)) <= 0) {
+			/* the end after bytes: the next call says it */
+			t->eof_held = n == 0 && total > 0;
 			return total > 0 ? total : n;
+		}
 		linebuf_commit(lb, (size_t)n);
 		total += n;
 	} while (SSL_has_pending(t->ssl));
@@ -465,8 +491,8 @@ ptls_error(const struct ptls *t)
 void
 ptls_close_notify(struct ptls *t)
 {
-	if (t->state != PTLS_UP || t->eof)
-		return;
+	if (t->state != PTLS_UP || (t->eof && !t->clean))
+		return;			/* after a close_notify: ours in turn */
 	ERR_clear_error();
 	(void)SSL_shutdown(t->ssl);
 	ERR_clear_error();

@@ -35,6 +35,11 @@
  *	ptls_close_notify(t); ptls_free(t); close(fd).
  * Every struct ptls must be freed before its ptls_ctx.  Writes go through
  * write(2): the process ignores SIGPIPE, as herd-node does.
+ *
+ * The client port over TLS (tls_port, client_tls.c) uses a third mode,
+ * PTLS_SERVER (ptls_ctx_new_server): a server certificate and its key,
+ * no client certificate asked, never a dialler, the files watched as in
+ * certificate mode; its connections are read and written as above.
  */
 #ifndef HERD_PTLS_H
 #define HERD_PTLS_H
@@ -55,6 +60,7 @@ struct ptls;
 enum ptls_mode {
 	PTLS_PSK = 0,			/* the keyring's PSKs */
 	PTLS_CERT,			/* certificates */
+	PTLS_SERVER,			/* a server certificate, for clients */
 };
 
 /*
@@ -68,9 +74,18 @@ struct ptls_ctx *ptls_ctx_new(const struct herd_conf *conf, const char *self,
 	    char *err, size_t errlen);
 
 /*
- * Take conf's keyring and files (a reload): new connections use them,
- * those up keep what they were made with.  0, or -1 with err, the context
- * unchanged.
+ * A context that serves clients (PTLS_SERVER): TLS 1.3 with the
+ * certificate chain in the PEM file cert (leaf first) and its key (PEM,
+ * not encrypted), asking no certificate of the client.  NULL with the
+ * reason in err ("client_tls_cert PATH: ...") when they do not load.
+ */
+struct ptls_ctx *ptls_ctx_new_server(const char *cert, const char *key,
+	    char *err, size_t errlen);
+
+/*
+ * Take conf's keyring and files (a reload; PTLS_SERVER: conf->ctls's
+ * files): new connections use them, those up keep what they were made
+ * with.  0, or -1 with err, the context unchanged.
  */
 int	 ptls_ctx_reload(struct ptls_ctx *ctx, const struct herd_conf *conf,
 	    char *err, size_t errlen);
@@ -84,6 +99,7 @@ void	 ptls_ctx_free(struct ptls_ctx *ctx);
  * dialled (the TLS client), 0 for the listener.  peer: the dialler's
  * neighbour, whose name its certificate must hold (certificate mode: a
  * dialler without one fails its handshake); NULL for the listener.
+ * PTLS_SERVER: always the listener (dialler 0).
  * In certificate mode, the files are looked at first (see above).
  * NULL when out of memory.
  */
@@ -124,7 +140,19 @@ int	 ptls_want(const struct ptls *t);
 ssize_t	 ptls_read(struct ptls *t, void *buf, size_t len);
 ssize_t	 ptls_write(struct ptls *t, const void *buf, size_t len);
 
-/* 1 when bytes wait inside TLS, which the socket's readiness won't tell. */
+/*
+ * After a read returned 0: 1 when the peer ended with close_notify (what
+ * came before is whole), 0 when the socket closed without it (the stream
+ * may have been cut short on the way).
+ */
+int	 ptls_closed_cleanly(const struct ptls *t);
+
+/*
+ * 1 when bytes wait inside TLS, which the socket's readiness won't tell,
+ * or the end of the stream, read after bytes by ptls_linebuf_fill and not
+ * yet returned (the socket may say nothing more: a close_notify is not
+ * the socket's end).
+ */
 int	 ptls_pending(const struct ptls *t);
 
 /*
@@ -158,7 +186,7 @@ int	 ptls_check_name(struct ptls *t, const char *name);
  * done: PSK mode, the key's public name ("herd1:" and 16 hex digits);
  * certificate mode, "cert:" the peer certificate's first DNS name (else
  * its CN), ":" and the first 16 hex digits of its SHA-256 fingerprint.
- * "" before.
+ * "" before, and in PTLS_SERVER mode.
  */
 const char *ptls_key_name(const struct ptls *t);
 

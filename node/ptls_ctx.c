@@ -2,7 +2,8 @@
  * ptls_ctx.c -- the TLS context of the peer links (see ptls.h): the
  * keyring's PSKs and the callbacks that offer and find them, or the
  * certificate files, loaded into a fresh SSL_CTX at start, at a reload,
- * and when the files change.
+ * and when the files change; and that of the client port over TLS, a
+ * server certificate alone (PTLS_SERVER).
  *
  * Every link makes a full handshake: no session tickets, no resumption,
  * no early data, and an (EC)DHE key exchange also with a PSK.  Each
@@ -32,9 +33,19 @@
 /* The suites a SHA-256 PSK can serve; the PSK's session says AES-128. */
 #define PTLS_PSK_SUITES	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
 
-static const char *const ptls_file_key[PTLS_NFILES] = {
-	"peer_tls_cert", "peer_tls_key", "peer_tls_ca"
-};
+/* The configuration's name of each file, for messages. */
+static const char *
+ptls_file_key(const struct ptls_ctx *ctx, int i)
+{
+	static const char *const peer[PTLS_NFILES] = {
+		"peer_tls_cert", "peer_tls_key", "peer_tls_ca"
+	};
+	static const char *const client[PTLS_NFILES] = {
+		"client_tls_cert", "client_tls_key", "(no CA)"
+	};
+
+	return (ctx->mode == PTLS_SERVER ? client : peer)[i];
+}
 
 static int
 ptls_nopass(char *buf, int size, int rwflag, void *arg)
@@ -155,6 +166,8 @@ ptls_stamps(const struct ptls_ctx *ctx, struct ptls_stamp *st)
 
 	memset(st, 0, PTLS_NFILES * sizeof(*st));
 	for (i = 0; i < PTLS_NFILES; i++) {
+		if (ctx->file[i][0] == '\0')
+			continue;	/* none (the CA of PTLS_SERVER) */
 		if (stat(ctx->file[i], &sb) == -1) {
 			st[i].err = errno;
 			continue;
@@ -167,7 +180,7 @@ ptls_stamps(const struct ptls_ctx *ctx, struct ptls_stamp *st)
 	}
 }
 
-/* Certificate mode: our certificate, key and CAs into s. */
+/* Certificates: ours, its key and (PTLS_CERT) the CAs into s. */
 static int
 ptls_load_files(struct ptls_ctx *ctx, SSL_CTX *s, char *err, size_t errlen)
 {
@@ -176,8 +189,9 @@ ptls_load_files(struct ptls_ctx *ctx, SSL_CTX *s, char *err, size_t errlen)
 
 	for (i = 0; i < PTLS_NFILES; i++)
 		if (ctx->stamp[i].err != 0) {
-			snprintf(err, errlen, "%s %s: %s", ptls_file_key[i],
-			    ctx->file[i], strerror(ctx->stamp[i].err));
+			snprintf(err, errlen, "%s %s: %s",
+			    ptls_file_key(ctx, i), ctx->file[i],
+			    strerror(ctx->stamp[i].err));
 			return -1;
 		}
 	if (SSL_CTX_use_certificate_chain_file(s, ctx->file[PTLS_F_CERT]) !=
@@ -186,13 +200,16 @@ ptls_load_files(struct ptls_ctx *ctx, SSL_CTX *s, char *err, size_t errlen)
 	else if (SSL_CTX_use_PrivateKey_file(s, ctx->file[PTLS_F_KEY],
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(s) != 1)
 		bad = PTLS_F_KEY;
-	else if (SSL_CTX_load_verify_file(s, ctx->file[PTLS_F_CA]) != 1)
+	else if (ctx->mode == PTLS_CERT &&
+	    SSL_CTX_load_verify_file(s, ctx->file[PTLS_F_CA]) != 1)
 		bad = PTLS_F_CA;
 	if (bad != -1) {
-		snprintf(err, errlen, "%s %s: %s", ptls_file_key[bad],
+		snprintf(err, errlen, "%s %s: %s", ptls_file_key(ctx, bad),
 		    ctx->file[bad], ptls_ssl_reason());
 		return -1;
 	}
+	if (ctx->mode == PTLS_SERVER)
+		return 0;		/* no name to check, nothing to verify */
 	leaf = SSL_CTX_get0_certificate(s);
 	if (ctx->self[0] != '\0' && X509_check_host(leaf, ctx->self, 0,
 	    PTLS_HOSTFLAGS, NULL) != 1) {
@@ -225,7 +242,7 @@ ptls_build(struct ptls_ctx *ctx, char *err, size_t errlen)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
 	SSL_CTX_set_read_ahead(s, 1);
 	SSL_CTX_set_default_passwd_cb(s, ptls_nopass);
-	if (ctx->mode == PTLS_CERT) {
+	if (ctx->mode != PTLS_PSK) {
 		if (ptls_load_files(ctx, s, err, errlen) == -1)
 			goto fail;
 	} else {
@@ -285,14 +302,39 @@ fail:
 	return NULL;
 }
 
+struct ptls_ctx *
+ptls_ctx_new_server(const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	struct ptls_ctx	*ctx;
+
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ctx->mode = PTLS_SERVER;
+	snprintf(ctx->file[PTLS_F_CERT], HERD_PATH_MAX, "%s", cert);
+	snprintf(ctx->file[PTLS_F_KEY], HERD_PATH_MAX, "%s", key);
+	ptls_stamps(ctx, ctx->stamp);
+	if ((ctx->ssl = ptls_build(ctx, err, errlen)) != NULL)
+		return ctx;
+	ptls_ctx_free(ctx);
+	return NULL;
+}
+
 int
 ptls_ctx_reload(struct ptls_ctx *ctx, const struct herd_conf *conf,
     char *err, size_t errlen)
 {
 	struct ptls_ctx	*n;
 
-	if ((n = ptls_ctx_new(conf, ctx->self[0] ? ctx->self : NULL, err,
-	    errlen)) == NULL)
+	if (ctx->mode == PTLS_SERVER)
+		n = ptls_ctx_new_server(conf->ctls.cert, conf->ctls.key, err,
+		    errlen);
+	else
+		n = ptls_ctx_new(conf, ctx->self[0] ? ctx->self : NULL, err,
+		    errlen);
+	if (n == NULL)
 		return -1;
 	SSL_CTX_free(ctx->ssl);
 	*ctx = *n;			/* connections keep their SSL_CTX */
@@ -318,7 +360,7 @@ ptls_ctx_free(struct ptls_ctx *ctx)
 }
 
 /*
- * Certificate mode, at each new connection: when a file changed since it
+ * Certificates, at each new connection: when a file changed since it
  * was last looked at, build again; a build that fails is logged once (for
  * that state of the files) and the previous one serves on.
  */
@@ -327,20 +369,23 @@ ptls_refresh(struct ptls_ctx *ctx)
 {
 	struct ptls_stamp	 now[PTLS_NFILES];
 	char			 err[PTLS_WHY_SIZE];
+	const char		*what = ctx->mode == PTLS_SERVER ? "client" :
+				    "peer";
 	SSL_CTX			*s;
 
-	if (ctx->mode != PTLS_CERT)
+	if (ctx->mode == PTLS_PSK)
 		return;
 	ptls_stamps(ctx, now);
 	if (memcmp(now, ctx->stamp, sizeof(now)) == 0)
 		return;
 	memcpy(ctx->stamp, now, sizeof(now));
 	if ((s = ptls_build(ctx, err, sizeof(err))) == NULL) {
-		log_warnx("peer TLS: the certificate files changed and do not "
-		    "load: %s; the previous ones serve on", err);
+		log_warnx("%s TLS: the certificate files changed and do not "
+		    "load: %s; the previous ones serve on", what, err);
 		return;
 	}
 	SSL_CTX_free(ctx->ssl);
 	ctx->ssl = s;
-	log_notice("peer TLS: the certificate files changed: loaded again");
+	log_notice("%s TLS: the certificate files changed: loaded again",
+	    what);
 }

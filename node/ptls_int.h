@@ -61,6 +61,8 @@ struct ptls {
 	int			 want_hs;	/* EV_READ, EV_WRITE or 0 */
 	int			 want_rd, want_wr;
 	int			 eof;		/* read the end: 0 from now on */
+	int			 clean;		/* the end was a close_notify */
+	int			 eof_held;	/* read, not yet returned */
 	int			 err_no;	/* a failure's errno */
 	int			 key;		/* PSK: keyring index, or -1 */
 	char			 peer[HERD_NAME_MAX + 1];	/* dialled */

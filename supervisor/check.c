@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "conf_tls.h"
 #include "local.h"
 #include "log.h"
 #include "offline.h"
@@ -173,12 +174,13 @@ static void
 check_ports(const struct herd_conf *cf, const unsigned char *run,
     check_warn_cb *warn)
 {
+	static const char *const	 key[3] = { "port", "peer_port",
+					    "tls_port" };
 	const struct herd_server	*s;
-	char				 range[64], resv[4096], what[64];
+	char				 range[64], resv[4096], what[96];
 	char				 msg[CHECK_MSG_MAX];
-	unsigned			 lo, hi;
-	int				 in_port, in_peer;
-	size_t				 i;
+	unsigned			 lo, hi, port[3];
+	size_t				 i, k, n, in[3], used;
 
 	if (check_read(CHECK_PORT_RANGE, range, sizeof(range)) == -1 ||
 	    check_parse_range(range, &lo, &hi) == -1)
@@ -189,19 +191,20 @@ check_ports(const struct herd_conf *cf, const unsigned char *run,
 		s = &cf->servers[i];
 		if (!run[i])
 			continue;
-		in_port = s->port >= lo && s->port <= hi &&
-		    !check_reserved(resv, s->port);
-		in_peer = s->peer_port >= lo && s->peer_port <= hi &&
-		    !check_reserved(resv, s->peer_port);
-		if (!in_port && !in_peer)
+		port[0] = s->port, port[1] = s->peer_port, port[2] = s->tls_port;
+		for (k = n = 0; k < 3; k++)
+			if (port[k] != 0 && port[k] >= lo && port[k] <= hi &&
+			    !check_reserved(resv, port[k]))
+				in[n++] = k;
+		if (n == 0)
 			continue;
-		if (in_port && in_peer)
-			snprintf(what, sizeof(what), "port %u and peer_port %u "
-			    "lie", s->port, s->peer_port);
-		else
-			snprintf(what, sizeof(what), "%s %u lies", in_port ?
-			    "port" : "peer_port", in_port ? s->port :
-			    s->peer_port);
+		for (k = 0, used = 0; k < n && used < sizeof(what); k++)
+			used += (size_t)snprintf(what + used, sizeof(what) - used,
+			    "%s%s %u", k == 0 ? "" : k == n - 1 ? " and " : ", ",
+			    key[in[k]], port[in[k]]);
+		if (used < sizeof(what))
+			snprintf(what + used, sizeof(what) - used, "%s",
+			    n == 1 ? " lies" : " lie");
 		snprintf(msg, sizeof(msg), "%s:%d: server %s: %s in the "
 		    "kernel's ephemeral port range %u-%u (%s): an outgoing "
 		    "connection can take it first; choose another port or "
@@ -327,6 +330,10 @@ check_noaction(const struct herd_conf *cf, const char *const *chosen,
 		    "of this machine: herdd would exit 78 here (name the "
 		    "servers to run here with -s)", cf->path);
 		warn(msg);
+	}
+	if (conf_check_client_tls(cf, run, err, errlen) == -1) {
+		free(run);
+		return -1;
 	}
 	check_ports(cf, run, warn);
 	check_topology(cf, warn);

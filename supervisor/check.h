@@ -31,9 +31,10 @@ check_warn_cb	 check_warn_log;	/* log_warnx */
 
 /*
  * herdd -n: the data set, then, for the servers named in chosen (-s; NULL
- * or nchosen 0: those whose host is local, see local.h), that there is one
- * and that their ports are outside the ephemeral range.  Warnings go to
- * warn.  0, or -1 with "file:line: message\n" in err.
+ * or nchosen 0: those whose host is local, see local.h), that there is
+ * one, that the files of their tls_port load (conf_check_client_tls) and
+ * that their ports are outside the ephemeral range.  Warnings go to warn.
+ * 0, or -1 with "file:line: message\n" in err.
  */
 int	 check_noaction(const struct herd_conf *cf, const char *const *chosen,
 	    size_t nchosen, check_warn_cb *warn, char *err, size_t errlen);

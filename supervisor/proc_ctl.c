@@ -109,6 +109,8 @@ proc_json(struct proc *p)
 	json_object_object_add(o, "port", json_object_new_int(p->port));
 	json_object_object_add(o, "peer_port",
 	    json_object_new_int(p->peer_port));
+	json_object_object_add(o, "tls_port", p->tls_port != 0 ?
+	    json_object_new_int(p->tls_port) : NULL);
 	proc_json_neighbors(o, p->name);
 	metrics_json(p, o);
 	if (strcmp(proc_conf->log_dir, "-") == 0)
@@ -154,6 +156,8 @@ proc_json_remote(const struct herd_server *s)
 	json_object_object_add(o, "port", json_object_new_int(s->port));
 	json_object_object_add(o, "peer_port",
 	    json_object_new_int(s->peer_port));
+	json_object_object_add(o, "tls_port", s->tls_port != 0 ?
+	    json_object_new_int(s->tls_port) : NULL);
 	proc_json_neighbors(o, s->name);
 	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 		json_object_object_add(o, none[i], NULL);

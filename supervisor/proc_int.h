@@ -44,6 +44,7 @@ struct proc {
 	char		 host[256];	/* from the configuration */
 	uint16_t	 port;		/* from the configuration */
 	uint16_t	 peer_port;
+	uint16_t	 tls_port;	/* 0: none */
 	enum proc_state	 state;
 	enum proc_want	 want;		/* while stopping */
 	pid_t		 pid;		/* 0 when no process */

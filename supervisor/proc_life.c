@@ -73,6 +73,7 @@ proc_new(const struct herd_server *s)
 	snprintf(p->host, sizeof(p->host), "%s", s->host);
 	p->port = s->port;
 	p->peer_port = s->peer_port;
+	p->tls_port = s->tls_port;
 	p->state = PROC_STOPPED;
 	p->fd = -1;
 	p->last_status = -1;

@@ -374,6 +374,7 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		snprintf(p->host, sizeof(p->host), "%s", s->host);
 		p->port = s->port;
 		p->peer_port = s->peer_port;
+		p->tls_port = s->tls_port;
 		switch (p->state) {
 		case PROC_RUNNING:
 		case PROC_UNRESPONSIVE:

@@ -298,6 +298,8 @@ vet_config(struct vet *n, const char *file, enum vet_for why, char *err,
 			vet_none_here(n->cf, err, errlen);
 		return HERD_EXIT_CONFIG;
 	}
+	if (conf_check_client_tls(n->cf, n->run, err, errlen) == -1)
+		return HERD_EXIT_CONFIG;
 	if (why == VET_FOR_START)
 		rc = check_start(n->cf, n->run, check_warn_log, &n->share_fd,
 		    err, errlen);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_tls.h"
 #include "tap.h"
 
 static void
@@ -122,12 +123,19 @@ test_secret(void)
 	    "same keys: %s", err);
 	conf_free(&d);
 	ok(load_secret(tmp, "0123456789abcdef\n", 0600, &d, err) == 0 &&
-	    !conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]),
-	    "the same secret, a key less: the worker must restart");
+	    conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]) &&
+	    !conf_tls_equal(&c, &d),
+	    "the same secret, a key less: no restart, the worker takes the "
+	    "keyring on SIGHUP");
 	conf_free(&d);
 	ok(load_secret(tmp, "0123456789abcdeF", 0600, &d, err) == 0 &&
-	    !conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]),
-	    "another secret: the worker must restart");
+	    conf_server_equal(&c, &c.servers[0], &d, &d.servers[0]) &&
+	    !conf_tls_equal(&c, &d),
+	    "another secret: no restart, the worker takes it on SIGHUP");
+	conf_free(&d);
+	conf_defaults(&d);
+	ok(conf_tls_live(&c, &c) && !conf_tls_live(&c, &d),
+	    "no secret where there was one: the worker must restart");
 	conf_free(&d);
 	conf_free(&c);
 	ok(c.secret_len == 0 && c.secret[0] == '\0', "conf_free wipes it");
