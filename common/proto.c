@@ -493,15 +493,51 @@ proto_at_line(const struct proto_at *at, char *buf, size_t size, size_t *len)
 	return buf;
 }
 
+/*
+ * HELLO's and OK's last words that start with '+': the features the
+ * sender speaks, each 1 to PROTO_FEATURE_MAX of [a-z0-9-], at most
+ * PROTO_FEATURES_MAX.  Takes them off the end of f (*n shrinks) into
+ * msg.  0, or -1 when one is malformed.
+ */
+static int
+proto_features(const struct proto_field *f, size_t *n,
+    struct proto_peer *msg)
+{
+	const struct proto_field	*w;
+	size_t				 i, k;
+
+	while (*n > 1 && f[*n - 1].len > 0 && f[*n - 1].p[0] == '+') {
+		w = &f[*n - 1];
+		if (msg->nfeat == PROTO_FEATURES_MAX || w->len < 2 ||
+		    w->len - 1 > PROTO_FEATURE_MAX)
+			return -1;
+		for (i = 1; i < w->len; i++)
+			if (!((w->p[i] >= 'a' && w->p[i] <= 'z') ||
+			    (w->p[i] >= '0' && w->p[i] <= '9') || w->p[i] == '-'))
+				return -1;
+		/* first to last, as written */
+		for (k = msg->nfeat++; k > 0; k--)
+			msg->feat[k] = msg->feat[k - 1];
+		msg->feat[0].p = w->p + 1;
+		msg->feat[0].len = w->len - 1;
+		(*n)--;
+	}
+	return 0;
+}
+
 enum proto_peer_type
 proto_parse_peer(const char *line, size_t len, struct proto_peer *msg)
 {
-	struct proto_field	 f[PROTO_MAX_FIELDS];
+	struct proto_field	 f[PROTO_MAX_FIELDS + PROTO_FEATURES_MAX];
 	size_t			 n;
 
 	memset(msg, 0, sizeof(*msg));
-	n = proto_split(line, len, f, PROTO_MAX_FIELDS);
+	n = proto_split(line, len, f, PROTO_MAX_FIELDS + PROTO_FEATURES_MAX);
 	if (n == 0)
+		return PEER_INVALID;
+	if ((proto_field_eq(&f[0], "HELLO") || proto_field_eq(&f[0], "OK")) &&
+	    (n > PROTO_MAX_FIELDS + PROTO_FEATURES_MAX ||
+	    proto_features(f, &n, msg) == -1))
 		return PEER_INVALID;
 	if (proto_field_eq(&f[0], "HELLO")) {
 		/*

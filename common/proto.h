@@ -24,6 +24,8 @@
 #define PROTO_MAC_LEN		32	/* bytes of an HMAC-SHA256 */
 #define PROTO_MAC_HEX		(2 * PROTO_MAC_LEN)	/* on the wire */
 #define PROTO_MAX_FIELDS	8
+#define PROTO_FEATURES_MAX	8	/* feature words in a HELLO or OK */
+#define PROTO_FEATURE_MAX	31	/* bytes of one, after its '+' */
 #define PROTO_SUMS		32	/* parts of a SUMS digest */
 #define PROTO_IHAVE_MAX		32	/* records an IHAVE names, at most */
 #define PROTO_RADIUS_MAX_KM	50
@@ -92,6 +94,9 @@ struct proto_peer {
 	struct proto_field nonce;	/* HELLO (version 2), CHALLENGE */
 	int		 rescue;	/* HELLO: a rescue link (herd-protocol(7)) */
 	struct proto_field mac;		/* OK (version 2), AUTH */
+	struct proto_field feat[PROTO_FEATURES_MAX];	/* HELLO, OK: the
+					   words after '+' (herd-protocol(7)) */
+	size_t		 nfeat;
 	struct proto_field text;	/* ERROR */
 	unsigned long	 count;		/* SYNCED */
 	struct proto_at	 at;		/* UPDATE, RESEND */

@@ -323,6 +323,7 @@ link_line(struct link *l, const char *line, size_t len)
 		    &msg, why, sizeof(why))) {
 		case 0:
 			l->state = LINK_SINCE;
+			l->feat = peer_ctx.features & peer_features(&msg);
 			return;
 		case -2:
 			link_auth_failed(l, why);
@@ -357,14 +358,14 @@ link_line(struct link *l, const char *line, size_t len)
 		return;
 	case PEER_GRAFT:
 		link_log(l, "recv", line, len);
-		if (l->state != LINK_UP) {
+		if (l->state != LINK_UP || !(l->feat & PEER_F_TREE)) {
 			link_refused(l, "unexpected GRAFT");
 			return;
 		}
 		peer_ctx.ops.graft(l->nb, &msg);
 		return;
 	case PEER_PRUNE:
-		if (l->state != LINK_UP) {
+		if (l->state != LINK_UP || !(l->feat & PEER_F_TREE)) {
 			link_refused(l, "unexpected PRUNE");
 			return;
 		}

@@ -70,6 +70,7 @@ struct link {
 	ev_tstamp	 notice_at;	/* when the last was sent */
 	uint64_t	 resend_upto;	/* after a GRAFT: resent up to here */
 	int		 rescue;	/* not a configured link: HELLO says RESCUE */
+	unsigned	 feat;		/* features both speak (PEER_F_*), from OK */
 	char		 nonce_d[PROTO_NONCE_HEX + 1];	/* ours, in HELLO */
 	char		 nonce_l[PROTO_NONCE_HEX + 1];	/* its CHALLENGE */
 	char		 tag_sent[HERD_NAME_MAX + 16];	/* "peer NAME sent" */

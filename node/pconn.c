@@ -130,10 +130,13 @@ pconn_hello(struct pconn *p, const struct proto_peer *msg)
 			return pconn_refuse(p, "not a neighbour");
 		p->rescue = 1;
 	}
+	p->feat = peer_ctx.features & peer_features(msg);
 	if (peer_ctx.secret == NULL) {
-		n = snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
+		snprintf(buf, sizeof(buf), "OK %d %s\n", PROTO_VERSION,
 		    peer_ctx.self->name);
-		return pconn_accept(p, srv, buf, (size_t)n);
+		if (peer_features_words(buf, sizeof(buf)) == -1)
+			return pconn_refuse(p, "internal error");
+		return pconn_accept(p, srv, buf, strlen(buf));
 	}
 	/* version 2: it must prove it holds the secret before anything */
 	p->claim = srv;
@@ -157,7 +160,7 @@ static int
 pconn_auth(struct pconn *p, const struct proto_peer *msg)
 {
 	char		 mac[PROTO_MAC_HEX + 1];
-	char		 buf[HERD_NAME_MAX + PROTO_MAC_HEX + 16];
+	char		 buf[HERD_NAME_MAX + PROTO_MAC_HEX + 80];
 	struct herd_key	 k;
 	size_t		 i;
 	int		 n, ok = 0;
@@ -184,9 +187,11 @@ pconn_auth(struct pconn *p, const struct proto_peer *msg)
 	explicit_bzero(&k, sizeof(k));
 	if (n == -1)
 		return pconn_refuse(p, "internal error");
-	n = snprintf(buf, sizeof(buf), "OK %d %s %s\n", PROTO_VERSION_AUTH,
+	snprintf(buf, sizeof(buf), "OK %d %s %s\n", PROTO_VERSION_AUTH,
 	    peer_ctx.self->name, mac);
-	return pconn_accept(p, p->claim, buf, (size_t)n);
+	if (peer_features_words(buf, sizeof(buf)) == -1)
+		return pconn_refuse(p, "internal error");
+	return pconn_accept(p, p->claim, buf, strlen(buf));
 }
 
 /* An UPDATE (live: again is 0) or a RESEND. */
@@ -279,6 +284,8 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 		peer_ctx.ops.in_from(p->nb, msg.lseq);
 		return 0;
 	case PEER_EAGER:
+		if (!(p->feat & PEER_F_TREE))
+			return pconn_refuse(p, "EAGER without +tree");
 		peer_ctx.ops.in_eager(p->nb);
 		return 0;
 	case PEER_SEQ:
@@ -288,6 +295,8 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	case PEER_IHAVE:
 		if (!p->have_from)
 			return pconn_refuse(p, "IHAVE before FROM");
+		if (msg.type == PEER_IHAVE && !(p->feat & PEER_F_TREE))
+			return pconn_refuse(p, "IHAVE without +tree");
 		peer_ctx.ops.in_position(p->nb, &msg);
 		return p->closing ? -1 : 0;
 	case PEER_DIGEST:

@@ -41,6 +41,7 @@ struct pconn {
 	int		 closing;	/* ERROR sent: close once written */
 	int		 warned;	/* its refusal was logged (pconn_warn) */
 	int		 rescue;	/* a rescue link's (rescue.c) */
+	unsigned	 feat;		/* features both speak (PEER_F_*) */
 	int		 have_from;	/* FROM seen: SEQ lines are marks */
 	int		 full;		/* we asked for all (SINCE of epoch 0) */
 	uint64_t	 full_seq;	/* its last SEQ, recorded at SYNCED */

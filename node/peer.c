@@ -195,6 +195,10 @@ peer_tls_init(const struct herd_conf *conf, const struct herd_server *self,
 
 	peer_ctx.keys = conf->keys;
 	peer_ctx.secret = conf->keys.n > 0 ? conf->secret : NULL;
+	peer_ctx.features = peer_features_ours(getenv("HERD_PEER_FEATURES"));
+	if (peer_ctx.features != PEER_F_ALL)
+		log_notice("HERD_PEER_FEATURES: peer features %s",
+		    peer_ctx.features & PEER_F_TREE ? "+tree" : "none");
 	if (conf->tls.on && (conf->keys.n > 0 || conf->tls.cert[0] != '\0')) {
 		if ((peer_ctx.tls = ptls_ctx_new(conf, self->name, e,
 		    sizeof(e))) == NULL) {

@@ -41,6 +41,73 @@ peer_nonce(char *out)
 	return 0;
 }
 
+static const struct {
+	const char	*word;
+	unsigned	 bit;
+} peer_feature_names[] = {
+	{ "tree", PEER_F_TREE },
+};
+#define PEER_NFEATURES	(sizeof(peer_feature_names) / \
+			    sizeof(peer_feature_names[0]))
+
+unsigned
+peer_features_ours(const char *env)
+{
+	unsigned	 f = 0;
+	size_t		 i, n;
+	const char	*p;
+
+	if (env == NULL)
+		return PEER_F_ALL;
+	for (p = env; *p != '\0'; p += n) {
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		for (i = 0; i < PEER_NFEATURES; i++)
+			if (n == strlen(peer_feature_names[i].word) &&
+			    strncmp(p, peer_feature_names[i].word, n) == 0)
+				f |= peer_feature_names[i].bit;
+	}
+	return f;
+}
+
+unsigned
+peer_features(const struct proto_peer *msg)
+{
+	unsigned	 f = 0;
+	size_t		 i, k;
+
+	for (i = 0; i < msg->nfeat; i++)
+		for (k = 0; k < PEER_NFEATURES; k++)
+			if (proto_field_eq(&msg->feat[i],
+			    peer_feature_names[k].word))
+				f |= peer_feature_names[k].bit;
+	return f;
+}
+
+int
+peer_features_words(char *buf, size_t size)
+{
+	size_t	 i, o = strlen(buf);
+	int	 n;
+
+	if (o > 0 && buf[o - 1] == '\n')
+		o--;			/* before the line's end */
+	for (i = 0; i < PEER_NFEATURES; i++) {
+		if (!(peer_ctx.features & peer_feature_names[i].bit))
+			continue;
+		n = snprintf(buf + o, size - o, " +%s",
+		    peer_feature_names[i].word);
+		if (n < 0 || (size_t)n >= size - o)
+			return -1;
+		o += (size_t)n;
+	}
+	if (o + 2 > size)
+		return -1;
+	buf[o++] = '\n';
+	buf[o] = '\0';
+	return 0;
+}
+
 int
 peer_key_dropped(const struct ptls *t)
 {
@@ -104,13 +171,13 @@ peer_hello_line(char *buf, size_t size, const struct herd_server *to,
 	if (peer_ctx.secret == NULL) {
 		snprintf(buf, size, "HELLO %d %s %s%s\n", PROTO_VERSION,
 		    peer_ctx.self->name, to->name, r);
-		return 0;
+		return peer_features_words(buf, size);
 	}
 	if (peer_nonce(nonce_d) == -1)
 		return -1;
 	snprintf(buf, size, "HELLO %d %s %s %s%s\n", PROTO_VERSION_AUTH,
 	    peer_ctx.self->name, to->name, nonce_d, r);
-	return 0;
+	return peer_features_words(buf, size);
 }
 
 int

@@ -42,6 +42,14 @@
 #define PEER_EAGER_S		2.0	/* the mesh changed: all links eager so long */
 
 /*
+ * The features a server speaks, named in its HELLO and OK as "+word"
+ * (herd-protocol(7)): each side of a connection uses only those both
+ * name.  A server that names none speaks the base protocol: flooding.
+ */
+#define PEER_F_TREE		0x1u	/* +tree: IHAVE, GRAFT, PRUNE, EAGER */
+#define PEER_F_ALL		PEER_F_TREE
+
+/*
  * What the two transports (link*.c dials, pconn.c listens) tell the floors
  * above them (peer.c, tree.c, rescue.c) about a neighbour: they never call
  * up or sideways, only through these, which peer_init fills.
@@ -98,6 +106,8 @@ struct peer_ctx {
 							   dials, all are accepted
 							   (peer_rekey) */
 	struct ptls_ctx			*tls;		/* NULL: plain text */
+	unsigned			 features;	/* ours (PEER_F_*): all
+							   but HERD_PEER_FEATURES */
 	struct peer_ops			 ops;		/* filled by peer_init */
 	struct neighbour		*nbs;		/* one per server of the
 							   herd, by index (peer.c) */
@@ -124,6 +134,19 @@ int	 peer_index(const struct herd_server *srv);
  * certificates, or while the key is held.
  */
 int	 peer_key_dropped(const struct ptls *t);
+
+/*
+ * Our features from HERD_PEER_FEATURES (unset: all we know; a list of
+ * words, separated by commas or spaces, or empty: those only, as a server
+ * that lacks the others would, to test a herd of mixed releases).
+ */
+unsigned peer_features_ours(const char *env);
+
+/* The features msg (a HELLO or OK) names that we know, PEER_F_*. */
+unsigned peer_features(const struct proto_peer *msg);
+
+/* Append " +word" for each of ours to buf (a handshake line).  0 or -1. */
+int	 peer_features_words(char *buf, size_t size);
 
 /* A fresh nonce, PROTO_NONCE_LEN random bytes in hex.  0 or -1. */
 int	 peer_nonce(char *out);

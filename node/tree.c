@@ -292,7 +292,7 @@ tree_graft_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	if (nb->in == NULL || nb->in->closing || !nb->in->have_from ||
-	    t->grafting)
+	    !(nb->in->feat & PEER_F_TREE) || t->grafting)
 		return;
 	if (t->force) {
 		tree_graft(nb, t->force == TREE_BROKE ? "the tree broke at a "
@@ -348,6 +348,7 @@ tree_broken(const struct neighbour *gone)
 	for (i = 0; i < peer_ctx.conf->nservers; i++) {
 		o = &peer_ctx.nbs[i];
 		if (o != gone && o->in != NULL && o->in->have_from &&
+		    (o->in->feat & PEER_F_TREE) &&
 		    !o->in->catching && !o->in->closing &&
 		    !o->tree.eager_in && !o->tree.grafting) {
 			tree_graft_soon(o, TREE_BROKE);
@@ -390,7 +391,7 @@ tree_update(struct neighbour *nb, const char *id, size_t idlen,
 		return;
 	}
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
-	    peer_unsettled() ||
+	    !(nb->in->feat & PEER_F_TREE) || peer_unsettled() ||
 	    ev_now(peer_ctx.loop) - t->last_prune < PEER_PRUNE_S ||
 	    (r = store_get(id, idlen)) == NULL ||
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
@@ -415,6 +416,7 @@ tree_can_prune(const struct neighbour *nb)
 	const struct link	*l = nb->out;
 
 	return l != NULL && peer_ctx.conf->broadcast == HERD_BROADCAST_TREE &&
+	    (l->feat & PEER_F_TREE) &&
 	    !peer_unsettled() && l->state == LINK_UP && !l->catching &&
 	    store_cursor_pos(&l->cur) >= l->resend_upto;
 }
@@ -481,6 +483,8 @@ tree_unsettle(const char *why)
 			continue;
 		peer_ctx.nbs[i].lazy_out = 0;
 		ev_timer_stop(peer_ctx.loop, &l->ntimer);
+		if (!(l->feat & PEER_F_TREE))
+			continue;	/* it does not speak of trees: it floods */
 		/* before any update it sends from now on: in the stream */
 		if (outbuf_add(&l->out, "EAGER\n", 6) == -1)
 			continue;	/* out of memory: notices repair it */

@@ -62,7 +62,7 @@ def test_foreground_output(top):
         ok("connected from" in alog and "(authenticated)" in alog,
            "the workers' links authenticate", alog[-1500:])
         ok("link to B: TLS up (herd1:" in alog and
-           'not TLS: the dialler sent "HELLO 1 B A"' in alog,
+           'not TLS: the dialler sent "HELLO 1 B A' in alog,
            "the workers' links speak TLS with herdd's secret", alog[-1500:])
         p.send_signal(signal.SIGINT)    # Ctrl-C
         p.wait(15)

@@ -68,9 +68,12 @@ def test_secret_links_and_floods():
         assert got, "timed out waiting for the update at C"
         assert got.split("\n", 1)[0] + "\n" == at, (got, at)
         log = h.log("B")
-        assert re.search(r"peer A sent HELLO 2 B A [0-9a-f]{32}$", log, re.M), log
+        # the features each speaks, last (herd-protocol(7))
+        assert re.search(r"peer A sent HELLO 2 B A [0-9a-f]{32} \+tree$", log,
+                         re.M), log
         assert re.search(r"recv CHALLENGE [0-9a-f]{32}$", log, re.M), log
-        assert re.search(r"peer A recv OK 2 A [0-9a-f]{64}$", log, re.M), log
+        assert re.search(r"peer A recv OK 2 A [0-9a-f]{64} \+tree$", log,
+                         re.M), log
         assert "peer A connected from 127.0.0.1" in log and "(authenticated)" in log
         assert "not authenticated" not in log, log
     finally:
@@ -211,7 +214,7 @@ def test_secret_and_no_secret_refuse():
     try:
         h.start("A", env={"HERD_SECRET": SECRET})
         h.start("B")
-        assert wait_for(lambda: 'TLS: not TLS: the dialler sent "HELLO 1 B A"'
+        assert wait_for(lambda: 'TLS: not TLS: the dialler sent "HELLO 1 B A +tree"'
                         in h.log("A"), 10, 0.02), "A did not say why"
         # the listener's ERROR, quoted (or, when it came at once, named)
         assert wait_for(lambda: re.search(

@@ -185,6 +185,26 @@ main(void)
 	ok(peer("HELLO x Goloman Hands", &m) == PEER_INVALID, "HELLO version");
 	ok(peer("HELLO 1 Gol/oman Hands", &m) == PEER_INVALID, "HELLO name");
 	ok(peer("OK 1 Hands", &m) == PEER_OK, "OK");
+	ok(peer("HELLO 2 Goloman Hands 0123456789abcdef0123456789abcdef "
+	    "RESCUE +tree +next-thing", &m) == PEER_HELLO && m.rescue &&
+	    m.nonce.len == 32 && m.nfeat == 2 && proto_field_eq(&m.feat[0],
+	    "tree") && proto_field_eq(&m.feat[1], "next-thing"),
+	    "HELLO with features, after RESCUE, in order");
+	ok(peer("HELLO 1 Goloman Hands +a +b +c +d +e +f +g +h", &m) ==
+	    PEER_HELLO && m.nfeat == 8, "HELLO with 8 features");
+	ok(peer("HELLO 1 Goloman Hands +a +b +c +d +e +f +g +h +i", &m) ==
+	    PEER_INVALID, "HELLO with 9 features");
+	ok(peer("HELLO 1 Goloman Hands +", &m) == PEER_INVALID &&
+	    peer("HELLO 1 Goloman Hands +Tree", &m) == PEER_INVALID &&
+	    peer("HELLO 1 Goloman Hands +tr_ee", &m) == PEER_INVALID,
+	    "a feature word: 1 or more of a-z 0-9 -");
+	ok(peer("HELLO 1 Goloman +tree", &m) == PEER_INVALID,
+	    "features do not stand for names");
+	ok(peer("OK 2 Hands 0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef +tree", &m) == PEER_OK && m.nfeat == 1 &&
+	    m.mac.len == 64, "OK with a feature after its MAC");
+	ok(peer("SEQ 5 +tree", &m) == PEER_INVALID,
+	    "features only in HELLO and OK");
 	ok(peer("ERROR not a neighbour", &m) == PEER_ERROR &&
 	    m.text.len == 15, "ERROR text");
 	ok(peer("UPDATE AT Goloman +0.263873386 kiwi +34.068930-118.445127 "
