@@ -148,6 +148,106 @@ notify_names(const char *p, const char *end, char *dst)
 	return 0;
 }
 
+/* A byte that may stand in a key's name in keys= (notify.h). */
+static int
+notify_keychar(char c)
+{
+	return c > ' ' && c < 0x7f && c != ',' && c != '=' && c != '"' &&
+	    c != '\\';
+}
+
+/*
+ * The end of the pair of a keys list at p (name=key, up to a comma or
+ * end), or NULL when it is not one.
+ */
+static const char *
+notify_pair(const char *p, const char *end)
+{
+	const char	*eq, *q;
+
+	for (q = p; q < end && notify_namechar(*q); q++)
+		;
+	if (q == p || q - p > NOTIFY_NAME_MAX || q == end || *q != '=')
+		return NULL;
+	eq = q;
+	for (q = eq + 1; q < end && notify_keychar(*q); q++)
+		;
+	if (q == eq + 1 || q - (eq + 1) > NOTIFY_KEY_MAX ||
+	    (q < end && *q != ','))
+		return NULL;
+	return q;
+}
+
+/*
+ * keys=, keys_in=: "-", or name=key pairs, comma-separated, each name
+ * once, into dst (size NOTIFY_LIST_MAX).
+ */
+static int
+notify_keys(const char *p, const char *end, char *dst)
+{
+	const char	*start = p, *q, *o;
+	size_t		 n = (size_t)(end - p);
+
+	if (n == 1 && *p == '-') {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (n == 0 || n >= NOTIFY_LIST_MAX)
+		return -1;
+	for (;;) {
+		if ((q = notify_pair(p, end)) == NULL)
+			return -1;
+		/* its name, against those before it */
+		n = (size_t)((const char *)memchr(p, '=', (size_t)(q - p)) - p);
+		for (o = start; o < p; o = notify_pair(o, end) + 1)
+			if (o[n] == '=' && memcmp(o, p, n) == 0)
+				return -1;
+		if (q == end)
+			break;
+		p = q + 1;
+		if (p == end)
+			return -1;	/* a trailing comma */
+	}
+	memcpy(dst, start, (size_t)(end - start));
+	dst[end - start] = '\0';
+	return 0;
+}
+
+int
+notify_keys_add(char *list, size_t size, const char *name, const char *key)
+{
+	size_t	 o = strlen(list), nl = strlen(name), kl = strlen(key), i;
+
+	if (kl > NOTIFY_KEY_MAX)
+		kl = NOTIFY_KEY_MAX;
+	if (nl == 0 || kl == 0 || o + (o > 0) + nl + 1 + kl >= size)
+		return -1;
+	if (o > 0)
+		list[o++] = ',';
+	memcpy(list + o, name, nl);
+	o += nl;
+	list[o++] = '=';
+	for (i = 0; i < kl; i++)
+		list[o++] = notify_keychar(key[i]) ? key[i] : '?';
+	list[o] = '\0';
+	return 0;
+}
+
+int
+notify_keys_next(const char **cursor, char *name, char *key)
+{
+	const char	*p = *cursor, *eq, *q;
+
+	if (*p == '\0' || (eq = strchr(p, '=')) == NULL)
+		return 0;
+	if ((q = strchr(eq, ',')) == NULL)
+		q = eq + strlen(eq);
+	snprintf(name, NOTIFY_NAME_MAX + 1, "%.*s", (int)(eq - p), p);
+	snprintf(key, NOTIFY_KEY_MAX + 1, "%.*s", (int)(q - eq - 1), eq + 1);
+	*cursor = *q == ',' ? q + 1 : q;
+	return 1;
+}
+
 /* One key=value field of a STATS record. */
 static int
 notify_field(const char *p, const char *end, struct notify_msg *msg)
@@ -193,6 +293,10 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 		bit = NOTIFY_F_HIST;
 	else if (KEY("flood"))
 		bit = NOTIFY_F_FLOOD;
+	else if (KEY("keys"))
+		bit = NOTIFY_F_KEYS;
+	else if (KEY("keys_in"))
+		bit = NOTIFY_F_KEYS_IN;
 	else {
 		/* someone else's: a word of its own, skipped */
 		for (q = p; q < eq; q++)
@@ -232,6 +336,12 @@ notify_field(const char *p, const char *end, struct notify_msg *msg)
 	case NOTIFY_F_FLOOD:
 		if (notify_flood(v, end, msg) == -1)
 			msg->nflood = 0, msg->have &= ~bit;
+		return 0;
+	case NOTIFY_F_KEYS:
+	case NOTIFY_F_KEYS_IN:
+		if (notify_keys(v, end, bit == NOTIFY_F_KEYS ? msg->keys :
+		    msg->keys_in) == -1)
+			msg->have &= ~bit;
 		return 0;
 	default:			/* journal */
 		if (v == end || (size_t)(end - v) >= sizeof(msg->journal))
@@ -356,6 +466,12 @@ notify_format_stats(char *buf, size_t size, const struct notify_msg *m)
 			    i == 0 ? " flood=" : ",", m->flood[i].name,
 			    m->flood[i].n);
 	}
+	if (m->have & NOTIFY_F_KEYS)
+		rc |= notify_put(buf, size, &off, " keys=%s",
+		    m->keys[0] != '\0' ? m->keys : "-");
+	if (m->have & NOTIFY_F_KEYS_IN)
+		rc |= notify_put(buf, size, &off, " keys_in=%s",
+		    m->keys_in[0] != '\0' ? m->keys_in : "-");
 	rc |= notify_put(buf, size, &off, "\n");
 	if (rc != 0 || off == 6)	/* no fields: not a record */
 		return 0;

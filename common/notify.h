@@ -39,9 +39,20 @@
  *			per bucket of notify_hist_le (not cumulative), the
  *			last for those slower than its last bound
  *	flood=<name>:<n>,...  UPDATE messages sent to each neighbour, or "-"
+ *	keys=<name>=<key>,...  the key each of our links up uses (link.c:
+ *			our stream to that neighbour), for those over TLS
+ *			(ptls_key_name: "herd1:" and 16 hex digits, or
+ *			"cert:<name>:<16 hex>"), or "-": a plain-text link
+ *			is not in it
+ *	keys_in=<name>=<key>,...  and each neighbour's stream to us (pconn.c)
+ *			A key is 1 to NOTIFY_KEY_MAX bytes of printable ASCII
+ *			but space, ',', '=', '"' and '\\' (notify_keys_add
+ *			makes any other '?'), so that it needs no quoting in
+ *			JSON text or a Prometheus label; each name once.
  *
- * A counter's field (jbytes, the counters, pl_hist, flood) whose value has
- * another shape is taken as unsaid: the record stands.
+ * A counter's field (jbytes, the counters, pl_hist, flood) or a key list
+ * (keys, keys_in) whose value has another shape is taken as unsaid: the
+ * record stands.
  * EOF means the other end is gone.  The parser is pure and fuzzed.
  */
 #ifndef HERD_NOTIFY_H
@@ -53,11 +64,13 @@
 /* and the offline data set's image, when herdd shares one (offline.h) */
 #define NOTIFY_PLACES_ENV	"HERD_PLACES_FD"
 #define NOTIFY_LINE_MAX		32768
-#define NOTIFY_LIST_MAX		4096	/* links=, eager=, synced=: their text */
+#define NOTIFY_LIST_MAX		4096	/* links=, eager=, synced=, keys=,
+					   keys_in=: their text */
 #define NOTIFY_NAME_MAX		63	/* a server's name (HERD_NAME_MAX) */
 #define NOTIFY_FLOOD_MAX	128	/* neighbours in flood= */
 #define NOTIFY_HIST_N		15	/* pl_hist= buckets, the last +Inf */
 #define NOTIFY_TEXT_MAX		512	/* an ERROR's text, at most */
+#define NOTIFY_KEY_MAX		95	/* a key's name in keys= (PTLS_NAME_SIZE) */
 
 enum notify_type {
 	NOTIFY_READY = 1,
@@ -77,6 +90,8 @@ enum notify_type {
 #define NOTIFY_F_HIST		0x40
 #define NOTIFY_F_FLOOD		0x80
 #define NOTIFY_F_EAGER		0x100
+#define NOTIFY_F_KEYS		0x200
+#define NOTIFY_F_KEYS_IN	0x400
 
 /* The counters of STATS: plain integers a worker bumps on its paths. */
 enum notify_ctr {
@@ -121,6 +136,8 @@ struct notify_msg {
 	char		 links[NOTIFY_LIST_MAX];	/* "A,B" or "" */
 	char		 eager[NOTIFY_LIST_MAX];	/* of those, the tree's */
 	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" or "" */
+	char		 keys[NOTIFY_LIST_MAX];	/* "A=herd1:...,B=..." or "" */
+	char		 keys_in[NOTIFY_LIST_MAX];	/* the same, to us */
 	char		 journal[16];	/* "off", "ok", "error"; "" unsaid */
 	unsigned long long jbytes;
 	unsigned long long ctr[NOTIFY_C_N];
@@ -145,6 +162,23 @@ int	 notify_parse(const char *line, size_t len, struct notify_msg *msg);
  */
 size_t	 notify_format_stats(char *buf, size_t size,
 	    const struct notify_msg *msg);
+
+/*
+ * Append name=key to list, a keys= value being built (size bytes, a
+ * string, "" while empty), after a comma when it is not empty: the bytes of
+ * key that may not stand in one become '?', and more than NOTIFY_KEY_MAX
+ * of them are cut.  0, or -1 with list unchanged when it does not fit (or
+ * name or key is empty).
+ */
+int	 notify_keys_add(char *list, size_t size, const char *name,
+	    const char *key);
+
+/*
+ * The pairs of a keys list as notify_parse gave it: with *cursor at the
+ * list first, each call fills name (NOTIFY_NAME_MAX + 1 bytes) and key
+ * (NOTIFY_KEY_MAX + 1) with the next and returns 1; 0 at its end.
+ */
+int	 notify_keys_next(const char **cursor, char *name, char *key);
 
 /*
  * Format "ERROR <text>\n": text cut at NOTIFY_TEXT_MAX bytes, control

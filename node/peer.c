@@ -23,10 +23,13 @@
 #include "conf_tls.h"
 #include "journal.h"
 #include "link.h"
+#include "link_int.h"
 #include "listener.h"
 #include "log.h"
 #include "neighbour.h"
+#include "notify.h"
 #include "pconn.h"
+#include "pconn_int.h"
 #include "peer.h"
 #include "peer_ctx.h"
 #include "keyring.h"
@@ -65,6 +68,33 @@ size_t
 peer_links_synced(char *buf, size_t size)
 {
 	return pconn_names_synced(buf, size);
+}
+
+size_t
+peer_link_keys(char *buf, size_t size, int in)
+{
+	const struct neighbour	*nb;
+	const struct ptls	*t;
+	size_t			 i;
+
+	if (size == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; peer_ctx.nbs != NULL && i < peer_ctx.conf->nservers; i++) {
+		nb = &peer_ctx.nbs[i];
+		if (in)
+			t = nb->in != NULL ? nb->in->tls : NULL;
+		else
+			t = nb->out != NULL && nb->out->state == LINK_UP ?
+			    nb->out->tls : NULL;
+		/* plain text (no key), or the handshake is not over */
+		if (t == NULL || ptls_key_name(t)[0] == '\0')
+			continue;
+		if (notify_keys_add(buf, size, nb->srv->name,
+		    ptls_key_name(t)) == -1)
+			break;		/* those that fit, in the herd's order */
+	}
+	return strlen(buf);
 }
 
 /*

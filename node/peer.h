@@ -55,4 +55,12 @@ void	 peer_flood(struct notify_msg *m);
 /* The names of the neighbours whose stream to us has caught up. */
 size_t	 peer_links_synced(char *buf, size_t size);
 
+/*
+ * The key each link up over TLS uses, as notify.h's keys= list
+ * ("Hands=herd1:0123456789abcdef,Welsh=..."; "" when none does): in 0,
+ * our streams to the neighbours; 1, theirs to us.  A plain-text link is
+ * not in it.  Returns the length.
+ */
+size_t	 peer_link_keys(char *buf, size_t size, int in);
+
 #endif /* HERD_PEER_H */

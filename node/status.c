@@ -144,7 +144,7 @@ status_wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	static struct notify_msg m;	/* 20 KiB: not on the stack */
+	static struct notify_msg m;	/* 30 KiB: not on the stack */
 	static char		 buf[NOTIFY_LINE_MAX];
 	size_t			 n;
 
@@ -155,12 +155,15 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;			/* the last one is not out yet */
 	memset(&m, 0, sizeof(m));
 	m.have = NOTIFY_F_CLIENTS | NOTIFY_F_CONNS | NOTIFY_F_LINKS |
-	    NOTIFY_F_EAGER | NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL | NOTIFY_F_HIST;
+	    NOTIFY_F_EAGER | NOTIFY_F_SYNCED | NOTIFY_F_JOURNAL | NOTIFY_F_HIST |
+	    NOTIFY_F_KEYS | NOTIFY_F_KEYS_IN;
 	m.clients = store_count();
 	m.conns = client_count();
 	peer_links_up(m.links, sizeof(m.links));
 	peer_links_eager(m.eager, sizeof(m.eager));
 	peer_links_synced(m.synced, sizeof(m.synced));
+	peer_link_keys(m.keys, sizeof(m.keys), 0);
+	peer_link_keys(m.keys_in, sizeof(m.keys_in), 1);
 	snprintf(m.journal, sizeof(m.journal), "%s", !journal_enabled() ?
 	    "off" : journal_ok() ? "ok" : "error");
 	if (journal_enabled()) {
@@ -186,7 +189,7 @@ status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 status_record(const char *line, size_t len)
 {
-	static struct notify_msg msg;	/* 20 KiB: not on the stack */
+	static struct notify_msg msg;	/* 30 KiB: not on the stack */
 	char			 buf[64];
 	int			 n;
 

@@ -203,6 +203,37 @@ mx_link_gauge(struct mx *x, const char *family, const char *help, int eager)
 	}
 }
 
+/*
+ * herd_link_key_info: a series for each link of the server's worker over
+ * TLS, with the key it uses (notify.h's keys lists, whose keys need no
+ * escaping in a label); none for a plain-text link.
+ */
+static void
+mx_link_keys(struct mx *x)
+{
+	static const char *const dir[] = { "out", "in" };
+	struct proc	*p;
+	const char	*list;
+	char		 name[NOTIFY_NAME_MAX + 1], key[NOTIFY_KEY_MAX + 1];
+	size_t		 i, d;
+
+	mx_family(x, "herd_link_key_info", "gauge",
+	    "1 for the key each of the server's peer links over TLS uses: "
+	    "direction out, its stream to the neighbour; in, the "
+	    "neighbour's stream to it.");
+	FOR_PROCS(i, p) {
+		if (!proc_up(p) || !p->have_stats)
+			continue;
+		for (d = 0; d < 2; d++) {
+			list = d == 0 ? p->keys : p->keys_in;
+			while (notify_keys_next(&list, name, key))
+				mx_printf(x, "herd_link_key_info{server=\"%s\","
+				    "neighbor=\"%s\",direction=\"%s\",key="
+				    "\"%s\"} 1\n", p->name, name, dir[d], key);
+		}
+	}
+}
+
 static void
 mx_links(struct mx *x)
 {
@@ -232,6 +263,7 @@ mx_links(struct mx *x)
 				    proc_conf->servers[s->neighbors[j]].name);
 		mx_printf(x, "herd_links_up{server=\"%s\"} %zu\n", p->name, n);
 	}
+	mx_link_keys(x);
 	mx_family(x, "herd_flood_messages_total", "counter",
 	    "UPDATE messages the server sent to the neighbour.");
 	FOR_PROCS(i, p)

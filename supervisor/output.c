@@ -16,6 +16,7 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -95,6 +96,75 @@ output_links(char *buf, size_t len, struct json_object *node)
 		snprintf(buf, len, "none");
 }
 
+/* A link of a status's "keys" or "keys_in", for output_keys. */
+struct output_link {
+	const char	*nb;		/* the neighbour */
+	const char	*key;		/* the key's name */
+	int		 in;		/* 1: its stream to us (keys_in) */
+};
+
+/* The links of node's object field (name to key) into l, after n. */
+static size_t
+output_link_keys(struct json_object *node, const char *field, int in,
+    struct output_link *l, size_t n)
+{
+	struct json_object	*o;
+
+	if (!json_object_object_get_ex(node, field, &o) || o == NULL ||
+	    !json_object_is_type(o, json_type_object))
+		return n;
+	json_object_object_foreach(o, nb, v)
+		if (json_object_is_type(v, json_type_string)) {
+			l[n].nb = nb;
+			l[n].key = json_object_get_string(v);
+			l[n++].in = in;
+		}
+	return n;
+}
+
+/*
+ * Which key each of node's links over TLS uses: a line for each key, the
+ * neighbours it dialled with it (to) and those that dialled it (from);
+ * none for plain-text links.
+ */
+static void
+output_keys(FILE *fp, struct json_object *node, int w)
+{
+	struct json_object	*o;
+	struct output_link	*l;
+	const char		*name = output_str(node, "name");
+	size_t			 max = 0, n, i, j;
+	int			 in, said;
+
+	for (in = 0; in < 2; in++)
+		if (json_object_object_get_ex(node, in ? "keys_in" : "keys",
+		    &o) && o != NULL && json_object_is_type(o, json_type_object))
+			max += (size_t)json_object_object_length(o);
+	if (max == 0 || (l = calloc(max, sizeof(*l))) == NULL)
+		return;
+	n = output_link_keys(node, "keys", 0, l, 0);
+	n = output_link_keys(node, "keys_in", 1, l, n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(l[j].key, l[i].key) != 0; j++)
+			;
+		if (j < i)
+			continue;	/* its line is out already */
+		fprintf(fp, "%-*s  key %s ", w, name ? name : "?", l[i].key);
+		for (said = 0, in = 0; in < 2; in++) {
+			for (j = i; j < n; j++) {
+				if (l[j].in != in || strcmp(l[j].key, l[i].key))
+					continue;
+				fprintf(fp, "%s%s", said == in + 1 ? "," :
+				    said > 0 ? "; from " : in ? " from " : " to ",
+				    l[j].nb);
+				said = in + 1;
+			}
+		}
+		fprintf(fp, "\n");
+	}
+	free(l);
+}
+
 void
 output_status(FILE *fp, struct json_object *reply)
 {
@@ -150,6 +220,9 @@ output_status(FILE *fp, struct json_object *reply)
 		    w, name ? name : "?", st, pid, up, rs, cl, cn,
 		    last ? last : "-", jr != NULL ? jr : "-", links);
 	}
+	/* which key each link uses, under the table */
+	for (i = 0; i < count; i++)
+		output_keys(fp, json_object_array_get_idx(nodes, i), w);
 	/* why the workers that are not well are so, under the table */
 	for (i = 0; i < count; i++) {
 		n = json_object_array_get_idx(nodes, i);

@@ -77,6 +77,28 @@ proc_json_list(struct json_object *o, const char *key, const char *list)
 	json_object_object_add(o, key, a);
 }
 
+/*
+ * key: a keys list (notify.h) as an object, each neighbour's name to the
+ * key its link uses; null when the worker did not say (said 0).
+ */
+static void
+proc_json_keys(struct json_object *o, const char *key, const char *list,
+    int said)
+{
+	struct json_object	*k;
+	char			 name[NOTIFY_NAME_MAX + 1];
+	char			 kname[NOTIFY_KEY_MAX + 1];
+
+	if (!said) {
+		json_object_object_add(o, key, NULL);
+		return;
+	}
+	k = json_object_new_object();
+	while (notify_keys_next(&list, name, kname))
+		json_object_object_add(k, name, json_object_new_string(kname));
+	json_object_object_add(o, key, k);
+}
+
 static struct json_object *
 proc_json(struct proc *p)
 {
@@ -125,6 +147,8 @@ proc_json(struct proc *p)
 		json_object_object_add(o, "conns", NULL);
 		json_object_object_add(o, "links", NULL);
 		json_object_object_add(o, "eager", NULL);
+		json_object_object_add(o, "keys", NULL);
+		json_object_object_add(o, "keys_in", NULL);
 		json_object_object_add(o, "journal", NULL);
 		return o;
 	}
@@ -134,6 +158,9 @@ proc_json(struct proc *p)
 	    json_object_new_int64((int64_t)p->conns));
 	proc_json_list(o, "links", p->links);
 	proc_json_list(o, "eager", p->eager);
+	proc_json_keys(o, "keys", p->keys, p->have_keys & NOTIFY_F_KEYS);
+	proc_json_keys(o, "keys_in", p->keys_in,
+	    p->have_keys & NOTIFY_F_KEYS_IN);
 	json_object_object_add(o, "journal", p->journal[0] != '\0' ?
 	    json_object_new_string(p->journal) : NULL);
 	return o;
@@ -146,7 +173,8 @@ proc_json_remote(const struct herd_server *s)
 	struct json_object	*o;
 	static const char	*none[] = { "pid", "restarts", "uptime_s",
 				    "last_exit", "reason", "log", "clients",
-				    "conns", "links", "eager", "journal" };
+				    "conns", "links", "eager", "keys",
+				    "keys_in", "journal" };
 	size_t			 i;
 
 	o = json_object_new_object();

@@ -80,6 +80,10 @@ struct proc {
 	char		 links[NOTIFY_LIST_MAX];	/* "A,B" */
 	char		 eager[NOTIFY_LIST_MAX];	/* of those, the tree's */
 	char		 synced[NOTIFY_LIST_MAX];	/* "A,B" */
+	char		 keys[NOTIFY_LIST_MAX];	/* "A=herd1:...,B=...": the key
+					   of each link of ours over TLS */
+	char		 keys_in[NOTIFY_LIST_MAX];	/* and of each to us */
+	unsigned int	 have_keys;	/* NOTIFY_F_KEYS, _KEYS_IN: said */
 	char		 journal[16];	/* its journal: off, ok, error */
 	char		 error[NOTIFY_TEXT_MAX + 1];	/* its ERROR, or "" */
 	char		 reason[PROC_REASON_MAX];	/* why this state, or "" */

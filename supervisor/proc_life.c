@@ -255,6 +255,8 @@ proc_spawn(struct proc *p)
 	p->by_request = 0;
 	p->error[0] = '\0';
 	p->synced[0] = '\0';
+	p->keys[0] = p->keys_in[0] = '\0';
+	p->have_keys = 0;
 	metrics_fold(p);
 	if (p->spawns++ > 0)
 		p->restarts++;

@@ -53,7 +53,7 @@ proc_notify_open(struct proc *p, int fd)
 static void
 proc_notify_line(struct proc *p, const char *line, size_t len)
 {
-	static struct notify_msg msg;	/* 20 KiB: not on the stack */
+	static struct notify_msg msg;	/* 30 KiB: not on the stack */
 	char			 why[64];
 
 	if (notify_parse(line, len, &msg) == -1) {
@@ -86,6 +86,11 @@ proc_notify_line(struct proc *p, const char *line, size_t len)
 			memcpy(p->links, msg.links, sizeof(p->links));
 		if (msg.have & NOTIFY_F_EAGER)
 			memcpy(p->eager, msg.eager, sizeof(p->eager));
+		if (msg.have & NOTIFY_F_KEYS)
+			memcpy(p->keys, msg.keys, sizeof(p->keys));
+		if (msg.have & NOTIFY_F_KEYS_IN)
+			memcpy(p->keys_in, msg.keys_in, sizeof(p->keys_in));
+		p->have_keys |= msg.have & (NOTIFY_F_KEYS | NOTIFY_F_KEYS_IN);
 		if (msg.have & NOTIFY_F_SYNCED) {
 			memcpy(p->synced, msg.synced, sizeof(p->synced));
 			proc_tell_changed();	/* it may have caught up */

@@ -11,8 +11,9 @@ throughout, and the three steps, each a herdctl reload:
 
 It checks that no server restarted (herdd applies keys by SIGHUP), that no
 link was refused at any step, that every link that came up after step 3
-uses the new key, and, as the other fault tests do, that no acknowledged
-update is lost nor stale (acked / lost / stale).
+uses the new key (in the logs, and in herdctl status), and, as the other
+fault tests do, that no acknowledged update is lost nor stale (acked /
+lost / stale).
 
     meson test -C build fault-rotate --print-errorlogs
 
@@ -20,36 +21,20 @@ Real processes on 127.0.0.1, ports picked by binding port 0, a temporary
 directory removed at the end.  Output is TAP.
 """
 
-import os
+import json
 import re
 import secrets
-import subprocess
 import sys
 import time
 
 import faultlib
 from faultlib import SEED, Clients, converge, report
 from herdlib import wait_for
-from herds import HERDD, Supervised
+from herds import Supervised
 from tap import ok
 
 REFUSED = re.compile(r"is not in our keyring|refused by the listener|"
                      r"authentication failed")
-
-
-def write_keys(h, keys):
-    path = os.path.join(h.dir, "herd.secret")
-    fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("".join(k + "\n" for k in keys))
-    os.rename(path + ".new", path)
-
-
-def key_names(h):
-    """The keyring's public names, in order, as herdd -nv prints them."""
-    p = subprocess.run([HERDD, "-nv", "-f", os.path.join(h.dir, "herd.ini")],
-                       capture_output=True, text=True, timeout=30)
-    return re.findall(r"; key \d+: (herd1:[0-9a-f]{16})", p.stdout)
 
 
 def taken(h, names):
@@ -64,7 +49,7 @@ def test_rotate(top):
     clients = None
     try:
         old, new = secrets.token_hex(16), secrets.token_hex(16)
-        write_keys(h, [old])
+        h.write_keys([old])
         h.start()
         if not ok(h.wait_running(15) is not None,
                   "rotate: the herd comes up under herdd", h.tail()):
@@ -76,7 +61,7 @@ def test_rotate(top):
         clients.start()
         time.sleep(1.0)
         for step, keys in enumerate(([old, new], [new, old], [new]), 1):
-            write_keys(h, keys)
+            h.write_keys(keys)
             before = taken(h, names)
             rc, out, err = h.ctl("reload", json_out=False, timeout=20)
             got = wait_for(lambda: taken(h, names) >= before + len(names), 10)
@@ -99,6 +84,9 @@ def test_rotate(top):
            "rotate: after the old key's removal, links come up with the new "
            "key only (%d links closed that had the old, %d up with the new)"
            % (dropped, fresh), "\n".join(last.values())[-3000:])
+        st = wait_for(lambda: on_key(h, new_name), 10)
+        ok(st, "rotate: herdctl status shows every link, both ways, on the "
+           "new key (%s)" % new_name, json.dumps(h.status(), indent=1))
         t, v = converge(h.port, clients.acked, time.monotonic())
         report("rotate", clients.n_acked, t, v,
                ", %d failed while links came and went" % clients.n_failed)
@@ -108,13 +96,24 @@ def test_rotate(top):
         h.stop()
 
 
+def on_key(h, name):
+    """The status when every server's links, both ways, use the key name
+    (herdctl -j status: keys and keys_in), else None."""
+    st = h.status()
+    return st if st and all(
+        n["links"] and set(n["keys"]) == set(n["links"]) and
+        set(n["keys_in"]) == set(n["links"]) and
+        set(n["keys"].values()) | set(n["keys_in"].values()) == {name}
+        for n in st.values()) else None
+
+
 def key_names_of(old, new, h):
     """The public names of old and new: write each alone, ask herdd -nv."""
     out = []
     for k in (old, new):
-        write_keys(h, [k])
-        out.append(key_names(h)[0])
-    write_keys(h, [new])
+        h.write_keys([k])
+        out.append(h.key_names()[0])
+    h.write_keys([new])
     return out
 
 

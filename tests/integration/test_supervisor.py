@@ -174,9 +174,13 @@ def main_herd(top):
     rc, out, errs = h.ctl("kill", "Hands", "NOSUCHSIG", json_out=False)
     ok(rc != 0 and "unknown signal" in errs, "herdctl: unknown signal", errs)
     rc, out, errs = h.ctl("status", json_out=False)
-    ok(rc == 0 and out.splitlines()[0].split()[:3] == ["NAME", "STATE",
-                                                       "PID"] and
-       len(out.splitlines()) == 6, "herdctl status prints a table", out)
+    rows = out.splitlines()
+    ok(rc == 0 and rows[0].split()[:3] == ["NAME", "STATE", "PID"] and
+       [r.split()[0] for r in rows[1:6]] == names and
+       all(r.split()[0] in names and r.split()[1] == "key" and
+           r.split()[2].startswith("herd1:") for r in rows[6:]),
+       "herdctl status prints a table, and under it the key of the links "
+       "(herdd's own, no secret configured)", out)
 
     # the raw socket: one JSON line per command, several per connection
     with socket.socket(socket.AF_UNIX) as s:
@@ -351,6 +355,18 @@ def test_herdctl_odd_replies(top):
             bad.append("kill: %r" % out)
     ok(not bad, "herdctl: odd replies give one-line errors, no (null)",
        "\n".join(bad))
+    # the links' keys, with odd values among them: a line per key
+    rc, out, errs = fake_herdd(top, b'{"ok":true,"nodes":[{"name":"A",'
+                               b'"keys":{"B":"herd1:aa","C":null},'
+                               b'"keys_in":{"B":"herd1:bb","D":"herd1:aa",'
+                               b'"E":[1]}},{"name":"Z","keys":[1],'
+                               b'"keys_in":"x"},{"keys":{"B":"k"}}]}\n',
+                               ["status"])
+    lines = [" ".join(l.split()) for l in out.splitlines() if " key " in l]
+    ok(rc == 0 and lines == ["A key herd1:aa to B; from D",
+                             "A key herd1:bb from B", "? key k to B"],
+       "herdctl status: a line per key of a server's links, to and from",
+       out + errs)
 
 
 def test_check_config(top):

@@ -64,10 +64,7 @@ class Herd:
         self.secret = secret
         self.shipped = shipped
         if secret is not None:
-            path = os.path.join(d, "herd.secret")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secret + "\n")
+            self.write_keys([secret])
         if shipped:
             s = Shipped(d)
             self.links, self.port, self.peer_port = s.links, s.port, s.peer
@@ -85,6 +82,23 @@ class Herd:
     @property
     def names(self):
         return list(self.links)
+
+    def write_keys(self, keys):
+        """Write herd.secret (mode 600): keys, one a line, the first the
+        one that dials; by a rename, so that a reload reads it whole."""
+        path = os.path.join(self.dir, "herd.secret")
+        fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("".join(k + "\n" for k in keys))
+        os.rename(path + ".new", path)
+
+    def key_names(self):
+        """The keyring's public names (herd1:...), in order, as herdd -nv
+        prints them ("; key N: NAME")."""
+        p = subprocess.run([HERDD, "-nv", "-f", self.conf],
+                           capture_output=True, text=True, timeout=30)
+        return re.findall(r"; key \d+: (herd1:[0-9a-f]{16})", p.stdout)
 
     def conf_text(self):
         out = ["[herd]"]

@@ -99,7 +99,7 @@ main(void)
 	{
 		static const char *const fields[] = { "clients", "conns",
 		    "links", "eager", "synced", "journal", "jbytes",
-		    "pl_hist", "flood" };
+		    "pl_hist", "flood", "keys", "keys_in" };
 		size_t	 i, j, same = 0;
 
 		for (i = 0; i < NOTIFY_C_N; i++) {
@@ -171,6 +171,83 @@ main(void)
 	    "counters: format and parse agree: %s", buf);
 	ok(notify_format_stats(buf, 40, &w) == 0, "a record that does not "
 	    "fit is not cut");
+	/* the key of each link */
+	ok(parse("STATS keys=Hands=herd1:0123456789abcdef,Welsh=cert:Welsh."
+	    "example:00ff00ff00ff00ff keys_in=-", &m) == 0 &&
+	    strcmp(m.keys, "Hands=herd1:0123456789abcdef,Welsh=cert:Welsh."
+	    "example:00ff00ff00ff00ff") == 0 && m.keys_in[0] == '\0' &&
+	    m.have == (NOTIFY_F_KEYS | NOTIFY_F_KEYS_IN),
+	    "keys and keys_in");
+	{
+		const char	*cur = m.keys;
+		char		 nb[NOTIFY_NAME_MAX + 1], key[NOTIFY_KEY_MAX + 1];
+		int		 a, b, c;
+
+		a = notify_keys_next(&cur, nb, key) && strcmp(nb, "Hands") ==
+		    0 && strcmp(key, "herd1:0123456789abcdef") == 0;
+		b = notify_keys_next(&cur, nb, key) && strcmp(nb, "Welsh") ==
+		    0 && strcmp(key, "cert:Welsh.example:00ff00ff00ff00ff") ==
+		    0;
+		c = !notify_keys_next(&cur, nb, key);
+		cur = m.keys_in;
+		ok(a && b && c && !notify_keys_next(&cur, nb, key),
+		    "notify_keys_next walks the pairs");
+	}
+#define KUNSAID(s) (parse(s, &m) == 0 && m.have == NOTIFY_F_CONNS && \
+	m.keys[0] == '\0' && m.keys_in[0] == '\0')
+	ok(KUNSAID("STATS conns=1 keys=A=k,A=j") &&
+	    KUNSAID("STATS conns=1 keys=A=k,") &&
+	    KUNSAID("STATS conns=1 keys==k") &&
+	    KUNSAID("STATS conns=1 keys=A=") &&
+	    KUNSAID("STATS conns=1 keys=A") &&
+	    KUNSAID("STATS conns=1 keys=A;B=k") &&
+	    KUNSAID("STATS conns=1 keys=A=k\"") &&
+	    KUNSAID("STATS conns=1 keys=A=k\\") &&
+	    KUNSAID("STATS conns=1 keys=A=k=j") &&
+	    KUNSAID("STATS conns=1 keys=A=\x80") &&
+	    KUNSAID("STATS conns=1 keys_in=,A=k") &&
+	    KUNSAID("STATS conns=1 keys="),
+	    "bad key lists are unsaid; the record stands");
+	ok(parse("STATS keys=AB=k,A=j,B=i", &m) == 0 &&
+	    strcmp(m.keys, "AB=k,A=j,B=i") == 0,
+	    "a name that starts another is not the same");
+	memset(big, 'k', sizeof(big));
+	memcpy(big, "STATS keys=A=", 13);
+	ok(notify_parse(big, 13 + NOTIFY_KEY_MAX, &m) == 0 &&
+	    strlen(m.keys) == 2 + NOTIFY_KEY_MAX &&
+	    notify_parse(big, 14 + NOTIFY_KEY_MAX, &m) == 0 &&
+	    m.have == 0, "a key of NOTIFY_KEY_MAX bytes, not more");
+	ok(parse("STATS keys=- keys=-", &m) == -1, "keys twice");
+	memset(&w, 0, sizeof(w));
+	w.have = NOTIFY_F_KEYS | NOTIFY_F_KEYS_IN;
+	ok(notify_keys_add(w.keys, sizeof(w.keys), "Hands",
+	    "herd1:0123456789abcdef") == 0 &&
+	    notify_keys_add(w.keys, sizeof(w.keys), "Welsh",
+	    "cert:a b,c=d\"e\\\x01:00") == 0 &&
+	    strcmp(w.keys, "Hands=herd1:0123456789abcdef,"
+	    "Welsh=cert:a?b?c?d?e??:00") == 0, "notify_keys_add: %s", w.keys);
+	n = notify_format_stats(buf, sizeof(buf), &w);
+	ok(n > 0 && strcmp(buf, "STATS keys=Hands=herd1:0123456789abcdef,"
+	    "Welsh=cert:a?b?c?d?e??:00 keys_in=-\n") == 0 &&
+	    notify_parse(buf, n - 1, &m) == 0 && strcmp(m.keys, w.keys) == 0 &&
+	    m.have == w.have, "keys: format and parse agree: %s", buf);
+	{
+		char	 small[16] = "A=k";
+
+		ok(notify_keys_add(small, sizeof(small), "Bravo",
+		    "herd1:0123") == -1 && strcmp(small, "A=k") == 0 &&
+		    notify_keys_add(small, sizeof(small), "B", "") == -1 &&
+		    notify_keys_add(small, sizeof(small), "", "k") == -1 &&
+		    notify_keys_add(small, sizeof(small), "B", "herd1:01") ==
+		    0 && strcmp(small, "A=k,B=herd1:01") == 0,
+		    "notify_keys_add: what does not fit is left out");
+	}
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	w.keys[0] = '\0';
+	ok(notify_keys_add(w.keys, sizeof(w.keys), "A", big) == 0 &&
+	    strlen(w.keys) == 2 + NOTIFY_KEY_MAX, "a long key is cut");
+
 	memset(&w, 0, sizeof(w));
 	ok(notify_format_stats(buf, sizeof(buf), &w) == 0,
 	    "no fields, no record");
