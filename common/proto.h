@@ -109,6 +109,13 @@ struct proto_peer {
 	uint32_t	 have[PROTO_IHAVE_MAX];	/* their proto_line_hash */
 };
 
+/* An ASCII decimal digit (not isdigit(3): no locale, no int promotion). */
+static inline int
+proto_isdigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 /* Split on white space (space, \t, \r, \f, \v); returns the field count. */
 size_t	 proto_split(const char *line, size_t len, struct proto_field *f,
 	    size_t max);
