@@ -14,6 +14,7 @@ import time
 
 from herdlib import NOTHING_SEEN, read_until, ts, wait_for
 from herds import NODE, Separate
+from pki import make_cert
 from tap import run
 
 
@@ -171,6 +172,51 @@ def test_tls_plain_text_peer_refused():
         assert "link to B: TLS up (herd1:" in h.log("A"), h.log("A")
     finally:
         h.stop()
+
+
+def test_cert_of_another_ca():
+    """Certificates (peer_tls_cert): A's from one CA, B's from another, each
+    trusting only its own: neither link comes up, each side says why once
+    however often it redials, and both go on serving their clients.  (A
+    certificate that does not name its own server stops that server at
+    start, exit 78; one that names another server is unit-ptls-cert's.)"""
+    import shutil
+    import tempfile
+    if shutil.which("openssl") is None:
+        print("# SKIP no openssl command")
+        return
+    d = tempfile.mkdtemp(prefix="herd-pki-")
+    pki = {n: make_cert(os.path.join(d, n), [n]) for n in ("A", "B")}
+    h = Separate(links={"A": ["B"], "B": []})
+    conf = h.conf
+    try:
+        for n in ("A", "B"):
+            cert, key, ca, _ = pki[n]
+            h.conf = os.path.join(h.dir, "herd-%s.ini" % n)
+            with open(h.conf, "w") as f:
+                f.write(h.conf_text().replace("[herd]\n", "[herd]\n"
+                        "peer_tls_cert = %s\npeer_tls_key = %s\n"
+                        "peer_tls_ca = %s\n" % (cert, key, ca), 1))
+            h.start(n)
+        h.conf = conf
+        for me, other in (("A", "B"), ("B", "A")):
+            assert wait_for(lambda: re.search(
+                r"link to %s \(127\.0\.0\.1 port \d+\): TLS: .*certificate"
+                % other, h.log(me)), 10, 0.05), h.log(me)[-2000:]
+        time.sleep(2.0)             # a few redials
+        for me, other in (("A", "B"), ("B", "A")):
+            log = h.log(me)
+            assert "link to %s up" % other not in log, log[-2000:]
+            assert len(re.findall(r"link to %s \(127\.0\.0\.1 port \d+\): "
+                                  r"TLS: " % other, log)) == 1, log[-2000:]
+        for name in ("A", "B"):
+            assert h.ask(name, "IAMAT c%s +1+1 %s\n" % (
+                name, ts(time.time_ns()))).startswith(b"AT " +
+                                                     name.encode())
+    finally:
+        h.conf = conf
+        h.stop()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_different_secrets_never_link():
@@ -357,6 +403,7 @@ if __name__ == "__main__":
     sys.exit(run([test_secret_links_and_floods,
                   test_secret_forged_peer_refused,
                   test_tls_plain_text_peer_refused,
+                  test_cert_of_another_ca,
                   test_different_secrets_never_link,
                   test_secret_and_no_secret_refuse,
                   test_impostor_listener_gets_no_update,
