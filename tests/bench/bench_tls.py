@@ -10,7 +10,7 @@ round, as bench_suite.py does, whose servers and load it imports):
 
   throughput  IAMAT to one herd-node A with 2 and 4 neighbours, at
               pipeline depth 1 and 16, 50 connections, the herd holding a
-              secret (secret_file), three ways:
+              secret (secret_file), against Redis, four ways:
                 herd-tls    peer_tls on, the default: every link TLS 1.3,
                             PSK from the secret, TLS_AES_128_GCM_SHA256
                 herd-plain  peer_tls = off, NOT the default (for a herd
@@ -22,34 +22,38 @@ round, as bench_suite.py does, whose servers and load it imports):
                             yes, certificates made here by openssl in the
                             temporary directory; TLS 1.3 and
                             TLS_AES_128_GCM_SHA256 only, as herd speaks)
-              and redis-plain, the same Redis replicating in clear, for
-              what TLS costs Redis.  Clients stay in plain text on both:
-              herdload speaks to A's client port and to the master's
-              plain port; only the links (herd) and the replication
-              streams (Redis) are TLS, which is the like-for-like shape
-              (herd's clients are plain, its links TLS).  Besides
-              requests/s, the CPU time of the server under test (A, or
-              the master) per request, from /proc/PID/stat over the
-              measured window: steadier than rates on a shared machine.
+                redis-plain the same Redis replicating in clear, for
+                            what TLS costs Redis.
+              Clients stay in plain text on both: herdload speaks to A's
+              client port and to the master's plain port; only the links
+              (herd) and the replication streams (Redis) are TLS, which
+              is the like-for-like shape (herd's clients are plain, its
+              links TLS).  Besides
+              requests/s, the CPU time per request of the server under
+              test (A, or the master) and of its neighbours (replicas)
+              together, from /proc/PID/stat over the measured window:
+              steadier than rates on a shared machine.
   storm       a link flap storm: bench_flap (tests/bench/bench_flap.c)
               keeps 8 dials going at one herd-node's peer port, each a
               whole link coming up as a neighbour brings it up (TCP, the
               TLS 1.3 handshake with (EC)DHE through node/ptls.c, HELLO,
               CHALLENGE, AUTH, OK, SINCE), then closing at once; TLS on
-              against peer_tls = off.  Links up a second, and the
-              server's CPU per link up (the rate it would sustain with a
-              core of its own: the dialler needs as much CPU as it does).
-  profile     (--profile) perf record -e cpu-clock on A during a
-              herd-tls and a herd-plain run (4 neighbours, depth 16) and
-              during a TLS storm: the share of each library, and the top
-              symbols.
+              against peer_tls = off.  Links up a second, and each end's
+              CPU per link up (links up a second of the server's CPU is
+              what it sustains with a core of its own).
+  profile     (--profile) perf record -e cpu-clock with DWARF call
+              graphs of A and of a neighbour during a herd-tls and a
+              herd-plain run (4 neighbours, depth 16), and of A during a
+              TLS storm: the share of each library, the top functions'
+              own time, and the top functions with what they call.
 
 A runs on core 0; herdload, the neighbours, the replicas and bench_flap on
 core 1.  herd-node logs at info (every line), Redis at its default.
 --out writes a section of docs/BENCHMARKS.md between <!-- bench_tls -->
 and <!-- /bench_tls --> (appended at the end the first time, after
 bench_scale's, where bench_suite.py keeps it).  Not a test: nothing is
-asserted.  --quick: one round of 1 s, to try the script.
+asserted.  --quick: one round of 1 s, to try the script; --peers,
+--depths and --subjects (comma-separated) narrow the throughput part.
 """
 import argparse
 import datetime
@@ -172,10 +176,10 @@ def throughput(a, res):
     """res[(subject, peers, depth)]: [(requests/s, us of CPU a request of
     the server under test, its share of core 0, us of CPU a request of the
     neighbours or replicas together, p99 ms)], one per round."""
-    for peers in (2, 4):
-        for depth in (1, 16):
+    for peers in a.peers:
+        for depth in a.depths:
             for rnd in range(a.rounds):
-                order = SUBJECTS if rnd % 2 == 0 else SUBJECTS[::-1]
+                order = a.subjects if rnd % 2 == 0 else a.subjects[::-1]
                 for s in order:
                     tag = "%s-%d-%d-%d" % (s, peers, depth, rnd)
                     procs, port = start(a, s, peers, tag)
@@ -198,6 +202,10 @@ def throughput(a, res):
                           "%5.2f us  p99 %.2f ms" % (
                               s, peers, depth, row[0], row[1], 100 * row[2],
                               peers, row[3], row[4]), flush=True)
+    for k, v in sorted(res.items()):
+        print("median %-11s peers %d depth %2d: %9.0f/s  server %5.2f us, "
+              "the others %5.2f us" % (k + (medians(v, 0), medians(v, 1),
+                                             medians(v, 3))), flush=True)
 
 
 def storm_once(a, tls, tag, perf_out=None):
@@ -427,11 +435,17 @@ def main():
     bench_args(ap, 5)
     ap.add_argument("--storm-conns", type=int, default=8)
     ap.add_argument("--only", default="throughput,storm")
+    ap.add_argument("--peers", default="2,4")
+    ap.add_argument("--depths", default="1,16")
+    ap.add_argument("--subjects", default=",".join(SUBJECTS))
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--out")
     a = ap.parse_args()
     if a.quick:
         a.rounds, a.duration, a.warmup = 1, 1, 0.5
+    a.peers, a.depths = (tuple(int(x) for x in v.split(","))
+                         for v in (a.peers, a.depths))
+    a.subjects = tuple(a.subjects.split(","))
     bench_paths(a, "herdtls-")
     a.flap = os.path.join(os.path.dirname(a.herdload), "bench_flap")
     a.secret = os.path.join(a.tmp, "herd.secret")
