@@ -106,9 +106,9 @@ def herd_conf(d, name, peers, durable, extra=""):
     return path, names, ports[0]
 
 
-def start_herd(a, d, peers, durable, tag):
+def start_herd(a, d, peers, durable, tag, extra=""):
     shutil.rmtree(os.path.join(d, "state-" + tag), ignore_errors=True)
-    ini, names, port = herd_conf(d, tag, peers, durable)
+    ini, names, port = herd_conf(d, tag, peers, durable, extra)
     procs = [spawn([a.node, "-f", ini, n], 0 if n == "A" else 1, cwd=d)
              for n in names]
     if wait_accepting(port, procs[0], 30) is None:
@@ -117,7 +117,10 @@ def start_herd(a, d, peers, durable, tag):
     return procs, port
 
 
-def start_redis(a, d, replicas, durable, tag):
+def start_redis(a, d, replicas, durable, tag, tls=None):
+    """tls: (arguments for every server, a port) to replicate over TLS: the
+    master listens there too (tls-port), the replicas dial it
+    (bench_tls.py); clients stay on the plain ports."""
     ports = free_ports(replicas + 1)
     procs = []
     for i, port in enumerate(ports):
@@ -128,8 +131,11 @@ def start_redis(a, d, replicas, durable, tag):
                 "--save", "", "--dir", rd, "--protected-mode", "no"]
         argv += ["--appendonly", "yes", "--appendfsync", "everysec"] \
             if durable else ["--appendonly", "no"]
+        if tls:
+            argv += tls[0] + (["--tls-port", str(tls[1])] if i == 0 else [])
         if i > 0:
-            argv += ["--replicaof", "127.0.0.1", str(ports[0])]
+            argv += ["--replicaof", "127.0.0.1",
+                     str(tls[1] if tls else ports[0])]
         procs.append(spawn(argv, 0 if i == 0 else 1))
     for p, port in zip(procs, ports):
         if wait_accepting(port, p, 30) is None:
@@ -596,27 +602,37 @@ def write_md(a, results, pngs):
     print("bench_suite: wrote %s" % a.out, flush=True)
 
 
-def main():
-    ap = argparse.ArgumentParser()
+def bench_args(ap, rounds):
+    """The options of the runs, shared with bench_tls.py."""
     ap.add_argument("--build", default="build")
     ap.add_argument("--redis", default=shutil.which("redis-server") or
                     "redis-server")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--duration", type=float, default=3)
     ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--quick", action="store_true")
+
+
+def bench_paths(a, prefix):
+    """The binaries of a.build, and a temporary directory."""
+    a.node = os.path.abspath(os.path.join(a.build, "node", "herd-node"))
+    a.herdload = os.path.abspath(os.path.join(a.build, "tests", "bench",
+                                              "herdload"))
+    a.tmp = tempfile.mkdtemp(prefix=prefix)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    bench_args(ap, 3)
     ap.add_argument("--prop-seconds", type=float, default=3)
     ap.add_argument("--prop-log-level", default="info")
-    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="throughput,whatsat,propagation,memory")
     ap.add_argument("--out", default=os.path.join(REPO, "docs",
                                                   "BENCHMARKS.md"))
     a = ap.parse_args()
     if a.quick:
         a.rounds = 1
-    a.node = os.path.abspath(os.path.join(a.build, "node", "herd-node"))
-    a.herdload = os.path.abspath(os.path.join(a.build, "tests", "bench",
-                                              "herdload"))
-    a.tmp = tempfile.mkdtemp(prefix="herdsuite-")
+    bench_paths(a, "herdsuite-")
     results = {}
     try:
         only = a.only.split(",")

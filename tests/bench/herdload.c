@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define LOAD_USAGE	"usage: herdload -p PORT [-h HOST] [-c CONNS] " \
 			"[-d SECONDS] [-P PIPELINE]\n" \
 			"\t[-m iamat|whatsat|mixed] [-w WARMUP_S] [-n IDS] " \
@@ -88,17 +90,7 @@ static int		 load_counting;	/* past the warm-up */
 /* Figures of the measured window. */
 static uint64_t		 load_replies, load_errors, load_zero, load_bad;
 static uint64_t		 load_nwhatsat, load_bytes;
-static uint32_t		*load_lat;	/* latencies, microseconds */
-static size_t		 load_nlat, load_caplat;
-
-static uint64_t
-load_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static struct bench_lat	 load_lat;	/* latencies */
 
 /* xorshift64*: small, fast, and the same on every machine. */
 static uint64_t
@@ -257,23 +249,6 @@ load_flush(struct load_conn *lc)
 	return 0;
 }
 
-static void
-load_record(uint64_t ns)
-{
-	uint32_t	*nl;
-	size_t		 cap;
-
-	if (load_nlat == load_caplat) {
-		cap = load_caplat ? load_caplat * 2 : 65536;
-		if ((nl = realloc(load_lat, cap * sizeof(*nl))) == NULL)
-			return;
-		load_lat = nl;
-		load_caplat = cap;
-	}
-	ns /= 1000;
-	load_lat[load_nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-}
-
 /* One complete reply of len bytes at p, answering rq. */
 static void
 load_reply(const struct load_req *rq, const char *p, size_t len,
@@ -285,7 +260,7 @@ load_reply(const struct load_req *rq, const char *p, size_t len,
 		return;
 	load_replies++;
 	load_bytes += len;
-	load_record(now - rq->sent);
+	bench_lat_add(&load_lat, now - rq->sent);
 	if ((len >= 2 && p[0] == '?' && p[1] == ' ') ||
 	    (load_mode == LOAD_SET && len >= 1 && p[0] == '-'))
 		load_errors++;
@@ -386,13 +361,13 @@ load_input(struct load_conn *lc, int refill)
 			return n;
 		}
 		lc->inlen += (size_t)r;
-		now = load_now();
+		now = bench_now();
 		n += load_parse(lc, now);
 		if ((size_t)r < LOAD_INBUF / 2)
 			break;
 	}
 	if (refill) {
-		now = load_now();
+		now = bench_now();
 		while (lc->qlen < load_pipeline)
 			if (load_send_one(lc, now) == -1) {
 				load_kill(lc, "out of memory");
@@ -437,28 +412,6 @@ load_connect(const char *host, const char *port)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	}
 	return fd;
-}
-
-static int
-load_cmp(const void *a, const void *b)
-{
-	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-load_pct(double p)
-{
-	size_t	 k;
-
-	if (load_nlat == 0)
-		return 0;
-	k = (size_t)(p / 100.0 * load_nlat + 0.5);
-	k = k == 0 ? 0 : k - 1;
-	if (k >= load_nlat)
-		k = load_nlat - 1;
-	return load_lat[k] / 1000.0;
 }
 
 /*
@@ -629,13 +582,13 @@ main(int argc, char *argv[])
 	if (load_mode != LOAD_IAMAT && load_mode != LOAD_SET && load_seed_ids() == -1)
 		return 1;
 
-	start = load_now();
+	start = bench_now();
 	for (i = 0; i < load_nconns; i++)
 		load_input(&load_conns[i], 1);
 	tend = start + (uint64_t)((warmup + duration) * 1e9);
 	last = start;
 	for (;;) {
-		now = load_now();
+		now = bench_now();
 		if (!load_counting && now >= start + (uint64_t)(warmup * 1e9)) {
 			load_counting = 1;
 			tcount = now;
@@ -658,7 +611,7 @@ main(int argc, char *argv[])
 			if (lc->dead)
 				continue;
 			if (load_input(lc, 1) > 0)
-				last = load_now();
+				last = bench_now();
 		}
 		for (alive = 0, i = 0; i < load_nconns; i++)
 			alive += !load_conns[i].dead;
@@ -668,10 +621,10 @@ main(int argc, char *argv[])
 				break;
 		}
 	}
-	now = load_now();
+	now = bench_now();
 	secs = load_counting ? (now - tcount) / 1e9 : 0;
 
-	qsort(load_lat, load_nlat, sizeof(*load_lat), load_cmp);
+	bench_lat_sort(&load_lat);
 	printf("mode %s, %zu connections, pipeline %zu, %zu ids, %.1f s "
 	    "after %.1f s of warm-up\n", mode, load_nconns, load_pipeline,
 	    load_nids, secs, warmup);
@@ -686,7 +639,7 @@ main(int argc, char *argv[])
 		    (unsigned long long)load_nwhatsat, load_nwhatsat ?
 		    100.0 * load_zero / load_nwhatsat : 0);
 	printf("latency ms:   p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
-	    load_pct(50), load_pct(90), load_pct(99), load_pct(100));
+	    bench_lat_pct(&load_lat, 50), bench_lat_pct(&load_lat, 90), bench_lat_pct(&load_lat, 99), bench_lat_pct(&load_lat, 100));
 	printf("herdload: mode=%s conns=%zu pipeline=%zu seconds=%.3f "
 	    "replies=%llu rps=%.1f errors=%llu malformed=%llu zero=%llu "
 	    "p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f lost=%d\n",
@@ -694,7 +647,7 @@ main(int argc, char *argv[])
 	    (unsigned long long)load_replies,
 	    secs > 0 ? load_replies / secs : 0,
 	    (unsigned long long)load_errors, (unsigned long long)load_bad,
-	    (unsigned long long)load_zero, load_pct(50), load_pct(90),
-	    load_pct(99), load_pct(100), rc);
+	    (unsigned long long)load_zero, bench_lat_pct(&load_lat, 50), bench_lat_pct(&load_lat, 90),
+	    bench_lat_pct(&load_lat, 99), bench_lat_pct(&load_lat, 100), rc);
 	return rc;
 }
