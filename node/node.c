@@ -77,7 +77,9 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_set_level(cf->log_level);
 		peer_rekey(cf);
 		conf_free(cf);
-	}
+	} else		/* the keys and the log level stay as they are */
+		log_warnx("SIGHUP: the configuration does not load, the one "
+		    "running stays: %s", err);
 	free(cf);
 }
 

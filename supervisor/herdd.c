@@ -53,8 +53,7 @@ static int		 herdd_stopping;
  * Secure by default: with no secret configured and the whole herd on this
  * machine, make one for this herdd's workers, so that a stranger on a peer
  * port cannot pose as a neighbour (and their links speak TLS with it).  A
- * herd on several machines needs one configured; say so, once; and say
- * that its links cross the network in plain text with peer_tls = off.
+ * herd on several machines needs one configured; say so, once.
  */
 static void
 herdd_secret(const struct herd_conf *cf, long nrun)
@@ -64,11 +63,6 @@ herdd_secret(const struct herd_conf *cf, long nrun)
 	const char	*env = getenv("HERD_SECRET");
 	size_t		 i;
 
-	if (!cf->tls.on && (size_t)nrun < cf->nservers)
-		log_warnx("peer_tls = off, and the herd is on several machines: "
-		    "the links between them carry every client's location in "
-		    "plain text (run it inside a tunnel of its own, or set "
-		    "peer_tls = on)");
 	if (cf->secret_len > 0 || (env != NULL && env[0] != '\0'))
 		return;
 	if ((size_t)nrun < cf->nservers) {
@@ -86,6 +80,17 @@ herdd_secret(const struct herd_conf *cf, long nrun)
 	proc_set_secret(hex);
 	log_notice("no secret_file: the workers authenticate their links "
 	    "with a secret made for this run of herdd");
+}
+
+/* peer_tls = off on a herd of several machines: its links are readable. */
+static void
+herdd_plain_links(const struct herd_conf *cf, long nrun)
+{
+	if (!cf->tls.on && (size_t)nrun < cf->nservers)
+		log_warnx("peer_tls = off, and the herd is on several machines: "
+		    "the links between them carry every client's location in "
+		    "plain text (run it inside a tunnel of its own, or set "
+		    "peer_tls = on)");
 }
 
 static void
@@ -413,6 +418,7 @@ herdd_serve(struct vet *n, char *err, size_t errlen)
 	(void)proc_set_places_fd(n->share_fd);
 	n->share_fd = -1;
 	herdd_secret(n->cf, n->nrun);
+	herdd_plain_links(n->cf, n->nrun);
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start libev's default loop");

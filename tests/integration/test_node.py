@@ -332,12 +332,7 @@ def test_newer_peer_connection_replaces_older():
         new.sendall(b"HELLO 1 B A\n")
         assert b"SINCE" in read_until(new, b"SINCE"), "no SINCE"
         old.settimeout(5)
-        rest = b""
-        while True:
-            b = old.recv(4096)
-            if not b:
-                break
-            rest += b
+        read_all(old)               # to its end: the node closed it
         assert wait_for(lambda: "replaced by a new connection" in
                         h.log("A"), 5), "not logged"
         new.sendall(b"PING\n")

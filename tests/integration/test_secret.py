@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -395,6 +396,18 @@ def test_secret_file_errors_exit_78():
         h.start("Solo", env={"HERD_SECRET": SECRET})   # overrides the file
         assert wait_for(lambda: "peer links are authenticated" in h.log("Solo"), 5, 0.02), \
             "timed out waiting for the node to say so"
+        h.kill("Solo", signal.SIGTERM)
+        with open(sec, "w") as f:
+            f.write(SECRET + "\n")
+        os.chmod(sec, 0o600)
+        h.start("Solo")
+        # a keyring that no longer loads at SIGHUP: said, and the running
+        # one stays (herdd vets a reload first; this is a HUP by hand)
+        os.chmod(sec, 0o644)
+        h.procs["Solo"].send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "SIGHUP: the configuration does not load"
+                        in h.log("Solo"), 5, 0.02), h.log("Solo")[-1500:]
+        assert h.ask("Solo", "IAMAT hup +1+1 1\n").startswith(b"AT Solo ")
     finally:
         h.stop()
 
