@@ -202,6 +202,7 @@ class Separate(Herd):
         def limit():
             if max_fds is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+        ready = self.readies(name)
         # stderr to a file: a pipe nobody reads would block the node
         with open(self.stderr_path(name), "ab") as err:
             p = subprocess.Popen(list(wrap) + [NODE, "-f", self.conf, name],
@@ -210,7 +211,11 @@ class Separate(Herd):
                                  env=set_env(os.environ, env))
         self.procs[name] = p
         if wait:
-            assert wait_for(lambda: self.accepting(name) or
+            # listening, and its start-up written out: the node listens
+            # before it says "ready" and flushes its log
+            assert wait_for(lambda: (self.accepting(name) and
+                                     self.readies(name) >= min(
+                                         ready + 1, 1 << 30)) or
                             p.poll() is not None, 10, 0.02), \
                 "timed out waiting for %s to listen" % name
             if p.poll() is not None:
@@ -218,11 +223,21 @@ class Separate(Herd):
                     name, p.returncode, self.stderr(name)))
         return p
 
+    def readies(self, name):
+        """How many times name has said "ready" (log file or stderr); 1
+        always at a log level that does not say it."""
+        if re.search(r"log_level\s*=\s*(warning|error)", self.herd or ""):
+            return 1 << 30
+        return (self.log(name) + self.stderr(name)).count(": ready\n")
+
     def start_all(self):
+        ready = {name: self.readies(name) for name in self.names}
         for name in self.names:
             self.start(name, wait=False)
         for name in self.names:
-            assert wait_for(lambda: self.accepting(name), 10, 0.02), \
+            assert wait_for(lambda: self.accepting(name) and
+                            self.readies(name) >= min(ready[name] + 1,
+                                                      1 << 30), 10, 0.02), \
                 "timed out waiting for %s to listen" % name
 
     def link_up(self, name, other):
