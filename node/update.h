@@ -28,7 +28,7 @@ int	 update_accept(const char *id, size_t idlen, const struct htime *t,
 
 /*
  * 1 when a line of that proto_line_hash was taken (stored or not newer)
- * in the last RECENT_GEN_S at least (recent.h): what an IHAVE names.
+ * in the last RECENT_KEEP_S at least (recent.h): what an IHAVE names.
  */
 int	 update_seen(uint32_t h);
 
