@@ -37,6 +37,7 @@
 #include "ptls.h"
 #include "rescue.h"
 #include "tree.h"
+#include "update.h"
 
 static struct listener	 peer_listener;
 
@@ -157,9 +158,29 @@ peer_in_accepted(struct neighbour *nb, int rescue)
 		rescue_asked(nb);	/* and stream back to it */
 }
 
+/*
+ * Whether lines taken must be noted for notices (update_note_lines): a
+ * neighbour's stream turns lazy only when we prune it, and we prune one
+ * only when another brought the same line first, so only with two
+ * streams to us or more; gone: the one whose stream is ending.  A second
+ * stream unsettles the tree (no prune for PEER_SETTLE_S), so lines are
+ * noted before any notice can name them.
+ */
+static void
+peer_note_lines(const struct neighbour *gone)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < peer_ctx.conf->nservers; i++)
+		if (&peer_ctx.nbs[i] != gone && peer_ctx.nbs[i].in != NULL)
+			n++;
+	update_note_lines(n >= 2);
+}
+
 static void
 peer_in_from(struct neighbour *nb, uint64_t lseq)
 {
+	peer_note_lines(NULL);
 	tree_from(nb, lseq);
 	peer_mesh_changed(nb, "peer", "up");
 }
@@ -173,6 +194,7 @@ peer_in_eager(struct neighbour *nb)
 static void
 peer_in_gone(struct neighbour *nb, int streaming, int quiet)
 {
+	peer_note_lines(nb);
 	tree_gone(nb, quiet);
 	if (streaming && !quiet)
 		peer_mesh_changed(nb, "peer", "gone");

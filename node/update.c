@@ -14,6 +14,7 @@
 
 static const struct herd_conf	*update_conf;
 static struct recent		 update_recent;	/* the lines taken lately */
+static int			 update_noting;	/* ... noted there */
 
 void
 update_init(const struct herd_conf *conf)
@@ -47,9 +48,16 @@ update_accept(const char *id, size_t idlen, const struct htime *t,
 		return rc;
 	}
 	/* the node runs on the default loop; out of memory: a GRAFT later */
-	(void)recent_add(&update_recent, proto_line_hash(at, atlen),
-	    ev_now(EV_DEFAULT));
+	if (update_noting)
+		(void)recent_add(&update_recent, proto_line_hash(at, atlen),
+		    ev_now(EV_DEFAULT));
 	return rc;
+}
+
+void
+update_note_lines(int on)
+{
+	update_noting = on;
 }
 
 int

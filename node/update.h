@@ -27,6 +27,13 @@ int	 update_accept(const char *id, size_t idlen, const struct htime *t,
 	    const char *at, size_t atlen, int src);
 
 /*
+ * Note the lines taken (on) or not, for update_seen: only a server that
+ * two or more neighbours stream to can prune one of them and hear its
+ * notices (peer.c says when); one with a single neighbour saves the cost.
+ */
+void	 update_note_lines(int on);
+
+/*
  * 1 when a line of that proto_line_hash was taken (stored or not newer)
  * in the last RECENT_KEEP_S at least (recent.h): what an IHAVE names.
  */

@@ -177,6 +177,7 @@ static int
 flap_line(struct flap_conn *c, char *line)
 {
 	char	 buf[FLAP_BUF], mac[PROTO_MAC_HEX + 1], ok[PROTO_MAC_HEX + 1];
+	int	 n;
 
 	switch (c->state) {
 	case FLAP_HELLO:
@@ -193,8 +194,11 @@ flap_line(struct flap_conn *c, char *line)
 		if (proto_mac(ok, c->mkey, c->mkeylen, "herd-ok",
 		    flap_to->name, c->as->name, c->nonce_l, c->nonce_d) == -1)
 			return -1;
-		snprintf(buf, sizeof(buf), "OK 2 %s %s", flap_to->name, ok);
-		if (strcmp(line, buf) != 0)
+		/* then the feature words it speaks, if any */
+		n = snprintf(buf, sizeof(buf), "OK 2 %s %s", flap_to->name,
+		    ok);
+		if (strncmp(line, buf, (size_t)n) != 0 ||
+		    (line[n] != '\0' && line[n] != ' '))
 			return -1;
 		c->state = FLAP_SINCE;
 		return 0;
