@@ -36,6 +36,12 @@ conf_defaults(struct herd_conf *c)
 	c->start_limit_burst = 5;
 	c->start_limit_interval_s = 10;
 	c->tls.on = 1;
+	c->limits.max_clients = 250000;
+	c->limits.max_clock_skew = 3600;
+	c->limits.max_connections = 10000;
+	c->limits.max_conn_addr = 1024;
+	c->limits.log_max_size = 32LL << 20;
+	c->limits.log_keep = 3;
 	c->places.timeout_ms = 5000;
 	c->places.max_inflight = 64;
 	c->places.max_body = 1024 * 1024;

@@ -95,6 +95,20 @@ struct herd_server {
 	int	 line;			/* line of the [server NAME] header */
 };
 
+/*
+ * What a client may cost a server ([herd] keys, herd.ini(5) LIMITS): every
+ * one taken again on SIGHUP.  0 turns a bound off.
+ */
+struct herd_limits {
+	long long max_clients;		/* ids stored, default 250000 */
+	long long expire_s;		/* reports older are forgotten; 0 off */
+	long long max_clock_skew;	/* s ahead of our clock, default 3600 */
+	long long max_connections;	/* client connections, default 10000 */
+	long long max_conn_addr;	/* per source address, default 1024 */
+	long long log_max_size;		/* bytes of a log file, default 32 MiB */
+	long long log_keep;		/* rotated files kept, default 3 */
+};
+
 struct herd_conf {
 	char	 path[HERD_PATH_MAX];	/* the file, as given */
 	char	 log_dir[HERD_PATH_MAX];	/* default: paths.h; "-": stderr */
@@ -119,6 +133,7 @@ struct herd_conf {
 	int	 start_limit_interval_s;	/* 10 */
 	int	 rescue_links;		/* cut off: dial this many others, 0 */
 	enum herd_broadcast broadcast;	/* default tree */
+	struct herd_limits limits;
 	char	 secret_file[HERD_PATH_MAX];	/* "" = links unauthenticated */
 	int	 secret_line;		/* where secret_file was set */
 	char	 secret[HERD_SECRET_MAX];	/* conf_load: HERD_SECRET or file */

@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_limits.h"
 #include "conf_tls.h"
 #include "log.h"
 #include "sock.h"
@@ -146,7 +147,10 @@ conf_key_herd(struct conf_parser *p, const char *k, const char *v)
 			conf_error(p, p->line, "fsync: expected always, "
 			    "everysec or no, not \"%s\"", v);
 	}
-	else if (conf_tls_key(&c->tls, k, v, p->line, err, sizeof(err))) {
+	else if (conf_limits_key(&c->limits, k, v, err, sizeof(err))) {
+		if (err[0] != '\0')
+			conf_error(p, p->line, "%s", err);
+	} else if (conf_tls_key(&c->tls, k, v, p->line, err, sizeof(err))) {
 		if (err[0] != '\0')
 			conf_error(p, p->line, "%s", err);
 	} else

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_limits.h"
 #include "conf_tls.h"
 #include "log.h"
 
@@ -70,11 +71,13 @@ conf_print(FILE *fp, const struct herd_conf *c)
 	    "restart_reset_s = %d\nstop_timeout_ms = %d\n"
 	    "ready_timeout_ms = %d\nhang_timeout_ms = %d\n"
 	    "start_limit_burst = %d\nstart_limit_interval_s = %d\n"
-	    "rescue_links = %d\nbroadcast = %s\n\n",
+	    "rescue_links = %d\nbroadcast = %s\n",
 	    c->restart_delay_ms, c->restart_max_ms, c->restart_reset_s,
 	    c->stop_timeout_ms, c->ready_timeout_ms, c->hang_timeout_ms,
 	    c->start_limit_burst, c->start_limit_interval_s, c->rescue_links,
 	    conf_broadcast_name(c->broadcast));
+	conf_limits_print(fp, &c->limits);
+	fputc('\n', fp);
 	fprintf(fp, "[places]\nbackend = %s\nkey = %s\nurl = %s\n"
 	    "timeout_ms = %d\nmax_inflight = %d\nmax_body = %zu\n"
 	    "dataset = %s\n", conf_backend_name(c->places.backend),

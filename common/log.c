@@ -22,6 +22,10 @@ static char	 log_name[64] = "herd";
 static long	 log_last_us = -1;	/* the microsecond of log_last */
 static size_t	 log_namelen = 4;
 static int	 log_fd = -1;		/* -1: standard error */
+static char	 log_path[4096];	/* log_fd's file, "" for none */
+static long long log_size;		/* its size */
+static long long log_max;		/* rotate past it; 0: never */
+static long long log_keep;		/* rotated files kept */
 static int	 log_echo;
 static char	 log_buf[LOG_BUFSZ];
 static size_t	 log_len;
@@ -82,13 +86,54 @@ log_write(int fd, const char *p, size_t n)
 	}
 }
 
+/*
+ * The file is past log_max: PATH.1 becomes PATH.2 and so on up to
+ * log_keep, PATH becomes PATH.1 (or goes, with log_keep 0), and a new
+ * PATH is opened.  On a failure the file goes on growing: a complaint
+ * would be written to it.
+ */
+static void
+log_rotate(void)
+{
+	char	 from[sizeof(log_path) + 24], to[sizeof(log_path) + 24];
+	long long i;
+	int	 fd;
+
+	for (i = log_keep - 1; i >= 1; i--) {
+		snprintf(from, sizeof(from), "%s.%lld", log_path, i);
+		snprintf(to, sizeof(to), "%s.%lld", log_path, i + 1);
+		(void)rename(from, to);
+	}
+	snprintf(to, sizeof(to), "%s.1", log_path);
+	if ((log_keep > 0 ? rename(log_path, to) : unlink(log_path)) == -1)
+		return;
+	fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return;
+	close(log_fd);
+	log_fd = fd;
+	log_size = 0;
+}
+
 void
 log_flush(void)
 {
 	if (log_len == 0)
 		return;
 	log_write(log_fd == -1 ? STDERR_FILENO : log_fd, log_buf, log_len);
+	log_size += (long long)log_len;
 	log_len = 0;
+	if (log_max > 0 && log_size >= log_max && log_fd != -1)
+		log_rotate();
+}
+
+void
+log_set_bounds(long long max, long long keep)
+{
+	log_max = max;
+	log_keep = keep;
+	if (log_max > 0 && log_size >= log_max && log_fd != -1)
+		log_rotate();
 }
 
 int
@@ -110,6 +155,10 @@ log_init(const char *procname, const char *path, int echo)
 	if (log_fd != -1)
 		close(log_fd);
 	log_fd = fd;
+	snprintf(log_path, sizeof(log_path), "%s", path != NULL ? path : "");
+	log_size = fd != -1 ? (long long)lseek(fd, 0, SEEK_END) : 0;
+	if (log_size < 0)
+		log_size = 0;
 	return 0;
 }
 

@@ -30,6 +30,13 @@ const char *log_level_name(int level);
 /* path NULL: standard error only.  echo: copy warnings to stderr too. */
 int	 log_init(const char *procname, const char *path, int echo);
 void	 log_close(void);
+
+/*
+ * Bound the log file (herd.ini(5) log_max_size, log_keep): past max bytes
+ * (0: no bound) it is renamed NAME.log.1, the older ones shifted up to
+ * NAME.log.KEEP, and a new one begun, at the end of a flush.
+ */
+void	 log_set_bounds(long long max, long long keep);
 void	 log_flush(void);
 
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

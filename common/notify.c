@@ -11,6 +11,8 @@ const char *const notify_ctr_key[NOTIFY_C_N] = {
 	"iamat", "whatsat", "invalid", "upd_client", "upd_peer", "stale",
 	"pl_ok", "pl_error", "pl_timeout", "pl_cancel", "pl_usec", "cu_sent",
 	"cu_recv", "peer_bytes", "ihave", "graft", "prune", "eager_sent",
+	"ref_full_c", "ref_full_p", "ref_skew_c", "ref_skew_p", "ref_exp_c",
+	"ref_exp_p", "expired", "conn_server", "conn_addr", "conn_fds",
 };
 
 const double notify_hist_le[NOTIFY_HIST_N - 1] = {

@@ -59,6 +59,7 @@
 #define HERD_NOTIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define NOTIFY_ENV		"HERD_NOTIFY_FD"
 /* and the offline data set's image, when herdd shares one (offline.h) */
@@ -113,11 +114,22 @@ enum notify_ctr {
 	NOTIFY_C_GRAFT,		/* links grafted into it (GRAFT sent) */
 	NOTIFY_C_PRUNE,		/* and pruned out of it (PRUNE sent) */
 	NOTIFY_C_EAGER,		/* EAGER sent: the mesh changed, all eager */
+	NOTIFY_C_REF_FULL_C,	/* reports refused: table full, from clients */
+	NOTIFY_C_REF_FULL_P,	/* and from neighbours */
+	NOTIFY_C_REF_SKEW_C,	/* ahead of our clock (max_clock_skew) */
+	NOTIFY_C_REF_SKEW_P,
+	NOTIFY_C_REF_EXP_C,	/* older than expire_s */
+	NOTIFY_C_REF_EXP_P,
+	NOTIFY_C_EXPIRED,	/* records forgotten by expire_s */
+	NOTIFY_C_CONN_SERVER,	/* connections closed at once: max_connections */
+	NOTIFY_C_CONN_ADDR,	/* max_connections_per_address */
+	NOTIFY_C_CONN_FDS,	/* no descriptor left (EMFILE) */
 	NOTIFY_C_N
 };
 
 /* The keys of the counters in STATS, and the histogram's bounds (s). */
 extern const char *const notify_ctr_key[NOTIFY_C_N];
+_Static_assert(NOTIFY_C_N <= 32, "have_ctr holds a bit for each counter");
 extern const double	 notify_hist_le[NOTIFY_HIST_N - 1];
 
 /* The bucket of a latency in seconds. */
@@ -141,7 +153,7 @@ struct notify_msg {
 	char		 journal[16];	/* "off", "ok", "error"; "" unsaid */
 	unsigned long long jbytes;
 	unsigned long long ctr[NOTIFY_C_N];
-	unsigned int	 have_ctr;	/* 1 << NOTIFY_C_*: those given */
+	uint32_t	 have_ctr;	/* 1 << NOTIFY_C_*: those given */
 	unsigned long long hist[NOTIFY_HIST_N];
 	struct notify_flood flood[NOTIFY_FLOOD_MAX];
 	size_t		 nflood;

@@ -23,6 +23,7 @@
 
 #include <ev.h>
 
+#include "admit.h"
 #include "client.h"
 #include "client_int.h"
 #include "conf.h"
@@ -108,6 +109,7 @@ client_free(struct client *c, const char *why)
 	}
 	ptls_free(c->tls);
 	close(c->fd);
+	admit_release(c->addr);
 	linebuf_free(&c->in);
 	outbuf_free(&c->out);
 	outbuf_free(&c->held);
@@ -138,7 +140,7 @@ client_iamat(struct client *c, const struct proto_cmd *cmd,
 		return -1;
 	rc = update_accept(cmd->id.p, cmd->id.len, &cmd->t, at, n,
 	    STORE_SRC_CLIENT);
-	if (rc == -1)
+	if (rc == -1 || rc == UPDATE_REFUSED)
 		return client_invalid(c, line, len);
 	/*
 	 * Held until this batch is written: a stored update, and also one not
@@ -176,7 +178,8 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 	struct proto_field	 f[7];
 	double			 lat, lng;
 
-	if ((rec = store_get(cmd->id.p, cmd->id.len)) == NULL)
+	if ((rec = store_get(cmd->id.p, cmd->id.len)) == NULL ||
+	    update_expired(rec))
 		return client_invalid(c, line, len);
 	/* "AT server diff id coords time": where the client said it is */
 	if (proto_split(rec->at, rec->atlen, f, 7) != 6 ||
@@ -468,6 +471,7 @@ client_adopt(int fd, const char *addr, struct ptls *t)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx("accept: out of memory");
+		admit_release(addr);
 		ptls_free(t);
 		close(fd);
 		return;
@@ -499,7 +503,16 @@ static void
 client_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 {
 	(void)loop;
-	client_adopt(fd, addr, NULL);
+	if (admit_take(addr))
+		client_adopt(fd, addr, NULL);
+	else
+		close(fd);
+}
+
+void
+client_set_limits(const struct herd_limits *l)
+{
+	admit_set(l);
 }
 
 int

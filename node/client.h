@@ -26,6 +26,10 @@ void	 client_shutdown(void);
  */
 void	 client_flush(int written);
 
+/* The connection limits (admit.h), at start and on SIGHUP. */
+struct herd_limits;
+void	 client_set_limits(const struct herd_limits *l);
+
 /* Client connections open. */
 size_t	 client_count(void);
 

@@ -20,6 +20,7 @@
 
 #include <ev.h>
 
+#include "admit.h"
 #include "client_int.h"
 #include "client_tls.h"
 #include "conf.h"
@@ -90,6 +91,7 @@ client_tls_end(struct client_tls_hs *h, const char *why)
 		client_adopt(h->fd, h->addr, h->t);
 	else {
 		client_tls_refused(h->addr, why);
+		admit_release(h->addr);
 		ptls_free(h->t);
 		close(h->fd);
 	}
@@ -132,9 +134,14 @@ client_tls_accept_cb(struct ev_loop *loop, int fd, const char *addr)
 {
 	struct client_tls_hs	*h;
 
+	if (!admit_take(addr)) {
+		close(fd);
+		return;
+	}
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->t = ptls_new(client_tls_ctx, fd, 0, NULL)) == NULL) {
 		log_warnx("TLS accept: out of memory");
+		admit_release(addr);
 		free(h);
 		close(fd);
 		return;

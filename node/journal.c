@@ -32,6 +32,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "store.h"
+#include "update.h"
 
 
 
@@ -391,6 +392,10 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 		case JREC_UPDATE:
 			if (off == 0)
 				return 0;
+			if (!update_loadable(&rec.at.t)) {
+				store_bump(rec.lseq);	/* forgotten */
+				break;
+			}
 			if (store_load(rec.at.id.p, rec.at.id.len, &rec.at.t,
 			    rec.line.p, rec.line.len, jr_src(&rec.src),
 			    rec.lseq) == -1)

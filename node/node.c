@@ -18,7 +18,9 @@
 
 #include <ev.h>
 
+#include "admit.h"
 #include "client.h"
+#include "expire.h"
 #include "client_tls.h"
 #include "conf.h"
 #include "journal.h"
@@ -75,6 +77,9 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		if (cf->log_level != log_min)
 			log_notice("log_level %s", log_level_name(cf->log_level));
 		log_set_level(cf->log_level);
+		update_set_limits(&cf->limits);
+		client_set_limits(&cf->limits);
+		log_set_bounds(cf->limits.log_max_size, cf->limits.log_keep);
 		peer_rekey(cf);
 		conf_free(cf);
 	} else		/* the keys and the log level stay as they are */
@@ -180,6 +185,7 @@ main(int argc, char *argv[])
 			return HERD_EXIT_CONFIG;
 		}
 	}
+	log_set_bounds(node_conf.limits.log_max_size, node_conf.limits.log_keep);
 	log_set_fatal_hook(status_error);
 	log_notice("starting: %s, places backend %s", file,
 	    conf_backend_name(node_conf.places.backend));
@@ -200,6 +206,7 @@ main(int argc, char *argv[])
 	}
 	if (peer_tls_init(&node_conf, self, err, sizeof(err)) == -1)
 		return node_fail(HERD_EXIT_CONFIG, "peer_tls", err);
+	client_set_limits(&node_conf.limits);
 	if (client_init(loop, self, err, sizeof(err)) == -1)
 		return node_fail(1, "listen", err);
 	if ((rc = client_tls_init(loop, &node_conf, self, err,
@@ -208,6 +215,7 @@ main(int argc, char *argv[])
 	if (peer_init(loop, &node_conf, self, err, sizeof(err)) == -1)
 		return node_fail(1, "listen", err);
 	status_init(loop);
+	expire_init(loop);
 
 	ev_signal_init(&node_sigterm, node_signal_cb, SIGTERM);
 	ev_signal_init(&node_sigint, node_signal_cb, SIGINT);
@@ -223,6 +231,7 @@ main(int argc, char *argv[])
 	ev_run(loop, 0);
 
 	status_final();
+	expire_stop();
 	client_shutdown();
 	client_tls_shutdown();
 	peer_shutdown();
@@ -231,6 +240,7 @@ main(int argc, char *argv[])
 	status_shutdown();
 	store_free();
 	update_free();
+	admit_free();
 	log_notice("stopped");
 	log_close();
 	conf_free(&node_conf);

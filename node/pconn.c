@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "counters.h"
+#include "bounds.h"
 #include "journal.h"
 #include "jrec.h"
 #include "linebuf.h"
@@ -235,6 +236,12 @@ pconn_digest(struct pconn *p, const struct proto_peer *msg)
 	p->o_count = d->count;
 	p->o_sum = d->sum;
 	if (!again || ev_now(peer_ctx.loop) - p->last_sums < PEER_DIGEST_S)
+		return 0;
+	/*
+	 * At max_clients our table may lack what we refused: a repair would
+	 * only bring it again, every time.  It resumes when there is room.
+	 */
+	if (bounds_full(update_limits(), store_count()))
 		return 0;
 	p->last_sums = ev_now(peer_ctx.loop);
 	log_notice("peer %s: its table differs from ours (%llu records, ours "

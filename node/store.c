@@ -338,6 +338,60 @@ store_load(const char *id, size_t idlen, const struct htime *t,
 	return rc;
 }
 
+/* Take r out of the change order (cursors at it move on) and free it. */
+static void
+store_unlink(struct store_rec *r)
+{
+	struct store_cursor	*c;
+
+	LIST_FOREACH(c, &store_cursors, entry)
+		if (c->next == r)
+			c->next = r->newer;
+	if (r->older != NULL)
+		r->older->newer = r->newer;
+	else
+		store_oldest = r->newer;
+	if (r->newer != NULL)
+		r->newer->older = r->older;
+	else
+		store_newest_r = r->older;
+	store_dig_add(r, -1);
+	store_n--;
+	free(r->at);
+	free(r);
+}
+
+size_t
+store_expire(const struct htime *before, size_t *pos, size_t slots)
+{
+	struct store_rec	**rp, *r;
+	struct htime		  t;
+	size_t			  n = 0;
+
+	for (; slots > 0 && store_tab != NULL; slots--) {
+		if (*pos >= store_size)
+			*pos = 0;
+		for (rp = &store_tab[*pos]; (r = *rp) != NULL;) {
+			t.sec = r->t_sec;
+			t.nsec = r->t_nsec;
+			if (htime_cmp(&t, before) < 0) {
+				*rp = r->next;
+				store_unlink(r);
+				n++;
+			} else
+				rp = &r->next;
+		}
+		(*pos)++;
+	}
+	return n;
+}
+
+size_t
+store_slots(void)
+{
+	return store_size;
+}
+
 const struct store_rec *
 store_newest(void)
 {

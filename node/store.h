@@ -77,6 +77,18 @@ int	 store_put(const char *id, size_t idlen, const struct htime *t,
 int	 store_load(const char *id, size_t idlen, const struct htime *t,
 	    const char *at, size_t atlen, int src, uint64_t lseq);
 
+/*
+ * Forget the records of a time stamp before before (expire_s), looking at
+ * slots slots of the hash table from *pos on (wrapping; *pos moves on):
+ * a sweep of the whole table may be spread over many calls.  Nothing is
+ * journalled: each server judges by the time stamp (herd-protocol(7)).
+ * Returns how many were forgotten.
+ */
+size_t	 store_expire(const struct htime *before, size_t *pos, size_t slots);
+
+/* Slots of the hash table (store_expire's unit). */
+size_t	 store_slots(void);
+
 /* The record changed last (by store_put or store_load), or NULL. */
 const struct store_rec *store_newest(void);
 

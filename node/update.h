@@ -14,14 +14,37 @@
 #include "htime.h"
 
 struct herd_conf;
+struct herd_limits;
+struct store_rec;
+
+#define UPDATE_REFUSED	(-2)	/* update_accept: refused by the limits */
 
 void	 update_init(const struct herd_conf *conf);
+
+/* The limits in force (update_init's, then each SIGHUP's). */
+void	 update_set_limits(const struct herd_limits *l);
+const struct herd_limits *update_limits(void);
+
+/* Now by the event loop's clock, the one the limits judge by. */
+void	 update_now(struct htime *now);
+
+/* 1 when r is older than expire_s: as if it were not there. */
+int	 update_expired(const struct store_rec *r);
+
+/*
+ * 1 when a record of time t read back from the journal is kept: not
+ * expired, not too far ahead (a record an older release took, or taken
+ * before max_clock_skew was lowered, no longer pins its id).
+ */
+int	 update_loadable(const struct htime *t);
 
 /*
  * Accept the AT line at (single-spaced, no newline) for client id with
  * time stamp t: src is the index of the server it came from, or
  * STORE_SRC_CLIENT.  Returns 1 when stored, 0 when not newer, -1 when out
- * of memory.
+ * of memory, UPDATE_REFUSED when the limits refuse it (limits.h: a new id
+ * with the table full, a time stamp too far ahead or expired; counted,
+ * and for a neighbour's, noted as taken and logged).
  */
 int	 update_accept(const char *id, size_t idlen, const struct htime *t,
 	    const char *at, size_t atlen, int src);

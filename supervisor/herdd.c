@@ -137,6 +137,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	char		 herr[512];
 	size_t		 len;
 	int		 level, old_fd, rc = -1;
+	long long	 bound = 0, keep = 0;
 
 	if (herdd_stopping) {
 		snprintf(err, errlen, "herdd is shutting down");
@@ -156,6 +157,8 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 		log_warnx("control socket %s: a new path takes a restart of "
 		    "herdd; still at %s", n.cf->control, herdd_control);
 	level = n.cf->log_level;
+	bound = n.cf->limits.log_max_size;
+	keep = n.cf->limits.log_keep;
 	/* servers started by the reload map the new data set */
 	old_fd = proc_set_places_fd(n.share_fd);
 	if (proc_reload(n.cf, n.node, n.run, nowait, req, now, err,
@@ -167,6 +170,7 @@ herdd_reload(int nowait, struct control_req *req, struct json_object **now,
 	n.cf = NULL;			/* proc_reload() took it */
 	n.share_fd = old_fd;		/* the old image, closed below */
 	log_set_level(level);
+	log_set_bounds(bound, keep);
 	if (herdd_http(proc_config(), herr, sizeof(herr)) == -1)
 		log_warnx("reload: %s", herr);
 	log_notice("reloaded %s", herdd_conf_file);

@@ -343,6 +343,57 @@ mx_traffic(struct mx *x)
 			    p->name, p->jbytes);
 }
 
+/* What the limits refused (herd.ini(5) LIMITS). */
+static void
+mx_limits(struct mx *x)
+{
+	static const struct {
+		const char	*source, *reason;
+		enum notify_ctr	 c;
+	} refusals[] = {
+		{ "client", "full", NOTIFY_C_REF_FULL_C },
+		{ "peer", "full", NOTIFY_C_REF_FULL_P },
+		{ "client", "skew", NOTIFY_C_REF_SKEW_C },
+		{ "peer", "skew", NOTIFY_C_REF_SKEW_P },
+		{ "client", "expired", NOTIFY_C_REF_EXP_C },
+		{ "peer", "expired", NOTIFY_C_REF_EXP_P },
+	};
+	static const struct {
+		const char	*reason;
+		enum notify_ctr	 c;
+	} conn_refusals[] = {
+		{ "max_connections", NOTIFY_C_CONN_SERVER },
+		{ "per_address", NOTIFY_C_CONN_ADDR },
+		{ "descriptors", NOTIFY_C_CONN_FDS },
+	};
+	struct proc	*p;
+	size_t		 i, j;
+
+	mx_family(x, "herd_updates_refused_total", "counter",
+	    "Reports refused by the limits (herd.ini(5) LIMITS), by where "
+	    "they came from and why.");
+	FOR_PROCS(i, p)
+		for (j = 0; j < sizeof(refusals) / sizeof(refusals[0]); j++)
+			mx_printf(x, "herd_updates_refused_total{server=\"%s\","
+			    "source=\"%s\",reason=\"%s\"} %llu\n", p->name,
+			    refusals[j].source, refusals[j].reason,
+			    metrics_sum(p, refusals[j].c));
+	mx_family(x, "herd_clients_expired_total", "counter",
+	    "Records forgotten for being older than expire_s.");
+	FOR_PROCS(i, p)
+		mx_printf(x, "herd_clients_expired_total{server=\"%s\"} %llu\n",
+		    p->name, metrics_sum(p, NOTIFY_C_EXPIRED));
+	mx_family(x, "herd_connections_refused_total", "counter",
+	    "Client connections closed at once, by the limit reached.");
+	FOR_PROCS(i, p)
+		for (j = 0; j < sizeof(conn_refusals) /
+		    sizeof(conn_refusals[0]); j++)
+			mx_printf(x, "herd_connections_refused_total{server="
+			    "\"%s\",reason=\"%s\"} %llu\n", p->name,
+			    conn_refusals[j].reason,
+			    metrics_sum(p, conn_refusals[j].c));
+}
+
 static void
 mx_places(struct mx *x)
 {
@@ -397,6 +448,7 @@ metrics_text(size_t *lenp)
 	mx_worker(&x);
 	mx_links(&x);
 	mx_traffic(&x);
+	mx_limits(&x);
 	mx_places(&x);
 	if (x.oom || outbuf_add(&x.ob, "", 1) == -1) {	/* NUL-ended */
 		outbuf_free(&x.ob);

@@ -357,10 +357,12 @@ proc_reload(struct herd_conf *cf, const char *node_path,
 		if (os != NULL && conf_server_equal(old, os, cf, s)) {
 			unchanged++;
 			/*
-			 * a new log_level, keyring or certificates: a running
+			 * a new log_level, limits, keyring or certificates: a running
 			 * worker takes them on HUP (its links up stay up)
 			 */
 			if ((old->log_level != cf->log_level ||
+			    memcmp(&old->limits, &cf->limits,
+			    sizeof(cf->limits)) != 0 ||
 			    !conf_tls_equal(old, cf)) && p->pid > 0 &&
 			    (p->state == PROC_STARTING || proc_up(p)))
 				kill(p->pid, SIGHUP);

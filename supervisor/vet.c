@@ -239,6 +239,7 @@ vet_log_open(struct vet *n, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", n->logpath, strerror(errno));
 		return -1;
 	}
+	log_set_bounds(cf->limits.log_max_size, cf->limits.log_keep);
 	n->logging = 1;
 	return 0;
 }
