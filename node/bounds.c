@@ -23,10 +23,17 @@ bounds_expired(const struct herd_limits *l, const struct htime *t,
 	return htime_cmp(t, &before) < 0;
 }
 
-int
-bounds_full(const struct herd_limits *l, size_t count)
+long long
+bounds_room(const struct herd_limits *l, int from_peer)
 {
-	return l->max_clients > 0 && (long long)count >= l->max_clients;
+	return l->max_clients + (from_peer ? l->max_clients / 8 : 0);
+}
+
+int
+bounds_full(const struct herd_limits *l, size_t count, int from_peer)
+{
+	return l->max_clients > 0 &&
+	    (long long)count >= bounds_room(l, from_peer);
 }
 
 enum bounds_verdict
@@ -34,7 +41,6 @@ bounds_judge(const struct herd_limits *l, const struct htime *t,
     const struct htime *now, int is_new, size_t count, int from_peer)
 {
 	struct htime	 ahead;
-	long long	 room = l->max_clients;
 
 	if (l->max_clock_skew > 0) {
 		ahead.sec = now->sec + (int64_t)l->max_clock_skew;
@@ -44,9 +50,7 @@ bounds_judge(const struct herd_limits *l, const struct htime *t,
 	}
 	if (bounds_expired(l, t, now))
 		return BOUNDS_EXPIRED;
-	if (from_peer)
-		room += room / 8;
-	if (is_new && room > 0 && (long long)count >= room)
+	if (is_new && bounds_full(l, count, from_peer))
 		return BOUNDS_FULL;
 	return BOUNDS_OK;
 }

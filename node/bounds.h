@@ -38,8 +38,14 @@ int	 bounds_expired(const struct herd_limits *l, const struct htime *t,
 void	 bounds_expiry(const struct herd_limits *l, const struct htime *now,
 	    struct htime *before);
 
-/* At the bound for clients' new ids (max_clients set and reached). */
-int	 bounds_full(const struct herd_limits *l, size_t count);
+/*
+ * The ids a server stores at most: max_clients for a client's new id, an
+ * eighth more for a neighbour's (0: no bound).
+ */
+long long bounds_room(const struct herd_limits *l, int from_peer);
+
+/* count ids fill the room (bounds_room) for a client's or a neighbour's. */
+int	 bounds_full(const struct herd_limits *l, size_t count, int from_peer);
 
 /* "table full", "clock skew", "expired": for logs and messages. */
 const char *bounds_why(enum bounds_verdict v);

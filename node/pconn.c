@@ -238,10 +238,12 @@ pconn_digest(struct pconn *p, const struct proto_peer *msg)
 	if (!again || ev_now(peer_ctx.loop) - p->last_sums < PEER_DIGEST_S)
 		return 0;
 	/*
-	 * At max_clients our table may lack what we refused: a repair would
-	 * only bring it again, every time.  It resumes when there is room.
+	 * Full even for a neighbour's ids, our table may lack what we
+	 * refused: a repair would only bring it again, every time.  It
+	 * resumes when there is room.  (At max_clients, the eighth more kept
+	 * for neighbours takes what a repair brings.)
 	 */
-	if (bounds_full(update_limits(), store_count()))
+	if (bounds_full(update_limits(), store_count(), 1))
 		return 0;
 	p->last_sums = ev_now(peer_ctx.loop);
 	log_notice("peer %s: its table differs from ours (%llu records, ours "
