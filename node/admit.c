@@ -2,6 +2,8 @@
  * admit.c -- places for client connections, in all and per address (see
  * admit.h): a hash table of the addresses that hold any.
  */
+#include <sys/resource.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,30 @@ admit_set(const struct herd_limits *l)
 {
 	admit_max = l->max_connections;
 	admit_max_addr = l->max_conn_addr;
+}
+
+void
+admit_descriptors(const struct herd_limits *l, size_t others)
+{
+	struct rlimit	 rl;
+	rlim_t		 want;
+
+	if (l->max_connections <= 0 || getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want = (rlim_t)l->max_connections + (rlim_t)others;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("max_connections %lld wants %llu descriptors, and "
+		    "the limit is %llu: connections past about %llu are closed "
+		    "at once (raise the hard limit: ulimit -Hn, systemd's "
+		    "LimitNOFILE)", l->max_connections,
+		    (unsigned long long)want,
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(rl.rlim_cur > others ?
+		    rl.rlim_cur - others : 0));
 }
 
 /* addr's host: all but the ":port" at its end. */

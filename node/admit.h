@@ -17,6 +17,13 @@ struct herd_limits;
 void	 admit_set(const struct herd_limits *l);
 
 /*
+ * Raise the descriptor limit to what max_connections wants, and others
+ * more (neighbours, journal, log), up to the hard limit; say so when the
+ * hard limit is lower.
+ */
+void	 admit_descriptors(const struct herd_limits *l, size_t others);
+
+/*
  * A place for a connection from addr ("host:port", as sock_accept writes
  * it; its host is what counts): 1 taken, 0 refused (counted and logged).
  */

@@ -207,6 +207,7 @@ main(int argc, char *argv[])
 	if (peer_tls_init(&node_conf, self, err, sizeof(err)) == -1)
 		return node_fail(HERD_EXIT_CONFIG, "peer_tls", err);
 	client_set_limits(&node_conf.limits);
+	admit_descriptors(&node_conf.limits, 64 + 4 * node_conf.nservers);
 	if (client_init(loop, self, err, sizeof(err)) == -1)
 		return node_fail(1, "listen", err);
 	if ((rc = client_tls_init(loop, &node_conf, self, err,

@@ -205,6 +205,9 @@ def test_meson_install():
         ok(all(keys.get(k) == v for k, v in paths.items()),
            "the installed herd.ini has the installed paths",
            "%s\nwant %s" % (keys, paths))
+        ok(keys.get("log_level") == "notice",
+           "the installed herd.ini logs at notice (connections and faults, "
+           "not every line)", str(keys))
         ok(keys.get("http") == "127.0.0.1:9180",
            "the installed herd.ini serves its status page on 127.0.0.1:9180",
            str(keys))
