@@ -143,11 +143,17 @@ class Herd:
         return os.path.join(self.dir, "log", name + ".log")
 
     def log(self, name):
-        try:
-            with open(self.log_path(name), "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        """name's log, its rotated files first (log_max_size, log_keep:
+        NAME.log.2, NAME.log.1, NAME.log), oldest first."""
+        path = self.log_path(name)
+        parts = []
+        for k in range(9, -1, -1):
+            try:
+                with open(path + (".%d" % k if k else ""), "rb") as f:
+                    parts.append(f.read())
+            except OSError:
+                pass
+        return b"".join(parts).decode("utf-8", "replace")
 
     def read(self, name):
         """A file of the herd's directory as text ("" if there is none)."""
