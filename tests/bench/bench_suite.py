@@ -407,7 +407,9 @@ def log_stamps(path, marker, field):
 def memory(a, results):
     n = 100000 if a.quick else 1000000
     line = "IAMAT mem-%d +34.068930-118.445127 1700000000.123456789\n"
-    procs, port = start_herd(a, a.tmp, 0, False, "mem")
+    # a million ids: past max_clients's default (250,000), so unbounded
+    # here, to measure what a client costs at that scale
+    procs, port = start_herd(a, a.tmp, 0, False, "mem", "max_clients = 0")
     try:
         before = rss_kb(procs[0].pid)
         push(port, (line % i for i in range(n)), n)
