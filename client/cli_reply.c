@@ -37,17 +37,22 @@ cli_reply_end(const char *buf, size_t len, int multi)
 	return 0;
 }
 
-/* text[0..len) and a newline if it has none, as a new string. */
+/*
+ * text[0..len) as a new string ending in one newline, a NUL byte in it
+ * shown as '.' (as hexdump(1) shows what it cannot print).
+ */
 static char *
 cli_reply_copy(const char *text, size_t len)
 {
 	char	*s;
+	size_t	 i;
 
 	while (len > 0 && text[len - 1] == '\n')
 		len--;
 	if ((s = malloc(len + 2)) == NULL)
 		return NULL;
-	memcpy(s, text, len);
+	for (i = 0; i < len; i++)
+		s[i] = text[i] != '\0' ? text[i] : '.';
 	s[len] = '\n';
 	s[len + 1] = '\0';
 	return s;
@@ -87,7 +92,8 @@ cli_reply_format(const char *reply, size_t len)
 		json_object_put(doc);
 		return NULL;
 	}
-	memcpy(s, reply, head);
+	for (end = 0; end < head; end++)	/* the AT line, NULs as '.' */
+		s[end] = reply[end] != '\0' ? reply[end] : '.';
 	memcpy(s + head, js, jlen);
 	s[head + jlen] = '\n';
 	s[head + jlen + 1] = '\0';

@@ -29,7 +29,7 @@ size_t	 cli_reply_end(const char *buf, size_t len, int multi);
  * A reply (as cli_reply_end() cut it, or what came before the server
  * closed) made readable: an AT line and JSON become the AT line and the
  * JSON indented by two spaces, one member a line; anything else stays as
- * it came.  Always ends in one newline.  A NUL-ended string to free(3),
+ * it came, but for a NUL byte, shown as '.'.  Always ends in one newline.  A NUL-ended string to free(3),
  * or NULL when out of memory.
  */
 char	*cli_reply_format(const char *reply, size_t len);
