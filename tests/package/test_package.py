@@ -18,6 +18,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -49,18 +50,21 @@ GENERATED = ("etc/ssl/certs/", "etc/ca-certificates.conf",
              "usr/local/share/ca-certificates")
 
 
-def run(argv, timeout, cwd=None, input=None):
-    """argv with ENV, bounded: (exit status, stdout + stderr)."""
+def run(argv, timeout, cwd=None, env=None):
+    """argv with ENV (and env) in a process group of its own, killed
+    whole past timeout: (exit status, or -1 on a time-out; its output,
+    standard error and output together)."""
+    p = subprocess.Popen(argv, cwd=cwd, env=dict(ENV, **(env or {})),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True,
+                         errors="replace", start_new_session=True)
     try:
-        r = subprocess.run(argv, cwd=cwd, env=ENV, input=input,
-                           capture_output=True, text=True, timeout=timeout,
-                           start_new_session=True)
-        return r.returncode, r.stdout + r.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"") + (e.stderr or b"")
-        return -1, "timed out after %d s\n%s" % (
-            timeout, out.decode("utf-8", "replace") if isinstance(
-                out, bytes) else out)
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return -1, "timed out after %d s\n%s" % (timeout, out)
 
 
 def mirror():
@@ -142,15 +146,9 @@ def copy_tree(dest):
 def build(w, tree, version, check):
     """dpkg-buildpackage -us -uc -b in tree; the .deb's path."""
     t0 = time.monotonic()
-    env = dict(ENV)
-    if not check:
-        ENV["DEB_BUILD_OPTIONS"] = "nocheck"
-    try:
-        rc, out = run(["nice", "dpkg-buildpackage", "-us", "-uc", "-b"],
-                      900, cwd=tree)
-    finally:
-        ENV.clear()
-        ENV.update(env)
+    rc, out = run(["nice", "dpkg-buildpackage", "-us", "-uc", "-b"], 900,
+                  cwd=tree, env=None if check else {
+                      "DEB_BUILD_OPTIONS": "nocheck"})
     deb = os.path.join(os.path.dirname(tree), "herd_%s_amd64.deb" % version)
     ok(rc == 0 and os.path.isfile(deb) and os.path.isfile(os.path.join(
         os.path.dirname(tree), "herd-dbgsym_%s_amd64.deb" % version)),
