@@ -153,6 +153,7 @@ mx_worker(struct mx *x)
 {
 	struct proc	*p;
 	size_t		 i;
+	enum proc_state	 s;
 
 	mx_family(x, "herd_worker_up", "gauge",
 	    "1 when the server's worker runs and answers the heartbeat, "
@@ -160,6 +161,14 @@ mx_worker(struct mx *x)
 	FOR_PROCS(i, p)
 		mx_printf(x, "herd_worker_up{server=\"%s\"} %d\n", p->name,
 		    p->state == PROC_RUNNING);
+	mx_family(x, "herd_worker_state", "gauge",
+	    "1 for the state the server's worker is in (herdctl status), "
+	    "0 for the others.");
+	FOR_PROCS(i, p)
+		for (s = PROC_STARTING; s <= PROC_FAILED; s++)
+			mx_printf(x, "herd_worker_state{server=\"%s\",state="
+			    "\"%s\"} %d\n", p->name, proc_state_name(s),
+			    p->state == s);
 	mx_family(x, "herd_restarts_total", "counter",
 	    "Worker processes started after the first.");
 	FOR_PROCS(i, p)
@@ -341,6 +350,14 @@ mx_traffic(struct mx *x)
 		if (p->have_jbytes && proc_up(p))
 			mx_printf(x, "herd_journal_bytes{server=\"%s\"} %llu\n",
 			    p->name, p->jbytes);
+	mx_family(x, "herd_journal_error", "gauge",
+	    "1 while the server's journal cannot be written and updates are "
+	    "refused, else 0.");
+	FOR_PROCS(i, p)
+		if (proc_up(p) && (strcmp(p->journal, "ok") == 0 ||
+		    strcmp(p->journal, "error") == 0))
+			mx_printf(x, "herd_journal_error{server=\"%s\"} %d\n",
+			    p->name, strcmp(p->journal, "error") == 0);
 }
 
 /* What the limits refused (herd.ini(5) LIMITS). */
