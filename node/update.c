@@ -114,7 +114,9 @@ update_accept(const char *id, size_t idlen, const struct htime *t,
 	int		 rc;
 
 	update_now(&now);
-	v = bounds_judge(&update_lim, t, &now, store_get(id, idlen) == NULL,
+	/* the look-up for a new id only near the bound: it costs a search */
+	v = bounds_judge(&update_lim, t, &now, bounds_full(&update_lim,
+	    store_count(), from != NULL) && store_get(id, idlen) == NULL,
 	    store_count(), from != NULL);
 	if (v != BOUNDS_OK)
 		return update_refuse(v, id, idlen, at, atlen, from);

@@ -28,21 +28,27 @@ from bench_suite import (bench_args, bench_paths, load, push, rss_kb,  # noqa
 OFF = ("max_clients = 0\nmax_clock_skew = 0\nmax_connections = 0\n"
        "max_connections_per_address = 0\nlog_max_size = 0")
 SUBJECTS = (("bounds", ""), ("unbounded", OFF))
+# --split: also every bound on but the log's, to tell the two costs apart
+SPLIT = ("nologbound", "log_max_size = 0")
 
 
 def main():
     ap = argparse.ArgumentParser()
     bench_args(ap, 5)
+    ap.add_argument("--split", action="store_true")
+    ap.add_argument("--depths", default="1,16")
     a = ap.parse_args()
+    subjects = SUBJECTS + ((SPLIT,) if a.split else ())
+    depths = [int(d) for d in a.depths.split(",")]
     if a.quick:
         a.rounds, a.duration, a.warmup = 1, 1, 0.5
     bench_paths(a, "herdlim-")
     res = {}
     try:
         for rnd in range(a.rounds):
-            for depth in (1, 16):
-                for tag, extra in (SUBJECTS if rnd % 2 == 0 else
-                                   SUBJECTS[::-1]):
+            for depth in depths:
+                for tag, extra in (subjects if rnd % 2 == 0 else
+                                   subjects[::-1]):
                     procs, port = start_herd(a, a.tmp, 0, True, tag, extra)
                     try:
                         r = load(a, port, "iamat", 50, depth)
@@ -64,10 +70,14 @@ def main():
             finally:
                 stop(procs)
         print("\n| depth | bounds on | all off | on / off |\n|---|---|---|---|")
-        for depth in (1, 16):
+        for depth in depths:
             on = statistics.median(res[("bounds", depth)])
             off = statistics.median(res[("unbounded", depth)])
             print("| %d | %.0f | %.0f | %.3f |" % (depth, on, off, on / off))
+        if a.split:
+            for depth in depths:
+                print("depth %d, every bound but the log's: %.0f/s" % (
+                    depth, statistics.median(res[("nologbound", depth)])))
         print("\nmemory per client (%d ids): bounds on %.0f B, off %.0f B" % (
             n, res[("mem", "bounds")], res[("mem", "unbounded")]))
     finally:
