@@ -4,6 +4,15 @@
 #include "bounds.h"
 
 void
+bounds_now(double t, struct htime *now)
+{
+	now->sec = (int64_t)t;
+	now->nsec = (int32_t)((t - (double)now->sec) * 1e9);
+	if (now->nsec < 0 || now->nsec > 999999999)
+		now->nsec = 0;
+}
+
+void
 bounds_expiry(const struct herd_limits *l, const struct htime *now,
     struct htime *before)
 {

@@ -30,6 +30,9 @@ enum bounds_verdict bounds_judge(const struct herd_limits *l,
 	    const struct htime *t, const struct htime *now, int is_new,
 	    size_t count, int from_peer);
 
+/* Seconds since the epoch (ev_now's) as an htime. */
+void	 bounds_now(double t, struct htime *now);
+
 /* 1 when a record of time t is forgotten at now (expire_s). */
 int	 bounds_expired(const struct herd_limits *l, const struct htime *t,
 	    const struct htime *now);

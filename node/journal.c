@@ -25,6 +25,7 @@
 #include <ev.h>
 
 #include "bio.h"
+#include "bounds.h"
 #include "conf.h"
 #include "journal.h"
 #include "journal_int.h"
@@ -32,10 +33,24 @@
 #include "linebuf.h"
 #include "log.h"
 #include "store.h"
-#include "update.h"
 
 
 
+
+
+/*
+ * A record read back is kept when the limits would take it now: not
+ * expired, not too far ahead (one an older release took, or taken before
+ * max_clock_skew was lowered, no longer pins its id).
+ */
+static int
+jr_loadable(const struct htime *t)
+{
+	struct htime	 now;
+
+	bounds_now(ev_now(jr.loop), &now);
+	return bounds_judge(jr.limits, t, &now, 0, 0, 1) == BOUNDS_OK;
+}
 
 static uint64_t
 jr_random(void)
@@ -392,7 +407,7 @@ jr_replay(const char *buf, size_t len, size_t *nrec)
 		case JREC_UPDATE:
 			if (off == 0)
 				return 0;
-			if (!update_loadable(&rec.at.t)) {
+			if (!jr_loadable(&rec.at.t)) {
 				store_bump(rec.lseq);	/* forgotten */
 				break;
 			}
@@ -554,6 +569,7 @@ journal_open(struct ev_loop *loop, const struct herd_conf *conf,
 	jr.loop = loop;
 	jr.conf = conf;
 	jr.mode = conf->fsync;
+	jr.limits = &conf->limits;
 	ev_timer_init(&jr.timer, jr_timer_cb, 1.0, 1.0);
 	if (conf->state_dir[0] == '\0') {
 		jr.on = 0;

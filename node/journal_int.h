@@ -35,6 +35,7 @@ struct journal {
 	char			 dir[HERD_PATH_MAX];	/* state_dir */
 	int			 fd;		/* the file, or -1 */
 	enum herd_fsync		 mode;		/* always, everysec, no */
+	const struct herd_limits *limits;	/* records read back are judged */
 	uint64_t		 epoch;		/* of our stream (jrec.h) */
 	struct outbuf		 buf;		/* accepted, not yet written */
 	uint64_t		 size;		/* bytes in the file */

@@ -49,12 +49,7 @@ update_limits(void)
 void
 update_now(struct htime *now)
 {
-	ev_tstamp	 t = ev_now(EV_DEFAULT);
-
-	now->sec = (int64_t)t;
-	now->nsec = (int32_t)((t - (double)now->sec) * 1e9);
-	if (now->nsec < 0 || now->nsec > 999999999)
-		now->nsec = 0;
+	bounds_now(ev_now(EV_DEFAULT), now);
 }
 
 int
@@ -66,15 +61,6 @@ update_expired(const struct store_rec *r)
 		return 0;
 	update_now(&now);
 	return bounds_expired(&update_lim, &t, &now);
-}
-
-int
-update_loadable(const struct htime *t)
-{
-	struct htime	 now;
-
-	update_now(&now);
-	return bounds_judge(&update_lim, t, &now, 0, 0, 1) == BOUNDS_OK;
 }
 
 /*

@@ -32,13 +32,6 @@ void	 update_now(struct htime *now);
 int	 update_expired(const struct store_rec *r);
 
 /*
- * 1 when a record of time t read back from the journal is kept: not
- * expired, not too far ahead (a record an older release took, or taken
- * before max_clock_skew was lowered, no longer pins its id).
- */
-int	 update_loadable(const struct htime *t);
-
-/*
  * Accept the AT line at (single-spaced, no newline) for client id with
  * time stamp t: src is the index of the server it came from, or
  * STORE_SRC_CLIENT.  Returns 1 when stored, 0 when not newer, -1 when out
