@@ -7,6 +7,8 @@
 #ifndef HERD_OFFLINE_H
 #define HERD_OFFLINE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct json_object;
@@ -55,5 +57,18 @@ size_t	 offline_count(const struct offline_db *db);
  */
 struct json_object *offline_query(const struct offline_db *db, double lat,
 	    double lng, double radius_m, int max);
+
+/*
+ * offline_text.c: offline_query's answer as text, the very bytes that
+ * json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+ * JSON_C_TO_STRING_NOSLASHESCAPE) prints for its document, written
+ * without building one: into *buf, of *size bytes, which is grown with
+ * realloc when short (*buf may start NULL; the caller frees it; a buffer
+ * kept from call to call is reused), NUL-terminated.  Returns the
+ * length, or -1 when memory runs out; *ok is 1 when the status is OK or
+ * ZERO_RESULTS, 0 for INVALID_REQUEST.  Reentrant, as offline_query.
+ */
+ssize_t	 offline_text(const struct offline_db *db, double lat, double lng,
+	    double radius_m, int max, char **buf, size_t *size, int *ok);
 
 #endif /* HERD_OFFLINE_H */

@@ -1,6 +1,7 @@
 /*
  * offline_query.c -- the places within a circle, nearest first: a lookup
- * in the grid of offline.c, answered as offline_json.c writes it.
+ * in the grid of offline.c (offline_search), answered as offline_json.c
+ * builds it (offline_query) or as offline_text.c writes it.
  *
  * A lookup visits the few cells that can hold places in range (all
  * longitudes when the circle holds a pole; across the antimeridian by
@@ -19,12 +20,6 @@
 
 #define OFFLINE_EARTH_M		6371008.8	/* mean radius (IUGG) */
 #define OFFLINE_SLACK_DEG	1e-6	/* cell ranges: rounding margin */
-#define OFFLINE_HEAP_STACK	64	/* hits kept on the stack */
-
-struct offline_hit {
-	double		 d2;		/* squared chord length */
-	uint32_t	 place;
-};
 
 static int	 offline_hit_less(const struct offline_hit *,
 		    const struct offline_hit *);
@@ -99,24 +94,22 @@ offline_hit_cmp(const void *a, const void *b)
 	return offline_hit_less(b, a);
 }
 
-struct json_object *
-offline_query(const struct offline_db *db, double lat, double lng,
-    double radius_m, int max)
+int
+offline_search(const struct offline_db *db, double lat, double lng,
+    double radius_m, struct offline_hit *heap, size_t cap)
 {
-	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
 	const struct offline_place *pl, *end;
-	json_object		*resp, *results, *r;
 	double			 delta, thr2, phi, lambda, px, py, pz;
 	double			 lo, hi, dlng = 0, s, dx, dy, dz, d2;
-	size_t			 n = 0, cap, i;
+	size_t			 n = 0, i;
 	long			 row, r0, r1, c0, c1, c, col;
 	int			 allcols = 0;
 
 	if (!isfinite(lat) || !isfinite(lng) || !isfinite(radius_m) ||
 	    lat < -90 || lat > 90 || radius_m < 0)
-		return offline_json_response(db, "INVALID_REQUEST");
-	if (max < 1)
-		return offline_json_response(db, "ZERO_RESULTS");
+		return -1;
+	if (cap < 1)
+		return 0;
 	lng = remainder(lng, 360.0);	/* into [-180, 180] */
 
 	/* The cap: angular radius delta, chord 2 sin(delta / 2). */
@@ -164,12 +157,6 @@ offline_query(const struct offline_db *db, double lat, double lng,
 		}
 	}
 
-	cap = (size_t)max < db->nplaces ? (size_t)max : db->nplaces;
-	if (cap <= OFFLINE_HEAP_STACK)
-		heap = stackheap;
-	else if ((heap = calloc(cap, sizeof(*heap))) == NULL)
-		return NULL;
-
 	for (row = r0; row <= r1; row++) {
 		for (c = c0; c <= c1; c++) {
 			col = ((c % OFFLINE_COLS) + OFFLINE_COLS) %
@@ -190,11 +177,42 @@ offline_query(const struct offline_db *db, double lat, double lng,
 	}
 
 	qsort(heap, n, sizeof(*heap), offline_hit_cmp);
+	return (int)n;
+}
+
+/* The heap's room for a query of at most max: max, or the whole data set. */
+size_t
+offline_search_cap(const struct offline_db *db, int max)
+{
+	if (max < 1)
+		return 0;
+	return (size_t)max < db->nplaces ? (size_t)max : db->nplaces;
+}
+
+struct json_object *
+offline_query(const struct offline_db *db, double lat, double lng,
+    double radius_m, int max)
+{
+	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
+	json_object		*resp, *results, *r;
+	size_t			 cap, i;
+	int			 n;
+
+	cap = offline_search_cap(db, max);
+	if (cap <= OFFLINE_HEAP_STACK)
+		heap = stackheap;
+	else if ((heap = calloc(cap, sizeof(*heap))) == NULL)
+		return NULL;
+	n = offline_search(db, lat, lng, radius_m, heap, cap);
+	if (n == -1) {
+		resp = offline_json_response(db, "INVALID_REQUEST");
+		goto done;
+	}
 	if ((resp = offline_json_response(db, n > 0 ? "OK" : "ZERO_RESULTS")) ==
 	    NULL)
 		goto done;
 	results = json_object_object_get(resp, "results");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (size_t)n; i++) {
 		if ((r = offline_json_result(db, &db->places[heap[i].place])) ==
 		    NULL) {
 			json_object_put(resp);

@@ -303,12 +303,20 @@ proto_format_at(char *buf, size_t size, const char *server,
 size_t
 proto_format_json(char *dst, const char *json, size_t len)
 {
-	size_t	 i, o = 0;
+	const char	*nl;
+	size_t		 i = 0, o = 0, k;
 
-	for (i = 0; i < len; i++) {
-		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n')
+	/* a line at a time (with its newline); an empty one after another */
+	while (i < len) {
+		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n') {
+			i++;
 			continue;
-		dst[o++] = json[i];
+		}
+		nl = memchr(json + i, '\n', len - i);
+		k = nl != NULL ? (size_t)(nl - (json + i)) + 1 : len - i;
+		memcpy(dst + o, json + i, k);
+		o += k;
+		i += k;
 	}
 	while (o > 0 && dst[o - 1] == '\n')
 		o--;

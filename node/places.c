@@ -1,8 +1,9 @@
 /*
  * places.c -- WHATSAT's place lookups: one front for every backend.
  *
- * offline answers at once from the embedded data set (offline_query.c),
- * mapped from the image herdd shares with every worker (HERD_PLACES_FD,
+ * offline answers at once from the embedded data set, written straight as
+ * text (offline_text.c: the bytes json-c would print, without building a
+ * document), mapped from the image herdd shares with every worker (HERD_PLACES_FD,
  * offline_share.c) when there is one for the same file; google
  * and google-new build a request (places_google.c, places_gnew.c), run it
  * on the shared HTTP engine (places_http.c) and map the answer back onto a
@@ -50,6 +51,9 @@ struct places_req {
 static struct {
 	struct herd_places_conf	 conf;
 	struct offline_db	*db;
+	char			*text;		/* offline answers, reused */
+	size_t			 textsize;	/* at most one answer: 20
+						 * places, some kB */
 	LIST_HEAD(, places_req)	 pending;
 	int			 ready;
 } places;
@@ -62,6 +66,8 @@ static void	 places_deliver(places_cb *cb, void *arg,
 	    struct json_object *doc, ev_tstamp start, int timedout);
 static struct places_req *places_fail_now(places_cb *cb, void *arg,
 	    const char *message);
+static void	 places_offline(double lat, double lng, double radius_m,
+	    int max, places_cb *cb, void *arg, ev_tstamp start);
 
 int
 places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
@@ -151,8 +157,7 @@ places_lookup(double lat, double lng, double radius_m, int max,
 		return places_fail_now(cb, arg, "Places is not initialised");
 
 	if (places.conf.backend == HERD_BACKEND_OFFLINE) {
-		places_deliver(cb, arg, offline_query(places.db, lat, lng,
-		    radius_m, max), start, 0);
+		places_offline(lat, lng, radius_m, max, cb, arg, start);
 		return NULL;
 	}
 
@@ -222,6 +227,28 @@ places_done_cb(void *arg, long status, const char *body, size_t len,
 	places_deliver(req->cb, req->arg, doc, req->start, fail != NULL &&
 	    strncmp(fail, "timed out", 9) == 0);
 	free(req);
+}
+
+/*
+ * The offline backend: the answer written as text into a buffer kept for
+ * the next one (as large as the largest answer yet), counted as
+ * places_deliver counts, handed over.
+ */
+static void
+places_offline(double lat, double lng, double radius_m, int max,
+    places_cb *cb, void *arg, ev_tstamp start)
+{
+	ssize_t	 len;
+	int	 ok = 0;
+
+	len = offline_text(places.db, lat, lng, radius_m, max, &places.text,
+	    &places.textsize, &ok);
+	counters_places(len != -1 && ok ? NOTIFY_C_PL_OK : NOTIFY_C_PL_ERROR,
+	    ev_time() - start);
+	if (len == -1)
+		cb(arg, PLACES_OOM_DOC, strlen(PLACES_OOM_DOC));
+	else
+		cb(arg, places.text, (size_t)len);
 }
 
 /* A failure found before any I/O: answered at once, NULL returned. */
@@ -299,5 +326,8 @@ places_shutdown(void)
 		offline_free(places.db);
 		places.db = NULL;
 	}
+	free(places.text);
+	places.text = NULL;
+	places.textsize = 0;
 	places.ready = 0;
 }
