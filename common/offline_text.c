@@ -12,6 +12,12 @@
  * and the coordinates with the file's digits (offline_json_coord).  The
  * unit test and fuzz_offline compare the two byte for byte.
  *
+ * A place's element is the same bytes in every answer that holds it, so a
+ * caller may keep them (struct offline_frags): each place's element is
+ * written once and copied from then on, in an arena of a fixed size that
+ * is emptied at once when full.  The data set never changes under it, so
+ * nothing is ever stale; the bound is the arena plus 4 bytes a place.
+ *
  * json-c's pretty printer: an object is "{", "\n", its members joined by
  * ",\n", each indented two spaces a level as "\"key\":value", then "\n",
  * the indent of its own level and "}"; an array the same with "[" and "]",
@@ -28,6 +34,16 @@
 
 #define OFFLINE_TEXT_MIN	4096	/* the first buffer's size */
 
+struct offline_frags {
+	const struct offline_db	*db;
+	uint32_t		*off;	/* per place: 1 + its element's offset
+					 * in arena, 0 when not kept */
+	char			*arena;	/* elements: 4-byte length, bytes */
+	size_t			 used;
+	size_t			 max;	/* the arena's size */
+	size_t			 resets;	/* times emptied (tests) */
+};
+
 struct offline_text {
 	char		**buf;
 	size_t		 *size;
@@ -41,9 +57,11 @@ static int	 offline_text_coord(struct offline_text *,
 		    const struct offline_db *, int32_t);
 static int	 offline_text_place(struct offline_text *,
 		    const struct offline_db *, const struct offline_place *);
+static int	 offline_text_kept(struct offline_text *,
+		    struct offline_frags *, uint32_t);
 static ssize_t	 offline_text_answer(struct offline_text *,
-		    const struct offline_db *, const char *,
-		    const struct offline_hit *, size_t);
+		    const struct offline_db *, struct offline_frags *,
+		    const char *, const struct offline_hit *, size_t);
 
 #define OFFLINE_PUT(t, s)	offline_text_put((t), (s), sizeof(s) - 1)
 
@@ -189,10 +207,84 @@ offline_text_place(struct offline_text *t, const struct offline_db *db,
 	return 0;
 }
 
+struct offline_frags *
+offline_frags_new(const struct offline_db *db, size_t max)
+{
+	struct offline_frags	*f;
+
+	if (max > UINT32_MAX / 2)		/* offsets are 32 bits */
+		max = UINT32_MAX / 2;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->db = db;
+	f->max = max;
+	if ((f->off = calloc(db->nplaces, sizeof(*f->off))) == NULL ||
+	    (f->arena = malloc(max)) == NULL) {
+		offline_frags_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+offline_frags_free(struct offline_frags *f)
+{
+	if (f == NULL)
+		return;
+	free(f->off);
+	free(f->arena);
+	free(f);
+}
+
+size_t
+offline_frags_used(const struct offline_frags *f, size_t *resets)
+{
+	if (resets != NULL)
+		*resets = f->resets;
+	return f->used;
+}
+
+/*
+ * Place i's element from f when kept; else written, then kept if it fits
+ * (the arena emptied first when full).  0, or -1 when memory runs out.
+ */
+static int
+offline_text_kept(struct offline_text *t, struct offline_frags *f,
+    uint32_t i)
+{
+	uint32_t	 len;
+	size_t		 start = t->len, n;
+
+	if (f->off[i] != 0) {
+		memcpy(&len, f->arena + f->off[i] - 1, sizeof(len));
+		if (offline_text_room(t, len) == -1)
+			return -1;
+		offline_text_put(t, f->arena + f->off[i] - 1 + sizeof(len), len);
+		return 0;
+	}
+	if (offline_text_place(t, f->db, &f->db->places[i]) == -1)
+		return -1;
+	n = t->len - start;
+	if (n > UINT32_MAX || sizeof(len) + n > f->max)
+		return 0;			/* never kept */
+	if (f->used + sizeof(len) + n > f->max) {
+		memset(f->off, 0, f->db->nplaces * sizeof(*f->off));
+		f->used = 0;
+		f->resets++;
+	}
+	len = (uint32_t)n;
+	memcpy(f->arena + f->used, &len, sizeof(len));
+	memcpy(f->arena + f->used + sizeof(len), *t->buf + start, n);
+	f->off[i] = (uint32_t)f->used + 1;
+	f->used += sizeof(len) + n;
+	return 0;
+}
+
 /* The whole answer (offline_json_response with the places n hits name). */
 static ssize_t
 offline_text_answer(struct offline_text *t, const struct offline_db *db,
-    const char *status, const struct offline_hit *hits, size_t n)
+    struct offline_frags *f, const char *status,
+    const struct offline_hit *hits, size_t n)
 {
 	size_t	 i;
 
@@ -209,7 +301,9 @@ offline_text_answer(struct offline_text *t, const struct offline_db *db,
 				return -1;
 			OFFLINE_PUT(t, ",\n");
 		}
-		if (offline_text_place(t, db, &db->places[hits[i].place]) == -1)
+		if ((f != NULL ? offline_text_kept(t, f, hits[i].place) :
+		    offline_text_place(t, db, &db->places[hits[i].place])) ==
+		    -1)
 			return -1;
 	}
 	if (offline_text_room(t, 64 + strlen(status)) == -1)
@@ -224,8 +318,9 @@ offline_text_answer(struct offline_text *t, const struct offline_db *db,
 }
 
 ssize_t
-offline_text(const struct offline_db *db, double lat, double lng,
-    double radius_m, int max, char **buf, size_t *size, int *ok)
+offline_text(const struct offline_db *db, struct offline_frags *f,
+    double lat, double lng, double radius_m, int max, char **buf,
+    size_t *size, int *ok)
 {
 	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
 	struct offline_text	 t = { buf, size, 0 };
@@ -242,7 +337,10 @@ offline_text(const struct offline_db *db, double lat, double lng,
 	n = offline_search(db, lat, lng, radius_m, heap, cap);
 	status = n == -1 ? "INVALID_REQUEST" : n > 0 ? "OK" : "ZERO_RESULTS";
 	*ok = n != -1;
-	len = offline_text_answer(&t, db, status, heap, n > 0 ? (size_t)n : 0);
+	if (f != NULL && f->db != db)
+		f = NULL;
+	len = offline_text_answer(&t, db, f, status, heap,
+	    n > 0 ? (size_t)n : 0);
 	if (heap != stackheap)
 		free(heap);
 	return len;

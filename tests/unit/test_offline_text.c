@@ -28,6 +28,7 @@
 #define NRANDOM		20000
 
 static char	*text;			/* offline_text's buffer, reused */
+static struct offline_frags *frags;	/* or NULL: each answer anew */
 static size_t	 textsize;
 
 /*
@@ -49,7 +50,8 @@ same(const struct offline_db *db, double lat, double lng, double radius,
 	want = json_object_to_json_string_ext(doc, PRINT_FLAGS);
 	st = json_object_get_string(json_object_object_get(doc, "status"));
 	wantok = strcmp(st, "INVALID_REQUEST") != 0;
-	len = offline_text(db, lat, lng, radius, max, &text, &textsize, &st_ok);
+	len = offline_text(db, frags, lat, lng, radius, max, &text, &textsize,
+	    &st_ok);
 	rc = len >= 0 && (size_t)len == strlen(want) &&
 	    memcmp(text, want, (size_t)len) == 0 && text[len] == '\0' &&
 	    st_ok == wantok;
@@ -72,21 +74,21 @@ frand(double lo, double hi)
 	return lo + (hi - lo) * (rand() / (RAND_MAX + 1.0));
 }
 
+/*
+ * The queries of the real data set, answered with frags as it stands (none,
+ * kept places, a small arena that is emptied again and again); how names
+ * them in the output.
+ */
 static void
-test_real(const unsigned char *image, size_t imagelen)
+test_queries(const unsigned char *image, const struct offline_db *db,
+    const char *how)
 {
-	struct offline_db	*db;
-	char			 err[256], *first;
-	size_t			 i, n, bad = 0, firstlen;
-	ssize_t			 len;
-	double			 lat, lng;
-	int			 st_ok;
+	char		*first;
+	size_t		 i, n = offline_count(db), bad = 0, firstlen;
+	ssize_t		 len;
+	double		 lat, lng;
+	int		 st_ok;
 
-	db = offline_parse(image, imagelen, err, sizeof(err));
-	ok(db != NULL, "the real data set loads");
-	if (db == NULL)
-		return;
-	n = offline_count(db);
 	for (i = 0; i < n; i++) {
 		lat = (int32_t)le32(image + HDRSZ + i * RECSZ) / 1e5;
 		lng = (int32_t)le32(image + HDRSZ + i * RECSZ + 4) / 1e5;
@@ -94,40 +96,84 @@ test_real(const unsigned char *image, size_t imagelen)
 		    bad++ > 3)
 			break;
 	}
-	ok(bad == 0, "a query at each of the %zu places", n);
+	ok(bad == 0, "%s: a query at each of the %zu places", how, n);
 
 	srand(21);
 	for (i = 0, bad = 0; i < NRANDOM && bad < 4; i++)
 		bad += !same(db, frand(-90, 90), frand(-180, 180),
 		    frand(0, 3e6), (int)frand(1, 21));
-	ok(bad == 0, "random queries");
+	ok(bad == 0, "%s: random queries", how);
 
 	/* two clients a few metres apart in one cell: each its own order */
 	ok(same(db, 34.068930, -118.445127, 10000, 5) &&
+	    same(db, 34.068930, -118.445227, 10000, 5) &&
 	    same(db, 34.068930, -118.455127, 10000, 5) &&
 	    same(db, 34.070000, -118.445127, 3000, 20),
-	    "nearby points in one cell");
+	    "%s: nearby points in one cell", how);
 
 	ok(same(db, 91, 0, 1000, 5) && same(db, 0, NAN, 1000, 5) &&
 	    same(db, 0, 0, -1, 5) && same(db, 0, 0, INFINITY, 5),
-	    "INVALID_REQUEST");
+	    "%s: INVALID_REQUEST", how);
 	ok(same(db, 0, -150, 1000, 5) && same(db, 48.85, 2.35, 10000, 0),
-	    "ZERO_RESULTS: none in range, and a bound below 1");
-	ok(same(db, 48.85, 2.35, 500000, 200), "more hits than the stack holds");
+	    "%s: ZERO_RESULTS: none in range, and a bound below 1", how);
+	ok(same(db, 48.85, 2.35, 500000, 200),
+	    "%s: more hits than the stack holds", how);
 	ok(same(db, 90, 0, 2.1e7, 3) && same(db, 0, 180, 50000, 20) &&
-	    same(db, -89.9, -180, 3e6, 20), "poles, antimeridian, the globe");
+	    same(db, -89.9, -180, 3e6, 20),
+	    "%s: poles, antimeridian, the globe", how);
 
 	/* the same query twice: the same bytes, however the buffer grew */
-	len = offline_text(db, 40.7128, -74.006, 50000, 20, &text, &textsize,
-	    &st_ok);
-	firstlen = (size_t)len;
+	len = offline_text(db, frags, 40.7128, -74.006, 50000, 20, &text,
+	    &textsize, &st_ok);
+	firstlen = len >= 0 ? (size_t)len : 0;
 	first = strndup(text, firstlen);
-	(void)offline_text(db, 51.5, -0.12, 1000, 1, &text, &textsize, &st_ok);
-	len = offline_text(db, 40.7128, -74.006, 50000, 20, &text, &textsize,
+	(void)offline_text(db, frags, 51.5, -0.12, 1000, 1, &text, &textsize,
 	    &st_ok);
+	len = offline_text(db, frags, 40.7128, -74.006, 50000, 20, &text,
+	    &textsize, &st_ok);
 	ok(first != NULL && len >= 0 && (size_t)len == firstlen &&
-	    memcmp(first, text, firstlen) == 0, "the same query twice");
+	    memcmp(first, text, firstlen) == 0 && same(db, 40.7128, -74.006,
+	    50000, 20), "%s: the same query twice", how);
 	free(first);
+}
+
+static void
+test_real(const unsigned char *image, size_t imagelen)
+{
+	struct offline_db	*db, *other;
+	char			 err[256];
+	size_t			 used, resets, small = 2000;
+
+	db = offline_parse(image, imagelen, err, sizeof(err));
+	ok(db != NULL, "the real data set loads");
+	if (db == NULL)
+		return;
+	test_queries(image, db, "anew");
+
+	frags = offline_frags_new(db, 8u << 20);
+	ok(frags != NULL, "places kept in 8 MiB");
+	test_queries(image, db, "kept");
+	used = offline_frags_used(frags, &resets);
+	ok(used > 0 && used <= (8u << 20), "8 MiB: %zu bytes used, emptied "
+	    "%zu times", used, resets);
+	offline_frags_free(frags);
+
+	/* a few places' room: emptied over and over, never over its bound */
+	frags = offline_frags_new(db, small);
+	ok(frags != NULL, "places kept in %zu bytes", small);
+	test_queries(image, db, "small");
+	used = offline_frags_used(frags, &resets);
+	ok(used <= small && resets > 1000, "%zu bytes: %zu used, emptied %zu "
+	    "times", small, used, resets);
+
+	/* kept for another data set: not used for this one */
+	other = offline_parse(image, imagelen, err, sizeof(err));
+	ok(other != NULL && same(other, 34.068930, -118.445127, 10000, 5) &&
+	    offline_frags_used(frags, NULL) == used,
+	    "another data set's places are not used");
+	offline_free(other);
+	offline_frags_free(frags);
+	frags = NULL;
 	offline_free(db);
 }
 
