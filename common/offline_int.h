@@ -35,6 +35,8 @@ struct offline_db {
 	uint32_t		 attribution;	/* offset in strings */
 	int			 decimals;
 	int64_t			 scale;		/* 10^decimals */
+	int			 latsorted;	/* each cell's places in
+						 * order of latitude */
 	void			*map;		/* a shared image, mapped */
 	size_t			 maplen;
 };
@@ -72,6 +74,13 @@ int	 offline_strings(const struct offline_db *db, char *err,
 int	 offline_offsets(const struct offline_db *db, char *err,
 	    size_t errlen);
 int	 offline_index(struct offline_db *db, char *err, size_t errlen);
+
+/*
+ * 1 when the places of each cell come in order of latitude (the shipped
+ * file's order, which offline_index keeps): the search then looks only at
+ * the latitudes in range.  offline_index and offline_map set latsorted.
+ */
+int	 offline_latsorted(const struct offline_db *db);
 
 /*
  * offline_json.c: an answer with the data set's attribution, the status

@@ -7,7 +7,10 @@
  * longitudes when the circle holds a pole; across the antimeridian by
  * wrapping the column) and compares chord lengths between unit vectors,
  * with no trigonometry per candidate; the best max hits are kept in a
- * heap.  Pure and reentrant.
+ * heap.  When each cell's places come in order of latitude (latsorted),
+ * only those within the circle's latitudes are looked at: a binary search
+ * to the first, a stop past the last (a place's latitude differs from the
+ * centre's by no more than its distance).  Pure and reentrant.
  */
 #include <math.h>
 #include <stdint.h>
@@ -101,8 +104,9 @@ offline_search(const struct offline_db *db, double lat, double lng,
 	const struct offline_place *pl, *end;
 	double			 delta, thr2, phi, lambda, px, py, pz;
 	double			 lo, hi, dlng = 0, s, dx, dy, dz, d2;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, a, b, m;
 	long			 row, r0, r1, c0, c1, c, col;
+	int64_t			 latlo, lathi;
 	int			 allcols = 0;
 
 	if (!isfinite(lat) || !isfinite(lng) || !isfinite(radius_m) ||
@@ -140,6 +144,14 @@ offline_search(const struct offline_db *db, double lat, double lng,
 		else
 			dlng = asin(s) * (180 / M_PI) + OFFLINE_SLACK_DEG;
 	}
+	/* the latitudes in range, as the file writes them (far outside the
+	 * range of an int32_t when the circle holds a pole) */
+	latlo = (int64_t)floor((lo < -91 ? -91 : lo) * db->scale);
+	lathi = (int64_t)ceil((hi > 91 ? 91 : hi) * db->scale);
+	if (!db->latsorted) {			/* every place of a cell */
+		latlo = INT64_MIN;
+		lathi = INT64_MAX;
+	}
 	r0 = lo <= -90 ? 0 : (long)floor((lo + 90) * OFFLINE_CELLS_PER_DEG);
 	r1 = hi >= 90 ? OFFLINE_ROWS - 1 :
 	    (long)floor((hi + 90) * OFFLINE_CELLS_PER_DEG);
@@ -162,9 +174,18 @@ offline_search(const struct offline_db *db, double lat, double lng,
 			col = ((c % OFFLINE_COLS) + OFFLINE_COLS) %
 			    OFFLINE_COLS;
 			i = (size_t)row * OFFLINE_COLS + col;
-			pl = db->places + db->cells[i];
-			end = db->places + db->cells[i + 1];
-			for (; pl < end; pl++) {
+			a = db->cells[i];
+			b = db->cells[i + 1];
+			end = db->places + b;
+			while (a < b) {		/* the first lat >= latlo */
+				m = a + (b - a) / 2;
+				if (db->places[m].lat < latlo)
+					a = m + 1;
+				else
+					b = m;
+			}
+			pl = db->places + a;
+			for (; pl < end && pl->lat <= lathi; pl++) {
 				dx = pl->x - px;
 				dy = pl->y - py;
 				dz = pl->z - pz;
