@@ -15,8 +15,10 @@
  * A place's element is the same bytes in every answer that holds it, so a
  * caller may keep them (struct offline_frags): each place's element is
  * written once and copied from then on, in an arena of a fixed size that
- * is emptied at once when full.  The data set never changes under it, so
- * nothing is ever stale; the bound is the arena plus 4 bytes a place.
+ * is emptied at once when full (grown by doubling up to that size, so a
+ * worker asked about one town holds one town's).  The data set never
+ * changes under it, so nothing is ever stale; the bound is the arena's
+ * size plus 4 bytes a place.
  *
  * json-c's pretty printer: an object is "{", "\n", its members joined by
  * ",\n", each indented two spaces a level as "\"key\":value", then "\n",
@@ -40,7 +42,8 @@ struct offline_frags {
 					 * in arena, 0 when not kept */
 	char			*arena;	/* elements: 4-byte length, bytes */
 	size_t			 used;
-	size_t			 max;	/* the arena's size */
+	size_t			 size;	/* the arena's, grown as it fills */
+	size_t			 max;	/* the most it may grow to */
 	size_t			 resets;	/* times emptied (tests) */
 };
 
@@ -218,8 +221,7 @@ offline_frags_new(const struct offline_db *db, size_t max)
 		return NULL;
 	f->db = db;
 	f->max = max;
-	if ((f->off = calloc(db->nplaces, sizeof(*f->off))) == NULL ||
-	    (f->arena = malloc(max)) == NULL) {
+	if ((f->off = calloc(db->nplaces, sizeof(*f->off))) == NULL) {
 		offline_frags_free(f);
 		return NULL;
 	}
@@ -253,7 +255,8 @@ offline_text_kept(struct offline_text *t, struct offline_frags *f,
     uint32_t i)
 {
 	uint32_t	 len;
-	size_t		 start = t->len, n;
+	size_t		 start = t->len, n, size;
+	char		*p;
 
 	if (f->off[i] != 0) {
 		memcpy(&len, f->arena + f->off[i] - 1, sizeof(len));
@@ -271,6 +274,17 @@ offline_text_kept(struct offline_text *t, struct offline_frags *f,
 		memset(f->off, 0, f->db->nplaces * sizeof(*f->off));
 		f->used = 0;
 		f->resets++;
+	}
+	if (f->used + sizeof(len) + n > f->size) {	/* grown by doubling */
+		size = f->size < OFFLINE_TEXT_MIN ? OFFLINE_TEXT_MIN : f->size;
+		while (size < f->used + sizeof(len) + n)
+			size *= 2;
+		if (size > f->max)
+			size = f->max;
+		if ((p = realloc(f->arena, size)) == NULL)
+			return 0;		/* not kept */
+		f->arena = p;
+		f->size = size;
 	}
 	len = (uint32_t)n;
 	memcpy(f->arena + f->used, &len, sizeof(len));
