@@ -315,8 +315,10 @@ offline_index(struct offline_db *db, char *err, size_t errlen)
 			inorder = 0;
 		last = c;
 	}
-	if (inorder)
+	if (inorder) {
+		db->latsorted = offline_latsorted(db);
 		return 0;
+	}
 
 	if ((sorted = malloc(db->nplaces * sizeof(*sorted))) == NULL) {
 		offline_err(err, errlen, "%s", strerror(errno));
@@ -332,7 +334,20 @@ offline_index(struct offline_db *db, char *err, size_t errlen)
 	db->cells[0] = 0;
 	free(db->places);
 	db->places = sorted;
+	db->latsorted = offline_latsorted(db);
 	return 0;
+}
+
+int
+offline_latsorted(const struct offline_db *db)
+{
+	size_t	 c, i;
+
+	for (c = 0; c < OFFLINE_NCELLS; c++)
+		for (i = db->cells[c]; i + 1 < db->cells[c + 1]; i++)
+			if (db->places[i].lat > db->places[i + 1].lat)
+				return 0;
+	return 1;
 }
 
 struct offline_db *

@@ -7,10 +7,13 @@
 #ifndef HERD_OFFLINE_H
 #define HERD_OFFLINE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct json_object;
 struct offline_db;
+struct offline_frags;
 
 /* Load a data set file; NULL with a message in err. */
 struct offline_db *offline_load(const char *path, char *err, size_t errlen);
@@ -55,5 +58,38 @@ size_t	 offline_count(const struct offline_db *db);
  */
 struct json_object *offline_query(const struct offline_db *db, double lat,
 	    double lng, double radius_m, int max);
+
+/*
+ * offline_text.c: offline_query's answer as text, the very bytes that
+ * json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+ * JSON_C_TO_STRING_NOSLASHESCAPE) prints for its document, written
+ * without building one: into *buf, of *size bytes, which is grown with
+ * realloc when short (*buf may start NULL; the caller frees it; a buffer
+ * kept from call to call is reused), NUL-terminated.  Returns the
+ * length, or -1 when memory runs out; *ok is 1 when the status is OK or
+ * ZERO_RESULTS, 0 for INVALID_REQUEST.
+ *
+ * f, when not NULL, keeps each place's text once written (below) and is
+ * the caller's: one thread at a time may use it.  Without f, reentrant
+ * as offline_query.
+ */
+ssize_t	 offline_text(const struct offline_db *db, struct offline_frags *f,
+	    double lat, double lng, double radius_m, int max, char **buf,
+	    size_t *size, int *ok);
+
+/*
+ * The text of each place of db as offline_text writes it, kept in an
+ * arena of max bytes (and 4 bytes a place to find it) that is emptied
+ * whenever the next one does not fit: memory stays within that bound
+ * whatever is asked.  The data set is immutable, so what is kept is never
+ * stale; free it before db.  NULL when memory runs out (offline_text
+ * then goes without).
+ */
+struct offline_frags *offline_frags_new(const struct offline_db *db,
+	    size_t max);
+void	 offline_frags_free(struct offline_frags *f);
+
+/* Bytes of the arena in use, and how many times it was emptied (tests). */
+size_t	 offline_frags_used(const struct offline_frags *f, size_t *resets);
 
 #endif /* HERD_OFFLINE_H */

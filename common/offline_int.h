@@ -4,7 +4,8 @@
  * the struct that offline.c builds, offline_load.c fills from a file,
  * offline_share.c writes as an image and maps, and offline_query.c reads;
  * the steps of offline.c that offline_load.c runs; and the answer's JSON
- * (offline_json.c) for offline_query.c.
+ * (offline_json.c) for offline_query.c, and the search that both
+ * offline_query.c and offline_text.c answer from.
  */
 #ifndef HERD_OFFLINE_INT_H
 #define HERD_OFFLINE_INT_H
@@ -34,6 +35,8 @@ struct offline_db {
 	uint32_t		 attribution;	/* offset in strings */
 	int			 decimals;
 	int64_t			 scale;		/* 10^decimals */
+	int			 latsorted;	/* each cell's places in
+						 * order of latitude */
 	void			*map;		/* a shared image, mapped */
 	size_t			 maplen;
 };
@@ -73,6 +76,13 @@ int	 offline_offsets(const struct offline_db *db, char *err,
 int	 offline_index(struct offline_db *db, char *err, size_t errlen);
 
 /*
+ * 1 when the places of each cell come in order of latitude (the shipped
+ * file's order, which offline_index keeps): the search then looks only at
+ * the latitudes in range.  offline_index and offline_map set latsorted.
+ */
+int	 offline_latsorted(const struct offline_db *db);
+
+/*
  * offline_json.c: an answer with the data set's attribution, the status
  * and no results yet; one place as a result.  NULL when memory runs out.
  */
@@ -80,5 +90,28 @@ struct json_object *offline_json_response(const struct offline_db *db,
 	    const char *status);
 struct json_object *offline_json_result(const struct offline_db *db,
 	    const struct offline_place *pl);
+
+/*
+ * offline_query.c: the search.  A hit is a place within the circle and
+ * its squared chord length; hits are ordered nearer first, then by file
+ * order (so answers are stable).
+ */
+#define OFFLINE_HEAP_STACK	64	/* hits a caller keeps on its stack */
+
+struct offline_hit {
+	double		 d2;		/* squared chord length */
+	uint32_t	 place;		/* index in db->places */
+};
+
+/* The room a query of at most max hits needs: 0 when max < 1. */
+size_t	 offline_search_cap(const struct offline_db *db, int max);
+
+/*
+ * The at most cap places within radius_m of lat, lng into hits, in order:
+ * their number, or -1 when the request is invalid (offline.h's
+ * INVALID_REQUEST; checked before cap, so even when cap is 0).
+ */
+int	 offline_search(const struct offline_db *db, double lat, double lng,
+	    double radius_m, struct offline_hit *hits, size_t cap);
 
 #endif /* HERD_OFFLINE_INT_H */

@@ -1,12 +1,16 @@
 /*
  * offline_query.c -- the places within a circle, nearest first: a lookup
- * in the grid of offline.c, answered as offline_json.c writes it.
+ * in the grid of offline.c (offline_search), answered as offline_json.c
+ * builds it (offline_query) or as offline_text.c writes it.
  *
  * A lookup visits the few cells that can hold places in range (all
  * longitudes when the circle holds a pole; across the antimeridian by
  * wrapping the column) and compares chord lengths between unit vectors,
  * with no trigonometry per candidate; the best max hits are kept in a
- * heap.  Pure and reentrant.
+ * heap.  When each cell's places come in order of latitude (latsorted),
+ * only those within the circle's latitudes are looked at: a binary search
+ * to the first, a stop past the last (a place's latitude differs from the
+ * centre's by no more than its distance).  Pure and reentrant.
  */
 #include <math.h>
 #include <stdint.h>
@@ -19,12 +23,6 @@
 
 #define OFFLINE_EARTH_M		6371008.8	/* mean radius (IUGG) */
 #define OFFLINE_SLACK_DEG	1e-6	/* cell ranges: rounding margin */
-#define OFFLINE_HEAP_STACK	64	/* hits kept on the stack */
-
-struct offline_hit {
-	double		 d2;		/* squared chord length */
-	uint32_t	 place;
-};
 
 static int	 offline_hit_less(const struct offline_hit *,
 		    const struct offline_hit *);
@@ -99,24 +97,23 @@ offline_hit_cmp(const void *a, const void *b)
 	return offline_hit_less(b, a);
 }
 
-struct json_object *
-offline_query(const struct offline_db *db, double lat, double lng,
-    double radius_m, int max)
+int
+offline_search(const struct offline_db *db, double lat, double lng,
+    double radius_m, struct offline_hit *heap, size_t cap)
 {
-	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
 	const struct offline_place *pl, *end;
-	json_object		*resp, *results, *r;
 	double			 delta, thr2, phi, lambda, px, py, pz;
 	double			 lo, hi, dlng = 0, s, dx, dy, dz, d2;
-	size_t			 n = 0, cap, i;
+	size_t			 n = 0, i, a, b, m;
 	long			 row, r0, r1, c0, c1, c, col;
+	int64_t			 latlo, lathi;
 	int			 allcols = 0;
 
 	if (!isfinite(lat) || !isfinite(lng) || !isfinite(radius_m) ||
 	    lat < -90 || lat > 90 || radius_m < 0)
-		return offline_json_response(db, "INVALID_REQUEST");
-	if (max < 1)
-		return offline_json_response(db, "ZERO_RESULTS");
+		return -1;
+	if (cap < 1)
+		return 0;
 	lng = remainder(lng, 360.0);	/* into [-180, 180] */
 
 	/* The cap: angular radius delta, chord 2 sin(delta / 2). */
@@ -147,6 +144,14 @@ offline_query(const struct offline_db *db, double lat, double lng,
 		else
 			dlng = asin(s) * (180 / M_PI) + OFFLINE_SLACK_DEG;
 	}
+	/* the latitudes in range, as the file writes them (far outside the
+	 * range of an int32_t when the circle holds a pole) */
+	latlo = (int64_t)floor((lo < -91 ? -91 : lo) * db->scale);
+	lathi = (int64_t)ceil((hi > 91 ? 91 : hi) * db->scale);
+	if (!db->latsorted) {			/* every place of a cell */
+		latlo = INT64_MIN;
+		lathi = INT64_MAX;
+	}
 	r0 = lo <= -90 ? 0 : (long)floor((lo + 90) * OFFLINE_CELLS_PER_DEG);
 	r1 = hi >= 90 ? OFFLINE_ROWS - 1 :
 	    (long)floor((hi + 90) * OFFLINE_CELLS_PER_DEG);
@@ -164,20 +169,23 @@ offline_query(const struct offline_db *db, double lat, double lng,
 		}
 	}
 
-	cap = (size_t)max < db->nplaces ? (size_t)max : db->nplaces;
-	if (cap <= OFFLINE_HEAP_STACK)
-		heap = stackheap;
-	else if ((heap = calloc(cap, sizeof(*heap))) == NULL)
-		return NULL;
-
 	for (row = r0; row <= r1; row++) {
 		for (c = c0; c <= c1; c++) {
 			col = ((c % OFFLINE_COLS) + OFFLINE_COLS) %
 			    OFFLINE_COLS;
 			i = (size_t)row * OFFLINE_COLS + col;
-			pl = db->places + db->cells[i];
-			end = db->places + db->cells[i + 1];
-			for (; pl < end; pl++) {
+			a = db->cells[i];
+			b = db->cells[i + 1];
+			end = db->places + b;
+			while (a < b) {		/* the first lat >= latlo */
+				m = a + (b - a) / 2;
+				if (db->places[m].lat < latlo)
+					a = m + 1;
+				else
+					b = m;
+			}
+			pl = db->places + a;
+			for (; pl < end && pl->lat <= lathi; pl++) {
 				dx = pl->x - px;
 				dy = pl->y - py;
 				dz = pl->z - pz;
@@ -190,11 +198,42 @@ offline_query(const struct offline_db *db, double lat, double lng,
 	}
 
 	qsort(heap, n, sizeof(*heap), offline_hit_cmp);
+	return (int)n;
+}
+
+/* The heap's room for a query of at most max: max, or the whole data set. */
+size_t
+offline_search_cap(const struct offline_db *db, int max)
+{
+	if (max < 1)
+		return 0;
+	return (size_t)max < db->nplaces ? (size_t)max : db->nplaces;
+}
+
+struct json_object *
+offline_query(const struct offline_db *db, double lat, double lng,
+    double radius_m, int max)
+{
+	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
+	json_object		*resp, *results, *r;
+	size_t			 cap, i;
+	int			 n;
+
+	cap = offline_search_cap(db, max);
+	if (cap <= OFFLINE_HEAP_STACK)
+		heap = stackheap;
+	else if ((heap = calloc(cap, sizeof(*heap))) == NULL)
+		return NULL;
+	n = offline_search(db, lat, lng, radius_m, heap, cap);
+	if (n == -1) {
+		resp = offline_json_response(db, "INVALID_REQUEST");
+		goto done;
+	}
 	if ((resp = offline_json_response(db, n > 0 ? "OK" : "ZERO_RESULTS")) ==
 	    NULL)
 		goto done;
 	results = json_object_object_get(resp, "results");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < (size_t)n; i++) {
 		if ((r = offline_json_result(db, &db->places[heap[i].place])) ==
 		    NULL) {
 			json_object_put(resp);

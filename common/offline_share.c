@@ -218,5 +218,6 @@ offline_map(int fd, const char *source, char *err, size_t errlen)
 		offline_free(db);
 		return NULL;
 	}
+	db->latsorted = offline_latsorted(db);
 	return db;
 }

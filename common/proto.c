@@ -300,15 +300,58 @@ proto_format_at(char *buf, size_t size, const char *server,
 	return need;
 }
 
+/*
+ * Where the first empty line starts in json (the first of two newlines in
+ * a row), or len: eight bytes a time, flagging each newline exactly
+ * (0x80 where a byte is '\n': the precise zero-byte test of Bit Twiddling
+ * Hacks on x ^ '\n'...) and testing flags side by side, whatever the byte
+ * order; the pair across two words is looked at byte by byte.
+ */
+static size_t
+proto_blank_line(const char *json, size_t len)
+{
+	const uint64_t	 ones = 0x0101010101010101ULL, high = ones * 0x80;
+	const uint64_t	 low7 = ones * 0x7f;
+	uint64_t	 x, m;
+	size_t		 i;
+
+	for (i = 0; i + 9 <= len; i += 8) {
+		memcpy(&x, json + i, 8);
+		x ^= ones * '\n';
+		m = ~(((x & low7) + low7) | x) & high;
+		if ((m & (m >> 8)) != 0 ||
+		    (json[i + 7] == '\n' && json[i + 8] == '\n'))
+			break;
+	}
+	for (; i + 1 < len; i++)
+		if (json[i] == '\n' && json[i + 1] == '\n')
+			return i;
+	return len;
+}
+
 size_t
 proto_format_json(char *dst, const char *json, size_t len)
 {
-	size_t	 i, o = 0;
+	const char	*nl;
+	size_t		 i, o, k;
 
-	for (i = 0; i < len; i++) {
-		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n')
+	/* up to the first empty line (most often all of it) as it is */
+	i = proto_blank_line(json, len);
+	if (i < len)
+		i++;				/* and its first newline */
+	memcpy(dst, json, i);
+	o = i;
+	/* then a line at a time (with its newline); an empty one after another */
+	while (i < len) {
+		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n') {
+			i++;
 			continue;
-		dst[o++] = json[i];
+		}
+		nl = memchr(json + i, '\n', len - i);
+		k = nl != NULL ? (size_t)(nl - (json + i)) + 1 : len - i;
+		memcpy(dst + o, json + i, k);
+		o += k;
+		i += k;
 	}
 	while (o > 0 && dst[o - 1] == '\n')
 		o--;

@@ -1,8 +1,9 @@
 /*
  * places.c -- WHATSAT's place lookups: one front for every backend.
  *
- * offline answers at once from the embedded data set (offline_query.c),
- * mapped from the image herdd shares with every worker (HERD_PLACES_FD,
+ * offline answers at once from the embedded data set, written straight as
+ * text (offline_text.c: the bytes json-c would print, without building a
+ * document), mapped from the image herdd shares with every worker (HERD_PLACES_FD,
  * offline_share.c) when there is one for the same file; google
  * and google-new build a request (places_google.c, places_gnew.c), run it
  * on the shared HTTP engine (places_http.c) and map the answer back onto a
@@ -28,6 +29,12 @@
 #include "places_http.h"
 
 #define PLACES_URL_MAX		4096
+/*
+ * The offline backend's places kept as text (offline_frags_new): 8 MiB, a
+ * fifth of the whole data set's (171,075 places, some 260 bytes each) and
+ * thousands of times a town's, plus 4 bytes a place; emptied when full.
+ */
+#define PLACES_FRAGS_BYTES	(8u << 20)
 #define PLACES_WHY_MAX		512
 #define PLACES_PRINT_FLAGS	(JSON_C_TO_STRING_PRETTY | \
 	    JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -50,6 +57,10 @@ struct places_req {
 static struct {
 	struct herd_places_conf	 conf;
 	struct offline_db	*db;
+	struct offline_frags	*frags;		/* db's places as text */
+	char			*text;		/* offline answers, reused */
+	size_t			 textsize;	/* at most one answer: 20
+						 * places, some kB */
 	LIST_HEAD(, places_req)	 pending;
 	int			 ready;
 } places;
@@ -62,6 +73,9 @@ static void	 places_deliver(places_cb *cb, void *arg,
 	    struct json_object *doc, ev_tstamp start, int timedout);
 static struct places_req *places_fail_now(places_cb *cb, void *arg,
 	    const char *message);
+static void	 places_frags(void);
+static void	 places_offline(double lat, double lng, double radius_m,
+	    int max, places_cb *cb, void *arg, ev_tstamp start);
 
 int
 places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
@@ -81,6 +95,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 			log_notice("places: offline backend, %zu places from %s, "
 			    "shared with herdd's other workers",
 			    offline_count(places.db), places.conf.dataset);
+			places_frags();
 			break;
 		}
 		if (share_fd >= 0)
@@ -94,6 +109,7 @@ places_init(struct ev_loop *loop, const struct herd_places_conf *pc,
 		}
 		log_notice("places: offline backend, %zu places from %s",
 		    offline_count(places.db), places.conf.dataset);
+		places_frags();
 		break;
 	case HERD_BACKEND_GOOGLE:
 	case HERD_BACKEND_GOOGLE_NEW:
@@ -151,8 +167,7 @@ places_lookup(double lat, double lng, double radius_m, int max,
 		return places_fail_now(cb, arg, "Places is not initialised");
 
 	if (places.conf.backend == HERD_BACKEND_OFFLINE) {
-		places_deliver(cb, arg, offline_query(places.db, lat, lng,
-		    radius_m, max), start, 0);
+		places_offline(lat, lng, radius_m, max, cb, arg, start);
 		return NULL;
 	}
 
@@ -222,6 +237,38 @@ places_done_cb(void *arg, long status, const char *body, size_t len,
 	places_deliver(req->cb, req->arg, doc, req->start, fail != NULL &&
 	    strncmp(fail, "timed out", 9) == 0);
 	free(req);
+}
+
+/* Keep the places' text once written; without, each is written anew. */
+static void
+places_frags(void)
+{
+	if ((places.frags = offline_frags_new(places.db,
+	    PLACES_FRAGS_BYTES)) == NULL)
+		log_warnx("places: no memory to keep places as text: each "
+		    "answer is written anew");
+}
+
+/*
+ * The offline backend: the answer written as text into a buffer kept for
+ * the next one (as large as the largest answer yet), counted as
+ * places_deliver counts, handed over.
+ */
+static void
+places_offline(double lat, double lng, double radius_m, int max,
+    places_cb *cb, void *arg, ev_tstamp start)
+{
+	ssize_t	 len;
+	int	 ok = 0;
+
+	len = offline_text(places.db, places.frags, lat, lng, radius_m, max, &places.text,
+	    &places.textsize, &ok);
+	counters_places(len != -1 && ok ? NOTIFY_C_PL_OK : NOTIFY_C_PL_ERROR,
+	    ev_time() - start);
+	if (len == -1)
+		cb(arg, PLACES_OOM_DOC, strlen(PLACES_OOM_DOC));
+	else
+		cb(arg, places.text, (size_t)len);
 }
 
 /* A failure found before any I/O: answered at once, NULL returned. */
@@ -295,9 +342,14 @@ places_shutdown(void)
 	while ((req = LIST_FIRST(&places.pending)) != NULL)
 		places_cancel(req);
 	places_http_shutdown();
+	offline_frags_free(places.frags);
+	places.frags = NULL;
 	if (places.db != NULL) {
 		offline_free(places.db);
 		places.db = NULL;
 	}
+	free(places.text);
+	places.text = NULL;
+	places.textsize = 0;
 	places.ready = 0;
 }

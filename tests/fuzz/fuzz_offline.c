@@ -3,10 +3,14 @@
  * The input is a file image.  offline_parse must reject it or return a
  * data set that answers queries with well-formed documents; a few queries
  * (the poles, the antimeridian, a radius beyond the antipode) run on every
- * image that loads.
+ * image that loads, and offline_text must write each answer exactly as
+ * json-c prints it, with places kept (twice, so the second is copied) and
+ * without.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -23,14 +27,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ 0, 0, 2.1e7, 100 },
 	};
 	struct offline_db	*db;
+	struct offline_frags	*f;
 	struct json_object	*doc, *v;
-	char			 err[256];
-	size_t			 i;
+	const char		*want;
+	char			 err[256], *text = NULL;
+	size_t			 i, textsize = 0, k;
+	ssize_t			 len;
+	int			 ok;
 
 	if ((db = offline_parse(data, size, err, sizeof(err))) == NULL)
 		return 0;
 	if (offline_count(db) == 0)
 		__builtin_trap();
+	f = offline_frags_new(db, 4096);	/* NULL: the same, anew */
 	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		doc = offline_query(db, q[i][0], q[i][1], q[i][2], q[i][3]);
 		if (doc == NULL)
@@ -38,12 +47,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_object_object_get_ex(doc, "results", &v) ||
 		    json_object_array_length(v) > (size_t)q[i][3])
 			__builtin_trap();
-		if (json_object_to_json_string_ext(doc,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) ==
+		if ((want = json_object_to_json_string_ext(doc,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) ==
 		    NULL)
 			__builtin_trap();
+		for (k = 0; k < 3; k++) {	/* anew, kept, copied */
+			len = offline_text(db, k > 0 ? f : NULL, q[i][0],
+			    q[i][1], q[i][2], (int)q[i][3], &text, &textsize,
+			    &ok);
+			if (len == -1)
+				continue;	/* out of memory */
+			if ((size_t)len != strlen(want) ||
+			    memcmp(text, want, (size_t)len) != 0)
+				__builtin_trap();
+		}
 		json_object_put(doc);
 	}
+	offline_frags_free(f);
+	free(text);
 	offline_free(db);
 	return 0;
 }

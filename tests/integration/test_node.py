@@ -7,12 +7,14 @@ import os
 import re
 import signal
 import select
+import math
 import socket
+import struct
 import subprocess
 import sys
 import time
 
-from herdlib import exchange, read_all, read_until, ts, wait_for
+from herdlib import DATASET, exchange, read_all, read_until, ts, wait_for
 from herds import NODE, Separate, google_places, start_fakeplaces
 from tap import run
 
@@ -129,6 +131,88 @@ def test_whatsat_format():
     out = H.whatsat("Goloman", "fmt", 0.001, 20)
     doc = json.loads(out.split("\n", 1)[1])
     assert doc["status"] == "ZERO_RESULTS" and doc["results"] == []
+
+
+def offline_expected(lat, lng, radius_m, n):
+    """The offline answer worked out here from data/cities.dat, apart from
+    herd-node's code: the n places nearest lat, lng within radius_m by the
+    chord between unit vectors (ties in file order), written as json-c
+    prints the document (herd-node's flags, offline_json.c's shape)."""
+    with open(DATASET, "rb") as f:
+        data = f.read()
+    dec, count, strsize, attr = struct.unpack_from("<III", data, 12) + \
+        struct.unpack_from("<I", data, 24)
+    scale = 10 ** dec
+    pool = data[32 + 16 * count:]
+
+    def string(off):
+        return pool[off:pool.index(b"\0", off)].decode()
+
+    def unit(la, lo):
+        p, q = math.radians(la), math.radians(lo)
+        return (math.cos(p) * math.cos(q), math.cos(p) * math.sin(q),
+                math.sin(p))
+
+    def coord(v):
+        a = abs(v)
+        t = "%s%d.%0*d" % ("-" if v < 0 else "", a // scale, dec, a % scale)
+        return t.rstrip("0").rstrip(".")
+
+    px, py, pz = unit(lat, lng)
+    s = 2 * math.sin(radius_m / 6371008.8 / 2)
+    hits = []
+    for i, (la, lo, nm, vi) in enumerate(struct.iter_unpack(
+            "<iiII", data[32:32 + 16 * count])):
+        if abs(la / scale - lat) > 1:
+            continue
+        x, y, z = unit(la / scale, lo / scale)
+        d2 = (x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2
+        if d2 <= s * s:
+            hits.append((d2, i, la, lo, nm, vi))
+    hits.sort()
+    places = [
+        "    {\n      \"geometry\":{\n        \"location\":{\n"
+        "          \"lat\":%s,\n          \"lng\":%s\n        }\n      },\n"
+        "      \"name\":%s,\n      \"types\":[\n        \"locality\",\n"
+        "        \"political\"\n      ],\n      \"vicinity\":%s\n    }" % (
+            coord(la), coord(lo), json.dumps(string(nm), ensure_ascii=False),
+            json.dumps(string(vi), ensure_ascii=False))
+        for _, _, la, lo, nm, vi in hits[:n]]
+    return ("{\n  \"html_attributions\":[\n    %s\n  ],\n  \"results\":[\n"
+            "%s%s  ],\n  \"status\":\"%s\"\n}\n\n" % (
+                json.dumps(string(attr), ensure_ascii=False).replace(
+                    "\\/", "/"), ",\n".join(places),
+                "\n" if places else "", "OK" if places else "ZERO_RESULTS"))
+
+
+def test_whatsat_offline_exact():
+    """Places are written once and kept (offline_text.c): answers are still
+    byte for byte the independent computation's, the same when asked
+    again, and each client's own when two stand in one half-degree cell
+    or one moves within it."""
+    spots = [("cellA", 34.068930, -118.445127), ("cellB", 34.06893,
+             -118.30), ("cellC", 34.2, -118.445127)]
+    for cid, lat, lng in spots:
+        H.ask("Hands", "IAMAT %s %+f%+f %s\n" % (cid, lat, lng,
+              ts(time.time_ns())))
+    answers = {}
+    for rnd in range(2):
+        for cid, lat, lng in spots:
+            for radius, n in ((10, 5), (3, 20), (50, 1)):
+                out = H.whatsat("Hands", cid, radius, n)
+                body = out.split("\n", 1)[1]
+                assert body == offline_expected(lat, lng, radius * 1000, n), \
+                    (cid, radius, n, body[:300])
+                key = (cid, radius, n)
+                assert answers.setdefault(key, out) == out, key
+    for radius, n in ((10, 5), (3, 20)):
+        assert answers[("cellA", radius, n)].split("\n", 1)[1] != \
+            answers[("cellB", radius, n)].split("\n", 1)[1]
+    # cellA moves within its cell: its answer follows
+    H.ask("Hands", "IAMAT cellA +34.2-118.445127 %s\n" % ts(time.time_ns()))
+    out = H.whatsat("Hands", "cellA", 10, 5).split("\n", 1)[1]
+    assert out == offline_expected(34.2, -118.445127, 10000, 5)
+    assert out != answers[("cellA", 10, 5)].split("\n", 1)[1]
 
 
 def test_half_close_and_last_line():
@@ -480,6 +564,7 @@ if __name__ == "__main__":
                       test_fraction_digits, test_flood_three_hops,
                       test_flood_before_reply, test_newest_wins,
                       test_pipelining_in_order, test_whatsat_format,
+                      test_whatsat_offline_exact,
                       test_half_close_and_last_line, test_invalid_lines,
                       test_long_line_bounded,
                       test_long_line_after_pending_lookup,

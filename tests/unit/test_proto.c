@@ -1,6 +1,7 @@
 /*
  * test_proto.c -- client and peer lines: every valid and invalid form.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "htime.h"
@@ -23,6 +24,58 @@ static enum proto_peer_type
 peer(const char *s, struct proto_peer *m)
 {
 	return proto_parse_peer(s, strlen(s), m);
+}
+
+/* proto_format_json as it was written first: a byte at a time. */
+static size_t
+json_bytewise(char *dst, const char *json, size_t len)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (json[i] == '\n' && o > 0 && dst[o - 1] == '\n')
+			continue;
+		dst[o++] = json[i];
+	}
+	while (o > 0 && dst[o - 1] == '\n')
+		o--;
+	dst[o++] = '\n';
+	dst[o++] = '\n';
+	return o;
+}
+
+/*
+ * proto_format_json against json_bytewise: every text of up to 12 bytes
+ * of 'a' and '\n' (empty lines at every offset of a word and across two),
+ * and random ones of up to 300 bytes.
+ */
+static int
+json_all_shapes(void)
+{
+	char		 in[300], want[302], got[302];
+	size_t		 len, n, m, i;
+	unsigned long	 bits;
+
+	for (len = 0; len <= 12; len++)
+		for (bits = 0; bits < (1UL << len); bits++) {
+			for (i = 0; i < len; i++)
+				in[i] = (bits >> i) & 1 ? '\n' : 'a';
+			n = proto_format_json(got, in, len);
+			m = json_bytewise(want, in, len);
+			if (n != m || memcmp(got, want, n) != 0)
+				return 0;
+		}
+	srand(7);
+	for (i = 0; i < 20000; i++) {
+		len = (size_t)rand() % sizeof(in);
+		for (n = 0; n < len; n++)
+			in[n] = rand() % 8 == 0 ? '\n' : (char)(' ' + rand() % 90);
+		n = proto_format_json(got, in, len);
+		m = json_bytewise(want, in, len);
+		if (n != m || memcmp(got, want, n) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 int
@@ -162,6 +215,8 @@ main(void)
 	n = proto_format_json(buf, "{\n\n\n  \"a\": 1\n\n}\n\n\n", 18);
 	ok(n == 14 && memcmp(buf, "{\n  \"a\": 1\n}\n\n", 14) == 0,
 	    "newline runs collapsed, trailing removed, two added");
+	ok(json_all_shapes(), "every text of up to 12 bytes of 'a' and "
+	    "newlines, and longer ones: as byte by byte");
 
 	/* peer lines */
 	ok(peer("HELLO 1 Goloman Hands", &m) == PEER_HELLO && m.version == 1 &&
