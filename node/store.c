@@ -145,6 +145,25 @@ store_free(void)
 	memset(&store_dig, 0, sizeof(store_dig));
 }
 
+/* Take r out of the change order: a walk about to return it moves on. */
+static void
+store_detach(struct store_rec *r)
+{
+	struct store_cursor	*c;
+
+	LIST_FOREACH(c, &store_cursors, entry)
+		if (c->next == r)
+			c->next = r->newer;
+	if (r->older != NULL)
+		r->older->newer = r->newer;
+	else
+		store_oldest = r->newer;
+	if (r->newer != NULL)
+		r->newer->older = r->older;
+	else
+		store_newest_r = r->older;
+}
+
 /*
  * r is new or changed: move it to the newest end.  A walk that was about to
  * return it returns the one after; a walk that has reached the end goes on
@@ -155,19 +174,8 @@ store_touch(struct store_rec *r, int linked)
 {
 	struct store_cursor	*c;
 
-	if (linked) {
-		LIST_FOREACH(c, &store_cursors, entry)
-			if (c->next == r)
-				c->next = r->newer;
-		if (r->older != NULL)
-			r->older->newer = r->newer;
-		else
-			store_oldest = r->newer;
-		if (r->newer != NULL)
-			r->newer->older = r->older;
-		else
-			store_newest_r = r->older;
-	}
+	if (linked)
+		store_detach(r);
 	r->older = store_newest_r;
 	r->newer = NULL;
 	if (store_newest_r != NULL)
@@ -342,19 +350,7 @@ store_load(const char *id, size_t idlen, const struct htime *t,
 static void
 store_unlink(struct store_rec *r)
 {
-	struct store_cursor	*c;
-
-	LIST_FOREACH(c, &store_cursors, entry)
-		if (c->next == r)
-			c->next = r->newer;
-	if (r->older != NULL)
-		r->older->newer = r->newer;
-	else
-		store_oldest = r->newer;
-	if (r->newer != NULL)
-		r->newer->older = r->older;
-	else
-		store_newest_r = r->older;
+	store_detach(r);
 	store_dig_add(r, -1);
 	store_n--;
 	free(r->at);
