@@ -24,8 +24,6 @@ expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)w;
 	(void)revents;
-	if (l->expire_s <= 0)		/* off, or turned off by a reload */
-		return;
 	update_now(&now);
 	bounds_expiry(l, &now, &before);
 	slots = store_slots() / EXPIRE_PARTS + 1;
@@ -37,7 +35,18 @@ expire_init(struct ev_loop *loop)
 {
 	expire_loop = loop;
 	ev_timer_init(&expire_timer, expire_cb, EXPIRE_TICK_S, EXPIRE_TICK_S);
-	ev_timer_start(loop, &expire_timer);
+	expire_again();
+}
+
+void
+expire_again(void)
+{
+	if (expire_loop == NULL)
+		return;
+	if (update_limits()->expire_s > 0)
+		ev_timer_start(expire_loop, &expire_timer);
+	else			/* off: an idle server is not woken for it */
+		ev_timer_stop(expire_loop, &expire_timer);
 }
 
 void

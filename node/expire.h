@@ -14,7 +14,10 @@
 #define EXPIRE_TICK_S	0.1
 #define EXPIRE_PARTS	10	/* of the table, one each tick */
 
+/* The sweep, running while expire_s is set (update_limits). */
 void	 expire_init(struct ev_loop *loop);
+/* The limits changed (SIGHUP): start or stop the sweep. */
+void	 expire_again(void);
 void	 expire_stop(void);
 
 #endif /* HERD_EXPIRE_H */

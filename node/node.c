@@ -78,7 +78,9 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			log_notice("log_level %s", log_level_name(cf->log_level));
 		log_set_level(cf->log_level);
 		update_set_limits(&cf->limits);
+		expire_again();
 		client_set_limits(&cf->limits);
+		admit_descriptors(&cf->limits, 64 + 4 * cf->nservers);
 		log_set_bounds(cf->limits.log_max_size, cf->limits.log_keep);
 		peer_rekey(cf);
 		conf_free(cf);

@@ -278,6 +278,26 @@ def test_expiry():
         h.stop()
 
 
+def test_expiry_turned_on_by_sighup():
+    """expire_s set by a reload (SIGHUP, as herdd sends it): the sweep
+    starts, and what is older goes; the running server is not restarted."""
+    h = Separate(links={"A": []})
+    try:
+        h.start("A")
+        t = time.time()
+        assert h.ask("A", "IAMAT r +1+1 %.9f\n" % (t - 5)).startswith(
+            b"AT A "), "expiry is off by default"
+        h.herd = "expire_s = 2"
+        h.write()
+        pid = h.procs["A"].pid
+        h.procs["A"].send_signal(signal.SIGHUP)
+        assert wait_for(lambda: h.whatsat("A", "r", 1, 1).startswith("?"),
+                        5, 0.05), "not forgotten after the reload"
+        assert h.procs["A"].pid == pid and h.procs["A"].poll() is None
+    finally:
+        h.stop()
+
+
 def raise_fds(n):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n:
@@ -391,6 +411,7 @@ def test_log_rotation():
 
 
 if __name__ == "__main__":
-    sys.exit(run([test_clock_skew, test_expiry, test_connections_per_address,
+    sys.exit(run([test_clock_skew, test_expiry,
+                  test_expiry_turned_on_by_sighup, test_connections_per_address,
                   test_connections_per_server, test_log_rotation,
                   test_fill_to_the_bound]))
