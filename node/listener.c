@@ -45,9 +45,13 @@ listener_shed(struct ev_loop *loop, struct listener *ls, int lfd)
 		close(fd);
 		COUNT(CONN_FDS);
 		if (ev_now(loop) - listener_said >= 1.0) {
-			log_warnx("%s %s refused: no descriptor left (%lu more "
-			    "since the last said)", ls->what, addr,
-			    listener_quiet);
+			if (listener_quiet > 0)
+				log_warnx("%s %s refused: no descriptor left "
+				    "(and %lu more refused since the last said)",
+				    ls->what, addr, listener_quiet);
+			else
+				log_warnx("%s %s refused: no descriptor left",
+				    ls->what, addr);
 			listener_said = ev_now(loop);
 			listener_quiet = 0;
 		} else
