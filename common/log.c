@@ -30,6 +30,7 @@
 
 static char	 log_name[64] = "herd";
 static long	 log_last_us = -1;	/* the microsecond of log_last */
+static time_t	 log_last_sec = -1;	/* its second; -1: make it anew */
 static size_t	 log_namelen = 4;
 static int	 log_fd = -1;		/* -1: standard error */
 static char	 log_path[4096];	/* log_fd's file, "" for none */
@@ -248,7 +249,7 @@ log_init(const char *procname, const char *path, int echo)
 
 	snprintf(log_name, sizeof(log_name), "%s", procname);
 	log_namelen = strlen(log_name);
-	log_last_us = -1;
+	log_last_sec = -1;
 	log_echo = echo;
 	if (path != NULL) {
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -284,55 +285,49 @@ log_close(void)
  * hand: strftime once a second, the microseconds digit by digit.
  */
 #define LOG_PREFIX_MAX	(32 + sizeof(log_name) + 2)
-static char	 log_last[LOG_PREFIX_MAX];	/* the last prefix made */
+static char	 log_last[LOG_PREFIX_MAX];	/* the prefix, kept up to date */
 static size_t	 log_lastlen;
+static size_t	 log_us_at;		/* where its microseconds are */
 
 static size_t
 log_prefix_at(char *p, const struct timespec *at)
 {
-	static time_t	 sec = -1;		/* the second in secbuf */
-	static char	 secbuf[32];
-	static size_t	 seclen;
 	struct timespec	 now;
 	struct tm	 tm;
 	long		 us;
 	size_t		 o;
 	int		 i;
 
-
 	if (at != NULL)
 		now = *at;
 	else
 		clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec == sec && now.tv_nsec / 1000 == log_last_us) {
-		log_copy(p, log_last, log_lastlen);	/* a reply, as its command */
-		return log_lastlen;
-	}
-	if (now.tv_sec != sec) {
-		gmtime_r(&now.tv_sec, &tm);
-		seclen = strftime(secbuf, sizeof(secbuf), "%Y-%m-%dT%H:%M:%S",
-		    &tm);
-		sec = now.tv_sec;
-	}
-	log_copy(p, secbuf, seclen);
-	o = seclen;
-	p[o++] = '.';
 	us = now.tv_nsec / 1000;
-	for (i = 5; i >= 0; i--) {
-		p[o + (size_t)i] = (char)('0' + us % 10);
-		us /= 10;
+	if (now.tv_sec != log_last_sec) {	/* the whole, once a second */
+		gmtime_r(&now.tv_sec, &tm);
+		o = strftime(log_last, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		log_last[o++] = '.';
+		log_us_at = o;
+		o += 6;
+		log_last[o++] = 'Z';
+		log_last[o++] = ' ';
+		log_copy(log_last + o, log_name, log_namelen);
+		o += log_namelen;
+		log_last[o++] = ':';
+		log_last[o++] = ' ';
+		log_lastlen = o;
+		log_last_sec = now.tv_sec;
+		log_last_us = -1;
 	}
-	o += 6;
-	p[o++] = 'Z';
-	p[o++] = ' ';
-	log_copy(p + o, log_name, log_namelen);
-	o += log_namelen;
-	p[o++] = ':';
-	p[o++] = ' ';
-	log_last_us = now.tv_nsec / 1000;
-	log_copy(log_last, p, o);
-	log_lastlen = o;
-	return o;
+	if (us != log_last_us) {	/* a new microsecond: its six digits */
+		log_last_us = us;
+		for (i = 5; i >= 0; i--) {
+			log_last[log_us_at + (size_t)i] = (char)('0' + us % 10);
+			us /= 10;
+		}
+	}
+	log_copy(p, log_last, log_lastlen);	/* a reply's is its command's */
+	return log_lastlen;
 }
 
 static size_t

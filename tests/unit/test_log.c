@@ -107,6 +107,27 @@ main(void)
 	log_line_at("at", "x", 1, 1700000000, 123456789);
 	ok(strncmp(contents(), "2023-11-14T22:13:20.123456Z T: at x\n", 36) ==
 	    0, "log_line_at stamps the time given: %s", contents());
+	/* the prefix is kept and mended: microseconds, seconds, the name */
+	reset();
+	log_line_at("a", "1", 1, 1700000000, 123456999);
+	log_line_at("b", "2", 1, 1700000000, 1);
+	log_line_at("c", "3", 1, 1700000061, 999999000);
+	log_line_at("d", "4", 1, 1700000061, 999999000);
+	ok(strcmp(contents(), "2023-11-14T22:13:20.123456Z T: a 1\n"
+	    "2023-11-14T22:13:20.000000Z T: b 2\n"
+	    "2023-11-14T22:14:21.999999Z T: c 3\n"
+	    "2023-11-14T22:14:21.999999Z T: d 4\n") == 0,
+	    "each line's own microsecond and second: %s", contents());
+	if (log_init("Longer", path, 0) == -1)
+		return 1;
+	reset();
+	log_line_at("e", "5", 1, 1700000061, 999999000);
+	if (log_init("T", path, 0) == -1)
+		return 1;
+	log_line_at("f", "6", 1, 1700000061, 5000);
+	ok(strcmp(contents(), "2023-11-14T22:14:21.999999Z Longer: e 5\n"
+	    "2023-11-14T22:14:21.000005Z T: f 6\n") == 0,
+	    "a new name in the same microsecond: %s", contents());
 
 	/* levels: what is and is not written */
 	log_set_level(LOG_LEVEL_NOTICE);
