@@ -494,8 +494,11 @@ def main():
     text = "\n".join(table)
     print(text)
     if a.out:
-        with open(a.out) as f:
-            doc = f.read()
+        try:
+            with open(a.out) as f:
+                doc = f.read()
+        except FileNotFoundError:
+            doc = ""            # a new file: the section alone
         png = os.path.join(os.path.dirname(os.path.abspath(a.out)),
                            "bench-scale.png")
         if plot(rows, png):
