@@ -197,6 +197,45 @@ def shapes(a):
     return out
 
 
+class CpuWindow(threading.Thread):
+    """The CPU seconds (user and system, from /proc) that the shape's
+    servers -- the one under test and its neighbours or replicas, not the
+    load generator -- spend over herdload's measured window (after its
+    warm-up): started beside herdload, it samples at warmup and at warmup +
+    duration."""
+
+    def __init__(self, procs, warmup, duration):
+        super().__init__(daemon=True)
+        self.pids = [p.pid for p in procs]
+        self.warmup, self.duration, self.spent = warmup, duration, None
+        self.start()
+
+    def total(self):
+        t = 0.0
+        for pid in self.pids:
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    w = f.read().rsplit(")", 1)[1].split()
+                t += (int(w[11]) + int(w[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                return None
+        return t
+
+    def run(self):
+        time.sleep(self.warmup)
+        c0, t0 = self.total(), time.monotonic()
+        time.sleep(self.duration)
+        c1, t1 = self.total(), time.monotonic()
+        if c0 is not None and c1 is not None:
+            self.spent = (c1 - c0) * self.duration / (t1 - t0)
+
+    def us_per(self, rps):
+        """Microseconds of the servers' CPU per request at rate rps."""
+        if self.spent is None or not rps:
+            return None
+        return self.spent / (rps * self.duration) * 1e6
+
+
 def throughput(a, results):
     for durable, conns, peers, depth in shapes(a):
         subjects = ["herd", "redis"]
@@ -215,16 +254,23 @@ def throughput(a, results):
                 else:
                     procs, port = start_ref(a, a.tmp)
                     mode = "iamat"
+                cpu = CpuWindow(procs, a.warmup, a.duration)
                 try:
                     r = load(a, port, mode, conns, depth)
                 finally:
+                    cpu.join()
                     stop(procs)
                 key = (s, durable, conns, peers, depth)
                 results.setdefault(key, []).append(r["rps"])
+                us = cpu.us_per(r["rps"])
+                if us is not None:
+                    results.setdefault(("cpu",) + key, []).append(us)
                 print("%-8s %-9s conns %4d peers %d depth %2d: %9.0f/s p99 "
-                      "%.2f ms" % (s, "everysec" if durable else "none",
-                                   conns, peers, depth, r["rps"],
-                                   r["p99_ms"]), flush=True)
+                      "%.2f ms, %s us CPU an update (servers)" % (
+                          s, "everysec" if durable else "none", conns, peers,
+                          depth, r["rps"], r["p99_ms"],
+                          "%.2f" % us if us is not None else "-"),
+                      flush=True)
                 shutil.rmtree(os.path.join(a.tmp, "log-" + tag),
                               ignore_errors=True)
 
@@ -546,17 +592,28 @@ def write_md(a, results, pngs):
             "no durability: herd without state_dir, Redis without "
             "persistence"), "",
             "| conns | peers | depth | herd/s | Redis/s | herd/Redis | "
-            "asyncio/s | herd/asyncio |", "|---|---|---|---|---|---|---|---|"]
+            "asyncio/s | herd/asyncio | herd CPU/update | Redis CPU/update "
+            "| herd/Redis CPU |", "|---|---|---|---|---|---|---|---|---|---|"
+            "---|"]
         for key in sorted(k for k in results if len(k) == 5 and
                           k[0] == "herd" and k[1] == durable):
             _, _, conns, peers, depth = key
             h = med(results, key)
             r = med(results, ("redis", durable, conns, peers, depth))
             y = med(results, ("asyncio", durable, conns, peers, depth))
-            lines.append("| %d | %d | %d | %.0f | %s | %s | %s | %s |" % (
-                conns, peers, depth, h, "%.0f" % r if r else "-",
-                ratio(h, r), "%.0f" % y if y else "-", ratio(h, y)))
-        lines.append("")
+            hc = med(results, ("cpu", "herd", durable, conns, peers, depth))
+            rc = med(results, ("cpu", "redis", durable, conns, peers, depth))
+            lines.append("| %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s "
+                         "| %s |" % (
+                             conns, peers, depth, h, "%.0f" % r if r else "-",
+                             ratio(h, r), "%.0f" % y if y else "-",
+                             ratio(h, y), "%.2f us" % hc if hc else "-",
+                             "%.2f us" % rc if rc else "-", ratio(hc, rc)))
+        lines += ["", "CPU/update: the CPU seconds (user and system, from "
+                  "/proc) of the shape's servers -- the one under test and "
+                  "its neighbours or replicas, not the load generator -- "
+                  "over the measured window, per request answered; "
+                  "herd/Redis CPU below 1 is less.", ""]
     if any(k[0] == "whatsat" for k in results if isinstance(k, tuple)):
         lines += ["## WHATSAT (offline data set), 50 connections", "",
                   "| depth | herd/s | asyncio/s | herd/asyncio |",
