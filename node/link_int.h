@@ -54,6 +54,7 @@ struct link {
 	ev_tstamp	 last_ping;
 	ev_tstamp	 last_digest;
 	struct store_cursor cur;	/* the stream */
+	ev_tstamp	 pumped_at;	/* link_flush's last write of records */
 	uint64_t	 seq_sent;	/* the last SEQ */
 	ev_tstamp	 seq_at;	/* when it was sent */
 	int		 seq_due;	/* records sent since: a SEQ to come */

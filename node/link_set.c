@@ -4,6 +4,9 @@
  * is done to them: flush, kick, names, counts, shutdown.  Each link is
  * its neighbour's out stream (neighbour.h).
  */
+#include <sys/timerfd.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +30,84 @@
 static struct link	*links;
 static size_t		 nlinks, nconfigured;
 
-void
-link_flush(void)
+/*
+ * A busy server writes records to a neighbour at most once every
+ * PEER_COALESCE_S: a link that was written less than that ago waits, and a
+ * timerfd (precise to the microsecond, where libev's timers wait whole
+ * milliseconds when the loop is idle) wakes us when it is due.  At pipeline
+ * depth 1 an iteration holds a few commands, and every write to a
+ * neighbour costs both ends a system call and a wake-up: this makes them
+ * fewer and bigger.  A link quiet for longer is written at once, so a lone
+ * update waits for nothing.
+ */
+static int		 link_due_fd = -1;
+static ev_io		 link_due;
+
+static void	 link_flush_all(void);
+
+static void
+link_due_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	uint64_t	 n;
+
+	(void)loop;
+	(void)revents;
+	if (read(w->fd, &n, sizeof(n)) == -1) {
+		/* EAGAIN: nothing; the flush below looks anyway */
+	}
+	link_flush();
+}
+
+static void
+link_due_at(ev_tstamp wait)
+{
+	struct itimerspec	 its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = (long)(wait * 1e9) + 1;
+	if (link_due_fd == -1 ||
+	    timerfd_settime(link_due_fd, 0, &its, NULL) == -1)
+		link_flush_all();	/* no timer: write now */
+}
+
+static void
+link_flush_all(void)
 {
 	size_t	 i;
 
 	for (i = 0; i < nlinks; i++)
 		if (links[i].srv != NULL && links[i].state == LINK_UP &&
-		    !ev_is_active(&links[i].wio))
+		    !ev_is_active(&links[i].wio)) {
+			links[i].pumped_at = ev_now(peer_ctx.loop);
 			link_pump(&links[i]);
+		}
+}
+
+void
+link_flush(void)
+{
+	ev_tstamp	 now = ev_now(peer_ctx.loop), left, wait = 0;
+	struct link	*l;
+	size_t		 i;
+
+	for (i = 0; i < nlinks; i++) {
+		l = &links[i];
+		if (l->srv == NULL || l->state != LINK_UP ||
+		    ev_is_active(&l->wio))
+			continue;
+		if (l->cur.next != NULL) {	/* records to send */
+			left = l->pumped_at + PEER_COALESCE_S - now;
+			if (left > 0) {
+				if (wait == 0 || left < wait)
+					wait = left;
+				continue;
+			}
+			l->pumped_at = now;
+		}
+		link_pump(l);
+	}
+	if (wait > 0)
+		link_due_at(wait);
 }
 
 void
@@ -142,6 +214,13 @@ link_init(char *err, size_t errlen)
 	for (i = 0; i < nlinks; i++)
 		link_setup(&links[i], i < nconfigured ?
 		    &peer_ctx.conf->servers[self->neighbors[i]] : NULL, 0);
+	link_due_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	if (link_due_fd != -1) {
+		ev_io_init(&link_due, link_due_cb, link_due_fd, EV_READ);
+		ev_io_start(peer_ctx.loop, &link_due);
+	} else
+		log_warn("timerfd_create: peer links are written at once");
 	return 0;
 }
 
@@ -232,4 +311,9 @@ link_shutdown(void)
 	free(links);
 	links = NULL;
 	nlinks = nconfigured = 0;
+	if (link_due_fd != -1) {
+		ev_io_stop(peer_ctx.loop, &link_due);
+		close(link_due_fd);
+		link_due_fd = -1;
+	}
 }

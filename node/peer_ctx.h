@@ -39,6 +39,7 @@
 #define PEER_PRUNE_S		0.5	/* PRUNE on a connection, at most this often */
 #define PEER_SETTLE_S		1.0	/* a notice's position: a mark this late */
 #define PEER_SEQ_S		0.1	/* SEQ after updates, at most this often */
+#define PEER_COALESCE_S		0.0002	/* a busy link's writes, at most this often */
 #define PEER_EAGER_S		2.0	/* the mesh changed: all links eager so long */
 
 /*
