@@ -41,9 +41,10 @@ void	 log_close(void);
 void	 log_set_bounds(long long max, long long keep);
 void	 log_flush(void);
 /*
- * log_flush() if the buffer holds enough for a big write or has held lines
- * for a while (now: the caller's clock, in seconds); else 1: lines wait,
- * and the caller should log_flush() when it has nothing else to do.
+ * log_flush() if the buffer holds enough for a big write, or if this was
+ * last done a millisecond ago or more (now: the caller's clock, in
+ * seconds); else 1: lines wait, and the caller should log_flush() when it
+ * has nothing else to do.
  */
 int	 log_flush_some(double now);
 

@@ -108,10 +108,11 @@ node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	written = journal_flush() == 0;
 	if (!written)
 		peer_hold(1);
-	peer_flush();
-	client_flush(written);
+	/* the log before the replies, unless busy: a reply's line is there */
 	if (log_flush_some(ev_now(loop)))
 		ev_idle_start(loop, &node_log_idle);
+	peer_flush();
+	client_flush(written);
 }
 
 /* Nothing else to do: the log's lines go out now. */
