@@ -42,6 +42,7 @@ static size_t		 nlinks, nconfigured;
  */
 static int		 link_due_fd = -1;
 static ev_io		 link_due;
+static ev_tstamp	 link_due_when;		/* when it is set for; 0: not */
 
 static void	 link_flush_all(void);
 
@@ -52,6 +53,7 @@ link_due_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	link_due_when = 0;
 	if (read(w->fd, &n, sizeof(n)) == -1) {
 		/* EAGAIN: nothing; the flush below looks anyway */
 	}
@@ -62,12 +64,18 @@ static void
 link_due_at(ev_tstamp wait)
 {
 	struct itimerspec	 its;
+	ev_tstamp		 when = ev_now(peer_ctx.loop) + wait;
 
+	if (link_due_when != 0 && link_due_when <= when)
+		return;			/* set already, as soon */
+	link_due_when = when;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_nsec = (long)(wait * 1e9) + 1;
 	if (link_due_fd == -1 ||
-	    timerfd_settime(link_due_fd, 0, &its, NULL) == -1)
+	    timerfd_settime(link_due_fd, 0, &its, NULL) == -1) {
+		link_due_when = 0;
 		link_flush_all();	/* no timer: write now */
+	}
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "counters.h"
 #include "bounds.h"
+#include "htime.h"
 #include "journal.h"
 #include "jrec.h"
 #include "linebuf.h"
@@ -259,9 +260,13 @@ pconn_digest(struct pconn *p, const struct proto_peer *msg)
 	return pconn_send(p, buf, (size_t)(o - buf), 0);
 }
 
-/* One line from a neighbour; -1 when the connection is gone or closing. */
+/*
+ * One line from a neighbour, read at the time at (its log's stamp); -1 when
+ * the connection is gone or closing.
+ */
 static int
-pconn_line(struct pconn *p, const char *line, size_t len)
+pconn_line(struct pconn *p, const char *line, size_t len,
+    const struct htime *at)
 {
 	struct proto_peer	 msg;
 	enum proto_peer_type	 type;
@@ -270,7 +275,7 @@ pconn_line(struct pconn *p, const char *line, size_t len)
 	type = proto_parse_peer(line, len, &msg);
 	if (type != PEER_PING && type != PEER_SEQ && type != PEER_DIGEST &&
 	    type != PEER_IHAVE && !(type == PEER_UPDATE && p->catching))
-		log_line(p->tag_recv, line, len);
+		log_line_at(p->tag_recv, line, len, at->sec, at->nsec);
 	if (p->srv == NULL && p->claim == NULL)
 		return type == PEER_HELLO ? pconn_hello(p, &msg) :
 		    pconn_refuse(p, "expected HELLO");
@@ -339,10 +344,12 @@ pconn_lines(struct pconn *p)
 {
 	const char	*line;
 	size_t		 len;
+	struct htime	 at;
 
+	htime_now(&at);		/* the lines of one read came at once */
 	while (!p->closing && !pconn_paused &&
 	    linebuf_next(&p->in, &line, &len))
-		if (pconn_line(p, line, len) == -1)
+		if (pconn_line(p, line, len, &at) == -1)
 			return -1;
 	if (p->tls == NULL || p->closing)
 		return 0;
