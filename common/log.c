@@ -15,16 +15,7 @@
 
 #include "log.h"
 
-/*
- * log_flush_some writes the buffer when LOG_FLUSH_BIG bytes are there or
- * its last write is LOG_FLUSH_GAP s old; between, lines wait for the caller
- * to be idle.  A server that is not busy writes at once; a busy one, big
- * chunks, which the kernel takes for much less a byte (ext4 here: 0.56 ns
- * a byte in 8 KB writes, 0.28 in 32 KB, 0.16 in 256 KB).
- */
-#define LOG_BUFSZ	(512 * 1024)
-#define LOG_FLUSH_BIG	(256 * 1024)
-#define LOG_FLUSH_GAP	0.001
+#define LOG_BUFSZ	(256 * 1024)	/* written once per iteration */
 #define LOG_LINE_MAX	1024	/* protocol bytes quoted per line */
 #define LOG_TAG_MAX	96	/* bytes of a log_line tag kept */
 #define LOG_MSG_MAX	(LOG_LINE_MAX * 4 + 256)	/* one event's text */
@@ -41,7 +32,6 @@ static long long log_keep;		/* rotated files kept */
 static int	 log_echo;
 static char	 log_buf[LOG_BUFSZ];
 static size_t	 log_len;
-static double	 log_flushed_at;	/* log_flush_some's last write */
 static void	(*log_fatal_hook)(const char *);
 int		 log_min = LOG_LEVEL_INFO;
 
@@ -217,19 +207,6 @@ log_flush(void)
 	log_len = 0;
 	if (log_max > 0 && log_size >= log_max && log_fd != -1)
 		log_rotate();
-}
-
-int
-log_flush_some(double now)
-{
-	if (log_len == 0)
-		return 0;
-	if (log_len >= LOG_FLUSH_BIG || now - log_flushed_at >= LOG_FLUSH_GAP) {
-		log_flush();
-		log_flushed_at = now;
-		return 0;
-	}
-	return 1;
 }
 
 void

@@ -2,11 +2,9 @@
  * log.h -- one log per process, OpenBSD style.
  *
  * Each event is one line: "2026-11-27T17:40:01.123456Z NAME: message".
- * Lines are buffered and written out by log_flush(), which herdd calls
- * once per event-loop iteration and everyone at exit (fatal() calls it
- * itself), so nothing is lost on exit.  The node calls log_flush_some()
- * once an iteration instead, and log_flush() when it is idle: a busy
- * server writes its log in big chunks, which cost the kernel less.
+ * Lines are buffered and written out by log_flush(), which the node calls
+ * once per event-loop iteration and at exit (and fatal() calls itself), so
+ * a busy server makes one write(2) per iteration and loses nothing on exit.
  */
 #ifndef HERD_LOG_H
 #define HERD_LOG_H
@@ -40,13 +38,6 @@ void	 log_close(void);
  */
 void	 log_set_bounds(long long max, long long keep);
 void	 log_flush(void);
-/*
- * log_flush() if the buffer holds enough for a big write, or if this was
- * last done a millisecond ago or more (now: the caller's clock, in
- * seconds); else 1: lines wait, and the caller should log_flush() when it
- * has nothing else to do.
- */
-int	 log_flush_some(double now);
 
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_notice(const char *fmt, ...)

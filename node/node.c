@@ -43,7 +43,6 @@ static const char	*node_name;
 static int		 node_verbose;	/* -v: debug, whatever the file says */
 static int		 node_echo = 1;	/* warnings to stderr too (not under herdd) */
 static ev_prepare	 node_prepare;
-static ev_idle		 node_log_idle;	/* lines wait: write them when idle */
 
 static void
 node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -108,20 +107,9 @@ node_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	written = journal_flush() == 0;
 	if (!written)
 		peer_hold(1);
-	/* the log before the replies, unless busy: a reply's line is there */
-	if (log_flush_some(ev_now(loop)))
-		ev_idle_start(loop, &node_log_idle);
 	peer_flush();
 	client_flush(written);
-}
-
-/* Nothing else to do: the log's lines go out now. */
-static void
-node_log_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	(void)revents;
 	log_flush();
-	ev_idle_stop(loop, w);
 }
 
 /* A start that cannot go on: log it, tell herdd why, return status. */
@@ -240,7 +228,6 @@ main(int argc, char *argv[])
 	ev_signal_start(loop, &node_sighup);
 	ev_prepare_init(&node_prepare, node_prepare_cb);
 	ev_prepare_start(loop, &node_prepare);
-	ev_idle_init(&node_log_idle, node_log_idle_cb);
 	log_notice("ready");
 	log_flush();
 
