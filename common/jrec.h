@@ -70,9 +70,9 @@ size_t	 jrec_format_close(char *buf, size_t size);
 /* The bytes jrec_format_update needs. */
 size_t	 jrec_update_len(const char *src, size_t atlen);
 
-/* 16 lower-case hex digits of v into out (17 bytes); parse them back. */
 /* The CRC-32 of zlib and gzip of n bytes at p (ISA-L's, folded). */
 uint32_t jrec_crc(const char *p, size_t n);
+/* 16 lower-case hex digits of v into out (17 bytes); parse them back. */
 void	 jrec_hex64(char *out, uint64_t v);
 int	 jrec_parse_hex64(const struct proto_field *f, uint64_t *v);
 
