@@ -342,6 +342,7 @@ peer_shutdown(void)
 	pconn_shutdown();
 	for (i = 0; peer_ctx.nbs != NULL && i < peer_ctx.conf->nservers; i++)
 		tree_stop(&peer_ctx.nbs[i]);
+	tree_shutdown();
 	free(peer_ctx.nbs);
 	peer_ctx.nbs = NULL;
 	if (peer_ctx.tls != NULL)

@@ -22,7 +22,13 @@
  * after the mark; positions that were on their way before it heard the
  * GRAFT are ignored until the SEQ it answers with.  An update that comes
  * twice prunes the stream that brought it second, unless no other stream
- * brings us updates.
+ * brings us updates -- or the first, when its sender is farther from the
+ * update's origin in the configured mesh (hops.c); and none when the
+ * second's sender is farther from the origin than we are and our stream
+ * to it is eager (it came back: ours reaches it, and it chooses there).
+ * So the tree's paths are the mesh's shortest, whichever copy the
+ * scheduler let in first (Plumtree's optimisation, with hop counts known
+ * from herd.ini rather than carried in each message).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,7 @@
 
 #include "conf.h"
 #include "counters.h"
+#include "hops.h"
 #include "journal.h"
 #include "link_int.h"
 #include "log.h"
@@ -44,6 +51,7 @@
 #include "update.h"
 
 static ev_tstamp	 tree_last_graft;	/* any connection's */
+static uint8_t		*tree_hopt;		/* the mesh's hop counts */
 
 enum { TREE_BROKE = 1, TREE_NO_WAY_IN };	/* tree_in's force */
 
@@ -376,12 +384,83 @@ tree_gone(struct neighbour *nb, int quiet)
 		tree_broken(nb);
 }
 
+/* Their stream to us sends notices only from now on: PRUNE. */
+static void
+tree_prune(struct neighbour *nb)
+{
+	struct tree_in	*t = &nb->tree;
+
+	t->last_prune = ev_now(peer_ctx.loop);
+	t->eager_in = 0;
+	t->lazy_in = 1;
+	COUNT(PRUNE);
+	tree_set_out(nb, 1);
+	pconn_queue(nb->in, "PRUNE\n", 6, 0);
+}
+
+/*
+ * The neighbour other than nb whose stream brought r first, if that
+ * stream is still a way in for updates and speaks of trees; else NULL.
+ */
+static struct neighbour *
+tree_first(const struct neighbour *nb, const struct store_rec *r)
+{
+	struct neighbour	*f;
+
+	if (r->src < 0 || (size_t)r->src >= peer_ctx.conf->nservers)
+		return NULL;
+	f = &peer_ctx.nbs[r->src];
+	if (f == nb || f->in == NULL || !f->in->have_from || f->in->closing ||
+	    f->in->catching || f->tree.lazy_in || !(f->in->feat & PEER_F_TREE))
+		return NULL;
+	return f;
+}
+
+/* The index of the server an AT line names (its origin), or -1. */
+static int
+tree_origin(const char *line, size_t len)
+{
+	const struct herd_server	*s;
+	char				 name[HERD_NAME_MAX + 1];
+	const char			*sp;
+	size_t				 n;
+
+	if (len < 4 || memcmp(line, "AT ", 3) != 0 ||
+	    (sp = memchr(line + 3, ' ', len - 3)) == NULL ||
+	    (n = (size_t)(sp - (line + 3))) == 0 || n > HERD_NAME_MAX)
+		return -1;
+	memcpy(name, line + 3, n);
+	name[n] = '\0';
+	if ((s = conf_server(peer_ctx.conf, name)) == NULL)
+		return -1;
+	return (int)(s - peer_ctx.conf->servers);
+}
+
+/* This server's index in the herd. */
+static int
+tree_self(void)
+{
+	return (int)(peer_ctx.self - peer_ctx.conf->servers);
+}
+
+/* Links between two servers in the configured mesh (HOPS_FAR: none). */
+static unsigned
+tree_hops(int from, int to)
+{
+	if (tree_hopt == NULL && (tree_hopt = hops_table(peer_ctx.conf)) == NULL)
+		return HOPS_FAR;	/* out of memory: every way the same */
+	return hops_between(tree_hopt, peer_ctx.conf->nservers, (size_t)from,
+	    (size_t)to);
+}
+
 void
 tree_update(struct neighbour *nb, const char *id, size_t idlen,
     const char *line, size_t len, int stored, int again)
 {
 	struct tree_in		*t = &nb->tree;
 	const struct store_rec	*r;
+	struct neighbour	*first;
+	int			 o;
 
 	if (again || nb->in == NULL || nb->in->catching)
 		return;
@@ -396,15 +475,31 @@ tree_update(struct neighbour *nb, const char *id, size_t idlen,
 	    (r = store_get(id, idlen)) == NULL ||
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
 		return;
-	/* the very same line came first by another link: not needed here */
+	/* the very same line came first by another link: one is not needed */
+	o = tree_origin(line, len);
+	if (o >= 0 && tree_hops(nb->idx, o) > tree_hops(tree_self(), o) &&
+	    nb->out != NULL && nb->out->state == LINK_UP && !nb->lazy_out)
+		return;		/* it came back from farther: ours will reach
+				   it, and it prunes the worse of its ways */
+	if (o >= 0 && (first = tree_first(nb, r)) != NULL &&
+	    tree_hops(nb->idx, o) < tree_hops(first->idx, o)) {
+		/* this one's sender is nearer the origin: prune the first */
+		if (ev_now(peer_ctx.loop) - first->tree.last_prune <
+		    PEER_PRUNE_S)
+			return;
+		log_info("an update from %s came first from %s, %u link%s "
+		    "from it, then from %s, %u: %s's stream pruned",
+		    peer_ctx.conf->servers[o].name, first->srv->name,
+		    tree_hops(first->idx, o),
+		    tree_hops(first->idx, o) == 1 ? "" : "s", nb->srv->name,
+		    tree_hops(nb->idx, o), first->srv->name);
+		tree_prune(first);
+		t->eager_in = 1;
+		return;
+	}
 	if (tree_eager_ways(nb) == 0)
 		return;			/* the other is gone: keep this one */
-	t->last_prune = ev_now(peer_ctx.loop);
-	t->eager_in = 0;
-	t->lazy_in = 1;
-	COUNT(PRUNE);
-	tree_set_out(nb, 1);
-	pconn_queue(nb->in, "PRUNE\n", 6, 0);
+	tree_prune(nb);
 }
 
 /* The sending side: our streams to the neighbours. */
@@ -508,4 +603,11 @@ void
 tree_stop(struct neighbour *nb)
 {
 	ev_timer_stop(peer_ctx.loop, &nb->tree.gtimer);
+}
+
+void
+tree_shutdown(void)
+{
+	free(tree_hopt);
+	tree_hopt = NULL;
 }

@@ -15,6 +15,8 @@ struct proto_peer;
 /* Set up nb's part (its timer), or stop it (shutdown). */
 void	 tree_init(struct neighbour *nb);
 void	 tree_stop(struct neighbour *nb);
+/* Free what tree.c keeps for the herd (the mesh's hop counts). */
+void	 tree_shutdown(void);
 
 /*
  * The mesh changed (why: a link or a neighbour's connection came or went,

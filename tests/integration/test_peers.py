@@ -298,6 +298,135 @@ def test_sigterm_during_catch_up():
         h.stop()
 
 
+def fake_dial(h, at, name):
+    """Dial at's peer port as neighbour name (a test peer speaking the
+    peer protocol, with the tree's feature word); past the handshake and
+    an empty catch-up, so what it sends next is live."""
+    p = socket.create_connection(("127.0.0.1", h.peer_port[at]), 5)
+    p.settimeout(5)
+    p.sendall(b"HELLO 1 %s %s +tree\n" % (name.encode(), at.encode()))
+    got = read_until(p, b"SINCE", 5)
+    while not got.endswith(b"\n"):
+        got += p.recv(4096)
+    assert got.startswith(b"OK 1 %s" % at.encode()), got
+    p.sendall(b"FROM 00000000000000aa 0\nSYNCED 0\n")
+    return p
+
+
+def heard(s, secs):
+    """What arrives on s in secs."""
+    out, end = b"", time.monotonic() + secs
+    s.settimeout(0.05)
+    while time.monotonic() < end:
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        out += b
+    return out
+
+
+def settled(h, names):
+    """Wait until 2.5 s have passed since the last EAGER wave any of names
+    logged (herd-protocol(7): 2 s in which nothing is pruned)."""
+    def last():
+        stamps = [m for n in names for m in re.findall(
+            r"^(\S+) \S+: .*every link sends updates for", h.log(n), re.M)]
+        return max(stamps) if stamps else ""
+    seen, since = last(), time.monotonic()
+    while time.monotonic() - since < 2.5:
+        time.sleep(0.25)
+        if last() != seen:
+            seen, since = last(), time.monotonic()
+
+
+def test_tree_prunes_the_longer_way():
+    """Of two links that brought the same update, the one whose sender is
+    farther from its origin in the mesh is pruned, even when its copy came
+    first.  P is a test peer: its update reaches Y by X first (one link
+    from P), then from P itself; Y prunes X's link, not P's."""
+    h = Separate(links={"P": ["X", "Y"], "X": ["Y"], "Y": []})
+    px = py = None
+    try:
+        h.start("X", wait=False)
+        h.start("Y")
+        h.wait_links(["X", "Y"])
+        px, py = fake_dial(h, "X", "P"), fake_dial(h, "Y", "P")
+        settled(h, ["X", "Y"])
+        upd = b"UPDATE AT P +0.000000001 near +1+1 %s\n" % \
+            ts(time.time_ns()).encode()
+        px.sendall(upd)
+        assert wait_for(lambda: "peer X recv " + upd.decode().strip() in
+                        h.log("Y"), 5, 0.02), h.log("Y")[-2000:]
+        py.sendall(upd)
+        assert wait_for(lambda: "X's stream pruned" in h.log("Y"), 5, 0.02), \
+            h.log("Y")[-2000:]
+        assert "an update from P came first from X, 1 link from it, then " \
+            "from P, 0: X's stream pruned" in h.log("Y"), h.log("Y")[-2000:]
+        assert b"PRUNE" not in heard(py, 1.0), "P's link, the shorter, pruned"
+        # X heard the PRUNE: its link to Y sends a notice, not the update
+        # (and Y, which P does not pass it to, grafts it back)
+        h.ask("X", "IAMAT after +2+2 %s\n" % ts(time.time_ns()))
+        assert wait_for(lambda: "peer X: told of update" in h.log("Y"), 5,
+                        0.02), h.log("Y")[-2000:]
+        assert h.known("Y", "after"), "the update did not come by the graft"
+    finally:
+        for s in (px, py):
+            if s is not None:
+                s.close()
+        h.stop()
+
+
+def test_tree_echo_from_farther_prunes_nothing():
+    """A copy that comes back from a neighbour farther from the origin
+    prunes nothing while our link to it is eager: P - Y - X - Q, both P
+    and Q test peers.  P's update reaches X by Y; Q (three links from P,
+    X two) sends it to X again: X prunes nothing, and its link to Q still
+    carries updates."""
+    h = Separate(links={"P": ["Y"], "Y": ["X"], "X": ["Q"], "Q": []})
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", h.peer_port["Q"]))
+    ls.listen(4)
+    ls.settimeout(10)
+    py = qx = xq = None
+    try:
+        h.start("X", wait=False)
+        h.start("Y")
+        h.wait_links(["X", "Y"])
+        xq = ls.accept()[0]             # X's link to Q: answered as Q
+        xq.settimeout(5)
+        got = read_until(xq, b"\n", 5)
+        assert got.startswith(b"HELLO 1 X Q"), got
+        xq.sendall(b"OK 1 Q +tree\nSINCE 0000000000000000 0\n")
+        assert wait_for(lambda: "link to Q up" in h.log("X"), 5, 0.02), \
+            h.log("X")[-2000:]
+        py, qx = fake_dial(h, "Y", "P"), fake_dial(h, "X", "Q")
+        settled(h, ["X", "Y"])
+        heard(xq, 0.1)
+        upd = b"UPDATE AT P +0.000000001 echo +1+1 %s\n" % \
+            ts(time.time_ns()).encode()
+        py.sendall(upd)
+        assert wait_for(lambda: "peer Y recv " + upd.decode().strip() in
+                        h.log("X"), 5, 0.02), h.log("X")[-2000:]
+        qx.sendall(upd)
+        assert wait_for(lambda: "peer Q recv " + upd.decode().strip() in
+                        h.log("X"), 5, 0.02), h.log("X")[-2000:]
+        assert b"PRUNE" not in heard(qx, 1.0), "Q's link pruned"
+        assert "stream pruned" not in h.log("X"), h.log("X")[-2000:]
+        h.ask("X", "IAMAT fresh +2+2 %s\n" % ts(time.time_ns()))
+        out = heard(xq, 1.5)
+        assert re.search(rb"^UPDATE AT X \S+ fresh ", out, re.M), \
+            "X's link to Q no longer carries updates: %r" % out[-500:]
+    finally:
+        for s in (py, qx, xq, ls):
+            if s is not None:
+                s.close()
+        h.stop()
+
+
 if __name__ == "__main__":
     sys.exit(run([test_neighbour_death_and_return,
                   test_large_catch_up_streams,
@@ -306,4 +435,6 @@ if __name__ == "__main__":
                   test_neighbour_name_tries_each_address,
                   test_stuck_name_lookup_does_not_stall,
                   test_sigterm_during_catch_up,
-                  test_link_refuses_other_version_or_name]))
+                  test_link_refuses_other_version_or_name,
+                  test_tree_prunes_the_longer_way,
+                  test_tree_echo_from_farther_prunes_nothing]))
