@@ -261,6 +261,7 @@ log_close(void)
  * hand: strftime once a second, the microseconds digit by digit.
  */
 #define LOG_PREFIX_MAX	(32 + sizeof(log_name) + 2)
+#define LOG_PREFIX_FIXED	48	/* the copy of a prefix this long or less */
 static char	 log_last[LOG_PREFIX_MAX];	/* the prefix, kept up to date */
 static size_t	 log_lastlen;
 static size_t	 log_us_at;		/* where its microseconds are */
@@ -302,7 +303,13 @@ log_prefix_at(char *p, const struct timespec *at)
 			us /= 10;
 		}
 	}
-	log_copy(p, log_last, log_lastlen);	/* a reply's is its command's */
+	/* a reply's is its command's; most are short: one fixed-size copy,
+	 * inlined, past the prefix into the room the caller reserved (at
+	 * least LOG_PREFIX_MAX), which the rest of the line overwrites */
+	if (log_lastlen <= LOG_PREFIX_FIXED)
+		memcpy(p, log_last, LOG_PREFIX_FIXED);
+	else
+		log_copy(p, log_last, log_lastlen);
 	return log_lastlen;
 }
 

@@ -128,6 +128,22 @@ main(void)
 	ok(strcmp(contents(), "2023-11-14T22:14:21.999999Z Longer: e 5\n"
 	    "2023-11-14T22:14:21.000005Z T: f 6\n") == 0,
 	    "a new name in the same microsecond: %s", contents());
+	/* a prefix past the fixed-size copy (a name of 19 and 63 bytes) */
+	if (log_init("Nineteen-characters", path, 0) == -1)
+		return 1;
+	reset();
+	log_line_at("g", "7", 1, 1700000061, 5000);
+	if (log_init("a-server-name-of-sixty-three-bytes-which-herd-ini-allows-as-max",
+	    path, 0) == -1)
+		return 1;
+	log_line_at("h", "8", 1, 1700000061, 5000);
+	if (log_init("T", path, 0) == -1)
+		return 1;
+	ok(strcmp(contents(),
+	    "2023-11-14T22:14:21.000005Z Nineteen-characters: g 7\n"
+	    "2023-11-14T22:14:21.000005Z a-server-name-of-sixty-three-bytes-"
+	    "which-herd-ini-allows-as-max: h 8\n") == 0,
+	    "long names: %s", contents());
 
 	/* levels: what is and is not written */
 	log_set_level(LOG_LEVEL_NOTICE);
