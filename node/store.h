@@ -80,7 +80,8 @@ int	 store_load(const char *id, size_t idlen, const struct htime *t,
 /*
  * Forget the records of a time stamp before before (expire_s), looking at
  * slots slots of the hash table from *pos on (wrapping; *pos moves on):
- * a sweep of the whole table may be spread over many calls.  Nothing is
+ * a sweep of the whole table may be spread over many calls (while the
+ * table doubles, a call helps the doubling on and sweeps nothing).  Nothing is
  * journalled: each server judges by the time stamp (herd-protocol(7)).
  * Returns how many were forgotten.
  */
@@ -94,6 +95,8 @@ const struct store_rec *store_newest(void);
 
 /* Make room for n records at once (before reading a journal back). */
 void	 store_reserve(size_t n);
+/* Slots of the old table still to move while the table doubles, or 0. */
+size_t	 store_rehash_left(void);
 
 size_t	 store_count(void);
 /* Bytes of the AT lines held: what a compacted journal takes, roughly. */

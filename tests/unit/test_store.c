@@ -166,5 +166,65 @@ main(void)
 		    "read back, a later record replaces an earlier one");
 	}
 	store_free();
+
+	/* the table doubles a few slots at a time, found all the while */
+	store_init();
+	{
+		static long	 when[1 << 16];	/* each id's time stamp */
+		char		 id[32];
+		size_t		 slots = store_slots(), left, most = 0, i, n;
+		size_t		 pos = 0;
+		int		 found = 1, steps = 0, same = 1;
+
+		for (n = 0; store_rehash_left() == 0; n++) {
+			snprintf(id, sizeof(id), "id%zu", n);
+			put(id, when[n] = 1, "AT x", 0);
+		}
+		ok(n == 2 * slots + 1 && store_slots() == 2 * slots &&
+		    store_rehash_left() > slots - 8,
+		    "past two records a slot: a table twice as big, the old "
+		    "one's %zu slots still to move", store_rehash_left());
+		while ((left = store_rehash_left()) > 0) {
+			snprintf(id, sizeof(id), "id%zu", n);
+			put(id, when[n++] = 1, "AT x", 0);
+			if (left - store_rehash_left() > most)
+				most = left - store_rehash_left();
+			for (i = steps % 97; i < n; i += 97) {
+				snprintf(id, sizeof(id), "id%zu", i);
+				found &= store_get(id, strlen(id)) != NULL;
+			}
+			steps++;
+		}
+		ok(found && steps > 1, "every record found while it moves "
+		    "(%d puts)", steps);
+		ok(most <= 4, "a put moves at most 4 slots: %zu", most);
+		/* the next doubling: changes, then expiry, while it moves */
+		while (store_rehash_left() == 0) {
+			snprintf(id, sizeof(id), "id%zu", n);
+			put(id, when[n++] = 1, "AT x", 0);
+		}
+		for (i = 0; i < n; i += 3) {
+			snprintf(id, sizeof(id), "id%zu", i);
+			same &= put(id, when[i] = 2, "AT y", 0) == 1;
+		}
+		ok(same && store_count() == n, "records changed while it "
+		    "moves: changed, none twice");
+		while (store_rehash_left() == 0) {
+			snprintf(id, sizeof(id), "id%zu", n);
+			put(id, when[n++] = 2, "AT y", 0);
+		}
+		ok(store_expire(&(struct htime){ 2, 0 }, &pos, 16) == 0,
+		    "expiry while it moves: it helps the move, sweeps nothing");
+		for (i = 0; i < 4 * store_slots(); i++)
+			store_expire(&(struct htime){ 2, 0 }, &pos, 64);
+		for (i = 0; i < n; i++) {
+			snprintf(id, sizeof(id), "id%zu", i);
+			same &= (store_get(id, strlen(id)) != NULL) ==
+			    (when[i] == 2);
+		}
+		ok(same && store_rehash_left() == 0, "then sweeps: the older "
+		    "records gone, the newer kept");
+	}
+	store_free();
 	return tap_done();
 }
