@@ -316,7 +316,7 @@ def sink_main(port, q, stop):
                 continue
             c = key.fileobj
             b = c.recv(1 << 20)
-            now = time.perf_counter()
+            now = time.time()       # the logs' clock: edges below
             if not b:
                 sel.unregister(c)
                 continue
@@ -365,6 +365,10 @@ def propagation(a, results):
                 sys.exit("bench_suite: the herd did not start")
         time.sleep(1.5)
         sends = {}
+        # the sender is the load: on core 1 with the listener, as herdload
+        # is, not on the servers' core
+        was = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {1})
         for rate in (1000, 10000):
             s = socket.create_connection(("127.0.0.1", port["Hands"]))
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -373,17 +377,17 @@ def propagation(a, results):
             drain.start()
             sent = {}
             n = int(rate * a.prop_seconds)
-            t0 = time.perf_counter()
+            t0 = time.time()
             batch = max(1, rate // 1000)
             for i in range(0, n, batch):
                 due = t0 + i / rate
                 while True:
-                    left = due - time.perf_counter()
+                    left = due - time.time()
                     if left <= 0:
                         break
                     time.sleep(left)
                 lines = []
-                now = time.perf_counter()
+                now = time.time()
                 for k in range(i, min(n, i + batch)):
                     cid = b"prop-%d-%d" % (rate, k)
                     sent[cid] = now
@@ -394,6 +398,7 @@ def propagation(a, results):
             time.sleep(1.0)
             s.close()
             sends[rate] = sent
+        os.sched_setaffinity(0, was)
         stopev.set()
         arrived = q.get(timeout=30)
         for rate, sent in sends.items():
@@ -423,6 +428,21 @@ def propagation(a, results):
                 print("Hands -> Welsh by the logs at %5d/s: p50 %.0f us, "
                       "p99 %.0f us" % ((rate,) + results[("hop3", rate)]),
                       flush=True)
+            # the edges, one clock: the sender to Hands reading the IAMAT,
+            # Welsh reading the UPDATE to the listener's (its hop more)
+            sent = sends[rate]
+            for key, lat in (
+                    ("edge_in", [(hands[c] - sent[c]) * 1e6 for c in sent
+                                 if c in hands]),
+                    ("edge_out", [(arrived[c] - welsh[c]) * 1e6
+                                  for c in sent if c in welsh and
+                                  c in arrived])):
+                if lat:
+                    lat.sort()
+                    results[(key, rate)] = (lat[len(lat) // 2],
+                                            lat[int(len(lat) * 0.99)])
+                    print("%s at %5d/s: p50 %.0f us, p99 %.0f us" % (
+                        key, rate, *results[(key, rate)]), flush=True)
     finally:
         stopev.set()
         sink.join(10)
@@ -442,8 +462,9 @@ def log_stamps(path, marker, field):
             if marker not in line:
                 continue
             w = line.split()
-            t = datetime.datetime.strptime(w[0][:26].decode(),
-                                           "%Y-%m-%dT%H:%M:%S.%f")
+            t = datetime.datetime.strptime(
+                w[0][:26].decode(), "%Y-%m-%dT%H:%M:%S.%f").replace(
+                    tzinfo=datetime.timezone.utc)
             cid = w[1 + field] if len(w) > 1 + field else None
             if cid is not None and cid not in out:
                 out[cid] = t.timestamp()
@@ -638,6 +659,14 @@ def write_md(a, results, pngs):
                 lines.append("| %d/s, by the servers' logs: Hands reads the "
                              "IAMAT, Welsh reads the UPDATE | %.0f us | %.0f "
                              "us | |" % ((rate,) + results[("hop3", rate)]))
+        for rate in (1000, 10000):
+            for key, what in (("edge_in", "the sender to Hands reading the "
+                               "IAMAT"),
+                              ("edge_out", "Welsh reading the UPDATE to the "
+                               "listener's (its hop more)")):
+                if (key, rate) in results:
+                    lines.append("| %d/s, %s | %.0f us | %.0f us | |" % (
+                        (rate, what) + results[(key, rate)]))
         lines.append("")
     if ("mem", "herd") in results:
         lines += ["## Memory per stored client", "",
