@@ -478,7 +478,8 @@ tree_update(struct neighbour *nb, const char *id, size_t idlen,
 	/* the very same line came first by another link: one is not needed */
 	o = tree_origin(line, len);
 	if (o >= 0 && tree_hops(nb->idx, o) > tree_hops(tree_self(), o) &&
-	    nb->out != NULL && nb->out->state == LINK_UP && !nb->lazy_out)
+	    nb->out != NULL && nb->out->state == LINK_UP && !nb->lazy_out &&
+	    (nb->out->feat & PEER_F_TREE))
 		return;		/* it came back from farther: ours will reach
 				   it, and it prunes the worse of its ways */
 	if (o >= 0 && (first = tree_first(nb, r)) != NULL &&

@@ -293,47 +293,6 @@ def whatsat(a, results):
                     s, depth, r["rps"], r["p99_ms"]), flush=True)
 
 
-def sink_main(port, q, stop):
-    """A fake server linked to Welsh, in a process of its own (so that the
-    sender's pacing cannot hold it back): takes the link, and puts on q
-    {client id: arrival time} once stop is set."""
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(4)
-    arrived, conns = {}, []
-    import selectors
-    sel = selectors.DefaultSelector()
-    sel.register(ls, selectors.EVENT_READ)
-    bufs = {}
-    while not stop.is_set():
-        for key, _ in sel.select(0.2):
-            if key.fileobj is ls:
-                c, _ = ls.accept()
-                sel.register(c, selectors.EVENT_READ)
-                bufs[c] = b""
-                conns.append(c)
-                continue
-            c = key.fileobj
-            b = c.recv(1 << 20)
-            now = time.time()       # the logs' clock: edges below
-            if not b:
-                sel.unregister(c)
-                continue
-            bufs[c] += b
-            *lines, bufs[c] = bufs[c].split(b"\n")
-            for line in lines:
-                if line.startswith(b"HELLO "):
-                    c.sendall(b"OK 1 Sink\nSINCE 0000000000000000 0\n")
-                elif line.startswith(b"UPDATE "):
-                    f = line.split(b" ", 5)
-                    if len(f) >= 5:
-                        arrived.setdefault(f[4], now)
-                elif line == b"PING":
-                    c.sendall(b"PONG\n")
-    q.put(arrived)
-
-
 def propagation(a, results):
     links = {"Goloman": ["Hands", "Holiday", "Wilkes"], "Hands": ["Wilkes"],
              "Holiday": ["Welsh", "Wilkes"], "Welsh": ["Sink"], "Wilkes": [],
@@ -351,56 +310,34 @@ def propagation(a, results):
     ini = os.path.join(a.tmp, "prop.ini")
     with open(ini, "w") as f:
         f.write("\n".join(out) + "\n")
-    import multiprocessing
-    q, stopev = multiprocessing.Queue(), multiprocessing.Event()
-    sink = multiprocessing.Process(target=sink_main,
-                                   args=(pport["Sink"], q, stopev))
-    sink.start()
-    os.sched_setaffinity(sink.pid, {1})
+    # propload (tests/bench/propload.c) on core 1: the listener Welsh
+    # streams to, then the sender to Hands, both on the logs' clock
+    dump = os.path.join(a.tmp, "prop.times")
+    pl = subprocess.Popen(
+        ["taskset", "-c", "1", a.propload, "-p", str(port["Hands"]), "-l",
+         str(pport["Sink"]), "-r", "1000,10000", "-s", str(a.prop_seconds),
+         "-w", "1.5", "-o", dump], stdout=subprocess.PIPE, text=True)
     procs = [spawn([a.node, "-f", ini, n], 0, cwd=a.tmp)
              for n in links if n != "Sink"]
     try:
         for n in links:
             if n != "Sink" and wait_accepting(port[n], procs[0], 30) is None:
                 sys.exit("bench_suite: the herd did not start")
-        time.sleep(1.5)
-        sends = {}
-        # the sender is the load: on core 1 with the listener, as herdload
-        # is, not on the servers' core
-        was = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {1})
-        for rate in (1000, 10000):
-            s = socket.create_connection(("127.0.0.1", port["Hands"]))
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            drain = threading.Thread(target=lambda: [None for _ in iter(
-                lambda: s.recv(1 << 20), b"")], daemon=True)
-            drain.start()
-            sent = {}
-            n = int(rate * a.prop_seconds)
-            t0 = time.time()
-            batch = max(1, rate // 1000)
-            for i in range(0, n, batch):
-                due = t0 + i / rate
-                while True:
-                    left = due - time.time()
-                    if left <= 0:
-                        break
-                    time.sleep(left)
-                lines = []
-                now = time.time()
-                for k in range(i, min(n, i + batch)):
-                    cid = b"prop-%d-%d" % (rate, k)
-                    sent[cid] = now
-                    lines.append(b"IAMAT %s +34.068930-118.445127 %d.%09d\n"
-                                 % (cid, 1700000000 + k // 1000000000,
-                                    k % 1000000000))
-                s.sendall(b"".join(lines))
-            time.sleep(1.0)
-            s.close()
-            sends[rate] = sent
-        os.sched_setaffinity(0, was)
-        stopev.set()
-        arrived = q.get(timeout=30)
+        try:
+            said, _ = pl.communicate(timeout=60 + 3 * a.prop_seconds)
+        except subprocess.TimeoutExpired:
+            sys.exit("bench_suite: propload did not finish")
+        if pl.returncode != 0:
+            sys.exit("bench_suite: propload failed: %s" % said)
+        sends, arrived = {}, {}
+        with open(dump) as f:
+            for ln in f:
+                cid, t_sent, t_came = ln.split()
+                cid = cid.encode()
+                rate = int(cid.split(b"-")[1])
+                sends.setdefault(rate, {})[cid] = int(t_sent) / 1e9
+                if t_came != "0":
+                    arrived[cid] = int(t_came) / 1e9
         for rate, sent in sends.items():
             lat = sorted((arrived[c] - t) * 1e6 for c, t in sent.items()
                          if c in arrived)
@@ -444,8 +381,9 @@ def propagation(a, results):
                     print("%s at %5d/s: p50 %.0f us, p99 %.0f us" % (
                         key, rate, *results[(key, rate)]), flush=True)
     finally:
-        stopev.set()
-        sink.join(10)
+        if pl.poll() is None:
+            pl.kill()
+            pl.wait()
         stop(procs)
 
 
@@ -704,6 +642,8 @@ def bench_args(ap, rounds):
 def bench_paths(a, prefix):
     """The binaries of a.build, and a temporary directory."""
     a.node = os.path.abspath(os.path.join(a.build, "node", "herd-node"))
+    a.propload = os.path.abspath(os.path.join(a.build, "tests", "bench",
+                                              "propload"))
     a.herdload = os.path.abspath(os.path.join(a.build, "tests", "bench",
                                               "herdload"))
     a.tmp = tempfile.mkdtemp(prefix=prefix)
