@@ -215,8 +215,7 @@ pconn_update(struct pconn *p, const struct proto_peer *msg, int again)
 	if ((rc = update_accept(at->id.p, at->id.len, &at->t, line, n,
 	    p->idx)) == -1)
 		return pconn_refuse(p, "out of memory");
-	peer_ctx.ops.in_update(p->nb, at->id.p, at->id.len, line, n, rc,
-	    again);
+	peer_ctx.ops.in_update(p->nb, at, line, n, rc, again);
 	return p->closing ? -1 : 0;
 }
 

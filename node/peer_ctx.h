@@ -80,11 +80,10 @@ struct peer_ops {
 		    const struct proto_peer *msg);
 	/*
 	 * An UPDATE (again 0) or RESEND (1) was taken: stored 1, or not 0
-	 * (an old or equal record).
+	 * (an old or equal record); at as parsed, line its AT line.
 	 */
-	void	(*in_update)(struct neighbour *nb, const char *id,
-		    size_t idlen, const char *line, size_t len, int stored,
-		    int again);
+	void	(*in_update)(struct neighbour *nb, const struct proto_at *at,
+		    const char *line, size_t len, int stored, int again);
 	/* Once a second while its connection is up. */
 	void	(*in_tick)(struct neighbour *nb);
 	/*

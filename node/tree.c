@@ -416,21 +416,17 @@ tree_first(const struct neighbour *nb, const struct store_rec *r)
 	return f;
 }
 
-/* The index of the server an AT line names (its origin), or -1. */
+/* The index of the server that took the update (its origin), or -1. */
 static int
-tree_origin(const char *line, size_t len)
+tree_origin(const struct proto_at *at)
 {
 	const struct herd_server	*s;
 	char				 name[HERD_NAME_MAX + 1];
-	const char			*sp;
-	size_t				 n;
 
-	if (len < 4 || memcmp(line, "AT ", 3) != 0 ||
-	    (sp = memchr(line + 3, ' ', len - 3)) == NULL ||
-	    (n = (size_t)(sp - (line + 3))) == 0 || n > HERD_NAME_MAX)
+	if (at->server.len > HERD_NAME_MAX)
 		return -1;
-	memcpy(name, line + 3, n);
-	name[n] = '\0';
+	memcpy(name, at->server.p, at->server.len);
+	name[at->server.len] = '\0';
 	if ((s = conf_server(peer_ctx.conf, name)) == NULL)
 		return -1;
 	return (int)(s - peer_ctx.conf->servers);
@@ -454,7 +450,7 @@ tree_hops(int from, int to)
 }
 
 void
-tree_update(struct neighbour *nb, const char *id, size_t idlen,
+tree_update(struct neighbour *nb, const struct proto_at *at,
     const char *line, size_t len, int stored, int again)
 {
 	struct tree_in		*t = &nb->tree;
@@ -472,11 +468,11 @@ tree_update(struct neighbour *nb, const char *id, size_t idlen,
 	if (peer_ctx.conf->broadcast != HERD_BROADCAST_TREE ||
 	    !(nb->in->feat & PEER_F_TREE) || peer_unsettled() ||
 	    ev_now(peer_ctx.loop) - t->last_prune < PEER_PRUNE_S ||
-	    (r = store_get(id, idlen)) == NULL ||
+	    (r = store_get(at->id.p, at->id.len)) == NULL ||
 	    r->atlen != len || memcmp(r->at, line, len) != 0)
 		return;
 	/* the very same line came first by another link: one is not needed */
-	o = tree_origin(line, len);
+	o = tree_origin(at);
 	if (o >= 0 && tree_hops(nb->idx, o) > tree_hops(tree_self(), o) &&
 	    nb->out != NULL && nb->out->state == LINK_UP && !nb->lazy_out &&
 	    (nb->out->feat & PEER_F_TREE))

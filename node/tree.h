@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct neighbour;
+struct proto_at;
 struct proto_peer;
 
 /* Set up nb's part (its timer), or stop it (shutdown). */
@@ -41,7 +42,7 @@ void	 tree_position(struct neighbour *nb, const struct proto_peer *msg);
  * An UPDATE (again 0) or RESEND (1) was taken (stored 1, or not 0): a live
  * duplicate prunes its stream.
  */
-void	 tree_update(struct neighbour *nb, const char *id, size_t idlen,
+void	 tree_update(struct neighbour *nb, const struct proto_at *at,
 	    const char *line, size_t len, int stored, int again);
 /* Once a second: candidate marks that are old enough become the mark. */
 void	 tree_tick(struct neighbour *nb);
