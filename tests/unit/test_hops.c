@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "hops.h"
+#include "mesh_spec.h"
 #include "tap.h"
 
 static struct herd_conf	 c;
@@ -19,26 +20,9 @@ static int
 mesh(const char *spec)
 {
 	static char	 ini[65536];
-	char		 err[1024], word[256], *colon;
-	const char	*p = spec;
-	int		 n, port = 1000;
-	size_t		 o = 0;
+	char		 err[1024];
 
-	while (sscanf(p, "%255s%n", word, &n) == 1) {
-		p += n;
-		colon = strchr(word, ':');
-		if (colon != NULL)
-			*colon = '\0';
-		o += (size_t)snprintf(ini + o, sizeof(ini) - o,
-		    "[server %s]\nport = %d\n", word, port++);
-		if (colon != NULL && colon[1] != '\0') {
-			for (char *q = colon + 1; *q; q++)
-				if (*q == ',')
-					*q = ' ';
-			o += (size_t)snprintf(ini + o, sizeof(ini) - o,
-			    "neighbors = %s\n", colon + 1);
-		}
-	}
+	mesh_spec_ini(spec, ini, sizeof(ini));
 	if (conf_parse(ini, strlen(ini), "t.ini", &c, err, sizeof(err)) == -1) {
 		printf("# %s\n", err);
 		return -1;
