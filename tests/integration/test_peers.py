@@ -328,6 +328,14 @@ def heard(s, secs):
     return out
 
 
+def send_until_seen(h, s, upd, where, frm):
+    """Send UPDATE line upd on s; wait until where logs it from frm."""
+    s.sendall(upd)
+    line = "peer %s recv %s" % (frm, upd.decode().strip())
+    assert wait_for(lambda: line in h.log(where), 5, 0.02), \
+        h.log(where)[-2000:]
+
+
 def settled(h, names):
     """Wait until 2.5 s have passed since the last EAGER wave any of names
     logged (herd-protocol(7): 2 s in which nothing is pruned)."""
@@ -357,9 +365,7 @@ def test_tree_prunes_the_longer_way():
         settled(h, ["X", "Y"])
         upd = b"UPDATE AT P +0.000000001 near +1+1 %s\n" % \
             ts(time.time_ns()).encode()
-        px.sendall(upd)
-        assert wait_for(lambda: "peer X recv " + upd.decode().strip() in
-                        h.log("Y"), 5, 0.02), h.log("Y")[-2000:]
+        send_until_seen(h, px, upd, "Y", "X")     # by X first
         py.sendall(upd)
         assert wait_for(lambda: "X's stream pruned" in h.log("Y"), 5, 0.02), \
             h.log("Y")[-2000:]
@@ -408,12 +414,8 @@ def test_tree_echo_from_farther_prunes_nothing():
         heard(xq, 0.1)
         upd = b"UPDATE AT P +0.000000001 echo +1+1 %s\n" % \
             ts(time.time_ns()).encode()
-        py.sendall(upd)
-        assert wait_for(lambda: "peer Y recv " + upd.decode().strip() in
-                        h.log("X"), 5, 0.02), h.log("X")[-2000:]
-        qx.sendall(upd)
-        assert wait_for(lambda: "peer Q recv " + upd.decode().strip() in
-                        h.log("X"), 5, 0.02), h.log("X")[-2000:]
+        send_until_seen(h, py, upd, "X", "Y")     # by Y first
+        send_until_seen(h, qx, upd, "X", "Q")     # then back from Q
         assert b"PRUNE" not in heard(qx, 1.0), "Q's link pruned"
         assert "stream pruned" not in h.log("X"), h.log("X")[-2000:]
         h.ask("X", "IAMAT fresh +2+2 %s\n" % ts(time.time_ns()))
