@@ -58,6 +58,11 @@ struct store_digest {
 void	 store_init(void);
 void	 store_free(void);
 
+/*
+ * The record of id, or NULL.  Not quite read-only: while the table doubles,
+ * each call first moves a few of the old table's slots (store.c); records
+ * stay where they are in memory.
+ */
 const struct store_rec *store_get(const char *id, size_t idlen);
 
 /*

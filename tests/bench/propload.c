@@ -170,19 +170,28 @@ pl_read(struct pl_conn *c, int ep)
 		c->len = 0;		/* a line too long: dropped */
 }
 
+/* 127.0.0.1:port */
+static struct sockaddr_in
+pl_addr(int port)
+{
+	struct sockaddr_in sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sa;
+}
+
 static int
 pl_listen(int port)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_in sa = pl_addr(port);
 	int	 fd, one = 1;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
 		pl_die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    listen(fd, 8) == -1)
 		pl_die("listen");
@@ -192,13 +201,9 @@ pl_listen(int port)
 static int
 pl_connect(int port)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_in sa = pl_addr(port);
 	int	 fd, one = 1, tries;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (tries = 0; tries < 300; tries++) {
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 			pl_die("socket");
@@ -279,7 +284,7 @@ main(int argc, char *argv[])
 	const char *out = NULL;
 	char	*p, line[128], *all;
 	double	 secs = 3, settle = 1.5;
-	int	 ch, cport = 0, lport = 0, ep, ls, cl, tfd;
+	int	 ch, cport = 0, lport = 0, ep, ls, cl;
 	size_t	 r, k, batch, o, i;
 	uint64_t sent, start;
 	FILE	*fp;
@@ -345,11 +350,10 @@ main(int argc, char *argv[])
 	cl = pl_connect(cport);
 	add.data.fd = cl;
 	epoll_ctl(ep, EPOLL_CTL_ADD, cl, &add);
-	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK)) == -1)
+	if ((pl_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK)) == -1)
 		pl_die("timerfd_create");
-	pl_tfd = tfd;
-	add.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &add);
+	add.data.fd = pl_tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, pl_tfd, &add);
 	if ((all = malloc(64 * 1024)) == NULL)
 		pl_die("malloc");
 	for (r = 0; r < pl_nrates; r++) {
@@ -358,7 +362,7 @@ main(int argc, char *argv[])
 		its.it_interval.tv_nsec = pl_rate[r] >= 1000 ? 1000000 :
 		    1000000000 / pl_rate[r];
 		its.it_value = its.it_interval;
-		timerfd_settime(tfd, 0, &its, NULL);
+		timerfd_settime(pl_tfd, 0, &its, NULL);
 		for (k = 0; k < pl_n[r];) {
 			/* the next batch when the timer ticks; wait meanwhile
 			 * (not spinning: the other core may be the servers'
@@ -379,7 +383,7 @@ main(int argc, char *argv[])
 			pl_send_all(cl, all, o);
 		}
 		memset(&its, 0, sizeof(its));
-		timerfd_settime(tfd, 0, &its, NULL);
+		timerfd_settime(pl_tfd, 0, &its, NULL);
 		pl_ticks = 0;
 		pl_wait(ep, ls, cl, 1.0);
 	}
