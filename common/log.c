@@ -481,21 +481,23 @@ fatalx(const char *fmt, ...)
 }
 
 /*
- * 1 when none of the eight bytes at p needs \\xNN: each is within 0x20 to
- * 0x7e and is not a backslash (the word tests of Bit Twiddling Hacks:
- * hasless, hasmore, haszero, exact as to whether any byte matches).
+ * The bytes of the eight at p that need \\xNN: those within 0x20 to 0x7e
+ * but a backslash do not.  0 when none does; else the lowest set bit is
+ * the high bit of the first that does (the word tests of Bit Twiddling
+ * Hacks: hasless, hasmore, haszero; a borrow may mark a byte above the
+ * first, never one below it).
  */
-static int
-log_plain8(const char *p)
+static uint64_t
+log_odd8(const char *p)
 {
 	const uint64_t	 ones = 0x0101010101010101ULL, high = ones * 0x80;
 	uint64_t	 x, bs;
 
 	memcpy(&x, p, 8);
 	bs = x ^ (ones * 0x5c);
-	return (((x - ones * 0x20) & ~x & high) |		/* < 0x20 */
+	return ((x - ones * 0x20) & ~x & high) |		/* < 0x20 */
 	    (((x + ones * (127 - 0x7e)) | x) & high) |		/* > 0x7e */
-	    ((bs - ones) & ~bs & high)) == 0;			/* '\\' */
+	    ((bs - ones) & ~bs & high);				/* '\\' */
 }
 
 static void
@@ -504,7 +506,8 @@ log_line_in(const char *tag, const char *buf, size_t len,
 {
 	static const char hex[] = "0123456789abcdef";
 	char		*p;
-	size_t		 i, o, tl, n = len > LOG_LINE_MAX ? LOG_LINE_MAX : len;
+	size_t		 i, w, o, tl, n = len > LOG_LINE_MAX ? LOG_LINE_MAX : len;
+	uint64_t	 m;
 	unsigned char	 c;
 	int		 k;
 
@@ -519,14 +522,28 @@ log_line_in(const char *tag, const char *buf, size_t len,
 	p[o++] = ' ';
 	/*
 	 * Most lines need no quoting: copy the line as it is and check it
-	 * eight bytes a time; quote byte by byte from the first odd word on.
+	 * eight bytes a time.  From the first odd word on, copy eight bytes
+	 * at a time up to the next odd byte (the room is 4 bytes a byte),
+	 * quote it, go on after it; the last few bytes one by one.
 	 */
 	log_copy(p + o, buf, n);
-	for (i = 0; i + 8 <= n && log_plain8(buf + i); i += 8)
+	for (i = 0; i + 8 <= n && log_odd8(buf + i) == 0; i += 8)
 		;
 	o += i;
-	for (; i < n; i++) {
-		c = (unsigned char)buf[i];
+	while (i < n) {
+		if (i + 8 <= n) {
+			m = log_odd8(buf + i);
+			memcpy(p + o, buf + i, 8);
+			if (m == 0) {
+				o += 8;
+				i += 8;
+				continue;
+			}
+			w = (size_t)__builtin_ctzll(m) / 8;
+			o += w;
+			i += w;
+		}
+		c = (unsigned char)buf[i++];
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			p[o++] = (char)c;
 		else {

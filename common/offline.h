@@ -14,6 +14,7 @@
 struct json_object;
 struct offline_db;
 struct offline_frags;
+struct offline_near;
 
 /* Load a data set file; NULL with a message in err. */
 struct offline_db *offline_load(const char *path, char *err, size_t errlen);
@@ -67,15 +68,17 @@ struct json_object *offline_query(const struct offline_db *db, double lat,
  * realloc when short (*buf may start NULL; the caller frees it; a buffer
  * kept from call to call is reused), NUL-terminated.  Returns the
  * length, or -1 when memory runs out; *ok is 1 when the status is OK or
- * ZERO_RESULTS, 0 for INVALID_REQUEST.
+ * ZERO_RESULTS, 0 for INVALID_REQUEST.  Like json-c's, the text has no
+ * empty line and does not end with a newline.
  *
- * f, when not NULL, keeps each place's text once written (below) and is
- * the caller's: one thread at a time may use it.  Without f, reentrant
- * as offline_query.
+ * f, when not NULL, keeps each place's text once written (below); nc,
+ * when not NULL, the nearest places of recent centres (below).  Both are
+ * the caller's: one thread at a time may use each.  Without them,
+ * reentrant as offline_query.
  */
 ssize_t	 offline_text(const struct offline_db *db, struct offline_frags *f,
-	    double lat, double lng, double radius_m, int max, char **buf,
-	    size_t *size, int *ok);
+	    struct offline_near *nc, double lat, double lng, double radius_m,
+	    int max, char **buf, size_t *size, int *ok);
 
 /*
  * The text of each place of db as offline_text writes it, kept in an
@@ -91,5 +94,23 @@ void	 offline_frags_free(struct offline_frags *f);
 
 /* Bytes of the arena in use, and how many times it was emptied (tests). */
 size_t	 offline_frags_used(const struct offline_frags *f, size_t *resets);
+
+/*
+ * offline_near.c: the nearest places of recent centres of db, in a table
+ * of slots (rounded up to a power of two, from 4 to 2^24) of one centre
+ * each: its at most max places within radius_m (the protocol's largest
+ * question), so that a question about a centre asked before, with a
+ * radius and bound within those, is answered without a search, with the
+ * same answer.  Memory is fixed: slots times about 24 + 16 * max bytes, pages
+ * touched as slots are used.  Free it before db.  NULL when memory runs
+ * out or an argument is out of range (offline_text then searches anew).
+ */
+struct offline_near *offline_near_new(const struct offline_db *db,
+	    size_t slots, double radius_m, int max);
+void	 offline_near_free(struct offline_near *nc);
+
+/* Questions answered from the table and searched anew (tests). */
+void	 offline_near_counts(const struct offline_near *nc, size_t *hits,
+	    size_t *misses);
 
 #endif /* HERD_OFFLINE_H */

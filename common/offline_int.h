@@ -103,6 +103,13 @@ struct offline_hit {
 	uint32_t	 place;		/* index in db->places */
 };
 
+/*
+ * The squared chord length of a circle of radius_m (a valid one): a place
+ * is within it when its hit's d2 is at most this, as offline_search
+ * compares.
+ */
+double	 offline_chord2(double radius_m);
+
 /* The room a query of at most max hits needs: 0 when max < 1. */
 size_t	 offline_search_cap(const struct offline_db *db, int max);
 
@@ -112,6 +119,15 @@ size_t	 offline_search_cap(const struct offline_db *db, int max);
  * INVALID_REQUEST; checked before cap, so even when cap is 0).
  */
 int	 offline_search(const struct offline_db *db, double lat, double lng,
+	    double radius_m, struct offline_hit *hits, size_t cap);
+
+/*
+ * offline_near.c: offline_search's answer, from nc when it holds the
+ * centre (nc may be NULL: offline_search itself).
+ */
+struct offline_near;
+int	 offline_near_search(struct offline_near *nc,
+	    const struct offline_db *db, double lat, double lng,
 	    double radius_m, struct offline_hit *hits, size_t cap);
 
 #endif /* HERD_OFFLINE_INT_H */

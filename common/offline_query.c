@@ -97,6 +97,17 @@ offline_hit_cmp(const void *a, const void *b)
 	return offline_hit_less(b, a);
 }
 
+double
+offline_chord2(double radius_m)
+{
+	double	 delta = radius_m / OFFLINE_EARTH_M, s;
+
+	if (delta >= M_PI)
+		return 4.0 * (1 + 1e-12);
+	s = 2 * sin(delta / 2);
+	return s * s;
+}
+
 int
 offline_search(const struct offline_db *db, double lat, double lng,
     double radius_m, struct offline_hit *heap, size_t cap)
@@ -118,13 +129,9 @@ offline_search(const struct offline_db *db, double lat, double lng,
 
 	/* The cap: angular radius delta, chord 2 sin(delta / 2). */
 	delta = radius_m / OFFLINE_EARTH_M;
-	if (delta >= M_PI) {
+	if (delta >= M_PI)
 		delta = M_PI;
-		thr2 = 4.0 * (1 + 1e-12);
-	} else {
-		s = 2 * sin(delta / 2);
-		thr2 = s * s;
-	}
+	thr2 = offline_chord2(radius_m);
 	phi = lat * (M_PI / 180);
 	lambda = lng * (M_PI / 180);
 	px = cos(phi) * cos(lambda);

@@ -333,8 +333,8 @@ offline_text_answer(struct offline_text *t, const struct offline_db *db,
 
 ssize_t
 offline_text(const struct offline_db *db, struct offline_frags *f,
-    double lat, double lng, double radius_m, int max, char **buf,
-    size_t *size, int *ok)
+    struct offline_near *nc, double lat, double lng, double radius_m,
+    int max, char **buf, size_t *size, int *ok)
 {
 	struct offline_hit	 stackheap[OFFLINE_HEAP_STACK], *heap;
 	struct offline_text	 t = { buf, size, 0 };
@@ -348,7 +348,7 @@ offline_text(const struct offline_db *db, struct offline_frags *f,
 		heap = stackheap;
 	else if ((heap = calloc(cap, sizeof(*heap))) == NULL)
 		return -1;
-	n = offline_search(db, lat, lng, radius_m, heap, cap);
+	n = offline_near_search(nc, db, lat, lng, radius_m, heap, cap);
 	status = n == -1 ? "INVALID_REQUEST" : n > 0 ? "OK" : "ZERO_RESULTS";
 	*ok = n != -1;
 	if (f != NULL && f->db != db)

@@ -153,7 +153,7 @@ client_iamat(struct client *c, const struct proto_cmd *cmd,
 }
 
 static void
-client_places_cb(void *arg, const char *json, size_t len)
+client_places_cb(void *arg, const char *json, size_t len, int plain)
 {
 	struct reply	*r = arg;
 	char		*p;
@@ -161,7 +161,12 @@ client_places_cb(void *arg, const char *json, size_t len)
 	r->req = NULL;
 	r->done = 1;
 	r->c->npending--;
-	if ((p = outbuf_reserve(&r->data, len + 2)) != NULL)
+	p = outbuf_reserve(&r->data, len + 2);
+	if (p != NULL && plain && len > 0) {	/* as proto_format_json frames
+						 * it, without a pass */
+		memcpy(p, json, len);
+		p[len] = p[len + 1] = '\n';
+	} else if (p != NULL)
 		r->data.len -= len + 2 - proto_format_json(p, json, len);
 	r->c->queued += outbuf_len(&r->data);
 	log_line(r->c->tag_out, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);

@@ -27,6 +27,7 @@
 #include "places.h"
 #include "places_backend.h"
 #include "places_http.h"
+#include "proto.h"
 
 #define PLACES_URL_MAX		4096
 /*
@@ -35,6 +36,14 @@
  * thousands of times a town's, plus 4 bytes a place; emptied when full.
  */
 #define PLACES_FRAGS_BYTES	(8u << 20)
+/*
+ * The nearest places of the last centres asked about (offline_near_new):
+ * 4,096 of them, each with the 20 nearest within 50 km (the protocol's
+ * largest question), 352 bytes a centre: 1.4 MiB at most, touched as
+ * centres are asked about.  A centre asked about again is answered from
+ * memory whatever its radius and bound.
+ */
+#define PLACES_NEAR_SLOTS	4096
 #define PLACES_WHY_MAX		512
 #define PLACES_PRINT_FLAGS	(JSON_C_TO_STRING_PRETTY | \
 	    JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -58,6 +67,7 @@ static struct {
 	struct herd_places_conf	 conf;
 	struct offline_db	*db;
 	struct offline_frags	*frags;		/* db's places as text */
+	struct offline_near	*near;		/* recent centres' places */
 	char			*text;		/* offline answers, reused */
 	size_t			 textsize;	/* at most one answer: 20
 						 * places, some kB */
@@ -239,7 +249,10 @@ places_done_cb(void *arg, long status, const char *body, size_t len,
 	free(req);
 }
 
-/* Keep the places' text once written; without, each is written anew. */
+/*
+ * Keep the places' text once written, and the nearest places of recent
+ * centres; without, each answer is searched and written anew.
+ */
 static void
 places_frags(void)
 {
@@ -247,6 +260,10 @@ places_frags(void)
 	    PLACES_FRAGS_BYTES)) == NULL)
 		log_warnx("places: no memory to keep places as text: each "
 		    "answer is written anew");
+	if ((places.near = offline_near_new(places.db, PLACES_NEAR_SLOTS,
+	    PROTO_RADIUS_MAX_KM * 1000.0, PROTO_RESULTS_MAX)) == NULL)
+		log_warnx("places: no memory to keep recent centres' places: "
+		    "each answer is searched anew");
 }
 
 /*
@@ -261,14 +278,14 @@ places_offline(double lat, double lng, double radius_m, int max,
 	ssize_t	 len;
 	int	 ok = 0;
 
-	len = offline_text(places.db, places.frags, lat, lng, radius_m, max, &places.text,
-	    &places.textsize, &ok);
+	len = offline_text(places.db, places.frags, places.near, lat, lng,
+	    radius_m, max, &places.text, &places.textsize, &ok);
 	counters_places(len != -1 && ok ? NOTIFY_C_PL_OK : NOTIFY_C_PL_ERROR,
 	    ev_time() - start);
 	if (len == -1)
-		cb(arg, PLACES_OOM_DOC, strlen(PLACES_OOM_DOC));
+		cb(arg, PLACES_OOM_DOC, strlen(PLACES_OOM_DOC), 0);
 	else
-		cb(arg, places.text, (size_t)len);
+		cb(arg, places.text, (size_t)len, 1);
 }
 
 /* A failure found before any I/O: answered at once, NULL returned. */
@@ -308,7 +325,7 @@ places_deliver(places_cb *cb, void *arg, struct json_object *doc,
 		s = json_object_to_json_string_ext(doc, PLACES_PRINT_FLAGS);
 	if (s == NULL)
 		s = PLACES_OOM_DOC;
-	cb(arg, s, strlen(s));
+	cb(arg, s, strlen(s), 0);
 	json_object_put(doc);
 }
 
@@ -344,6 +361,8 @@ places_shutdown(void)
 	places_http_shutdown();
 	offline_frags_free(places.frags);
 	places.frags = NULL;
+	offline_near_free(places.near);
+	places.near = NULL;
 	if (places.db != NULL) {
 		offline_free(places.db);
 		places.db = NULL;

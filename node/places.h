@@ -21,7 +21,12 @@ struct ev_loop;
 struct herd_places_conf;
 struct places_req;
 
-typedef void places_cb(void *arg, const char *json, size_t len);
+/*
+ * The answer, len bytes of JSON; plain when it has no empty line and does
+ * not end with a newline (offline.h's offline_text answers so), so that
+ * the protocol's framing needs no pass over it.
+ */
+typedef void places_cb(void *arg, const char *json, size_t len, int plain);
 
 /*
  * 0, or -1 with a message in err (the node exits 78 then).  share_fd: the

@@ -102,6 +102,35 @@ main(void)
 		}
 	}
 	ok(!bad, "one odd byte anywhere among plain ones is quoted");
+	for (i = 0; i < 40 * 40 && !bad; i++) {	/* two, anywhere */
+		memset(line, 'a', 40);
+		line[i / 40] = '\n';
+		line[i % 40] = i % 3 ? '\\' : 0x80;
+		reset();
+		log_line("t", (const char *)line, 40);
+		quote(want, line, 40);
+		l = strstr(contents(), "T: t ");
+		if (l == NULL || sscanf(l + 5, "%1399[^\n]", got) != 1 ||
+		    strcmp(got, want) != 0)
+			bad = 1;
+	}
+	ok(!bad, "two odd bytes anywhere among plain ones are quoted");
+	srand(5);
+	for (i = 0; i < 2000 && !bad; i++) {	/* odd ones here and there */
+		size_t	 k, n = (size_t)rand() % 300;
+
+		for (k = 0; k < n; k++)
+			line[k] = rand() % 10 ? (unsigned char)(0x20 +
+			    rand() % 0x5f) : (unsigned char)rand();
+		reset();
+		log_line("t", (const char *)line, n);
+		quote(want, line, n);
+		l = strstr(contents(), "T: t ");
+		if (l == NULL || (n > 0 && (sscanf(l + 5, "%1399[^\n]",
+		    got) != 1 || strcmp(got, want) != 0)))
+			bad = 1;
+	}
+	ok(!bad, "random lines, one byte in ten odd, are quoted (%zu)", i);
 
 	reset();
 	log_line_at("at", "x", 1, 1700000000, 123456789);

@@ -8,7 +8,8 @@
  * On the real data set: a query at every place (its radius and bound
  * varying), random ones, nearby points that must differ in their order,
  * the invalid and empty ones, more hits than the stack holds, and the same
- * query twice into a reused buffer.  On data sets of its own: every
+ * query twice into a reused buffer; the same through the table of recent
+ * centres (offline_near.c).  On data sets of its own: every
  * character json-c escapes, in names, vicinities and the attribution, and
  * coordinates of every shape at 0, 5 and 7 decimals.
  */
@@ -29,6 +30,7 @@
 
 static char	*text;			/* offline_text's buffer, reused */
 static struct offline_frags *frags;	/* or NULL: each answer anew */
+static struct offline_near *near;	/* or NULL: each searched anew */
 static size_t	 textsize;
 
 /*
@@ -50,9 +52,11 @@ same(const struct offline_db *db, double lat, double lng, double radius,
 	want = json_object_to_json_string_ext(doc, PRINT_FLAGS);
 	st = json_object_get_string(json_object_object_get(doc, "status"));
 	wantok = strcmp(st, "INVALID_REQUEST") != 0;
-	len = offline_text(db, frags, lat, lng, radius, max, &text, &textsize,
-	    &st_ok);
-	rc = len >= 0 && (size_t)len == strlen(want) &&
+	len = offline_text(db, frags, near, lat, lng, radius, max, &text,
+	    &textsize, &st_ok);
+	rc = len > 0 && memmem(text, (size_t)len, "\n\n", 2) == NULL &&
+	    text[len - 1] != '\n' &&		/* plain, as offline.h says */
+	    (size_t)len == strlen(want) &&
 	    memcmp(text, want, (size_t)len) == 0 && text[len] == '\0' &&
 	    st_ok == wantok;
 	if (!rc) {
@@ -123,18 +127,77 @@ test_queries(const unsigned char *image, const struct offline_db *db,
 	    "%s: poles, antimeridian, the globe", how);
 
 	/* the same query twice: the same bytes, however the buffer grew */
-	len = offline_text(db, frags, 40.7128, -74.006, 50000, 20, &text,
-	    &textsize, &st_ok);
+	len = offline_text(db, frags, near, 40.7128, -74.006, 50000, 20,
+	    &text, &textsize, &st_ok);
 	firstlen = len >= 0 ? (size_t)len : 0;
 	first = strndup(text, firstlen);
-	(void)offline_text(db, frags, 51.5, -0.12, 1000, 1, &text, &textsize,
-	    &st_ok);
-	len = offline_text(db, frags, 40.7128, -74.006, 50000, 20, &text,
+	(void)offline_text(db, frags, near, 51.5, -0.12, 1000, 1, &text,
 	    &textsize, &st_ok);
+	len = offline_text(db, frags, near, 40.7128, -74.006, 50000, 20,
+	    &text, &textsize, &st_ok);
 	ok(first != NULL && len >= 0 && (size_t)len == firstlen &&
 	    memcmp(first, text, firstlen) == 0 && same(db, 40.7128, -74.006,
 	    50000, 20), "%s: the same query twice", how);
 	free(first);
+}
+
+/*
+ * The nearest places of recent centres (offline_near.c): questions about
+ * the same centres with every radius and bound within the kept ones are
+ * answered from the table, byte for byte as a search answers them; those
+ * beyond the bounds, invalid ones and another data set's go past it; a
+ * table of one set, taken over at every question, is as exact.
+ */
+static void
+test_near(const unsigned char *image, size_t imagelen,
+    const struct offline_db *db)
+{
+	struct offline_db	*other;
+	size_t			 i, k, bad = 0, hits, misses, h2, m2;
+	double			 c[64][2];
+	char			 err[256];
+
+	srand(7);
+	for (i = 0; i < 64; i++) {	/* places, and points between them */
+		k = (size_t)rand() % offline_count(db);
+		c[i][0] = (int32_t)le32(image + HDRSZ + k * RECSZ) / 1e5 +
+		    (i % 2 ? frand(-0.05, 0.05) : 0);
+		c[i][1] = (int32_t)le32(image + HDRSZ + k * RECSZ + 4) / 1e5;
+	}
+	near = offline_near_new(db, 1024, 50000, 20);
+	ok(near != NULL, "near: a table of 1,024 centres");
+	for (k = 0; k < 8000 && bad < 4; k++)
+		bad += !same(db, c[k % 64][0], c[k % 64][1],
+		    k % 7 == 0 ? 50000 : frand(1, 50000), 1 + (int)(k % 20));
+	offline_near_counts(near, &hits, &misses);
+	ok(bad == 0 && misses <= 64 && hits >= 8000 - 64,
+	    "near: 64 centres asked 8,000 times with radii to 50 km and "
+	    "bounds to 20, as searched (%zu from the table, %zu searched)",
+	    hits, misses);
+	other = offline_parse(image, imagelen, err, sizeof(err));
+	ok(other != NULL && same(db, c[0][0], c[0][1], 50001, 5) &&
+	    same(db, c[1][0], c[1][1], 10000, 21) &&
+	    same(db, 91, 0, 1000, 5) && same(db, 0, NAN, 1000, 5) &&
+	    same(db, c[2][0], c[2][1], -1, 5) &&
+	    same(db, c[3][0], c[3][1], 1000, 0) &&
+	    same(other, c[4][0], c[4][1], 1000, 5), "near: beyond its bounds, "
+	    "invalid, and another data set's, as searched");
+	offline_near_counts(near, &h2, &m2);
+	ok(h2 == hits && m2 == misses, "near: those go past the table");
+	offline_free(other);
+	offline_near_free(near);
+
+	/* one set of four slots, five centres in turn: each new one takes
+	 * the slot of the one asked longest ago, the next to be asked */
+	near = offline_near_new(db, 1, 50000, 20);
+	for (k = 0, bad = 0; k < 2000 && bad < 4; k++)
+		bad += !same(db, c[k % 5][0], c[k % 5][1], frand(1, 50000),
+		    1 + (int)(k % 20));
+	offline_near_counts(near, &hits, &misses);
+	ok(bad == 0 && misses == 2000, "near: four slots taken over in turn "
+	    "by five centres, as searched (%zu searched)", misses);
+	offline_near_free(near);
+	near = NULL;
 }
 
 static void
@@ -174,6 +237,7 @@ test_real(const unsigned char *image, size_t imagelen)
 	offline_free(other);
 	offline_frags_free(frags);
 	frags = NULL;
+	test_near(image, imagelen, db);
 	offline_free(db);
 }
 
