@@ -521,14 +521,16 @@ log_line_in(const char *tag, const char *buf, size_t len,
 	o += tl;
 	p[o++] = ' ';
 	/*
-	 * Most lines need no quoting: copy the line as it is and check it
-	 * eight bytes a time.  From the first odd word on, copy eight bytes
-	 * at a time up to the next odd byte (the room is 4 bytes a byte),
-	 * quote it, go on after it; the last few bytes one by one.
+	 * Most lines need no quoting: check the line eight bytes a time and
+	 * copy the words that need none at once (most often all but the last
+	 * few bytes).  From the
+	 * first odd word on, copy eight bytes at a time up to the next odd
+	 * byte (the room is 4 bytes a byte), quote it, go on after it; the
+	 * last few bytes one by one.
 	 */
-	log_copy(p + o, buf, n);
 	for (i = 0; i + 8 <= n && log_odd8(buf + i) == 0; i += 8)
 		;
+	log_copy(p + o, buf, i);
 	o += i;
 	while (i < n) {
 		if (i + 8 <= n) {

@@ -18,7 +18,8 @@
  * is emptied at once when full (grown by doubling up to that size, so a
  * worker asked about one town holds one town's).  The data set never
  * changes under it, so nothing is ever stale; the bound is the arena's
- * size plus 4 bytes a place.
+ * size plus 4 bytes a place, and the answers' opening (the attribution),
+ * kept the same way.
  *
  * json-c's pretty printer: an object is "{", "\n", its members joined by
  * ",\n", each indented two spaces a level as "\"key\":value", then "\n",
@@ -45,6 +46,9 @@ struct offline_frags {
 	size_t			 size;	/* the arena's, grown as it fills */
 	size_t			 max;	/* the most it may grow to */
 	size_t			 resets;	/* times emptied (tests) */
+	char			*head;	/* every answer's opening, up to its
+					 * results, once written; or NULL */
+	size_t			 headlen;
 };
 
 struct offline_text {
@@ -235,6 +239,7 @@ offline_frags_free(struct offline_frags *f)
 		return;
 	free(f->off);
 	free(f->arena);
+	free(f->head);
 	free(f);
 }
 
@@ -300,15 +305,25 @@ offline_text_answer(struct offline_text *t, const struct offline_db *db,
     struct offline_frags *f, const char *status,
     const struct offline_hit *hits, size_t n)
 {
-	size_t	 i;
+	size_t	 i, start = t->len;
 
-	if (offline_text_room(t, 64) == -1)
-		return -1;
-	OFFLINE_PUT(t, "{\n  \"html_attributions\":[\n    ");
-	if (offline_text_str(t, db->strings + db->attribution) == -1 ||
-	    offline_text_room(t, 64) == -1)
-		return -1;
-	OFFLINE_PUT(t, "\n  ],\n  \"results\":[\n");
+	if (f != NULL && f->head != NULL) {
+		if (offline_text_room(t, f->headlen + 64) == -1)
+			return -1;
+		offline_text_put(t, f->head, f->headlen);
+	} else {
+		if (offline_text_room(t, 64) == -1)
+			return -1;
+		OFFLINE_PUT(t, "{\n  \"html_attributions\":[\n    ");
+		if (offline_text_str(t, db->strings + db->attribution) == -1 ||
+		    offline_text_room(t, 64) == -1)
+			return -1;
+		OFFLINE_PUT(t, "\n  ],\n  \"results\":[\n");
+		if (f != NULL && (f->head = malloc(t->len - start)) != NULL) {
+			memcpy(f->head, *t->buf + start, t->len - start);
+			f->headlen = t->len - start;		/* kept */
+		}
+	}
 	for (i = 0; i < n; i++) {
 		if (i > 0) {
 			if (offline_text_room(t, 2) == -1)

@@ -190,17 +190,11 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 	if (proto_split(rec->at, rec->atlen, f, 7) != 6 ||
 	    proto_parse_coords(f[4].p, f[4].len, &lat, &lng) == -1)
 		return client_invalid(c, line, len);
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	/* at the end of the queue: on -1 the connection goes, and it */
+	if ((r = client_reply_new(c)) == NULL ||
+	    outbuf_add(&r->data, rec->at, rec->atlen) == -1 ||
+	    outbuf_add(&r->data, "\n", 1) == -1)
 		return -1;
-	r->c = c;
-	if (outbuf_add(&r->data, rec->at, rec->atlen) == -1 ||
-	    outbuf_add(&r->data, "\n", 1) == -1) {
-		outbuf_free(&r->data);
-		free(r);
-		return -1;
-	}
-	*c->tailp = r;
-	c->tailp = &r->next;
 	c->npending++;
 	/*
 	 * The offline backend calls back before places_lookup() returns;
@@ -549,4 +543,5 @@ client_shutdown(void)
 			client_say_end(c);
 		client_free(c, "server stopping");
 	}
+	client_reply_drop();
 }

@@ -92,4 +92,17 @@ int	 client_release(struct client *c, int written);
 /* Free the queue, cancelling its lookups. */
 void	 client_replies_free(struct client *c);
 
+/*
+ * A reply slot at the end of c's queue, zeroed but for its data's buffer
+ * (taken from those given back: a WHATSAT's costs no allocation); NULL
+ * when out of memory.  client_reply_put gives one back that is off the
+ * queue: kept (at most CLIENT_REPLY_KEEP, each data buffer of at most 8
+ * KiB) or freed.
+ */
+struct reply *client_reply_new(struct client *c);
+void	 client_reply_put(struct reply *r);
+
+/* Free the replies kept (at shutdown). */
+void	 client_reply_drop(void);
+
 #endif /* HERD_CLIENT_INT_H */

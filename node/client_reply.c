@@ -11,11 +11,74 @@
  * sent for an update not on disk.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "client_int.h"
 #include "linebuf.h"
 #include "log.h"
 #include "places.h"
+
+/*
+ * Replies given back, for the next ones: 32 of them (a connection's
+ * pipeline of WHATSATs answered at once), each with its data's buffer if
+ * it holds at most 8 KiB (an offline answer of 20 places is under 6): at
+ * most 256 KiB, the memory of the busiest moment, kept for the next.
+ */
+#define CLIENT_REPLY_KEEP	32
+#define CLIENT_REPLY_BUF	8192
+
+static struct reply	*client_reply_pool;
+static int		 client_reply_npool;
+
+struct reply *
+client_reply_new(struct client *c)
+{
+	struct reply	*r;
+	struct outbuf	 data = { NULL, 0, 0, 0 };
+
+	if ((r = client_reply_pool) != NULL) {
+		client_reply_pool = r->next;
+		client_reply_npool--;
+		data = r->data;
+		memset(r, 0, sizeof(*r));
+		r->data.buf = data.buf;
+		r->data.cap = data.cap;
+	} else if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->c = c;
+	*c->tailp = r;
+	c->tailp = &r->next;
+	return r;
+}
+
+void
+client_reply_put(struct reply *r)
+{
+	outbuf_free(&r->alt);
+	if (client_reply_npool >= CLIENT_REPLY_KEEP ||
+	    r->data.cap > CLIENT_REPLY_BUF) {
+		outbuf_free(&r->data);
+		free(r);
+		return;
+	}
+	r->data.off = r->data.len = 0;
+	r->next = client_reply_pool;
+	client_reply_pool = r;
+	client_reply_npool++;
+}
+
+void
+client_reply_drop(void)
+{
+	struct reply	*r;
+
+	while ((r = client_reply_pool) != NULL) {
+		client_reply_pool = r->next;
+		outbuf_free(&r->data);
+		free(r);
+	}
+	client_reply_npool = 0;
+}
 
 /*
  * Put bytes after everything answered before: in the output, or, once a
@@ -42,12 +105,9 @@ client_reply(struct client *c, const char *a, size_t alen, const char *b,
 	if (c->head != NULL && c->head->done && client_collect(c) == -1)
 		return -1;
 	if (c->head != NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
+		if ((r = client_reply_new(c)) == NULL)
 			return -1;
-		r->c = c;
 		r->done = 1;
-		*c->tailp = r;
-		c->tailp = &r->next;
 		ob = &r->data;
 		if (held) {
 			r->held = 1;
@@ -103,9 +163,7 @@ client_collect(struct client *c)
 			return -1;
 		c->queued -= outbuf_len(&r->data);
 		c->head = r->next;
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
+		client_reply_put(r);
 		n++;
 	}
 	if (c->head == NULL)
@@ -149,9 +207,7 @@ client_replies_free(struct client *c)
 		next = r->next;
 		if (r->req != NULL)
 			places_cancel(r->req);
-		outbuf_free(&r->data);
-		outbuf_free(&r->alt);
-		free(r);
+		client_reply_put(r);
 	}
 	c->head = NULL;
 	c->tailp = &c->head;

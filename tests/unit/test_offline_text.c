@@ -329,8 +329,15 @@ test_escapes(void)
 		}
 		good = same(db, 0, 0, 2.1e7, 20) && same(db, 0, 0, 2.1e7, 3) &&
 		    same(db, 45, 12, 2.1e7, 1) && same(db, 0, 0, 1, 20);
-		ok(good, "escapes and coordinates at %d decimals",
-		    sets[i].decimals);
+		/* and kept: each place, and the attribution's opening */
+		frags = offline_frags_new(db, 1u << 20);
+		good = good && frags != NULL && same(db, 0, 0, 2.1e7, 20) &&
+		    same(db, 0, 0, 2.1e7, 20) && same(db, 0, 0, 1, 20) &&
+		    same(db, 45, 12, 2.1e7, 1);
+		offline_frags_free(frags);
+		frags = NULL;
+		ok(good, "escapes and coordinates at %d decimals, written and "
+		    "kept", sets[i].decimals);
 		offline_free(db);
 	}
 }
