@@ -152,26 +152,45 @@ client_iamat(struct client *c, const struct proto_cmd *cmd,
 	return client_reply(c, at, n, NULL, 0, line, len, held);
 }
 
+/*
+ * The answer: after the AT line in the reply's slot, or, when the reply
+ * is first in the queue and nothing is held, with it straight into the
+ * output (an offline answer, at once: one copy of it fewer).
+ */
 static void
 client_places_cb(void *arg, const char *json, size_t len, int plain)
 {
 	struct reply	*r = arg;
+	struct client	*c = r->c;
+	struct outbuf	*ob = &r->data;
+	size_t		 before = 0, n;
 	char		*p;
 
 	r->req = NULL;
 	r->done = 1;
-	r->c->npending--;
-	p = outbuf_reserve(&r->data, len + 2);
+	c->npending--;
+	if (c->head == r && !c->holding) {
+		before = outbuf_len(&c->out);
+		if (outbuf_add(&c->out, r->data.buf + r->data.off,
+		    outbuf_len(&r->data)) == 0) {
+			ob = &c->out;
+			outbuf_consume(&r->data, outbuf_len(&r->data));
+		}
+	}
+	p = outbuf_reserve(ob, len + 2);
 	if (p != NULL && plain && len > 0) {	/* as proto_format_json frames
 						 * it, without a pass */
 		memcpy(p, json, len);
 		p[len] = p[len + 1] = '\n';
 	} else if (p != NULL)
-		r->data.len -= len + 2 - proto_format_json(p, json, len);
-	r->c->queued += outbuf_len(&r->data);
-	log_line(r->c->tag_out, r->data.buf, r->data.len > 2 ? r->data.len - 2 : 0);
-	if (!r->c->busy)
-		client_service(r->c);
+		ob->len -= len + 2 - proto_format_json(p, json, len);
+	/* outbuf_add may move what is queued: the reply is the last n bytes */
+	n = outbuf_len(ob) - (ob == &c->out ? before : 0);
+	if (ob == &r->data)
+		c->queued += n;
+	log_line(c->tag_out, ob->buf + ob->len - n, n > 2 ? n - 2 : 0);
+	if (!c->busy)
+		client_service(c);
 }
 
 static int
