@@ -48,8 +48,8 @@ struct offline_near {
 #define OFFLINE_NEAR_SLOT(nc, i) \
 	((struct offline_near_slot *)((nc)->slots + (size_t)(i) * (nc)->slotsize))
 
-static struct offline_near_slot *offline_near_set(struct offline_near *,
-		    double, double);
+static size_t	 offline_near_set(const struct offline_near *, double,
+		    double);
 static struct offline_near_slot *offline_near_slot(struct offline_near *,
 		    double, double, int *);
 
@@ -100,11 +100,11 @@ offline_near_counts(const struct offline_near *nc, size_t *hits,
 }
 
 /*
- * The set of a centre, its first slot: the bits of its coordinates, mixed
- * as splitmix64 finishes.
+ * The set of a centre, as the number of its first slot: the bits of its
+ * coordinates, mixed as splitmix64 finishes.
  */
-static struct offline_near_slot *
-offline_near_set(struct offline_near *nc, double lat, double lng)
+static size_t
+offline_near_set(const struct offline_near *nc, double lat, double lng)
 {
 	uint64_t	 a, b, h;
 
@@ -116,8 +116,8 @@ offline_near_set(struct offline_near *nc, double lat, double lng)
 	h ^= h >> 27;
 	h *= 0x94d049bb133111ebULL;
 	h ^= h >> 31;
-	h &= (nc->nslots - 1) & ~(uint64_t)(OFFLINE_NEAR_WAYS - 1);
-	return OFFLINE_NEAR_SLOT(nc, h);
+	return (size_t)(h & (nc->nslots - 1) &
+	    ~(uint64_t)(OFFLINE_NEAR_WAYS - 1));
 }
 
 /* The slot that holds a centre, or the one to take for it (*found 0). */
@@ -125,11 +125,10 @@ static struct offline_near_slot *
 offline_near_slot(struct offline_near *nc, double lat, double lng,
     int *found)
 {
-	struct offline_near_slot	*set, *s, *empty = NULL;
+	struct offline_near_slot	*s, *empty = NULL;
 	size_t				 i, first;
 
-	set = offline_near_set(nc, lat, lng);
-	first = (size_t)((char *)set - nc->slots) / nc->slotsize;
+	first = offline_near_set(nc, lat, lng);
 	for (i = 0; i < OFFLINE_NEAR_WAYS; i++) {
 		s = OFFLINE_NEAR_SLOT(nc, first + i);
 		if (s->kept != 0 && s->lat == lat && s->lng == lng) {
