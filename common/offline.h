@@ -99,10 +99,10 @@ size_t	 offline_frags_used(const struct offline_frags *f, size_t *resets);
  * offline_near.c: the nearest places of recent centres of db, in a table
  * of slots (rounded up to a power of two, from 4 to 2^24) of one centre
  * each: its at most max places within radius_m (the protocol's largest
- * question), so that a question about a centre asked before, with a
- * radius and bound within those, is answered without a search, with the
- * same answer.  Memory is fixed: slots times about 24 + 16 * max bytes, pages
- * touched as slots are used.  Free it before db.  NULL when memory runs
+ * question), kept the second time it is asked about, so that later
+ * questions about it with a radius and bound within those are answered
+ * without a search, with the same answer.  Memory is fixed: slots times
+ * about 24 + 16 * max bytes, pages touched as slots are used.  Free it before db.  NULL when memory runs
  * out or an argument is out of range (offline_text then searches anew).
  */
 struct offline_near *offline_near_new(const struct offline_db *db,

@@ -13,6 +13,11 @@
  * same threshold (offline_chord2).  A question outside those bounds, or
  * an invalid one, goes to offline_search as it is.
  *
+ * A centre is kept the second time it is asked about: the first time it
+ * is only noted (its slot taken, no places), and searched as asked, so
+ * that questions about ever new centres cost no more than a search each
+ * (keeping costs a search of the largest circle).
+ *
  * The table is 4-way set-associative: a centre may be in any of the four
  * slots of its set; a new one takes an empty slot of the set, or else the
  * next in turn (a clock over the whole table).  Memory is fixed at
@@ -30,7 +35,8 @@
 
 struct offline_near_slot {
 	double			 lat, lng;
-	int			 kept;		/* 1 + hits kept; 0 unused */
+	int			 kept;		/* 1 + hits kept; -1 seen
+						 * once; 0 unused */
 	struct offline_hit	 hits[];	/* max of them */
 };
 
@@ -161,14 +167,21 @@ offline_near_search(struct offline_near *nc, const struct offline_db *db,
 	    (thr2 = offline_chord2(radius_m)) > nc->thr2)
 		return offline_search(db, lat, lng, radius_m, hits, cap);
 	s = offline_near_slot(nc, lat, lng, &found);
-	if (!found) {
+	if (!found) {			/* seen: searched as asked */
 		nc->misses++;
-		s->kept = 0;
-		if ((n = offline_search(db, lat, lng, nc->radius_m, s->hits,
-		    (size_t)nc->max)) < 0)
-			return offline_search(db, lat, lng, radius_m, hits, cap);
 		s->lat = lat;
 		s->lng = lng;
+		s->kept = -1;
+		return offline_search(db, lat, lng, radius_m, hits, cap);
+	}
+	if (s->kept < 0) {		/* asked again: kept from now on */
+		nc->misses++;
+		if ((n = offline_search(db, lat, lng, nc->radius_m, s->hits,
+		    (size_t)nc->max)) < 0) {
+			s->kept = 0;
+			return offline_search(db, lat, lng, radius_m, hits,
+			    cap);
+		}
 		s->kept = n + 1;
 	} else
 		nc->hits++;

@@ -143,7 +143,7 @@ test_queries(const unsigned char *image, const struct offline_db *db,
 
 /*
  * The nearest places of recent centres (offline_near.c): questions about
- * the same centres with every radius and bound within the kept ones are
+ * the same centres (each noted the first time, kept the second) with every radius and bound within the kept ones are
  * answered from the table, byte for byte as a search answers them; those
  * beyond the bounds, invalid ones and another data set's go past it; a
  * table of one set, taken over at every question, is as exact.
@@ -170,7 +170,8 @@ test_near(const unsigned char *image, size_t imagelen,
 		bad += !same(db, c[k % 64][0], c[k % 64][1],
 		    k % 7 == 0 ? 50000 : frand(1, 50000), 1 + (int)(k % 20));
 	offline_near_counts(near, &hits, &misses);
-	ok(bad == 0 && misses <= 64 && hits >= 8000 - 64,
+	ok(bad == 0 && misses <= 128 && hits >= 8000 - 128,	/* noted once,
+								 * then kept */
 	    "near: 64 centres asked 8,000 times with radii to 50 km and "
 	    "bounds to 20, as searched (%zu from the table, %zu searched)",
 	    hits, misses);
