@@ -494,6 +494,9 @@ log_odd8(const char *p)
 	uint64_t	 x, bs;
 
 	memcpy(&x, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);	/* the first byte the lowest */
+#endif
 	bs = x ^ (ones * 0x5c);
 	return ((x - ones * 0x20) & ~x & high) |		/* < 0x20 */
 	    (((x + ones * (127 - 0x7e)) | x) & high) |		/* > 0x7e */

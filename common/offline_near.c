@@ -166,6 +166,8 @@ offline_near_search(struct offline_near *nc, const struct offline_db *db,
 	    !isfinite(radius_m) || radius_m < 0 || radius_m > nc->radius_m ||
 	    (thr2 = offline_chord2(radius_m)) > nc->thr2)
 		return offline_search(db, lat, lng, radius_m, hits, cap);
+	lat += 0.0;			/* -0.0 as 0.0: the same answers */
+	lng += 0.0;
 	s = offline_near_slot(nc, lat, lng, &found);
 	if (!found) {			/* seen: searched as asked */
 		nc->misses++;

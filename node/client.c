@@ -214,7 +214,13 @@ client_whatsat(struct client *c, const struct proto_cmd *cmd,
 	if (proto_split(rec->at, rec->atlen, f, 7) != 6 ||
 	    proto_parse_coords(f[4].p, f[4].len, &lat, &lng) == -1)
 		return client_invalid(c, line, len);
-	/* at the end of the queue: on -1 the connection goes, and it */
+	/*
+	 * Replies done before it go to the output first, so that it is
+	 * first in the queue more often (client_places_cb); then it goes at
+	 * the end of the queue: on -1 the connection goes, and it.
+	 */
+	if (c->head != NULL && c->head->done && client_collect(c) == -1)
+		return -1;
 	if ((r = client_reply_new(c)) == NULL ||
 	    outbuf_add(&r->data, rec->at, rec->atlen) == -1 ||
 	    outbuf_add(&r->data, "\n", 1) == -1)

@@ -164,8 +164,8 @@ test_near(const unsigned char *image, size_t imagelen,
 		    (i % 2 ? frand(-0.05, 0.05) : 0);
 		c[i][1] = (int32_t)le32(image + HDRSZ + k * RECSZ + 4) / 1e5;
 	}
-	near = offline_near_new(db, 1024, 50000, 20);
-	ok(near != NULL, "near: a table of 1,024 centres");
+	near = offline_near_new(db, 4096, 50000, 20);	/* 1,024 sets */
+	ok(near != NULL, "near: a table of 4,096 centres");
 	for (k = 0; k < 8000 && bad < 4; k++)
 		bad += !same(db, c[k % 64][0], c[k % 64][1],
 		    k % 7 == 0 ? 50000 : frand(1, 50000), 1 + (int)(k % 20));
