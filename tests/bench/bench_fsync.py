@@ -38,6 +38,8 @@ def herd_conf(d, mode, ports):
     herd = "[herd]\nlog_dir = log\n"
     if mode != "none":
         herd += "state_dir = state-%s\nfsync = %s\n" % (mode, mode)
+    else:
+        herd += "state_dir =\n"    # said: installed, the default journals
     servers = ""
     for i, (name, nb) in enumerate((("A", "B C"), ("B", ""), ("C", ""))):
         servers += "[server %s]\nhost = 127.0.0.1\nport = %d\npeer_port = " \

@@ -94,6 +94,11 @@ def herd_conf(d, name, peers, durable, extra=""):
     out = ["[herd]", "log_dir = log-%s" % name, extra]
     if durable:
         out += ["state_dir = state-%s" % name, "fsync = everysec"]
+    else:
+        # said, not left to the default: a herd-node outside its build
+        # tree (a --base copied elsewhere) would journal to the installed
+        # state_dir and be measured durable
+        out += ["state_dir ="]
     out += ["[places]", "backend = offline", "dataset = %s" % DATASET]
     for i, n in enumerate(names):
         out += ["[server %s]" % n, "host = 127.0.0.1",
