@@ -306,6 +306,7 @@ def propagation(a, results):
     port = {n: ports[2 * i] for i, n in enumerate(links)}
     pport = {n: ports[2 * i + 1] for i, n in enumerate(links)}
     out = ["[herd]", "log_dir = log-prop", "log_level = %s" % a.prop_log_level,
+           "state_dir =",       # said, as herd_conf says it
            "[places]", "backend = offline", "dataset = %s" % DATASET]
     for n, nb in links.items():
         out += ["[server %s]" % n, "host = 127.0.0.1", "port = %d" % port[n],
