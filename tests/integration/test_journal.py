@@ -3,6 +3,7 @@
 processes on loopback with a state_dir (herd-node(8), herd-protocol(7)).
 
 - an AT reply means the update is in the journal: the file is read back
+- replies held for the journal and WHATSAT answers keep the commands' order
 - a node restarted from its state_dir is sent only what it missed
 - compaction rewrites the journal and loses nothing
 - a full file system (a 1 MiB tmpfs, needs root) refuses updates with
@@ -84,6 +85,37 @@ def test_at_means_written():
         assert all(got.values()), got
     finally:
         h.stop()
+
+
+def test_held_replies_and_answers_in_order():
+    """In one batch, ATs held until the journal is written and WHATSAT
+    answers given at once go out in the order of the commands: the same
+    bytes as from a server without a journal (each AT's time difference
+    aside)."""
+    cmds = "".join([
+        "WHATSAT nobody 10 2\n",
+        "IAMAT a +34.068930-118.445127 1700000000.5\n",
+        "WHATSAT a 10 2\n", "IAMAT b +40.7128-74.006 1700000000.5\n",
+        "WHATSAT a 5 1\n", "bogus\n", "WHATSAT b 10 3\n",
+        "IAMAT a +34.068930-118.445127 1700000000.5\n",   # not newer
+        "WHATSAT b 20 1\n"]) * 3
+    outs = []
+    # the shipped state_dir and fsync, and then none: the order without a
+    # journal is the one to match
+    for herd in ("state_dir = state\nfsync = everysec", "state_dir ="):
+        h = Separate(links={"A": []}, herd=herd)
+        try:
+            h.start("A")
+            out = send(h, "A", cmds.encode())
+        finally:
+            h.stop()
+        outs.append(re.sub(r"AT A [+-][0-9.]+ ", "AT A T ", out))
+    held, plain = outs
+    assert held.count("\n\n") == 12 and held.count("? ") == 6, held[:300]
+    assert held.startswith("? WHATSAT nobody 10 2\nAT A T a "), held[:200]
+    assert held == plain, "first difference at %d: %r / %r" % (
+        next(i for i in range(min(len(held), len(plain)))
+             if held[i] != plain[i]), held[:200], plain[:200])
 
 
 def test_restart_sends_only_what_was_missed():
@@ -347,7 +379,9 @@ def test_state_dir_errors():
 
 
 if __name__ == "__main__":
-    sys.exit(run([test_state_dir_errors, test_at_means_written, test_restart_sends_only_what_was_missed,
+    sys.exit(run([test_state_dir_errors, test_at_means_written,
+                  test_held_replies_and_answers_in_order,
+                  test_restart_sends_only_what_was_missed,
          test_compaction, test_disk_full, test_digest_repairs_a_gap,
          test_cut_tail_full_catch_up, test_machine_crash_full_catch_up,
          test_lost_tail_new_epoch]))
