@@ -526,10 +526,9 @@ log_line_in(const char *tag, const char *buf, size_t len,
 	/*
 	 * Most lines need no quoting: check the line eight bytes a time and
 	 * copy the words that need none at once (most often all but the last
-	 * few bytes).  From the
-	 * first odd word on, copy eight bytes at a time up to the next odd
-	 * byte (the room is 4 bytes a byte), quote it, go on after it; the
-	 * last few bytes one by one.
+	 * few bytes).  From the first odd word on, copy eight bytes at a time
+	 * up to the next odd byte (the room is 4 bytes a byte), quote it, go
+	 * on after it; the last few bytes one by one.
 	 */
 	for (i = 0; i + 8 <= n && log_odd8(buf + i) == 0; i += 8)
 		;

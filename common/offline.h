@@ -102,8 +102,9 @@ size_t	 offline_frags_used(const struct offline_frags *f, size_t *resets);
  * question), kept the second time it is asked about, so that later
  * questions about it with a radius and bound within those are answered
  * without a search, with the same answer.  Memory is fixed: slots times
- * about 24 + 16 * max bytes, pages touched as slots are used.  Free it before db.  NULL when memory runs
- * out or an argument is out of range (offline_text then searches anew).
+ * about 24 + 16 * max bytes, pages touched as slots are used.  Free it
+ * before db.  NULL when memory runs out or an argument is out of range
+ * (offline_text then searches anew).
  */
 struct offline_near *offline_near_new(const struct offline_db *db,
 	    size_t slots, double radius_m, int max);

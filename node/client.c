@@ -188,14 +188,17 @@ client_places_cb(void *arg, const char *json, size_t len, int plain)
 	n = outbuf_len(ob) - (ob == &c->out ? before : 0);
 	if (ob == &r->data)
 		c->queued += n;
-	/* answered at once (busy: in the command's turn), stamped as an AT */
+	/*
+	 * Answered at once (busy: in the command's turn): stamped as an AT
+	 * and sent with the batch; later: stamped now and sent now.
+	 */
 	if (c->busy)
 		log_line_at(c->tag_out, ob->buf + ob->len - n, n > 2 ? n - 2 : 0,
 		    c->now.sec, c->now.nsec);
-	else
+	else {
 		log_line(c->tag_out, ob->buf + ob->len - n, n > 2 ? n - 2 : 0);
-	if (!c->busy)
 		client_service(c);
+	}
 }
 
 static int
